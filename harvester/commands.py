@@ -1,0 +1,17 @@
+"""The list of subcommand modules the CLI registers, in the order `--help` shows them."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def _registry() -> list[Register]:
+    from harvester.emulator import cli as emulator_cli
+
+    return [emulator_cli.register]
+
+
+REGISTRY: list[Register] = _registry()

@@ -1,0 +1,226 @@
+"""The aiohttp application: routes under /entrez/eutils/*.fcgi, NCBI's headers and error shapes.
+
+Errors follow NCBI: in-band `<ERROR>` with HTTP 200 for bad parameters and unknown History
+entries, HTTP 400 when no id can be read, and an HTML 500 page (never a traceback) otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+
+from aiohttp import web
+
+from harvester.emulator import render
+from harvester.emulator.fetch import efetch_body, esummary_body
+from harvester.emulator.links import elink_body
+from harvester.emulator.params import ParamError, Params, read_params
+from harvester.emulator.search import Searcher, SearchSyntaxError
+from harvester.emulator.state import EMPTY_IDS, HistoryMissing, NoValidIds, State
+from harvester.ncbi import (
+    DATABASES,
+    DEFAULT_ESEARCH_RETMAX,
+    EUTILS_PATH,
+    PUBMED_ESEARCH_CAP,
+    RETMAX_CAP,
+    link_names_between,
+)
+
+log = logging.getLogger("harvester.emulator")
+STATE_KEY = web.AppKey("state", State)
+ROOTS = {
+    "einfo": "eInfoResult",
+    "esearch": "eSearchResult",
+    "epost": "ePostResult",
+    "elink": "eLinkResult",
+    "efetch": "eFetchResult",
+    "esummary": "eSummaryResult",
+}
+JSON_KINDS = ("einfo", "esearch", "elink", "esummary")
+XML_TYPE, JSON_TYPE = "text/xml; charset=UTF-8", "application/json; charset=UTF-8"
+ERROR_PAGE = (
+    "<!DOCTYPE html><html><head><title>NCBI - WWW Error 500 Diagnostic</title></head>"
+    "<body><h1>Error 500: Internal Server Error</h1><p>An error has occurred while "
+    "processing your request.</p></body></html>\n"
+)
+Body = str | bytes
+
+
+def _respond(body: Body, as_json: bool, status: int = 200) -> web.Response:
+    data = body.encode() if isinstance(body, str) else body
+    return web.Response(
+        body=data,
+        status=status,
+        content_type=None,
+        headers={"Content-Type": JSON_TYPE if as_json else XML_TYPE},
+    )
+
+
+def _error(endpoint: str, p: Params | None, message: str, status: int = 200) -> web.Response:
+    as_json = p is not None and p.json and endpoint in JSON_KINDS
+    if as_json:
+        return _respond(render.json_error(endpoint, message), True, status)
+    return _respond(render.xml_error(ROOTS[endpoint], message), False, status)
+
+
+def einfo(state: State, p: Params) -> Body:
+    db = p.get("db")
+    if not db:
+        return render.einfo_dblist(DATABASES, p.json)
+    database = DATABASES.get(db)
+    if database is None:
+        raise ParamError(f"Can not retrieve DbInfo for db={db}")
+    fields = [
+        ("ALL", "All Fields", "All terms from all searchable fields"),
+        ("UID", "UID", "Unique number assigned to each record"),
+        ("FILT", "Filter", "Limits the records"),
+    ]
+    links = [(ln.name, ln.menu_tag, ln.description, ln.dbto) for ln in link_names_between(db, None)]
+    info = render.DbInfo(
+        db,
+        database.menu_name,
+        database.description,
+        state.dataset.count(db),
+        "2026/11/01 00:00",
+        fields,
+        links,
+    )
+    return render.einfo_db(info, p.json)
+
+
+def esearch(state: State, p: Params) -> Body:
+    db = state.check_db(p.get("db") or "pubmed")
+    term = p.get("term") or ""
+    webenv = p.get("webenv")
+    within = state.from_history(p)
+    if not term and within is None:
+        raise ParamError("Empty term and query_key - nothing todo")
+
+    def stored(key: int) -> set[int] | None:
+        entry = state.history.get(webenv, key)
+        return set(entry[1]) if entry is not None and entry[0] == db else None
+
+    searcher = Searcher(state.catalog, db, stored)
+    try:
+        outcome = searcher.run(term or f"#{p.get('query_key')}", set(within[1]) if within else None)
+    except LookupError as exc:
+        raise HistoryMissing(int(exc.args[0])) from None
+    uids = sorted(outcome.uids, reverse=True)
+    retstart = p.int("retstart", 0)
+    retmax = min(p.int("retmax", DEFAULT_ESEARCH_RETMAX), RETMAX_CAP)
+    if db == "pubmed" and retstart + min(retmax, 1) > PUBMED_ESEARCH_CAP:
+        raise ParamError(
+            "Search Backend failed: Exception:\n'retstart' cannot be larger than "
+            "9998. For PubMed, ESearch can only retrieve the first 9,999 records "
+            "matching the query."
+        )
+    query_key = None
+    if p.flag("usehistory"):
+        webenv, query_key = state.history.add(webenv, db, uids)
+    if (p.get("rettype") or "") == "count":
+        retmax = 0
+    result = render.SearchResult(
+        len(uids),
+        len(uids[retstart : retstart + retmax]),
+        retstart,
+        uids[retstart : retstart + retmax],
+        term,
+        query_key,
+        webenv if query_key else None,
+        outcome.phrases_not_found,
+        outcome.fields_not_found,
+    )
+    return render.esearch(result, p.json)
+
+
+def epost(state: State, p: Params) -> Body:
+    db = state.check_db(p.get("db"))
+    uids, bad = state.ids_from(db, p.getall("id"))
+    if not uids:
+        raise (
+            ParamError(EMPTY_IDS)
+            if not bad
+            else NoValidIds("ID list is empty! Possibly it has no correct IDs.")
+        )
+    webenv, key = state.history.add(p.get("webenv"), db, uids)
+    return render.epost(key, webenv, bad)
+
+
+HANDLERS: dict[str, Callable[[State, Params], Body]] = {
+    "einfo": einfo,
+    "esearch": esearch,
+    "epost": epost,
+    "elink": elink_body,
+    "esummary": esummary_body,
+}
+
+
+async def _stream(
+    request: web.Request, chunks: Iterator[str], content_type: str
+) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": f"{content_type}; charset=UTF-8"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    for chunk in chunks:
+        if chunk:
+            await response.write(chunk.encode())
+    await response.write_eof()
+    return response
+
+
+def make_handler(endpoint: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        state = request.app[STATE_KEY]
+        p: Params | None = None
+        try:
+            p = await read_params(request)
+            if endpoint == "efetch":
+                chunks, content_type = efetch_body(state, p)
+                first = next(chunks, "")  # surface errors before the status line is sent
+                return await _stream(request, iter((first, *chunks)), content_type)
+            body = HANDLERS[endpoint](state, p)
+            return _respond(body, isinstance(body, bytes))
+        except (ParamError, SearchSyntaxError) as exc:
+            return _error(endpoint, p, str(exc))
+        except HistoryMissing as exc:
+            return _error(endpoint, p, str(exc))
+        except NoValidIds as exc:
+            return _error(endpoint, p, str(exc), status=400)
+
+    return handle
+
+
+@web.middleware
+async def ncbi_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """An HTML 500 page like NCBI's instead of any traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("emulator error on %s", request.path)
+        return web.Response(status=500, text=ERROR_PAGE, content_type="text/html")
+
+
+async def ncbi_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The headers every NCBI response carries (see the captured *.headers.json)."""
+    headers = response.headers
+    headers.setdefault("Server", "Finatra")
+    headers.setdefault("Cache-Control", "private")
+    headers.setdefault("Access-Control-Allow-Origin", "*")
+    headers.setdefault("Access-Control-Expose-Headers", "X-RateLimit-Limit,X-RateLimit-Remaining")
+
+
+def build_app(state: State) -> web.Application:
+    """The emulator as an aiohttp application (mount it, or run it with `server.Emulator`)."""
+    app = web.Application(middlewares=[ncbi_errors], client_max_size=64 * 1024 * 1024)
+    app[STATE_KEY] = state
+    app.on_response_prepare.append(ncbi_headers)
+    for endpoint in ROOTS:
+        handler = make_handler(endpoint)
+        path = f"{EUTILS_PATH}{endpoint}.fcgi"
+        app.router.add_route("GET", path, handler)
+        app.router.add_route("POST", path, handler)
+    return app

@@ -1,0 +1,125 @@
+"""One lookup for every db: a record's efetch text and its esummary fields, or None if missing."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from harvester.emulator import render_records as rr
+from harvester.emulator.dataset import Dataset
+from harvester.emulator.records import Records
+from harvester.emulator.render import esc
+
+
+class Catalog:
+    """Renders any record of a dataset in any supported shape."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.ds = dataset
+        self.records = Records(dataset)
+        self.efetch = lru_cache(maxsize=131_072)(self._efetch)
+
+    def _efetch(self, fmt: str, db: str, uid: int) -> str | None:
+        r = self.records
+        if fmt == "snp_exchangeset":
+            s = r.snp(uid)
+            return rr.snp_exchangeset_record(s) if s else None
+        if fmt == "entrezgene":
+            g = r.gene(uid)
+            return rr.entrezgene_record(g) if g else None
+        if fmt == "pubmed":
+            a = r.article(uid)
+            return rr.pubmed_record(a) if a else None
+        if fmt in ("gbset", "tseqset"):
+            q = r.seq(db, uid)
+            if q is None:
+                return None
+            return rr.gbseq_record(q) if fmt == "gbset" else rr.tseq_record(q)
+        if fmt == "taxaset":
+            t = self.ds.seed_taxa.get(uid)
+            if t is None:
+                return None
+            return (
+                f"<Taxon>\n    <TaxId>{t.uid}</TaxId>\n"
+                f"    <ScientificName>{t.scientific_name}</ScientificName>\n"
+                "    <OtherNames>\n"
+                f"        <GenbankCommonName>{t.common_name}</GenbankCommonName>\n"
+                "    </OtherNames>\n"
+                f"    <Rank>{t.rank}</Rank>\n    <Division>{t.division}</Division>\n"
+                f"    <Lineage>{esc(t.lineage)}</Lineage>\n</Taxon>\n"
+            )
+        return None
+
+    def summary_v1(self, db: str, uid: int) -> list[rr.Item] | None:
+        r = self.records
+        if db == "snp":
+            s = r.snp(uid)
+            return rr.snp_items(s) if s else None
+        if db == "gene":
+            g = r.gene(uid)
+            return rr.gene_items(g) if g else None
+        if db == "pubmed":
+            a = r.article(uid)
+            return rr.pubmed_items(a) if a else None
+        if db in ("protein", "nuccore"):
+            q = r.seq(db, uid)
+            return rr.seq_items(q) if q else None
+        if db == "taxonomy":
+            t = self.ds.seed_taxa.get(uid)
+            if t is None:
+                return None
+            return [
+                ("Status", "String", "active"),
+                ("Rank", "String", t.rank),
+                ("Division", "String", t.division),
+                ("ScientificName", "String", t.scientific_name),
+                ("CommonName", "String", t.common_name),
+                ("TaxId", "Integer", t.uid),
+            ]
+        if db == "unists":
+            m = self.ds.seed_markers.get(uid)
+            if m is None:
+                return None
+            maps: list[rr.Item] = [
+                (
+                    "Map_Gene_Summary",
+                    "Structure",
+                    [("Org", "String", org), ("Chr", "String", chrom), ("Locus", "String", "")],
+                )
+                for org, chrom in m.maps
+            ]
+            return [
+                ("Marker_Name", "String", m.name),
+                ("Map_Gene_Summary_List", "List", maps),
+                ("EPCR_Summary", "String", m.epcr_summary),
+                ("LocusId", "String", ""),
+            ]
+        if db == "mesh":
+            term = self.ds.seed_mesh.get(uid)
+            if term is None:
+                return None
+            return [
+                ("DS_MeshTerms", "List", [("string", "String", term)]),
+                ("DS_ScopeNote", "String", f"Synthetic scope note for {term}."),
+            ]
+        return None
+
+    def summary_v2(self, db: str, uid: int) -> list[rr.Node] | None:
+        r = self.records
+        if db == "snp":
+            s = r.snp(uid)
+            return rr.snp_nodes(s) if s else None
+        if db == "gene":
+            g = r.gene(uid)
+            return rr.gene_nodes(g) if g else None
+        if db == "pubmed":
+            a = r.article(uid)
+            return rr.pubmed_nodes(a) if a else None
+        if db in ("protein", "nuccore"):
+            q = r.seq(db, uid)
+            return rr.seq_nodes(q) if q else None
+        v1 = self.summary_v1(db, uid)
+        return _items_to_nodes(v1) if v1 is not None else None
+
+
+def _items_to_nodes(entries: list[rr.Item]) -> list[rr.Node]:
+    return [(name, _items_to_nodes(v) if isinstance(v, list) else v) for name, _, v in entries]

@@ -1,0 +1,199 @@
+"""The synthetic Entrez databases: which records exist, how they link, and their ground truth.
+
+Generated populations (gene, snp, pubmed, protein, nuccore) are laid out by `graph.BlockGraph`s;
+the seed documents' examples (`seeddata`) sit beside them at uids below every generated range,
+so they never collide. Record fields are derived from uids by hashing (see `records`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from harvester.emulator import seeddata
+from harvester.emulator.graph import BlockGraph, UidMap, mix, salt_of
+from harvester.emulator.spec import DatasetSpec
+from harvester.ncbi import LINK_NAMES
+
+# Generated uids start above every seed uid of the same db.
+GENE_BASE, SNP_BASE, PUBMED_BASE = 1_000_000, 30_000_000, 20_000_000
+PROTEIN_BASE, NUCCORE_BASE = 500_000_000, 600_000_000
+
+Link = tuple[int, int]
+"""(target uid, score); score 0 means NCBI sends no score."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroundTruthLink:
+    source: int
+    target: int
+    score: int
+    has_record: bool
+
+
+class Dataset:
+    """One deterministic dataset: populations, link graphs and the seed examples."""
+
+    def __init__(self, spec: DatasetSpec | None = None) -> None:
+        self.spec = spec = spec or DatasetSpec()
+        seed = spec.seed
+        self.gene_snp = BlockGraph.generate(
+            spec.genes,
+            spec.gene_snp.degree,
+            spec.gene_snp.window,
+            spec.gene_snp.spill_rate,
+            mix(seed, 1),
+        )
+        self.gene_pubmed = BlockGraph.generate(
+            spec.genes,
+            spec.gene_pubmed.degree,
+            spec.gene_pubmed.window,
+            spec.gene_pubmed.spill_rate,
+            mix(seed, 2),
+        )
+        self.gene_protein = BlockGraph.generate(
+            spec.genes, spec.gene_protein.degree, 1, 0.0, mix(seed, 3)
+        )
+        self.maps = {
+            "gene": UidMap(GENE_BASE, 7, spec.genes, mix(seed, salt_of("gene"))),
+            "snp": UidMap(SNP_BASE, 3, self.gene_snp.n_targets, mix(seed, salt_of("snp"))),
+            "pubmed": UidMap(
+                PUBMED_BASE, 5, self.gene_pubmed.n_targets, mix(seed, salt_of("pubmed"))
+            ),
+            "protein": UidMap(
+                PROTEIN_BASE, 11, self.gene_protein.n_targets, mix(seed, salt_of("protein"))
+            ),
+            "nuccore": UidMap(
+                NUCCORE_BASE, 11, self.gene_protein.n_targets, mix(seed, salt_of("nuccore"))
+            ),
+        }
+        self.seed_genes = {g.uid: g for g in seeddata.GENES}
+        self.seed_snps = {s.uid: s for s in seeddata.SNPS}
+        self.seed_articles = {a.uid: a for a in seeddata.ARTICLES}
+        self.seed_taxa = {t.uid: t for t in seeddata.TAXA}
+        self.seed_markers = {m.uid: m for m in seeddata.MARKERS}
+        self.seed_mesh = dict(seeddata.MESH_TERMS)
+        self.seed_links = seeddata.seed_links().table
+        self._seed_uids: dict[str, list[int]] = {
+            "gene": sorted(self.seed_genes),
+            "snp": sorted(self.seed_snps),
+            "pubmed": sorted(self.seed_articles),
+            "taxonomy": sorted(self.seed_taxa),
+            "unists": sorted(self.seed_markers),
+            "mesh": sorted(self.seed_mesh),
+            "protein": [],
+            "nuccore": [],
+        }
+        self._seed_sets = {db: frozenset(uids) for db, uids in self._seed_uids.items()}
+
+    # -- existence -------------------------------------------------------------------------
+    def index(self, db: str, uid: int) -> int | None:
+        """The generated index of a uid, or None for seed uids and non-records."""
+        uid_map = self.maps.get(db)
+        return uid_map.index(uid) if uid_map else None
+
+    def is_withdrawn_snp(self, index: int) -> bool:
+        return mix(self.spec.seed, 7, index) % 1000 < self.spec.withdrawn_snp_per_mille
+
+    def exists(self, db: str, uid: int) -> bool:
+        """Whether a record can be fetched (withdrawn SNPs are linked to but not fetchable)."""
+        if uid in self._seed_set(db):
+            return True
+        index = self.index(db, uid)
+        if index is None:
+            return False
+        return not (db == "snp" and self.is_withdrawn_snp(index))
+
+    def known(self, db: str, uid: int) -> bool:
+        """Whether a uid is in the db at all (a withdrawn SNP still has links)."""
+        return uid in self._seed_set(db) or self.index(db, uid) is not None
+
+    def _seed_set(self, db: str) -> frozenset[int]:
+        return self._seed_sets.get(db, frozenset())
+
+    def count(self, db: str) -> int:
+        uid_map = self.maps.get(db)
+        return len(self._seed_uids.get(db, [])) + (uid_map.count if uid_map else 0)
+
+    def uids(self, db: str) -> Iterator[int]:
+        """Every uid of a db, ascending (seed uids first: they are all below generated ones)."""
+        yield from self._seed_uids.get(db, [])
+        uid_map = self.maps.get(db)
+        if uid_map:
+            yield from (uid_map.uid(k) for k in range(uid_map.count))
+
+    # -- links -----------------------------------------------------------------------------
+    def links(self, linkname: str, uid: int) -> list[Link]:
+        """A source's links under one link name, in NCBI's order (descending uid; pubmed_pubmed
+        by relevance with the source first)."""
+        seeded = self.seed_links.get(linkname, {}).get(uid)
+        if seeded is not None:
+            return list(seeded)
+        ln = LINK_NAMES.get(linkname)
+        if ln is None:
+            return []
+        index = self.index(ln.dbfrom, uid)
+        if index is None:
+            return []
+        targets = self._generated(linkname, index)
+        if linkname == "pubmed_pubmed":
+            return targets
+        return sorted(targets, reverse=True)
+
+    def _generated(self, linkname: str, i: int) -> list[Link]:
+        m = self.maps
+        if linkname == "gene_snp":
+            return [(m["snp"].uid(t), 0) for t in self.gene_snp.targets(i)]
+        if linkname == "snp_gene":
+            return [(m["gene"].uid(s), 0) for s in self.gene_snp.sources(i)]
+        if linkname == "gene_pubmed":
+            return [(m["pubmed"].uid(t), 0) for t in self.gene_pubmed.targets(i)]
+        if linkname == "pubmed_gene":
+            return [(m["gene"].uid(s), 0) for s in self.gene_pubmed.sources(i)]
+        if linkname in ("gene_protein", "gene_nuccore"):
+            db = linkname.split("_")[1]
+            return [(m[db].uid(t), 0) for t in self.gene_protein.targets(i)]
+        if linkname in ("protein_gene", "nuccore_gene"):
+            return [(m["gene"].uid(s), 0) for s in self.gene_protein.sources(i)]
+        if linkname == "protein_nuccore":
+            return [(m["nuccore"].uid(i), 0)]
+        if linkname == "nuccore_protein":
+            return [(m["protein"].uid(i), 0)]
+        if linkname == "gene_taxonomy":
+            return [(self.gene_taxid(i), 0)]
+        if linkname == "snp_taxonomy":
+            home = self.gene_snp.home(i)
+            return [(self.gene_taxid(home), 0)] if home is not None else []
+        if linkname == "pubmed_pubmed":
+            return self._similar_articles(i)
+        return []
+
+    def gene_taxid(self, index: int) -> int:
+        roll = mix(self.spec.seed, 11, index) % 10
+        return 9606 if roll < 7 else 10090 if roll < 9 else 10116
+
+    def _similar_articles(self, k: int) -> list[Link]:
+        uid_map = self.maps["pubmed"]
+        n = uid_map.count
+        found = [(uid_map.uid(k), 90_000_000)]
+        seen = {k}
+        wanted = 1 + mix(self.spec.seed, 13, k) % self.spec.pubmed_neighbors
+        for j in range(wanted):
+            other = (k + 1 + mix(self.spec.seed, 17, k, j) % max(1, n - 1)) % n
+            if other not in seen:
+                seen.add(other)
+                score = 80_000_000 - j * 1_000_000 - mix(other, k) % 500_000
+                found.append((uid_map.uid(other), score))
+        return found
+
+    # -- ground truth ----------------------------------------------------------------------
+    def ground_truth(self, linkname: str, sources: list[int]) -> dict[int, list[GroundTruthLink]]:
+        """For each source id: its links under `linkname` and whether each target is fetchable."""
+        dbto = LINK_NAMES[linkname].dbto
+        return {
+            src: [
+                GroundTruthLink(src, tgt, score, self.exists(dbto, tgt))
+                for tgt, score in self.links(linkname, src)
+            ]
+            for src in sources
+        }

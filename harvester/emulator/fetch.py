@@ -1,0 +1,137 @@
+"""efetch and esummary: records for an id list or a History entry, paged by retstart/retmax.
+
+efetch bodies are streamed in chunks as they are rendered (NCBI sends chunked bodies), so a
+10,000-record page never sits whole in memory and a cut-off body is possible to imitate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from harvester.emulator import render_records as rr
+from harvester.emulator.params import ParamError, Params
+from harvester.emulator.render import XML_DECL, head, json_doc
+from harvester.emulator.state import State
+from harvester.ncbi import ESUMMARY_JSON_CAP, FORMATS, RETMAX_CAP, efetch_format, esummary_format
+
+CHUNK_RECORDS = 100
+
+
+def page(uids: list[int], p: Params, from_history: bool) -> list[int]:
+    retstart = p.int("retstart", 0)
+    default = len(uids) if from_history else RETMAX_CAP
+    retmax = min(p.int("retmax", default), RETMAX_CAP)
+    return uids[retstart : retstart + retmax]
+
+
+def efetch_body(state: State, p: Params) -> tuple[Iterator[str], str]:
+    """(chunks of the body, content type); raises ParamError/HistoryMissing/NoValidIds."""
+    db = state.check_db(p.get("db"))
+    uids = state.request_uids(db, p)
+    wanted = page(uids, p, not p.getall("id"))
+    rettype, retmode = (p.get("rettype") or None), (p.get("retmode") or None)
+    if rettype == "sgml":
+        rettype = "xml"
+    if rettype == "uilist":
+        if retmode == "xml":
+            body = "".join(f"<Id>{u}</Id>\n" for u in wanted)
+            return iter([f"{XML_DECL}<IdList>\n{body}</IdList>\n"]), "text/xml"
+        return iter(["".join(f"{u}\n" for u in wanted)]), "text/plain"
+    if rettype == "fasta" and retmode in (None, "text") and db in ("protein", "nuccore"):
+        return _fasta(state, db, wanted), "text/plain"
+    fmt = efetch_format(db, rettype, retmode)
+    if fmt is None:
+        raise ParamError(
+            f"Cannot process rettype={rettype or ''} retmode={retmode or ''} for db={db}"
+        )
+    return _records(state, db, fmt.key, wanted), "text/xml"
+
+
+def _records(state: State, db: str, fmt_key: str, uids: list[int]) -> Iterator[str]:
+    fmt = FORMATS[fmt_key]
+    if fmt.namespace:
+        yield (
+            '<?xml version="1.0" ?>\n<ExchangeSet xmlns:xsi="https://www.w3.org/2001/'
+            f'XMLSchema-instance" xmlns="{fmt.namespace}" xsi:schemaLocation="{fmt.namespace}'
+            ' ftp://ftp.ncbi.nlm.nih.gov/snp/specs/docsum_eutils.xsd" >'
+        )
+    else:
+        yield f'<?xml version="1.0" ?>\n{fmt.doctype}\n<{fmt.root}>\n'
+    render = state.catalog.efetch
+    for start in range(0, len(uids), CHUNK_RECORDS):
+        yield "".join(
+            text
+            for uid in uids[start : start + CHUNK_RECORDS]
+            if (text := render(fmt_key, db, uid)) is not None
+        )
+    yield f"</{fmt.root}>\n" if fmt.namespace else f"\n</{fmt.root}>\n"
+
+
+def _fasta(state: State, db: str, uids: list[int]) -> Iterator[str]:
+    for uid in uids:
+        seq = state.catalog.records.seq(db, uid)
+        if seq is not None:
+            lines = "\n".join(seq.sequence[i : i + 70] for i in range(0, len(seq.sequence), 70))
+            yield f">{seq.accession_version} {seq.definition}\n{lines}\n\n"
+
+
+def esummary_body(state: State, p: Params) -> str | bytes:
+    db = state.check_db(p.get("db"))
+    uids = state.request_uids(db, p)
+    from_history = not p.getall("id")
+    retstart = p.int("retstart", 0)
+    if p.json:
+        retmax = p.int("retmax", len(uids) if from_history else ESUMMARY_JSON_CAP)
+        wanted = uids[retstart : retstart + retmax]
+        if len(wanted) > ESUMMARY_JSON_CAP:
+            return json_doc(
+                "esummary",
+                {
+                    "error": "Too many UIDs in request. Maximum number of "
+                    "UIDs is 500 for JSON format output."
+                },
+            )
+        return _summary_json(state, db, wanted)
+    wanted = page(uids, p, from_history)
+    if esummary_format(db, p.get("version")).key == "docsum_v2":
+        return _summary_v2(state, db, wanted)
+    out = [head("eSummaryResult"), "<eSummaryResult>\n"]
+    for position, uid in enumerate(wanted):
+        fields = state.catalog.summary_v1(db, uid)
+        if fields is None:
+            out.append(f"<ERROR>Invalid uid {uid} at position={position}</ERROR>\n")
+        else:
+            out.append(f"<DocSum>\n\t<Id>{uid}</Id>\n{rr.items(fields)}</DocSum>\n")
+    out.append("</eSummaryResult>\n")
+    return "".join(out)
+
+
+def _summary_v2(state: State, db: str, uids: list[int]) -> str:
+    out = [
+        XML_DECL,
+        FORMATS["docsum_v2"].doctype or "",
+        "\n<eSummaryResult>\n",
+        '<DocumentSummarySet status="OK">\n',
+    ]
+    for uid in uids:
+        nodes = state.catalog.summary_v2(db, uid)
+        if nodes is None:
+            out.append(
+                f'<DocumentSummary uid="{uid}">\n\t<error>cannot get document summary'
+                "</error>\n</DocumentSummary>\n"
+            )
+        else:
+            out.append(f'<DocumentSummary uid="{uid}">\n{rr.pretty(nodes)}</DocumentSummary>\n')
+    out.append("\n</DocumentSummarySet>\n</eSummaryResult>\n")
+    return "".join(out)
+
+
+def _summary_json(state: State, db: str, uids: list[int]) -> bytes:
+    result: dict[str, object] = {"uids": [str(u) for u in uids]}
+    for uid in uids:
+        nodes = state.catalog.summary_v2(db, uid)
+        if nodes is None:
+            result[str(uid)] = {"uid": str(uid), "error": "cannot get document summary"}
+        else:
+            result[str(uid)] = {"uid": str(uid), **rr.to_json(nodes)}
+    return json_doc("esummary", {"result": result})

@@ -1,0 +1,180 @@
+"""elink: every `cmd`, with NCBI's grouping rules.
+
+Each repeated `id=` parameter is one group and gives one LinkSet; the ids of a comma-joined
+group share one LinkSet whose links are their de-duplicated union. Ids from WebEnv/query_key
+form one group. Duplicate groups collapse, as they do on NCBI.
+"""
+
+from __future__ import annotations
+
+from harvester.emulator.params import ParamError, Params
+from harvester.emulator.render_links import (
+    HistoryOut,
+    LinkInfoOut,
+    LinkSetDbOut,
+    LinkSetOut,
+    ObjUrlOut,
+    elink_json,
+    elink_xml,
+)
+from harvester.emulator.search import Searcher
+from harvester.emulator.state import NO_VALID_IDS, NoValidIds, State
+from harvester.ncbi import ELINK_COMMANDS, LINK_NAMES, LinkName, link_names_between
+
+
+def _groups(state: State, dbfrom: str, p: Params) -> list[list[int]]:
+    raw = [v for v in p.getall("id") if v.strip()]
+    if not raw:
+        entry = state.from_history(p)
+        if entry is None:
+            raise ParamError("Empty id list - nothing todo")
+        return [list(entry[1])]
+    groups: list[list[int]] = []
+    seen: set[tuple[int, ...]] = set()
+    for value in raw:
+        uids, _ = state.ids_from(dbfrom, [value])
+        if uids and tuple(uids) not in seen:
+            seen.add(tuple(uids))
+            groups.append(uids)
+    if not groups:
+        raise NoValidIds(NO_VALID_IDS)
+    return groups
+
+
+def _link_names(dbfrom: str, db: str, linkname: str | None) -> list[LinkName]:
+    if linkname:
+        names = [LINK_NAMES[n] for n in linkname.split(",") if n in LINK_NAMES]
+        return [ln for ln in names if ln.dbfrom == dbfrom and db in ("all", ln.dbto)]
+    return link_names_between(dbfrom, db)
+
+
+def _union(state: State, linkname: str, uids: list[int]) -> list[tuple[int, int]]:
+    if len(uids) == 1:
+        return state.dataset.links(linkname, uids[0])
+    best: dict[int, int] = {}
+    for uid in uids:
+        for target, score in state.dataset.links(linkname, uid):
+            if score >= best.get(target, -1):
+                best[target] = score
+    if linkname == "pubmed_pubmed":
+        return sorted(best.items(), key=lambda ts: (-ts[1], -ts[0]))
+    return sorted(best.items(), reverse=True)
+
+
+def elink_body(state: State, p: Params) -> str | bytes:
+    cmd = (p.get("cmd") or "neighbor").lower()
+    linkname = p.get("linkname")
+    dbfrom = p.get("dbfrom") or (LINK_NAMES[linkname].dbfrom if linkname in LINK_NAMES else "")
+    state.check_db(dbfrom)
+    db = p.get("db") or (LINK_NAMES[linkname].dbto if linkname in LINK_NAMES else dbfrom)
+    if db != "all":
+        state.check_db(db)
+    if cmd not in ELINK_COMMANDS:
+        raise ParamError(f"Unknown cmd: {cmd}")
+    groups = _groups(state, dbfrom, p)
+    names = _link_names(dbfrom, db, linkname)
+    term = p.get("term")
+    linksets = [_linkset(state, cmd, dbfrom, db, names, group, term, p) for group in groups]
+    if p.json and cmd != "llinkslib":
+        return elink_json(linksets)
+    return elink_xml(linksets)
+
+
+def _linkset(
+    state: State,
+    cmd: str,
+    dbfrom: str,
+    db: str,
+    names: list[LinkName],
+    group: list[int],
+    term: str | None,
+    p: Params,
+) -> LinkSetOut:
+    ids = [str(u) for u in group]
+    ds = state.dataset
+    if cmd in ("acheck", "ncheck", "lcheck", "llinks", "llinkslib", "prlinks"):
+        return _check(state, cmd, dbfrom, names, group)
+    if not any(ds.known(dbfrom, u) for u in group):
+        return LinkSetOut(dbfrom, ids, error="Id not found")
+    found: list[LinkSetDbOut] = []
+    for ln in names:
+        links = _union(state, ln.name, group)
+        if term and ln.dbto == dbfrom and links:
+            keep = Searcher(state.catalog, ln.dbto, lambda _k: None).run(term).uids
+            links = [(t, s) for t, s in links if t in keep]
+        if links:
+            found.append(LinkSetDbOut(ln.dbto, ln.name, links))
+    if cmd != "neighbor_history":
+        return LinkSetOut(dbfrom, ids, dbs=found, scored=cmd == "neighbor_score")
+    webenv = p.get("webenv")
+    histories = []
+    for out in found:
+        if db == "all" and out.dbto == dbfrom:
+            continue  # the seed's db=all history example leaves same-db links out
+        webenv, key = state.history.add(webenv, out.dbto, sorted(t for t, _ in out.links))
+        histories.append(HistoryOut(out.dbto, out.linkname, key))
+    return LinkSetOut(
+        dbfrom, ids, histories=histories, webenv=webenv or p.get("webenv"), kind="history"
+    )
+
+
+def _check(
+    state: State, cmd: str, dbfrom: str, names: list[LinkName], group: list[int]
+) -> LinkSetOut:
+    ds = state.dataset
+    ids = [str(u) for u in group]
+    if cmd == "acheck":
+        checks = [
+            (
+                str(u),
+                [
+                    LinkInfoOut(ln.dbto, ln.name, ln.menu_tag, 128)
+                    for ln in names
+                    if ds.links(ln.name, u)
+                ],
+            )
+            for u in group
+        ]
+        return LinkSetOut(dbfrom, ids, checks=checks, kind="acheck")
+    if cmd in ("ncheck", "lcheck"):
+        if cmd == "ncheck":
+            own = [ln for ln in LINK_NAMES.values() if ln.dbfrom == ln.dbto == dbfrom]
+            flags = [
+                (str(u), "HasNeighbor", "Y" if any(ds.links(ln.name, u) for ln in own) else "N")
+                for u in group
+            ]
+        else:
+            flags = [
+                (str(u), "HasLinkOut", "Y" if _has_linkout(state, dbfrom, u) else "N")
+                for u in group
+            ]
+        return LinkSetOut(dbfrom, ids, flags=flags, kind="flags")
+    urls = [(str(u), _obj_urls(cmd, dbfrom, u)) for u in group if _has_linkout(state, dbfrom, u)]
+    return LinkSetOut(dbfrom, ids, urls=urls, kind="urls")
+
+
+def _has_linkout(state: State, db: str, uid: int) -> bool:
+    """Synthetic LinkOut: every known record of a literature or sequence db has a provider."""
+    return db in ("pubmed", "protein", "nuccore", "gene") and state.dataset.known(db, uid)
+
+
+def _obj_urls(cmd: str, db: str, uid: int) -> list[ObjUrlOut]:
+    publisher = ObjUrlOut(
+        f"https://publisher.example.org/{db}/{uid}",
+        "Full Text",
+        "publishers/providers",
+        "Full Text Sources",
+        "full-text online",
+        ("Synthetic Publisher", "SynPub", 3051, "https://publisher.example.org/"),
+    )
+    if cmd == "prlinks":
+        return [publisher]
+    library = ObjUrlOut(
+        f"https://library.example.edu/resolve?{db}={uid}",
+        "Library",
+        "libraries",
+        "Libraries",
+        "subscription/membership/fee required",
+        ("Example University Library", "EUL", 7001, "https://library.example.edu/"),
+    )
+    return [publisher, library] if cmd == "llinkslib" else [publisher]

@@ -1,0 +1,93 @@
+"""Dataset specs: the small YAML files in configs/datasets/ that size a synthetic dataset."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harvester.emulator.graph import DegreeSpec
+from harvester.errors import ConfigError
+
+DATASETS_DIR = Path(__file__).resolve().parents[2] / "configs" / "datasets"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSpec:
+    """How one generated link graph is shaped (see graph.BlockGraph)."""
+
+    degree: DegreeSpec = field(default_factory=DegreeSpec)
+    window: int = 1
+    spill_rate: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetSpec:
+    """Everything that determines a dataset; equal specs give byte-identical responses."""
+
+    name: str = "tiny"
+    seed: int = 42
+    genes: int = 300
+    gene_snp: LinkSpec = field(
+        default_factory=lambda: LinkSpec(DegreeSpec(8, 1.3, 0.1, 2_000), 1, 0.05)
+    )
+    gene_pubmed: LinkSpec = field(
+        default_factory=lambda: LinkSpec(DegreeSpec(3, 0.8, 0.2, 200), 2, 0.0)
+    )
+    gene_protein: LinkSpec = field(
+        default_factory=lambda: LinkSpec(DegreeSpec(1.5, 0.5, 0.1, 4), 1, 0.0)
+    )
+    pubmed_neighbors: int = 12
+    withdrawn_snp_per_mille: int = 5
+    """SNPs that genes still link to but whose records are gone (NCBI's withdrawn/merged ids)."""
+
+
+def _merge(default: Any, data: dict[str, Any], where: str) -> Any:
+    """`default` with the keys of `data` replaced, nested dataclasses merged, types checked."""
+    names = {f.name for f in dataclasses.fields(default)}
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ConfigError(f"{where}: unknown key '{key}' (known: {', '.join(sorted(names))})")
+        current = getattr(default, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: '{key}' must be a mapping")
+            changes[key] = _merge(current, value, f"{where}.{key}")
+        elif isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
+            changes[key] = float(value)
+        elif isinstance(value, bool) or not isinstance(value, type(current)):
+            raise ConfigError(f"{where}: '{key}' must be {type(current).__name__}, got {value!r}")
+        else:
+            changes[key] = value
+    return dataclasses.replace(default, **changes)
+
+
+def load_spec(name_or_path: str | Path | None) -> DatasetSpec:
+    """A spec from a YAML path, a name in configs/datasets/, or the built-in 'tiny' default."""
+    if name_or_path is None or (
+        str(name_or_path) == "tiny" and not (DATASETS_DIR / "tiny.yaml").exists()
+    ):
+        return DatasetSpec()
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = DATASETS_DIR / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in DATASETS_DIR.glob("*.yaml")) if DATASETS_DIR.exists() else []
+        raise ConfigError(
+            f"dataset '{name_or_path}' not found (give a YAML path or one of: "
+            f"{', '.join(known) or 'tiny'})"
+        )
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{line}: not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a dataset spec must be a mapping")
+    spec: DatasetSpec = _merge(DatasetSpec(), data, str(path))
+    return spec

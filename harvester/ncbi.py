@@ -1,0 +1,259 @@
+"""The E-utilities protocol's vocabulary, written once: databases, link names, formats, limits.
+
+The client's parsers, the harvest planner and the emulator all read these tables, so a fact about
+NCBI (where a record's UID lives, how many ids a JSON esummary takes) is stated in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+EUTILS_PATH = "/entrez/eutils/"
+
+# Limits (NCBI_NOTES §4).
+RETMAX_CAP = 10_000
+"""efetch/esearch retmax and esummary XML cap."""
+ESUMMARY_JSON_CAP = 500
+PUBMED_ESEARCH_CAP = 9_999
+"""PubMed esearch reaches only the first 9,999 records."""
+DEFAULT_ESEARCH_RETMAX = 20
+DEFAULT_PAGE_SIZE = 500
+ELINK_BATCH_SIZE = 100
+"""EDirect's chunk of ids per elink and neighbor_history request."""
+MAX_QUERY_KEYS = 100
+"""About 100 query keys per WebEnv is the practical maximum."""
+
+RATE_NO_KEY = 3.0
+RATE_WITH_KEY = 10.0
+
+ELINK_COMMANDS = (
+    "neighbor",
+    "neighbor_score",
+    "neighbor_history",
+    "acheck",
+    "ncheck",
+    "lcheck",
+    "llinks",
+    "llinkslib",
+    "prlinks",
+)
+
+ENDPOINTS = ("einfo", "esearch", "epost", "elink", "efetch", "esummary")
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """One Entrez database as far as this project knows it."""
+
+    name: str
+    menu_name: str
+    description: str
+    esummary_version: str = "1.0"
+    """The esummary shape answered without `version=`."""
+    efetch_cap: int = RETMAX_CAP
+
+
+DATABASES: dict[str, Database] = {
+    d.name: d
+    for d in (
+        Database("pubmed", "PubMed", "PubMed bibliographic record"),
+        Database("gene", "Gene", "Gene database", efetch_cap=RETMAX_CAP),
+        Database("snp", "SNP", "Single Nucleotide Polymorphisms"),
+        Database("protein", "Protein", "Protein sequence record"),
+        Database("nuccore", "Nucleotide", "Core Nucleotide db"),
+        Database("taxonomy", "Taxonomy", "Taxonomy db"),
+        Database("unists", "UniSTS", "Markers and mapping data"),
+        Database("mesh", "MeSH", "MeSH Database"),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LinkName:
+    """A named link between two databases (the seed schema's tables)."""
+
+    name: str
+    dbfrom: str
+    dbto: str
+    menu_tag: str
+    description: str
+
+
+def _link(name: str, menu: str, description: str) -> LinkName:
+    dbfrom, _, rest = name.partition("_")
+    dbto = rest.split("_", 1)[0]
+    return LinkName(name, dbfrom, dbto, menu, description)
+
+
+LINK_NAMES: dict[str, LinkName] = {
+    ln.name: ln
+    for ln in (
+        _link("gene_snp", "SNP Links", "SNP variants"),
+        _link("gene_pubmed", "PubMed Links", "Gene literature"),
+        _link("gene_protein", "Protein Links", "Gene products"),
+        _link("gene_nuccore", "Nucleotide Links", "Nucleotide sequences"),
+        _link("gene_taxonomy", "Taxonomy Links", "Organism"),
+        _link("snp_gene", "Gene Links", "Genes of the variant"),
+        _link("snp_pubmed", "PubMed Links", "Citations of the variant"),
+        _link("snp_snp_genegenotype", "Genotype Links", "Variants with genotype data"),
+        _link("snp_taxonomy", "Taxonomy Links", "Organism"),
+        _link("snp_unists", "UniSTS Links", "Markers"),
+        _link("pubmed_pubmed", "Similar articles", "Related articles"),
+        _link("pubmed_gene", "Gene Links", "Associated genes"),
+        _link("pubmed_snp", "SNP Links", "Variants cited"),
+        _link("pubmed_mesh", "MeSH Links", "MeSH terms"),
+        _link("protein_gene", "Gene Links", "Encoding gene"),
+        _link("protein_nuccore", "Nucleotide Links", "Coding sequence"),
+        _link("protein_pubmed", "PubMed Links", "Protein literature"),
+        _link("nuccore_gene", "Gene Links", "Genes on the sequence"),
+        _link("nuccore_protein", "Protein Links", "Translations"),
+        _link("taxonomy_gene", "Gene Links", "Genes of the organism"),
+        _link("unists_snp", "SNP Links", "Variants at the marker"),
+        _link("mesh_pubmed", "PubMed Links", "Articles with the term"),
+    )
+}
+
+
+def link_names_between(dbfrom: str, dbto: str | None) -> list[LinkName]:
+    """Link names from `dbfrom` (to `dbto`, or to any db when None or 'all'), in table order."""
+    return [
+        ln
+        for ln in LINK_NAMES.values()
+        if ln.dbfrom == dbfrom and (dbto in (None, "", "all") or ln.dbto == dbto)
+    ]
+
+
+def default_link_name(dbfrom: str, dbto: str) -> str:
+    """The link name NCBI uses when only dbfrom and db are given: `dbfrom_dbto`."""
+    return f"{dbfrom}_{dbto}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFormat:
+    """Where records and their UIDs sit in one efetch/esummary response shape."""
+
+    key: str
+    root: str
+    record: str
+    uid_path: str
+    """Path from the record element to its UID: '@attr' or 'A/B/C' child text."""
+    namespace: str | None = None
+    doctype: str | None = None
+
+
+SNP_DOCSUM_NS = "https://www.ncbi.nlm.nih.gov/SNP/docsum"
+
+FORMATS: dict[str, RecordFormat] = {
+    f.key: f
+    for f in (
+        RecordFormat("snp_exchangeset", "ExchangeSet", "DocumentSummary", "@uid", SNP_DOCSUM_NS),
+        RecordFormat(
+            "entrezgene",
+            "Entrezgene-Set",
+            "Entrezgene",
+            "Entrezgene_track-info/Gene-track/Gene-track_geneid",
+            doctype='<!DOCTYPE Entrezgene-Set PUBLIC "-//NLM//DTD NCBI-Entrezgene, 21st January '
+            '2005//EN" "https://www.ncbi.nlm.nih.gov/data_specs/dtd/NCBI_Entrezgene.dtd">',
+        ),
+        RecordFormat(
+            "pubmed",
+            "PubmedArticleSet",
+            "PubmedArticle",
+            "MedlineCitation/PMID",
+            doctype='<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January '
+            '2025//EN" "https://dtd.nlm.nih.gov/ncbi/pubmed/out/pubmed_250101.dtd">',
+        ),
+        RecordFormat(
+            "gbset",
+            "GBSet",
+            "GBSeq",
+            "GBSeq_accession-version",
+            doctype='<!DOCTYPE GBSet PUBLIC "-//NCBI//NCBI GBSeq/EN" '
+            '"https://www.ncbi.nlm.nih.gov/dtd/NCBI_GBSeq.dtd">',
+        ),
+        RecordFormat(
+            "tseqset",
+            "TSeqSet",
+            "TSeq",
+            "TSeq_accver",
+            doctype='<!DOCTYPE TSeqSet PUBLIC "-//NCBI//NCBI TSeq/EN" '
+            '"https://www.ncbi.nlm.nih.gov/dtd/NCBI_TSeq.dtd">',
+        ),
+        RecordFormat(
+            "taxaset",
+            "TaxaSet",
+            "Taxon",
+            "TaxId",
+            doctype='<!DOCTYPE TaxaSet PUBLIC "-//NLM//DTD Taxon, 14th January 2002//EN" '
+            '"https://www.ncbi.nlm.nih.gov/entrez/query/DTD/taxon.dtd">',
+        ),
+        RecordFormat(
+            "docsum_v1",
+            "eSummaryResult",
+            "DocSum",
+            "Id",
+            doctype='<!DOCTYPE eSummaryResult PUBLIC "-//NLM//DTD esummary v1 20041029//EN" '
+            '"https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20041029/esummary-v1.dtd">',
+        ),
+        RecordFormat(
+            "docsum_v2",
+            "eSummaryResult",
+            "DocumentSummary",
+            "@uid",
+            doctype='<!DOCTYPE eSummaryResult PUBLIC "-//NLM//DTD eSummaryResult//EN" '
+            '"https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20190110/esummary.dtd">',
+        ),
+    )
+}
+
+# (db, rettype, retmode) -> format key, for efetch. `None` stands for "not given".
+EFETCH_FORMATS: dict[tuple[str, str | None, str | None], str] = {
+    ("snp", None, None): "snp_exchangeset",
+    ("snp", None, "xml"): "snp_exchangeset",
+    ("snp", "xml", "xml"): "snp_exchangeset",
+    ("snp", "xml", None): "snp_exchangeset",
+    ("snp", "docsum", None): "snp_exchangeset",
+    ("snp", "docsum", "xml"): "snp_exchangeset",
+    ("gene", None, "xml"): "entrezgene",
+    ("gene", "xml", None): "entrezgene",
+    ("gene", "xml", "xml"): "entrezgene",
+    ("gene", None, None): "entrezgene",
+    ("pubmed", None, None): "pubmed",
+    ("pubmed", None, "xml"): "pubmed",
+    ("pubmed", "xml", "xml"): "pubmed",
+    ("pubmed", "abstract", "xml"): "pubmed",
+    ("pubmed", "medline", "xml"): "pubmed",
+    ("protein", "gp", "xml"): "gbset",
+    ("protein", None, "xml"): "gbset",
+    ("protein", "gb", "xml"): "gbset",
+    ("protein", "fasta", "xml"): "tseqset",
+    ("nuccore", "gb", "xml"): "gbset",
+    ("nuccore", None, "xml"): "gbset",
+    ("nuccore", "gbc", "xml"): "gbset",
+    ("nuccore", "fasta", "xml"): "tseqset",
+    ("taxonomy", None, None): "taxaset",
+    ("taxonomy", None, "xml"): "taxaset",
+    ("taxonomy", "xml", "xml"): "taxaset",
+}
+
+
+def efetch_format(db: str, rettype: str | None, retmode: str | None) -> RecordFormat | None:
+    """The XML record format efetch answers for these parameters, or None if not XML/unknown."""
+    key = EFETCH_FORMATS.get((db, rettype or None, retmode or None))
+    return FORMATS[key] if key else None
+
+
+def esummary_format(db: str, version: str | None) -> RecordFormat:
+    """The esummary shape: v2 when asked for (`version=2.0`), else the db's default."""
+    database = DATABASES.get(db)
+    default = database.esummary_version if database else "1.0"
+    return FORMATS["docsum_v2" if (version or default).startswith("2") else "docsum_v1"]
+
+
+def page_cap(db: str, via: str, retmode: str | None = None) -> int:
+    """The most records one efetch/esummary request may ask for."""
+    if via == "esummary" and retmode == "json":
+        return ESUMMARY_JSON_CAP
+    database = DATABASES.get(db)
+    return database.efetch_cap if database else RETMAX_CAP
