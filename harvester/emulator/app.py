@@ -207,7 +207,7 @@ async def ncbi_errors(
 async def ncbi_headers(request: web.Request, response: web.StreamResponse) -> None:
     """The headers every NCBI response carries (see the captured *.headers.json)."""
     headers = response.headers
-    headers.setdefault("Server", "Finatra")
+    headers["Server"] = "Finatra"
     headers.setdefault("Cache-Control", "private")
     headers.setdefault("Access-Control-Allow-Origin", "*")
     headers.setdefault("Access-Control-Expose-Headers", "X-RateLimit-Limit,X-RateLimit-Remaining")

@@ -81,7 +81,7 @@ def esummary_body(state: State, p: Params) -> str | bytes:
     from_history = not p.getall("id")
     retstart = p.int("retstart", 0)
     if p.json:
-        retmax = p.int("retmax", len(uids) if from_history else ESUMMARY_JSON_CAP)
+        retmax = p.int("retmax", len(uids))
         wanted = uids[retstart : retstart + retmax]
         if len(wanted) > ESUMMARY_JSON_CAP:
             return json_doc(
@@ -109,7 +109,8 @@ def esummary_body(state: State, p: Params) -> str | bytes:
 def _summary_v2(state: State, db: str, uids: list[int]) -> str:
     out = [
         XML_DECL,
-        FORMATS["docsum_v2"].doctype or "",
+        f'<!DOCTYPE eSummaryResult PUBLIC "-//NLM//DTD esummary {db} 20130927//EN" '
+        f'"https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20130927/esummary_{db}.dtd">',
         "\n<eSummaryResult>\n",
         '<DocumentSummarySet status="OK">\n',
     ]

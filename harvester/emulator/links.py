@@ -66,7 +66,9 @@ def elink_body(state: State, p: Params) -> str | bytes:
     linkname = p.get("linkname")
     dbfrom = p.get("dbfrom") or (LINK_NAMES[linkname].dbfrom if linkname in LINK_NAMES else "")
     state.check_db(dbfrom)
-    db = p.get("db") or (LINK_NAMES[linkname].dbto if linkname in LINK_NAMES else dbfrom)
+    # Without db, neighbor commands link within dbfrom; the check commands look at every db.
+    default_db = dbfrom if cmd.startswith("neighbor") else "all"
+    db = p.get("db") or (LINK_NAMES[linkname].dbto if linkname in LINK_NAMES else default_db)
     if db != "all":
         state.check_db(db)
     if cmd not in ELINK_COMMANDS:
