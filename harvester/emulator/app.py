@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from aiohttp import web
 
-from harvester.emulator import render
+from harvester.emulator import faults, gatekeeper, render
 from harvester.emulator.fetch import efetch_body, esummary_body
 from harvester.emulator.links import elink_body
 from harvester.emulator.params import ParamError, Params, read_params
@@ -158,9 +158,15 @@ HANDLERS: dict[str, Callable[[State, Params], Body]] = {
 async def _stream(
     request: web.Request, chunks: Iterator[str], content_type: str
 ) -> web.StreamResponse:
+    fault = request.get(gatekeeper.FAULT_KEY)
+    if fault == "short":
+        chunks = faults.drop_records(chunks)
     response = web.StreamResponse(headers={"Content-Type": f"{content_type}; charset=UTF-8"})
     response.enable_chunked_encoding()
     await response.prepare(request)
+    if fault == "cut":
+        await faults.cut_stream(request, response, (c.encode() for c in chunks))
+        return response
     for chunk in chunks:
         if chunk:
             await response.write(chunk.encode())
@@ -215,9 +221,12 @@ async def ncbi_headers(request: web.Request, response: web.StreamResponse) -> No
 
 def build_app(state: State) -> web.Application:
     """The emulator as an aiohttp application (mount it, or run it with `server.Emulator`)."""
-    app = web.Application(middlewares=[ncbi_errors], client_max_size=64 * 1024 * 1024)
+    keeper = state.gatekeeper
+    middlewares = [ncbi_errors] if keeper is None else [ncbi_errors, gatekeeper.middleware(keeper)]
+    app = web.Application(middlewares=middlewares, client_max_size=64 * 1024 * 1024)
     app[STATE_KEY] = state
     app.on_response_prepare.append(ncbi_headers)
+    app.on_response_prepare.append(gatekeeper.rate_headers)
     for endpoint in ROOTS:
         handler = make_handler(endpoint)
         path = f"{EUTILS_PATH}{endpoint}.fcgi"

@@ -8,7 +8,10 @@ import contextlib
 import sys
 from typing import Any
 
+from harvester.emulator.faults import KINDS, FaultPlan
+from harvester.emulator.latency import PRESETS
 from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.errors import ConfigError
 
 SERVE_HELP = """\
 Serve NCBI's E-utilities (einfo, esearch, epost, elink, efetch, esummary) from a deterministic
@@ -47,12 +50,92 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="how long a WebEnv lives after its last use (default 3600)",
     )
+    _add_conduct_flags(parser)
     parser.set_defaults(handler=run_serve)
 
 
+def _add_conduct_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags for how NCBI-like the emulator behaves: limits, latency, faults, logging."""
+    group = parser.add_argument_group("NCBI behaviour (rate limits, latency, faults)")
+    group.add_argument(
+        "--rate-limit",
+        type=int,
+        default=3,
+        metavar="N",
+        help="requests/s allowed per address without an api_key (default 3, as NCBI)",
+    )
+    group.add_argument(
+        "--key-rate-limit",
+        type=int,
+        default=10,
+        metavar="N",
+        help="requests/s allowed per api_key (default 10, as NCBI)",
+    )
+    group.add_argument(
+        "--no-rate-limit",
+        dest="enforce",
+        action="store_false",
+        help="never refuse with 429 (requests are still counted in X-RateLimit-* headers)",
+    )
+    group.add_argument(
+        "--api-keys",
+        metavar="K1,K2",
+        help="the only valid keys; any other api_key gets NCBI's 400 'API key invalid'",
+    )
+    group.add_argument(
+        "--latency",
+        choices=sorted(PRESETS),
+        default="zero",
+        help="response-time model (default zero; realistic imitates NCBI's typical times)",
+    )
+    group.add_argument(
+        "--faults",
+        default="",
+        metavar="SPEC",
+        help=f"fault injection: 'mixed:0.05' or per kind '500:0.02,cut:0.01'; kinds: "
+        f"{', '.join(KINDS)}",
+    )
+    group.add_argument(
+        "--stall",
+        type=float,
+        default=150.0,
+        metavar="SECONDS",
+        help="how long a 'stall' fault holds its response (default 150)",
+    )
+    group.add_argument(
+        "--request-log", metavar="PATH", help="append one JSON line per request to PATH"
+    )
+    group.add_argument(
+        "--seed", type=int, default=0, help="seed for WebEnvs, latency jitter and faults"
+    )
+    group.add_argument(
+        "--speedup", type=float, default=1.0, metavar="K",
+        help="run K times faster than NCBI: limits x K, latencies / K (default 1)",
+    )  # fmt: skip
+
+
 def config_from_args(args: argparse.Namespace, **extra: Any) -> EmulatorConfig:
+    keys = getattr(args, "api_keys", None)
+    conduct: dict[str, Any] = {
+        "rate_limit": getattr(args, "enforce", True),  # on unless --no-rate-limit, as NCBI
+        "rate_without_key": getattr(args, "rate_limit", 3),
+        "rate_with_key": getattr(args, "key_rate_limit", 10),
+        "api_keys": frozenset(k.strip() for k in keys.split(",") if k.strip()) if keys else None,
+        "latency": getattr(args, "latency", "zero"),
+        "faults": FaultPlan.parse(getattr(args, "faults", "") or ""),
+        "stall_seconds": getattr(args, "stall", 150.0),
+        "request_log": getattr(args, "request_log", None),
+        "seed": getattr(args, "seed", 0),
+        "speedup": getattr(args, "speedup", 1.0),
+    }
+    if conduct["speedup"] <= 0 or min(conduct["rate_without_key"], conduct["rate_with_key"]) < 1:
+        raise ConfigError("--speedup must be positive and rate limits at least 1")
     return EmulatorConfig(
-        dataset=args.dataset, host=args.host, port=args.port, history_ttl=args.history_ttl, **extra
+        dataset=args.dataset,
+        host=args.host,
+        port=args.port,
+        history_ttl=args.history_ttl,
+        **(conduct | extra),
     )
 
 

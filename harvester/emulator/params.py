@@ -52,11 +52,13 @@ class Params:
 
 
 async def read_params(request: web.Request) -> Params:
-    """Merge the query string and a form body (any content type that parses as a form)."""
+    """Merge the query string and a form body (any content type that parses as a form).
+
+    Safe to call twice (the rate gate reads `api_key` first): aiohttp caches the parsed form."""
     merged: MultiDict[str] = MultiDict()
     for key, value in request.query.items():
         merged.add(ALIASES.get(key.lower(), key.lower()), value)
-    if request.method == "POST" and request.can_read_body:
+    if request.method == "POST" and request.body_exists:
         try:
             form = await request.post()
         except Exception:  # garbage body: NCBI ignores what it cannot read

@@ -125,7 +125,32 @@ def snp_items(s: SnpInfo) -> list[Item]:
 
 
 def snp_exchangeset_record(s: SnpInfo) -> str:
-    return f'<DocumentSummary uid="{s.uid}">{compact(snp_nodes(s))}</DocumentSummary>\n'
+    """One ExchangeSet DocumentSummary on one line, as captured; the same fields as
+    `snp_nodes` in one template, because this is the emulator's hottest path."""
+    pos = s.position or 0
+    chrpos = f"{s.chromosome}:{pos}" if s.position else ""
+    acc = f"NC_0000{s.chromosome.zfill(2) if s.chromosome.isdigit() else '23'}.11"
+    genes = "".join(
+        f"<GENE_E><NAME>{esc(n)}</NAME><GENE_ID>{u}</GENE_ID></GENE_E>" for n, u in s.genes
+    )
+    note = ",".join(f"{n}:{u}" for n, u in s.genes)
+    docsum = f"SEQ=[C/T]|LEN=1|GENE={esc(note)}" if note else "SEQ=[C/T]|LEN=1"
+    fxn = f"<FXN_CLASS>{esc(s.fxn_class)}</FXN_CLASS>" if s.fxn_class else "<FXN_CLASS/>"
+    cp = f"<CHRPOS>{chrpos}</CHRPOS><CHRPOS_PREV_ASSM>{chrpos}</CHRPOS_PREV_ASSM>" if chrpos \
+        else "<CHRPOS/><CHRPOS_PREV_ASSM/>"
+    return (
+        f'<DocumentSummary uid="{s.uid}"><SNP_ID>{s.uid}</SNP_ID><ALLELE_ORIGIN/><GLOBAL_MAFS/>'
+        "<GLOBAL_POPULATION/><GLOBAL_SAMPLESIZE>0</GLOBAL_SAMPLESIZE><SUSPECTED/>"
+        f"<CLINICAL_SIGNIFICANCE/>{f'<GENES>{genes}</GENES>' if genes else '<GENES/>'}"
+        f"<ACC>{acc}</ACC><CHR>{s.chromosome}</CHR><HANDLE>SYNTHETIC</HANDLE>"
+        f"<SPDI>{acc}:{max(pos, 1) - 1}:C:T</SPDI>{fxn}<VALIDATED>by-frequency</VALIDATED>"
+        f"<DOCSUM>{docsum}</DOCSUM><TAX_ID>{s.taxid}</TAX_ID><ORIG_BUILD>36</ORIG_BUILD>"
+        "<UPD_BUILD>157</UPD_BUILD><CREATEDATE>2000/09/19 17:02</CREATEDATE>"
+        f"<UPDATEDATE>2024/11/02 07:15</UPDATEDATE><SS>{s.uid + 1000}</SS><ALLELE>Y</ALLELE>"
+        f"<SNP_CLASS>{s.snp_class}</SNP_CLASS>{cp}<TEXT/><SNP_ID_SORT>{s.uid:010d}</SNP_ID_SORT>"
+        f"<CLINICAL_SORT>0</CLINICAL_SORT><CITED_SORT/><CHRPOS_SORT>{pos:010d}</CHRPOS_SORT>"
+        "<MERGED_SORT>0</MERGED_SORT></DocumentSummary>\n"
+    )
 
 
 # -- gene ---------------------------------------------------------------------------------------

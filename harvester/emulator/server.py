@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -14,6 +16,8 @@ from aiohttp import web
 from harvester.emulator.app import build_app
 from harvester.emulator.catalog import Catalog
 from harvester.emulator.dataset import Dataset
+from harvester.emulator.faults import FaultPlan
+from harvester.emulator.gatekeeper import from_config
 from harvester.emulator.history import HistoryStore
 from harvester.emulator.spec import load_spec
 from harvester.emulator.state import State
@@ -31,20 +35,58 @@ class EmulatorConfig:
     """Seconds a WebEnv lives after its last use (NCBI does not document it; guesses vary)."""
     max_query_keys: int = MAX_QUERY_KEYS
     seed: int = 0
+    """Seeds WebEnv names, latency jitter and fault choice: equal seeds, equal runs."""
+    rate_limit: bool = False
+    """Refuse requests over the limits with NCBI's 429 (False: count them, refuse none).
+    Off by default here so tests can hammer the emulator; `harvester serve` turns it on."""
+    rate_without_key: int = 3
+    rate_with_key: int = 10
+    api_keys: frozenset[str] | None = None
+    """Known keys; when set, any other `api_key` gets NCBI's 400 "API key invalid"."""
+    latency: str = "zero"
+    """Latency preset: `zero` or `realistic` (see latency.py for where the numbers come from)."""
+    faults: str | FaultPlan = ""
+    """`mixed:0.05`, or per kind `500:0.02,cut:0.01` (see faults.py for the kinds)."""
+    stall_seconds: float = 150.0
+    """How long a `stall` fault holds a response (longer than the client's read timeout)."""
+    request_log: str | Path | None = None
+    """JSONL file with one line per request (see requestlog.py)."""
+    speedup: float = 1.0
+    """Run K times faster than NCBI: rate limits x K, latencies / K (stall_seconds unscaled)."""
 
 
-def build_state(config: EmulatorConfig, dataset: Dataset | None = None) -> State:
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def build_state(
+    config: EmulatorConfig,
+    dataset: Dataset | None = None,
+    *,
+    clock: Callable[[], float] | None = None,
+    sleep: Sleep | None = None,
+) -> State:
+    """The handlers' shared state; `clock` and `sleep` let tests drive time without waiting."""
     dataset = dataset or Dataset(load_spec(config.dataset))
-    history = HistoryStore(config.history_ttl, config.max_query_keys, seed=config.seed)
-    return State(config, dataset, Catalog(dataset), history)
+    clock = clock or time.monotonic
+    history = HistoryStore(config.history_ttl, config.max_query_keys, clock, seed=config.seed)
+    state = State(config, dataset, Catalog(dataset), history)
+    state.gatekeeper = from_config(config, history, clock, sleep)
+    return state
 
 
 class Emulator:
     """`async with Emulator() as emu:` serves E-utilities at `emu.base_url` until the block ends."""
 
-    def __init__(self, config: EmulatorConfig | None = None, dataset: Dataset | None = None):
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        dataset: Dataset | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Sleep | None = None,
+    ):
         self.config = config or EmulatorConfig()
-        self.state = build_state(self.config, dataset)
+        self.state = build_state(self.config, dataset, clock=clock, sleep=sleep)
         self.app = build_app(self.state)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -68,6 +110,8 @@ class Emulator:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.state.gatekeeper is not None:
+            self.state.gatekeeper.close()
 
     async def __aenter__(self) -> Emulator:
         await self.start()

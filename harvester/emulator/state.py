@@ -15,6 +15,7 @@ from harvester.emulator.params import ParamError, Params, split_ids
 from harvester.ncbi import DATABASES
 
 if TYPE_CHECKING:
+    from harvester.emulator.gatekeeper import Gatekeeper
     from harvester.emulator.server import EmulatorConfig
 
 _ACCESSION = re.compile(r"^(N[MP])_(\d{6})(?:\.\d+)?$")
@@ -40,6 +41,8 @@ class State:
     dataset: Dataset
     catalog: Catalog
     history: HistoryStore
+    gatekeeper: Gatekeeper | None = None
+    """Rate limit, latency, faults and request log (None: answer everything at once)."""
 
     def check_db(self, db: str | None) -> str:
         if not db or db not in DATABASES:

@@ -1,0 +1,216 @@
+"""Deliberate misbehaviour, each kind shaped like a failure NCBI is known to produce.
+
+A plan gives each kind a rate (`500:0.02,cut:0.01`) or all kinds one combined rate (`mixed:0.05`,
+spread evenly over the kinds that can apply to the request). One seeded RNG draws once per
+admitted request, so a sequential run is reproducible. Every fault is transient except `expire`,
+which is explicitly permanent: the WebEnv is gone and the client must rebuild it.
+
+Kinds (see NCBI_NOTES.md §5): `500` (HTML page, or JSON `{"error":"error forwarding request",…}`
+as reported in rentrez#159/#162), `502`, `503`, `429` (refused although under the limit),
+`empty` (HTTP 200, no body), `cut` (chunked body closed part-way), `stall` (answer after
+`stall_seconds`, longer than a client's read timeout), `backend` (HTTP 200 with
+`<ERROR>Search Backend failed: …</ERROR>`), `unable` (transient `Unable to obtain query #N` on a
+valid WebEnv), `expire` (the WebEnv is dropped before the request is served), `short` (an efetch
+page silently missing records from its middle and end).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import orjson
+from aiohttp import web
+
+from harvester.emulator import render
+from harvester.emulator.gate import refusal
+from harvester.errors import ConfigError
+
+KINDS = (
+    "500", "502", "503", "429", "empty", "cut", "stall", "backend", "unable", "expire", "short"
+)  # fmt: skip
+WEBENV_KINDS = frozenset({"unable", "expire"})
+ROOTS = {  # the endpoints' result roots, as in app.ROOTS (not imported: app imports this module)
+    "einfo": "eInfoResult",
+    "esearch": "eSearchResult",
+    "epost": "ePostResult",
+    "elink": "eLinkResult",
+    "efetch": "eFetchResult",
+    "esummary": "eSummaryResult",
+}
+JSON_KINDS = frozenset({"einfo", "esearch", "elink", "esummary"})
+BACKEND_FAILED = "Search Backend failed: Couldn't resolve #exLinkSrv2, the address table is empty."
+_PAGES = {
+    500: "Error 500: Internal Server Error",
+    502: "502 Bad Gateway",
+    503: "503 Service Temporarily Unavailable",
+}
+_RECORD_START = re.compile(
+    r"(?=<(?:DocumentSummary|Entrezgene|PubmedArticle|PubmedBookArticle|GBSeq|TSeq|Taxon)[\s>])"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FaultPlan:
+    """Per-kind rates plus an optional combined rate over every kind."""
+
+    rates: tuple[tuple[str, float], ...] = ()
+    mixed: float = 0.0
+
+    def __bool__(self) -> bool:
+        return self.mixed > 0 or any(rate > 0 for _, rate in self.rates)
+
+    @classmethod
+    def parse(cls, text: str) -> FaultPlan:
+        """`mixed:0.05`, `500:0.02,cut:0.01`, or '' / 'none' for no faults."""
+        text = text.strip()
+        if text in ("", "none", "off"):
+            return cls()
+        rates: list[tuple[str, float]] = []
+        mixed = 0.0
+        for part in text.split(","):
+            kind, sep, raw = part.strip().partition(":")
+            try:
+                rate = float(raw) if sep else -1.0
+            except ValueError:
+                rate = -1.0
+            if not 0 <= rate <= 1:
+                raise ConfigError(f"fault '{part.strip()}': give KIND:RATE with 0 <= RATE <= 1")
+            if kind == "mixed":
+                mixed = rate
+            elif kind in KINDS:
+                rates.append((kind, rate))
+            else:
+                raise ConfigError(f"unknown fault '{kind}' (known: mixed, {', '.join(KINDS)})")
+        if mixed + sum(rate for _, rate in rates) > 1:
+            raise ConfigError(f"fault rates in '{text}' add up to more than 1")
+        return cls(tuple(rates), mixed)
+
+
+def applies(kind: str, endpoint: str, webenv: bool, query_key: bool) -> bool:
+    """Whether a kind can imitate anything on this request."""
+    if kind == "short":
+        return endpoint == "efetch"
+    if kind == "unable":
+        return webenv and query_key
+    if kind == "expire":
+        return webenv
+    return True
+
+
+class FaultInjector:
+    """Picks at most one fault per request with a seeded RNG."""
+
+    def __init__(self, plan: FaultPlan, seed: int = 0) -> None:
+        self.plan = plan
+        self._rng = random.Random(f"faults-{seed}")
+
+    def choose(self, endpoint: str, webenv: bool, query_key: bool) -> str | None:
+        """The fault for this request, or None; draws nothing when the plan is empty."""
+        if not self.plan:
+            return None
+        u = self._rng.random()
+        if self.plan.mixed:
+            if u < self.plan.mixed:
+                kinds = [k for k in KINDS if applies(k, endpoint, webenv, query_key)]
+                return kinds[min(len(kinds) - 1, int(u / self.plan.mixed * len(kinds)))]
+            u -= self.plan.mixed
+        for kind, rate in self.plan.rates:
+            if applies(kind, endpoint, webenv, query_key):
+                if u < rate:
+                    return kind
+                u -= rate
+        return None
+
+    def coin(self) -> bool:
+        """A fair seeded coin, for faults with two forms (the HTML or JSON 500)."""
+        return self._rng.random() < 0.5
+
+
+def immediate(
+    kind: str, endpoint: str, as_json: bool, query_key: str, who: str, keyed: bool, json_500: bool
+) -> web.Response | None:
+    """The whole response for faults that replace the handler, else None."""
+    if kind == "500" and json_500:
+        body = {"error": "error forwarding request", "api-key": who}
+        body |= {"type": "api-key" if keyed else "ip", "status": "ok"}
+        return web.Response(
+            body=orjson.dumps(body),
+            status=500,
+            content_type=None,
+            headers={"Content-Type": "application/json"},
+        )
+    if kind in ("500", "502", "503"):
+        title = _PAGES[int(kind)]
+        page = f"<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1>"
+        page += "</body></html>\n"
+        return web.Response(status=int(kind), text=page, content_type="text/html")
+    if kind == "429":
+        return refusal(who, 1, 10 if keyed else 3, 1)
+    if kind == "empty":
+        return _in_band(b"", as_json)
+    if kind in ("backend", "unable"):
+        message = BACKEND_FAILED if kind == "backend" else f"Unable to obtain query #{query_key}"
+        if as_json and endpoint in JSON_KINDS:
+            return _in_band(render.json_error(endpoint, message), True)
+        return _in_band(render.xml_error(ROOTS[endpoint], message).encode(), False)
+    return None
+
+
+def _in_band(body: bytes, as_json: bool) -> web.Response:
+    content_type = "application/json" if as_json else "text/xml"
+    return web.Response(
+        body=body, content_type=None, headers={"Content-Type": f"{content_type}; charset=UTF-8"}
+    )
+
+
+async def cut_stream(
+    request: web.Request, response: web.StreamResponse, chunks: Iterator[bytes]
+) -> None:
+    """Send the first chunk and half the next (or half of a lone chunk), then hang up."""
+    parts = (chunk for chunk in chunks if chunk)
+    first, second = next(parts, b""), next(parts, None)
+    if second is None:
+        await response.write(first[: len(first) // 2])
+    else:
+        await response.write(first)
+        await response.write(second[: len(second) // 2])
+    if request.transport is not None:
+        request.transport.close()
+
+
+async def cut_response(request: web.Request, response: web.Response) -> web.StreamResponse:
+    """Re-send a finished response as a chunked body that breaks off half-way."""
+    body = response.body if isinstance(response.body, bytes) else b""
+    stream = web.StreamResponse(status=response.status, headers=response.headers)
+    stream.enable_chunked_encoding()
+    await stream.prepare(request)
+    await cut_stream(request, stream, iter((body,)))
+    return stream
+
+
+def drop_records(chunks: Iterator[str]) -> Iterator[str]:
+    """An efetch body missing the second record of every chunk and the page's last record."""
+    held: str | None = None  # the latest chunk with records, held to drop its last record
+    for chunk in chunks:
+        pieces = _RECORD_START.split(chunk)
+        if len(pieces) == 1:  # no records: the header or the footer
+            if held is not None:
+                yield _without_last(held)
+                held = None
+            yield chunk
+            continue
+        if held is not None:
+            yield held
+        if len(pieces) > 3:
+            del pieces[2]
+        held = "".join(pieces)
+    if held is not None:
+        yield _without_last(held)
+
+
+def _without_last(chunk: str) -> str:
+    pieces = _RECORD_START.split(chunk)
+    return "".join(pieces[:-1]) if len(pieces) > 1 else chunk
