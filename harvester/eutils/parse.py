@@ -1,0 +1,117 @@
+"""Bytes in, typed items out: picks the parser for a body from its first bytes, then streams.
+
+`aparse` takes an async iterator of chunks (aiohttp's `iter_chunked`), `parse_chunks` a sync
+one (saved files) and `parse_bytes` a whole body. All sniff JSON vs XML and the XML root, so an
+`<eFetchResult>` error document is recognised where records were expected, and HTML or empty
+bodies raise ParseError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+
+from harvester.eutils.parse_json import parse_json
+from harvester.eutils.parse_links import LinkHandler
+from harvester.eutils.parse_records import RecordHandler, format_for_root, guess_db
+from harvester.eutils.parse_search import ErrorDocHandler, InfoHandler, PostHandler, SearchHandler
+from harvester.eutils.results import Item
+from harvester.eutils.xmlstream import (
+    SNIFF_BYTES,
+    BadBody,
+    Handler,
+    Sniffed,
+    XmlStream,
+    head_and_rest,
+    sniff,
+)
+from harvester.ncbi import RecordFormat
+
+__all__ = ["CHUNK_SIZE", "aparse", "handler_for", "parse_bytes", "parse_chunks", "sniff"]
+
+CHUNK_SIZE = 64 * 1024
+
+_FIXED: dict[str, Callable[[], Handler]] = {
+    "eLinkResult": LinkHandler,
+    "ePostResult": PostHandler,
+    "eSearchResult": SearchHandler,
+    "eInfoResult": InfoHandler,
+}
+
+
+def handler_for(
+    sniffed: Sniffed, *, db: str | None = None, fmt: RecordFormat | None = None
+) -> Handler:
+    """The handler for an XML body with this root; `fmt`/`db` say what the caller asked for."""
+    if sniffed.kind != "xml":
+        raise BadBody(*_not_xml(sniffed))
+    fixed = _FIXED.get(sniffed.root)
+    if fixed is not None:
+        return fixed()
+    found = fmt if fmt is not None and fmt.root == sniffed.root else format_for_root(sniffed.root)
+    if found is None:
+        return ErrorDocHandler()
+    guessed = db if db is not None else guess_db(found, sniffed.system_url)
+    return RecordHandler(found, guessed, per_record_db=db is None)
+
+
+def _not_xml(sniffed: Sniffed) -> tuple[str, str]:
+    if sniffed.kind == "empty":
+        return "empty", "empty response body"
+    if sniffed.kind == "html":
+        return "not_xml", "HTML page where XML was expected"
+    return "not_xml", "response is not XML"
+
+
+def parse_bytes(
+    data: bytes, *, db: str | None = None, fmt: RecordFormat | None = None
+) -> Iterator[Item]:
+    """Parse a whole body, still streaming it through the pull parser in chunks."""
+    chunks = (data[i : i + CHUNK_SIZE] for i in range(0, len(data), CHUNK_SIZE))
+    return parse_chunks(chunks, db=db, fmt=fmt)
+
+
+def parse_chunks(
+    chunks: Iterable[bytes], *, db: str | None = None, fmt: RecordFormat | None = None
+) -> Iterator[Item]:
+    """The synchronous twin of `aparse` (saved files): chunks in, items out as they complete."""
+    iterator = iter(chunks)
+    parts: list[bytes] = []
+    size = 0
+    for chunk in iterator:
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= SNIFF_BYTES:
+            break
+    head = b"".join(parts)
+    sniffed = sniff(head)
+    if sniffed.kind == "json":
+        yield from parse_json(head + b"".join(iterator), db or "")
+        return
+    stream = XmlStream(handler_for(sniffed, db=db, fmt=fmt))
+    yield from stream.feed(head)
+    for chunk in iterator:
+        yield from stream.feed(chunk)
+    yield from stream.close()
+
+
+async def aparse(
+    chunks: AsyncIterable[bytes], *, db: str | None = None, fmt: RecordFormat | None = None
+) -> AsyncIterator[Item]:
+    """Parse a body as its chunks arrive; items are yielded as soon as their elements end."""
+    head, rest = await head_and_rest(chunks)
+    sniffed = sniff(head)
+    if sniffed.kind == "json":
+        parts = [head]
+        async for chunk in rest:
+            parts.append(chunk)
+        for item in parse_json(b"".join(parts), db or ""):
+            yield item
+        return
+    stream = XmlStream(handler_for(sniffed, db=db, fmt=fmt))
+    for item in stream.feed(head):
+        yield item
+    async for chunk in rest:
+        for item in stream.feed(chunk):
+            yield item
+    for item in stream.close():
+        yield item

@@ -1,0 +1,133 @@
+"""Streaming record parsers for every efetch/esummary format in `harvester.ncbi.FORMATS`.
+
+Each record is keyed by its uid read the right way for its format (never "any PMID below"),
+yielded while its element is whole, then cleared with its earlier siblings. Only records that
+sit directly in the set's container count: a taxonomy `Taxon` nested in `LineageEx` is not one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from harvester.eutils._lxml import etree
+from harvester.eutils.results import ErrorResult, Item, Record
+from harvester.eutils.xmlstream import drop_previous, is_top_error
+from harvester.ncbi import FORMATS, RecordFormat
+
+__all__ = ["RecordHandler", "RecordSpec", "format_for_root", "guess_db", "specs_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSpec:
+    """One record tag (namespaced as lxml reports it) and where its uid sits."""
+
+    tag: str
+    uid_attr: str | None
+    uid_path: str | None
+
+
+# Record shapes that share a root with a FORMATS entry (pubmed books beside articles).
+_EXTRA: dict[str, tuple[tuple[str, str], ...]] = {
+    "pubmed": (("PubmedBookArticle", "BookDocument/PMID"),),
+}
+_FORMAT_DB = {
+    "snp_exchangeset": "snp",
+    "entrezgene": "gene",
+    "pubmed": "pubmed",
+    "taxaset": "taxonomy",
+}
+_ESUMMARY_DTD = re.compile(r"eSummary_(\w+)\.dtd")
+
+
+def _qualify(name: str, namespace: str | None) -> str:
+    return f"{{{namespace}}}{name}" if namespace else name
+
+
+def specs_for(fmt: RecordFormat) -> tuple[RecordSpec, ...]:
+    """The record specs of a format: its own record plus shapes that may appear beside it."""
+    specs = [_spec(fmt.record, fmt.uid_path, fmt.namespace)]
+    specs += [_spec(tag, path, fmt.namespace) for tag, path in _EXTRA.get(fmt.key, ())]
+    if fmt.root == "eSummaryResult":  # v1 and v2 share a root: accept both
+        other = FORMATS["docsum_v2" if fmt.key == "docsum_v1" else "docsum_v1"]
+        specs.append(_spec(other.record, other.uid_path, other.namespace))
+    return tuple(specs)
+
+
+def _spec(tag: str, uid_path: str, namespace: str | None) -> RecordSpec:
+    qualified = _qualify(tag, namespace)
+    if uid_path.startswith("@"):
+        return RecordSpec(qualified, uid_path[1:], None)
+    if namespace:
+        uid_path = "/".join(_qualify(part, namespace) for part in uid_path.split("/"))
+    return RecordSpec(qualified, None, uid_path)
+
+
+def format_for_root(root: str) -> RecordFormat | None:
+    """The record format whose root element has this local name."""
+    for fmt in FORMATS.values():
+        if fmt.root == root:
+            return fmt
+    return None
+
+
+def guess_db(fmt: RecordFormat, system_url: str = "") -> str:
+    """The database a format implies, when the caller did not say (inspect of a saved file)."""
+    if fmt.key in _FORMAT_DB:
+        return _FORMAT_DB[fmt.key]
+    if fmt.key in ("gbset", "tseqset"):
+        return "nuccore"
+    match = _ESUMMARY_DTD.search(system_url)
+    return match.group(1) if match else ""
+
+
+def _seq_db(el: etree._Element, default: str) -> str:
+    """GBSeq/TSeq records say themselves whether they are protein."""
+    seqtype = el.find("TSeq_seqtype")
+    if seqtype is not None:
+        return "protein" if seqtype.get("value") == "protein" else "nuccore"
+    moltype = el.findtext("GBSeq_moltype")
+    if moltype is not None:
+        return "protein" if moltype == "AA" else "nuccore"
+    return default
+
+
+class RecordHandler:
+    """Yields a `Record` per top-level record element and an `ErrorResult` per top-level ERROR."""
+
+    __slots__ = ("_by_tag", "_containers", "_db", "_per_record_db", "records", "tags")
+
+    def __init__(self, fmt: RecordFormat, db: str, *, per_record_db: bool = False) -> None:
+        specs = specs_for(fmt)
+        self._by_tag = {spec.tag: spec for spec in specs}
+        self._containers = {_qualify(fmt.root, fmt.namespace), "DocumentSummarySet"}
+        self._db = db
+        self._per_record_db = per_record_db and fmt.key in ("gbset", "tseqset")
+        self.tags = (*self._by_tag, "ERROR")
+        self.records = 0
+
+    def on_end(self, el: etree._Element) -> Iterator[Item]:
+        """Hot path: a record (uid lookup, yield, clear) or an in-band error."""
+        spec = self._by_tag.get(el.tag)
+        if spec is None:
+            if is_top_error(el):
+                yield ErrorResult((el.text or "").strip(), "ERROR")
+            return
+        parent = el.getparent()
+        if parent is None or parent.tag not in self._containers:
+            return  # a nested element of the same name (Taxon in LineageEx)
+        if spec.uid_attr is not None:
+            uid = el.get(spec.uid_attr) or ""
+        else:
+            uid = (el.findtext(spec.uid_path) or "").strip() if spec.uid_path else ""
+        error = el.findtext("error") if spec.tag == "DocumentSummary" else None
+        db = _seq_db(el, self._db) if self._per_record_db else self._db
+        self.records += 1
+        yield Record(db, uid, el, None, error.strip() if error else None)
+        drop_previous(el)
+
+    def finish(self, root: etree._Element) -> Iterator[Item]:
+        """Nothing is left to report once the set closes; drop what remains."""
+        root.clear()
+        return iter(())

@@ -1,0 +1,216 @@
+"""Typed values the E-utilities parsers yield: one class per response shape, plus in-band errors.
+
+Parsers turn bytes into these and nothing else, so the harvest, `harvester inspect` and tests
+share one vocabulary. `Record` keeps the live lxml element (valid until the iteration moves on)
+so field extraction costs nothing extra; `Record.xml()` serialises it on demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harvester.eutils._lxml import etree
+from harvester.ncbi import SNP_DOCSUM_NS
+
+__all__ = [
+    "DbList",
+    "ErrorResult",
+    "HistoryLink",
+    "IdCheck",
+    "IdUrls",
+    "Item",
+    "LinkInfo",
+    "LinkSet",
+    "LinkSetDb",
+    "LinkSetHistory",
+    "ObjUrl",
+    "PostResult",
+    "Provider",
+    "Record",
+    "SearchResult",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSetDb:
+    """One link list of a LinkSet; several may share a DbTo, so key them by link name."""
+
+    dbto: str
+    linkname: str
+    links: tuple[str, ...]
+    scores: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSet:
+    """elink neighbor/neighbor_score: the link lists of the input ids in `ids` (match by id)."""
+
+    dbfrom: str
+    ids: tuple[str, ...]
+    dbs: tuple[LinkSetDb, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLink:
+    """One neighbor_history entry: the linked UIDs sit on the History server under query_key."""
+
+    dbto: str
+    linkname: str
+    query_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSetHistory:
+    """elink neighbor_history: one query key per link name, no counts."""
+
+    dbfrom: str
+    ids: tuple[str, ...]
+    webenv: str
+    histories: tuple[HistoryLink, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkInfo:
+    """One link an acheck answer says is available."""
+
+    dbto: str
+    linkname: str
+    menu_tag: str | None = None
+    html_tag: str | None = None
+    priority: int | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdCheck:
+    """acheck/ncheck/lcheck for one id; the Has* flags are None when the shape does not say."""
+
+    dbfrom: str
+    id: str
+    has_linkout: bool | None = None
+    has_neighbor: bool | None = None
+    links: tuple[LinkInfo, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """Who serves an external link (llinks/prlinks)."""
+
+    name: str | None
+    name_abbr: str | None
+    id: str | None
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjUrl:
+    """One external link of an id."""
+
+    url: str | None
+    icon_url: str | None = None
+    link_name: str | None = None
+    subject_types: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    attributes: tuple[str, ...] = ()
+    provider: Provider | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdUrls:
+    """llinks/llinkslib/prlinks for one id."""
+
+    dbfrom: str
+    id: str
+    urls: tuple[ObjUrl, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PostResult:
+    """epost: where the posted ids now live on the History server."""
+
+    webenv: str
+    query_key: str
+    invalid_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """esearch: counts, ids of this page, history entry, and the not-found/warning lists."""
+
+    count: int
+    retmax: int
+    retstart: int
+    ids: tuple[str, ...] = ()
+    query_key: str | None = None
+    webenv: str | None = None
+    query_translation: str | None = None
+    phrases_not_found: tuple[str, ...] = ()
+    fields_not_found: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DbList:
+    """einfo without db: the database names."""
+
+    dbs: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResult:
+    """An in-band error (`<ERROR>`, JSON "error"/"ERROR"); `where` names the element or key."""
+
+    message: str
+    where: str = "ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One efetch/esummary record keyed by its uid; `error` set for per-uid errors.
+
+    `element` is the parsed element while the stream sits on it (cleared afterwards): extract
+    fields or call `xml()` before advancing. JSON esummary records carry `doc` instead.
+    """
+
+    db: str
+    uid: str
+    element: etree._Element | None = None
+    doc: Mapping[str, Any] | None = None
+    error: str | None = None
+
+    def xml(self) -> bytes:
+        """The record serialised (call before the stream advances)."""
+        if self.element is None:
+            return b""
+        return bytes(etree.tostring(self.element, encoding="utf-8"))
+
+    def findtext(self, path: str, default: str = "") -> str:
+        """Child text at `path` (namespace-agnostic for the SNP docsum namespace)."""
+        if self.element is not None:
+            found = self.element.findtext(path, None, namespaces=_NS_MAP)
+            if found is None and ":" not in path and self.element.tag.startswith("{"):
+                found = self.element.findtext("snp:" + path.replace("/", "/snp:"), None, _NS_MAP)
+            return default if found is None else found
+        if self.doc is not None:
+            value = self.doc.get(path.lower())
+            return default if value is None else str(value)
+        return default
+
+
+_NS_MAP = {"snp": SNP_DOCSUM_NS}
+
+Item = (
+    LinkSet
+    | LinkSetHistory
+    | IdCheck
+    | IdUrls
+    | PostResult
+    | SearchResult
+    | DbList
+    | Record
+    | ErrorResult
+)

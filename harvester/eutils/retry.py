@@ -1,0 +1,245 @@
+"""What is worth retrying, and how long to wait: a pure classifier and a capped backoff.
+
+`classify` maps one attempt's outcome (an exception, HTTP status facts, or an in-band `<ERROR>`
+text) to `Retry(reason)` or `Fail(error)`. `RetryState` applies exponential backoff with full
+jitter, honours Retry-After, and stops at an attempt cap, a per-reason cap (history entries:
+retried a few times, then HistoryExpiredError so the caller rebuilds) and a total-time cap.
+Error messages are plain sentences and never include the API key or a request URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+import aiohttp
+import orjson
+
+from harvester.errors import (
+    HarvesterError,
+    HistoryExpiredError,
+    NcbiPermanentError,
+    NcbiTransientError,
+    TransportError,
+)
+from harvester.eutils.xmlstream import BadBody
+
+__all__ = [
+    "Backoff",
+    "Fail",
+    "HttpOutcome",
+    "InBandError",
+    "Outcome",
+    "Retry",
+    "RetryState",
+    "classify",
+    "is_per_uid_error",
+    "parse_retry_after",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Try again; `error` is raised if the caps run out first."""
+
+    reason: str
+    error: HarvesterError
+    retry_after: float | None = None
+    limit: int | None = None
+    """At most this many attempts may fail for this reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fail:
+    """Do not retry: raise `error`."""
+
+    error: BaseException
+
+
+Verdict = Retry | Fail
+
+
+@dataclass(frozen=True, slots=True)
+class HttpOutcome:
+    """Facts about an HTTP answer: status, the start of its body, its Retry-After in seconds."""
+
+    status: int
+    body: bytes = b""
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InBandError:
+    """The text of an `<ERROR>` (or JSON "error") inside an HTTP 200 answer."""
+
+    message: str
+
+
+Outcome = BaseException | HttpOutcome | InBandError
+
+HISTORY_ATTEMPTS = 3
+UNKNOWN_ERROR_ATTEMPTS = 2
+
+
+def classify(outcome: Outcome, *, history_attempts: int = HISTORY_ATTEMPTS) -> Verdict | None:
+    """Retry, fail, or (None) carry on: a 2xx status is the only outcome that carries on."""
+    if isinstance(outcome, HttpOutcome):
+        return _classify_http(outcome)
+    if isinstance(outcome, InBandError):
+        return _classify_text(outcome.message, history_attempts)
+    return _classify_exception(outcome)
+
+
+def _classify_exception(exc: BaseException) -> Verdict:
+    if isinstance(exc, BadBody):
+        return Retry(exc.reason, exc)
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return Retry("truncated", TransportError("the response body was cut off on every attempt"))
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return Retry("timeout", TransportError("NCBI did not answer in time on any attempt"))
+    if isinstance(exc, aiohttp.ClientConnectionError):
+        kind = type(exc).__name__
+        return Retry("connection", TransportError(f"could not reach the server ({kind})"))
+    if isinstance(exc, HistoryExpiredError):
+        return Retry("history", exc, limit=HISTORY_ATTEMPTS)
+    if isinstance(exc, NcbiTransientError):
+        return Retry("ncbi", exc)
+    return Fail(exc)
+
+
+def _classify_http(out: HttpOutcome) -> Verdict | None:
+    status = out.status
+    if 200 <= status < 300:
+        return None
+    if status == 429:
+        error = NcbiTransientError("NCBI kept answering 429 (API rate limit exceeded)")
+        return Retry("http_429", error, out.retry_after)
+    if status >= 500:
+        error = NcbiTransientError(f"NCBI answered HTTP {status} on every attempt")
+        return Retry(f"http_{status}", error, out.retry_after)
+    message = _json_error(out.body) or out.body[:300].decode("utf-8", "replace")
+    if "api key invalid" in message.lower():
+        return Fail(
+            NcbiPermanentError(
+                "NCBI rejected the API key (HTTP 400 'API key invalid'); "
+                "check NCBI_API_KEY or the api_key setting"
+            )
+        )
+    if "id list is empty" in message.lower():
+        return Fail(NcbiPermanentError(_BAD_IDS))
+    if status == 414:
+        return Fail(NcbiPermanentError("NCBI refused an over-long URL (HTTP 414); use POST"))
+    return Fail(NcbiPermanentError(f"NCBI refused the request with HTTP {status}"))
+
+
+_BAD_IDS = "NCBI could not read any id of the request ('ID list is empty'): ids must be UIDs"
+
+
+def _json_error(body: bytes) -> str | None:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return str(doc["error"]) if isinstance(doc, dict) and "error" in doc else None
+
+
+def _classify_text(message: str, history_attempts: int) -> Verdict:
+    low = message.lower()
+    if "unable to obtain query" in low:
+        expired = HistoryExpiredError(f"the History server lost an entry ({message}); rebuild it")
+        return Retry("history", expired, limit=history_attempts)
+    if "backend failed" in low or "temporarily unavailable" in low:
+        return Retry("backend", NcbiTransientError(f"NCBI's backend kept failing: {message}"))
+    if "rate limit exceeded" in low:
+        return Retry(
+            "http_429", NcbiTransientError("NCBI kept answering 'API rate limit exceeded'")
+        )
+    if "invalid db name" in low or "can not retrieve dbinfo" in low:
+        return Fail(NcbiPermanentError(f"NCBI does not know the database: {message}"))
+    if "id list is empty" in low or "empty id list" in low:
+        return Fail(NcbiPermanentError(_BAD_IDS))
+    if "api key invalid" in low:
+        return Fail(NcbiPermanentError("NCBI rejected the API key ('API key invalid')"))
+    if "empty history id list" in low:
+        return Fail(
+            NcbiPermanentError(f"NCBI found nothing to do for that history entry: {message}")
+        )
+    if is_per_uid_error(message) or "too many uids" in low:
+        return Fail(NcbiPermanentError(f"NCBI refused part of the request: {message}"))
+    error = NcbiTransientError(f"NCBI reported an error: {message}")
+    return Retry("ncbi_error", error, limit=UNKNOWN_ERROR_ATTEMPTS)
+
+
+def is_per_uid_error(message: str) -> bool:
+    """An ERROR about single uids beside valid records ("Invalid uid"), not about the request."""
+    low = message.lower()
+    return "invalid uid" in low or "cannot get document summary" in low or "uid=" in low
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter, capped per wait, in attempts and in total time."""
+
+    max_attempts: int = 6
+    max_total: float = 300.0
+    base: float = 0.5
+    cap: float = 30.0
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        """Wait after the `failures`-th failure: uniform in [0, min(cap, base * 2**(n-1))]."""
+        return rng.uniform(0.0, min(self.cap, self.base * 2 ** (failures - 1)))
+
+
+@dataclass(slots=True)
+class RetryState:
+    """One request's retry bookkeeping; `next_delay` says how long to wait, or None to give up."""
+
+    backoff: Backoff
+    clock: Callable[[], float] = time.monotonic
+    rng: random.Random = field(default_factory=random.Random)
+    failures: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    started: float | None = None
+
+    def start(self) -> None:
+        """Mark the first attempt (the total-time cap counts from here)."""
+        if self.started is None:
+            self.started = self.clock()
+
+    def next_delay(self, verdict: Retry) -> float | None:
+        """Record a failed attempt; the wait before the next one, or None when a cap is hit."""
+        self.start()
+        self.failures += 1
+        self.reasons[verdict.reason] += 1
+        if verdict.limit is not None and self.reasons[verdict.reason] >= verdict.limit:
+            return None
+        if self.failures >= self.backoff.max_attempts:
+            return None
+        delay = self.backoff.delay(self.failures, self.rng)
+        if verdict.retry_after is not None:
+            delay = max(delay, verdict.retry_after)
+        assert self.started is not None
+        if self.clock() - self.started + delay > self.backoff.max_total:
+            return None
+        return delay

@@ -1,0 +1,84 @@
+"""The client's one frozen configuration object, from keywords or the environment.
+
+The API key is kept out of `repr` so it never lands in logs or tracebacks that print configs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+from harvester.errors import ConfigError
+from harvester.eutils.pacing import RatePolicy, policy_for
+from harvester.eutils.retry import Backoff
+from harvester.ncbi import DEFAULT_BASE_URL
+
+__all__ = ["ClientConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """Where to send requests, who we are, how fast, how patient and how much to accept."""
+
+    base_url: str = DEFAULT_BASE_URL
+    api_key: str | None = field(default=None, repr=False)
+    email: str | None = None
+    tool: str = "harvester"
+    policy: str = "ncbi"
+    rate: float | None = None
+    """Requests per second for the `custom` policy."""
+    margin: float = 0.03
+    concurrency: int = 4
+    connect_timeout: float = 20.0
+    read_timeout: float = 120.0
+    """Longest silence between two chunks of a body."""
+    total_timeout: float = 900.0
+    max_attempts: int = 6
+    max_retry_seconds: float = 600.0
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    history_attempts: int = 3
+    max_response_bytes: int = 1 << 30
+    post_threshold: int = 200
+    """Send ids by POST above this many."""
+    max_get_length: int = 1800
+    """Send by POST when the encoded query would be longer than this."""
+    chunk_size: int = 64 * 1024
+
+    def __post_init__(self) -> None:
+        if self.tool and any(c.isspace() for c in self.tool):
+            raise ConfigError("tool must not contain spaces (NCBI asks for a single word)")
+        if self.concurrency < 1:
+            raise ConfigError("concurrency must be at least 1")
+        if self.max_attempts < 1:
+            raise ConfigError("max_attempts must be at least 1")
+        if self.max_response_bytes < 1:
+            raise ConfigError("max_response_bytes must be positive")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ConfigError("base_url must be an http(s) URL")
+        if not self.base_url.endswith("/"):
+            object.__setattr__(self, "base_url", self.base_url + "/")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> ClientConfig:
+        """Defaults, then NCBI_API_KEY / NCBI_EMAIL from the environment, then `overrides`."""
+        env: dict[str, object] = {}
+        if os.environ.get("NCBI_API_KEY"):
+            env["api_key"] = os.environ["NCBI_API_KEY"]
+        if os.environ.get("NCBI_EMAIL"):
+            env["email"] = os.environ["NCBI_EMAIL"]
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **env)  # type: ignore[arg-type]
+
+    def rate_policy(self) -> RatePolicy:
+        """The pacing policy these settings ask for."""
+        return policy_for(self.policy, api_key=bool(self.api_key), rate=self.rate)
+
+    def backoff(self) -> Backoff:
+        """The retry caps these settings ask for."""
+        return Backoff(
+            max_attempts=self.max_attempts,
+            max_total=self.max_retry_seconds,
+            base=self.backoff_base,
+            cap=self.backoff_cap,
+        )

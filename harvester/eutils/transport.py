@@ -1,0 +1,243 @@
+"""One logical request = pace, send, classify, retry; the only module that speaks HTTP.
+
+Every attempt, retries included, waits its turn at the gate. Bodies are streamed chunk by chunk
+into the parsers and counted against `max_response_bytes`. Records stream out as they are
+parsed; a retried page skips the uids already handed out. Other items are released only when
+their attempt has finished, so a retry never repeats them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from urllib.parse import urlencode
+
+import aiohttp
+from yarl import URL
+
+from harvester import __version__
+from harvester.errors import TransportError
+from harvester.eutils.pacing import Gate, process_gate
+from harvester.eutils.parse import aparse
+from harvester.eutils.results import ErrorResult, Item, Record
+from harvester.eutils.retry import (
+    Fail,
+    HttpOutcome,
+    InBandError,
+    RetryState,
+    Verdict,
+    classify,
+    is_per_uid_error,
+    parse_retry_after,
+)
+from harvester.eutils.settings import ClientConfig
+from harvester.eutils.xmlstream import BadBody, TooLarge, sniff
+from harvester.ncbi import RecordFormat
+from harvester.stats import Stats
+
+__all__ = ["Params", "Transport"]
+
+log = logging.getLogger("harvester.eutils")
+Params = Sequence[tuple[str, str]]
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+_ERROR_TEXT = re.compile(rb"<ERROR>(.*?)</ERROR>", re.S)
+
+
+class _Classified(Exception):
+    """Carries a verdict out of an attempt (HTTP status or in-band error)."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(type(verdict).__name__)
+        self.verdict = verdict
+
+
+class Transport:
+    """An aiohttp session behind the gate and the retry policy."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        gate: Gate | None = None,
+        stats: Stats | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.config = config
+        self.stats = stats if stats is not None else Stats()
+        self.gate = gate or process_gate(config.rate_policy(), margin=config.margin)
+        # gate/* counters: this client's waits here, the whole process's in gate.stats
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self._session: aiohttp.ClientSession | None = None
+
+    async def open(self) -> None:
+        """Create the one session; its connector is sized to the configured concurrency."""
+        if self._session is None:
+            cfg = self.config
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=cfg.concurrency, limit_per_host=cfg.concurrency
+                ),
+                timeout=aiohttp.ClientTimeout(
+                    total=cfg.total_timeout, connect=cfg.connect_timeout, sock_read=cfg.read_timeout
+                ),
+                headers={"User-Agent": f"harvester/{__version__}"},
+            )
+
+    async def close(self) -> None:
+        """Close the session (idempotent)."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _identity(self, params: Params) -> list[tuple[str, str]]:
+        cfg = self.config
+        out = list(params)
+        if cfg.tool:
+            out.append(("tool", cfg.tool))
+        if cfg.email:
+            out.append(("email", cfg.email))
+        if cfg.api_key:
+            out.append(("api_key", cfg.api_key))
+        return out
+
+    def _request(self, endpoint: str, params: Params, n_ids: int) -> tuple[str, URL, bytes | None]:
+        """GET normally; POST (form-encoded) for many ids or a long query."""
+        url = f"{self.config.base_url}{endpoint}.fcgi"
+        query = urlencode(self._identity(params))
+        if n_ids > self.config.post_threshold or len(query) > self.config.max_get_length:
+            return "POST", URL(url), query.encode()
+        return "GET", URL(f"{url}?{query}", encoded=True), None
+
+    async def stream(
+        self,
+        endpoint: str,
+        params: Params,
+        *,
+        n_ids: int = 0,
+        db: str | None = None,
+        fmt: RecordFormat | None = None,
+    ) -> AsyncIterator[Item]:
+        """Items of one request, retried as the classifier says; in-band errors become raises."""
+        state = RetryState(self.config.backoff(), rng=self._rng)
+        state.start()
+        seen: set[str] = set()
+        while True:
+            held: list[Item] = []
+            self.stats.incr("gate/wait_seconds", await self.gate.acquire())
+            try:
+                async for item in self._attempt(endpoint, params, n_ids, db, fmt):
+                    if isinstance(item, Record):
+                        if item.uid in seen and item.uid:
+                            continue
+                        seen.add(item.uid)
+                        self.stats.incr(f"{endpoint}/records")
+                        yield item
+                    else:
+                        held.append(self._check(endpoint, item))
+                self.gate.on_success()
+                for item in held:
+                    yield item
+                return
+            except _Classified as exc:
+                verdict = exc.verdict
+            except Exception as exc:  # classified; unknown ones re-raised
+                verdict = classify(exc, history_attempts=self.config.history_attempts) or Fail(exc)
+            await self._after_failure(endpoint, state, verdict)
+
+    def _check(self, endpoint: str, item: Item) -> Item:
+        if not isinstance(item, ErrorResult):
+            return item
+        verdict = classify(InBandError(item.message), history_attempts=self.config.history_attempts)
+        if isinstance(verdict, Fail) and is_per_uid_error(item.message):
+            self.stats.incr(f"{endpoint}/uid_errors")
+            return item
+        raise _Classified(verdict or Fail(TransportError("unclassified in-band error")))
+
+    async def _after_failure(self, endpoint: str, state: RetryState, verdict: Verdict) -> None:
+        if isinstance(verdict, Fail):
+            error = verdict.error
+            if isinstance(error, aiohttp.ClientError):
+                raise TransportError(
+                    f"{endpoint} request failed ({type(error).__name__})"
+                ) from None
+            raise error
+        self.stats.incr(f"retry/{verdict.reason}")
+        if verdict.reason == "http_429":
+            self.gate.on_429(verdict.retry_after)
+        delay = state.next_delay(verdict)
+        if delay is None:
+            self.stats.incr(f"giveup/{verdict.reason}")
+            raise verdict.error
+        log.info("%s: %s; retry %d in %.2fs", endpoint, verdict.reason, state.failures, delay)
+        await self._sleep(delay)
+
+    async def _attempt(
+        self, endpoint: str, params: Params, n_ids: int, db: str | None, fmt: RecordFormat | None
+    ) -> AsyncIterator[Item]:
+        chunks = self._send(endpoint, params, n_ids)
+        try:
+            async for item in aparse(chunks, db=db, fmt=fmt):
+                yield item
+        finally:
+            await chunks.aclose()  # release the connection even when parsing stopped early
+
+    async def _send(self, endpoint: str, params: Params, n_ids: int) -> AsyncGenerator[bytes, None]:
+        """One HTTP exchange: a non-2xx status becomes a verdict, a 2xx body streams out."""
+        if self._session is None:
+            await self.open()
+        assert self._session is not None
+        method, url, data = self._request(endpoint, params, n_ids)
+        headers = _FORM if data is not None else None
+        async with self._session.request(method, url, data=data, headers=headers) as resp:
+            self.stats.request(endpoint, resp.status)
+            if not 200 <= resp.status < 300:
+                body = await resp.content.read(4096)
+                outcome = HttpOutcome(
+                    resp.status, body, parse_retry_after(resp.headers.get("Retry-After"))
+                )
+                unexpected = Fail(TransportError(f"unexpected HTTP {resp.status}"))
+                raise _Classified(classify(outcome) or unexpected)
+            async for chunk in self._chunks(resp):
+                yield chunk
+
+    async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+        total, cap = 0, self.config.max_response_bytes
+        async for chunk in resp.content.iter_chunked(self.config.chunk_size):
+            total += len(chunk)
+            self.stats.incr("bytes/in", len(chunk))
+            if total > cap:
+                raise TooLarge(f"the response exceeded max_response_bytes ({cap} bytes)")
+            yield chunk
+
+    async def raw(self, endpoint: str, params: Params, *, n_ids: int = 0) -> bytes:
+        """The whole body of one request (retried; HTML, empty and ERROR bodies still count)."""
+        state = RetryState(self.config.backoff(), rng=self._rng)
+        state.start()
+        while True:
+            self.stats.incr("gate/wait_seconds", await self.gate.acquire())
+            try:
+                return await self._raw_attempt(endpoint, params, n_ids)
+            except _Classified as exc:
+                verdict = exc.verdict
+            except Exception as exc:  # classified; unknown ones re-raised
+                verdict = classify(exc, history_attempts=self.config.history_attempts) or Fail(exc)
+            await self._after_failure(endpoint, state, verdict)
+
+    async def _raw_attempt(self, endpoint: str, params: Params, n_ids: int) -> bytes:
+        parts: list[bytes] = []
+        async for chunk in self._send(endpoint, params, n_ids):
+            parts.append(chunk)
+        body = b"".join(parts)
+        sniffed = sniff(body[:4096])
+        if sniffed.kind in ("empty", "html"):
+            raise BadBody("empty" if sniffed.kind == "empty" else "not_xml", "unusable body")
+        error = _ERROR_TEXT.search(body[:4096])
+        if error is not None:
+            self._check(endpoint, ErrorResult(error.group(1).decode("utf-8", "replace").strip()))
+        self.gate.on_success()
+        return body

@@ -1,0 +1,134 @@
+"""`harvester inspect` over every captured sample, plus its error objects and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from harvester.cli import main
+
+KINDS = {
+    "linkset",
+    "linkset_history",
+    "idcheck",
+    "idurls",
+    "post",
+    "search",
+    "record",
+    "info",
+    "error",
+}
+
+
+def run(capsysbinary: pytest.CaptureFixture[bytes], *args: str) -> tuple[int, list[dict[str, Any]]]:
+    code = main(["inspect", *args])
+    out = capsysbinary.readouterr().out
+    return code, [orjson.loads(line) for line in out.splitlines()]
+
+
+def sample_files(samples: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in samples.rglob("*")
+        if p.suffix in (".xml", ".json") and not p.name.endswith(".headers.json")
+    )
+
+
+def test_every_sample_file(samples: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    files = sample_files(samples)
+    code, objects = run(capsysbinary, *map(str, files))
+    assert code == 0
+    assert {o["kind"] for o in objects} <= KINDS
+    assert {o["source"] for o in objects} == {str(f) for f in files}  # every file said something
+    records = {(o["db"], o["uid"]) for o in objects if o["kind"] == "record"}
+    assert {("snp", "2031"), ("snp", "14181"), ("gene", "4747"), ("pubmed", "1234567")} <= records
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "biopython/epost2.xml",
+        "eutils_json/einfo.error.xml",
+        "eutils_json/einfo.error.json",
+        "eutils_json/esearch.baderror.xml",
+        "eutils_json/esearch.baderror.json",
+        "eutils_json/esummary.error.xml",
+        "eutils_json/esummary.error.json",
+    ],
+)
+def test_error_samples_are_error_objects(
+    samples: Path, capsysbinary: pytest.CaptureFixture[bytes], name: str
+) -> None:
+    code, objects = run(capsysbinary, str(samples / name))
+    assert code == 0
+    (obj,) = objects
+    assert obj["kind"] == "error"
+    assert obj["retryable"] is False
+    assert "fleegle" in obj["message"] or "nothing" in obj["message"]
+
+
+def test_esearch_error_list_gives_search_then_error(
+    samples: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    _, objects = run(capsysbinary, str(samples / "eutils_json/esearch.error.xml"))
+    assert [o["kind"] for o in objects] == ["search", "error"]
+    assert objects[0]["count"] == 5163
+    assert objects[0]["phrases_not_found"] == ["fleegle[MeSH Terms]"]
+    assert "fleegle" in objects[1]["message"]
+
+
+def test_linkset_and_post_fields(samples: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    _, (linkset,) = run(capsysbinary, str(samples / "biopython/elink2.xml"))
+    assert linkset["kind"] == "linkset"
+    assert linkset["dbfrom"] == "nuccore" and linkset["ids"] == ["48819", "7140345"]
+    assert linkset["linksetdbs"] == [
+        {"dbto": "protein", "linkname": "nuccore_protein", "links": ["48820"]}
+    ]
+    _, (post,) = run(capsysbinary, str(samples / "biopython/epost1.xml"))
+    assert post["kind"] == "post" and post["query_key"] == "1"
+
+
+def test_per_uid_error_record(samples: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    _, objects = run(capsysbinary, str(samples / "eutils_json/esummary.pmcerror.xml"))
+    errors = {o["uid"]: o["error"] for o in objects}
+    assert errors == {"254085": None, "1": "cannot get document summary", "14900": None}
+
+
+def test_history_and_check_shapes(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    hist = tmp_path / "hist.xml"
+    hist.write_bytes(
+        b"<eLinkResult><LinkSet><DbFrom>gene</DbFrom><IdList><Id>3718</Id></IdList>"
+        b"<LinkSetDbHistory><DbTo>snp</DbTo><LinkName>gene_snp</LinkName><QueryKey>2</QueryKey>"
+        b"</LinkSetDbHistory><WebEnv>MCID_1</WebEnv></LinkSet>"
+        b"<LinkSet><DbFrom>gene</DbFrom><IdCheckList><Id HasNeighbor='Y'>3718</Id></IdCheckList>"
+        b"</LinkSet></eLinkResult>"
+    )
+    _, objects = run(capsysbinary, str(hist))
+    assert [o["kind"] for o in objects] == ["linkset_history", "idcheck"]
+    assert objects[0]["histories"] == [{"dbto": "snp", "linkname": "gene_snp", "query_key": "2"}]
+    assert objects[1]["has_neighbor"] is True and objects[1]["id"] == "3718"
+
+
+def test_unparsable_and_missing_files(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    html = tmp_path / "page.html"
+    html.write_bytes(b"<html><body>502 Bad Gateway</body></html>")
+    code, (obj,) = run(capsysbinary, str(html))
+    assert code == 6
+    assert obj["kind"] == "error" and obj["where"] == "parse" and obj["retryable"] is True
+    assert main(["inspect", str(tmp_path / "absent.xml")]) == 3
+
+
+def test_xml_flag_includes_the_record(
+    samples: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    _, objects = run(
+        capsysbinary, "--xml", str(samples / "biocommons_eutils/efetch_snp_2031_14181.xml")
+    )
+    assert objects[0]["xml"].startswith("<DocumentSummary")

@@ -1,0 +1,198 @@
+"""The gate: even spacing, no burst in any one-second window, 429 slow-down and recovery.
+
+All timing runs on a virtual loop clock (tests/eutils_helpers.py): nothing here sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+from eutils_helpers import VirtualClock, virtual_time
+
+from harvester.errors import ConfigError
+from harvester.eutils.pacing import (
+    Gate,
+    is_us_peak,
+    policy_for,
+    process_gate,
+    reset_process_gate,
+)
+
+
+def most_in_window(times: list[float], window: float = 1.0) -> int:
+    """The largest number of releases inside any closed window of `window` seconds."""
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] > window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+async def release_times(gate: Gate, clock: VirtualClock, n: int) -> list[float]:
+    times: list[float] = []
+
+    async def one() -> None:
+        await gate.acquire()
+        times.append(clock.now)
+
+    await asyncio.gather(*(one() for _ in range(n)))
+    return sorted(times)
+
+
+@pytest.mark.parametrize(("api_key", "limit"), [(False, 3), (True, 10)])
+async def test_ncbi_policy_never_exceeds_limit_in_any_second(api_key: bool, limit: int) -> None:
+    async with virtual_time() as clock:
+        gate = Gate(policy_for("ncbi", api_key=api_key))
+        times = await release_times(gate, clock, 60)
+    assert most_in_window(times) == limit
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 1 / limit  # even spacing, with the margin on top
+    assert min(gaps) == pytest.approx(1 / (limit * 0.97), rel=1e-6)
+
+
+async def test_aiolimiter_style_burst_is_what_we_avoid() -> None:
+    from aiolimiter import AsyncLimiter
+
+    async with virtual_time() as clock:
+        bursty = AsyncLimiter(3, 1)
+        times: list[float] = []
+        for _ in range(6):
+            await bursty.acquire()
+            times.append(clock.now)
+    assert most_in_window(times) > 3  # the shape notes §1 warns about
+
+
+async def test_no_burst_after_idle_period() -> None:
+    async with virtual_time() as clock:
+        gate = Gate(policy_for("ncbi"))
+        await release_times(gate, clock, 3)
+        await asyncio.sleep(30)  # virtual: the bucket must not bank capacity
+        times = await release_times(gate, clock, 6)
+    assert most_in_window(times) <= 3
+    assert times[1] - times[0] >= 1 / 3
+
+
+async def test_429_without_retry_after_halves_the_rate() -> None:
+    async with virtual_time() as clock:
+        gate = Gate(policy_for("ncbi"))
+        await release_times(gate, clock, 2)
+        gate.on_429()
+        assert gate.rate == pytest.approx(1.5)
+        times = await release_times(gate, clock, 4)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 1 / 1.5
+    assert gate.stats.get("gate/slowdowns") == 1
+
+
+async def test_retry_after_holds_every_request_until_it_passes() -> None:
+    async with virtual_time() as clock:
+        gate = Gate(policy_for("ncbi"))
+        await gate.acquire()
+        hit = clock.now
+        gate.on_429(retry_after=2.0)
+        times = await release_times(gate, clock, 3)
+    assert times[0] >= hit + 2.0
+    assert gate.rate == pytest.approx(3.0)  # Retry-After given: hold, not halve
+    assert most_in_window(times) <= 3
+
+
+async def test_429_arriving_while_queued_still_holds_the_waiters() -> None:
+    async with virtual_time() as clock:
+        gate = Gate(policy_for("ncbi"))
+        await gate.acquire()
+        hit = clock.now
+        waiter = asyncio.ensure_future(release_times(gate, clock, 2))
+        await asyncio.sleep(0)
+        gate.on_429(retry_after=5.0)
+        times = await waiter
+    assert times[0] >= hit + 5.0
+
+
+async def test_recovery_is_gradual_and_capped_at_policy_rate() -> None:
+    async with virtual_time():
+        gate = Gate(policy_for("ncbi"), recovery=0.1)
+        gate.on_429()
+        gate.on_429()
+        assert gate.rate == pytest.approx(0.75)
+        rates = []
+        for _ in range(20):
+            gate.on_success()
+            rates.append(gate.rate)
+    assert rates[0] == pytest.approx(3 * 0.35)  # additive: +10% of the policy rate
+    assert all(b >= a for a, b in itertools.pairwise(rates))
+    assert max(rates) == pytest.approx(3.0)
+
+
+async def test_rate_never_drops_below_floor() -> None:
+    gate = Gate(policy_for("ncbi"), min_factor=1 / 8)
+    for _ in range(10):
+        gate.on_429()
+    assert gate.rate == pytest.approx(3 / 8)
+
+
+async def test_wait_seconds_are_counted() -> None:
+    async with virtual_time() as clock:
+        gate = Gate(policy_for("ncbi"))
+        await release_times(gate, clock, 4)
+    assert gate.stats.get("gate/acquired") == 4
+    assert gate.stats.get("gate/wait_seconds") == pytest.approx(
+        sum(i / (3 * 0.97) for i in range(4)), rel=1e-6
+    )
+
+
+# ncbi-2007: >= 3 s apart off-peak, 15 s at US-Eastern peak (weekdays 05:00-21:00).
+MONDAY_NOON_NY = datetime(2026, 1, 12, 17, 0, tzinfo=UTC)  # 12:00 EST
+MONDAY_LATE_NY = datetime(2026, 1, 13, 3, 0, tzinfo=UTC)  # 22:00 EST Monday
+SATURDAY_NOON_NY = datetime(2026, 1, 17, 17, 0, tzinfo=UTC)
+SUMMER_0430_NY = datetime(2026, 7, 15, 8, 30, tzinfo=UTC)  # 04:30 EDT Wednesday
+SUMMER_0500_NY = datetime(2026, 7, 15, 9, 0, tzinfo=UTC)  # 05:00 EDT Wednesday
+
+
+@pytest.mark.parametrize(
+    ("when", "peak"),
+    [
+        (MONDAY_NOON_NY, True),
+        (MONDAY_LATE_NY, False),
+        (SATURDAY_NOON_NY, False),
+        (SUMMER_0430_NY, False),
+        (SUMMER_0500_NY, True),
+    ],
+)
+def test_us_peak_hours_follow_new_york_time(when: datetime, peak: bool) -> None:
+    assert is_us_peak(when) is peak
+
+
+@pytest.mark.parametrize(("when", "spacing"), [(MONDAY_NOON_NY, 15.0), (SATURDAY_NOON_NY, 3.0)])
+async def test_ncbi_2007_spacing_depends_on_peak(when: datetime, spacing: float) -> None:
+    async with virtual_time() as clock:
+        gate = Gate(policy_for("ncbi-2007"), wall=lambda: when)
+        times = await release_times(gate, clock, 4)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= spacing
+    assert min(gaps) == pytest.approx(spacing / 0.97, rel=1e-6)
+
+
+def test_policies_and_their_errors() -> None:
+    assert policy_for("ncbi").rate == 3
+    assert policy_for("ncbi", api_key=True).rate == 10
+    assert policy_for("custom", rate=2.5).rate == 2.5
+    assert policy_for("7").rate == 7
+    with pytest.raises(ConfigError):
+        policy_for("turbo")
+    with pytest.raises(ConfigError):
+        policy_for("custom")
+
+
+def test_one_process_gate() -> None:
+    reset_process_gate()
+    try:
+        first = process_gate(policy_for("ncbi"))
+        assert process_gate(policy_for("ncbi")) is first
+        with pytest.raises(ConfigError):
+            process_gate(policy_for("ncbi-2007"))
+    finally:
+        reset_process_gate()

@@ -1,0 +1,86 @@
+"""Hostile XML: no external entity is read, no entity bomb expands, no DTD is fetched."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+from harvester.eutils.parse import parse_bytes
+from harvester.eutils.results import LinkSet, Record
+
+
+def linkset_dbfrom(doc: bytes) -> str:
+    items = list(parse_bytes(doc))
+    assert len(items) == 1 and isinstance(items[0], LinkSet)
+    return items[0].dbfrom
+
+
+def test_external_entity_to_a_local_file_is_not_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    doc = (
+        f'<?xml version="1.0"?><!DOCTYPE eLinkResult [<!ENTITY xxe SYSTEM "{secret.as_uri()}">]>'
+        "<eLinkResult><LinkSet><DbFrom>&xxe;</DbFrom><IdList><Id>1</Id></IdList></LinkSet>"
+        "</eLinkResult>"
+    ).encode()
+    assert "TOP-SECRET" not in linkset_dbfrom(doc)
+
+
+def test_external_dtd_entities_are_not_loaded(tmp_path: Path) -> None:
+    dtd = tmp_path / "evil.dtd"
+    dtd.write_text('<!ENTITY leak "LEAKED-FROM-DTD">')
+    doc = (
+        f'<?xml version="1.0"?><!DOCTYPE eLinkResult SYSTEM "{dtd.as_uri()}">'
+        "<eLinkResult><LinkSet><DbFrom>pubmed&leak;</DbFrom><IdList><Id>1</Id></IdList>"
+        "</LinkSet></eLinkResult>"
+    ).encode()
+    try:
+        dbfrom = linkset_dbfrom(doc)
+    except Exception as exc:  # refusing the undefined entity is also safe
+        assert "LEAKED" not in str(exc)
+    else:
+        assert "LEAKED" not in dbfrom
+
+
+def test_billion_laughs_does_not_expand() -> None:
+    entities = '<!ENTITY lol0 "lol">' + "".join(
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
+    )
+    doc = (
+        f'<?xml version="1.0"?><!DOCTYPE eLinkResult [{entities}]>'
+        "<eLinkResult><LinkSet><DbFrom>&lol9;</DbFrom><IdList><Id>1</Id></IdList></LinkSet>"
+        "</eLinkResult>"
+    ).encode()
+    start = time.perf_counter()
+    try:
+        dbfrom = linkset_dbfrom(doc)
+    except Exception:  # libxml2 refusing the bomb is fine too
+        dbfrom = ""
+    assert len(dbfrom) < 1000
+    assert time.perf_counter() - start < 2.0
+
+
+def test_network_dtd_is_never_fetched() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    try:
+        doc = (
+            '<?xml version="1.0"?><!DOCTYPE ExchangeSet PUBLIC "-//X//Y//EN" '
+            f'"http://127.0.0.1:{port}/snp.dtd">'
+            '<ExchangeSet xmlns="https://www.ncbi.nlm.nih.gov/SNP/docsum">'
+            '<DocumentSummary uid="7"><SNP_ID>7</SNP_ID></DocumentSummary></ExchangeSet>'
+        ).encode()
+        items = list(parse_bytes(doc, db="snp"))
+        assert [i.uid for i in items if isinstance(i, Record)] == ["7"]
+        try:
+            listener.accept()
+        except BlockingIOError:
+            pass  # nobody connected: the DTD was not fetched
+        else:
+            raise AssertionError("the parser fetched the DTD over the network")
+    finally:
+        listener.close()

@@ -1,0 +1,131 @@
+"""Record parsers: the uid found the right way per format, in-band errors, streaming memory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from eutils_helpers import snp_page
+
+from harvester.eutils.parse import aparse, parse_bytes
+from harvester.eutils.results import ErrorResult, Item, Record
+from harvester.eutils.xmlstream import BadBody
+from harvester.ncbi import efetch_format
+
+
+def records(data: bytes, db: str | None = None) -> list[Item]:
+    return list(parse_bytes(data, db=db))
+
+
+def uids(items: list[Item]) -> list[str]:
+    return [i.uid for i in items if isinstance(i, Record)]
+
+
+def test_taxon_nested_in_lineage_is_not_a_record() -> None:
+    data = (
+        b"<TaxaSet><Taxon><TaxId>9606</TaxId><ScientificName>Homo sapiens</ScientificName>"
+        b"<LineageEx><Taxon><TaxId>131567</TaxId></Taxon><Taxon><TaxId>2759</TaxId></Taxon>"
+        b"</LineageEx></Taxon><Taxon><TaxId>10090</TaxId></Taxon></TaxaSet>"
+    )
+    items = records(data)
+    assert uids(items) == ["9606", "10090"]
+    assert all(isinstance(i, Record) and i.db == "taxonomy" for i in items)
+
+
+def test_pubmed_uid_ignores_reference_pmids_and_reads_books() -> None:
+    data = (
+        b"<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID Version='1'>111</PMID>"
+        b"<CommentsCorrectionsList><CommentsCorrections><PMID>999</PMID></CommentsCorrections>"
+        b"</CommentsCorrectionsList></MedlineCitation><PubmedData><ReferenceList><Reference>"
+        b"<ArticleIdList><ArticleId IdType='pubmed'>888</ArticleId></ArticleIdList></Reference>"
+        b"</ReferenceList></PubmedData></PubmedArticle>"
+        b"<PubmedBookArticle><BookDocument><PMID>222</PMID></BookDocument></PubmedBookArticle>"
+        b"</PubmedArticleSet>"
+    )
+    assert uids(records(data)) == ["111", "222"]
+
+
+def test_gene_uid_is_only_the_track_info_geneid() -> None:
+    data = (
+        b"<Entrezgene-Set><Entrezgene><Entrezgene_locus><Gene-commentary><Gene-track_geneid>"
+        b"1</Gene-track_geneid></Gene-commentary></Entrezgene_locus><Entrezgene_track-info>"
+        b"<Gene-track><Gene-track_geneid>3718</Gene-track_geneid></Gene-track>"
+        b"</Entrezgene_track-info></Entrezgene></Entrezgene-Set>"
+    )
+    assert uids(records(data)) == ["3718"]
+
+
+def test_gbseq_and_tseq_accessions() -> None:
+    gb = (
+        b"<GBSet><GBSeq><GBSeq_locus>X</GBSeq_locus><GBSeq_moltype>AA</GBSeq_moltype>"
+        b"<GBSeq_accession-version>NP_000206.2</GBSeq_accession-version></GBSeq></GBSet>"
+    )
+    (rec,) = records(gb)
+    assert isinstance(rec, Record) and (rec.db, rec.uid) == ("protein", "NP_000206.2")
+    (given,) = records(gb, db="protein")
+    assert isinstance(given, Record) and given.db == "protein"
+
+
+def test_docsum_v1_with_an_invalid_uid_error_beside_records() -> None:
+    data = (
+        b"<eSummaryResult><ERROR>Invalid uid 0 at position=1</ERROR>"
+        b"<DocSum><Id>242</Id><Item Name='SNP_ID' Type='Integer'>242</Item></DocSum>"
+        b"</eSummaryResult>"
+    )
+    items = records(data, db="snp")
+    assert items[0] == ErrorResult("Invalid uid 0 at position=1", "ERROR")
+    assert uids(items) == ["242"]
+
+
+def test_history_error_where_records_were_expected() -> None:
+    data = b"<eFetchResult><ERROR>Unable to obtain query #1</ERROR></eFetchResult>"
+    assert records(data, db="snp") == [ErrorResult("Unable to obtain query #1", "ERROR")]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"<!DOCTYPE html><html><body>Bad gateway</body></html>", "not_xml"),
+        (b"Service unavailable", "not_xml"),
+        (b"<ExchangeSet xmlns='x'><DocumentSummary uid='1'><SNP_ID>1</SNP", "truncated"),
+    ],
+)
+def test_unusable_bodies_raise_bad_body(body: bytes, reason: str) -> None:
+    with pytest.raises(BadBody) as info:
+        records(body, db="snp")
+    assert info.value.reason == reason
+
+
+async def chunked(data: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def test_streaming_in_small_chunks_clears_processed_records() -> None:
+    page = snp_page(200)
+    fmt = efetch_format("snp", None, "xml")
+    seen: list[str] = []
+    parents: set[int] = set()
+    container = None
+    async for item in aparse(chunked(page, 97), db="snp", fmt=fmt):
+        assert isinstance(item, Record)
+        assert item.findtext("SNP_ID") == item.uid  # whole while we hold it
+        container = item.element.getparent()  # type: ignore[union-attr]
+        parents.add(id(container))
+        previous = item.element.getprevious()  # type: ignore[union-attr]
+        if previous is not None:  # at most the last record, cleared; all before it deleted
+            assert len(previous) == 0 and previous.getprevious() is None
+        assert len(container) <= 5  # only the current one and what the sniffed head read ahead
+        seen.append(item.uid)
+    assert seen == [str(i) for i in range(1, 201)]
+    assert len(parents) == 1
+    assert container is not None and len(container) == 0  # nothing accumulated at the end
+
+
+async def test_record_xml_is_available_before_advancing() -> None:
+    page = snp_page(3)
+    xmls = [r.xml() for r in parse_bytes(page, db="snp") if isinstance(r, Record)]
+    assert all(x.startswith(b"<DocumentSummary") and b"<SNP_ID>" in x for x in xmls)
+    assert b'uid="2"' in xmls[1]
