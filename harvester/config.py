@@ -1,0 +1,332 @@
+"""YAML job file -> one frozen, validated `JobConfig`; every mistake reported as `FILE:LINE: ...`.
+
+The file is read with `yaml.compose` so each key and list item keeps its line; the same checks
+run on plain mappings (`job_from_mapping`) and on CLI overrides, which just carry no line.
+API keys never live in a job file: it names the environment variable that holds the key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harvester import config_keys as keys
+from harvester import ncbi
+from harvester.errors import ConfigError, InputError
+from harvester.yamldoc import Doc, Section, alternatives, read_yaml, show, suggest
+
+__all__ = [
+    "FetchSpec",
+    "JobConfig",
+    "OutputSpec",
+    "SourceSpec",
+    "job_from_mapping",
+    "load_job",
+]
+
+SCHEMA: dict[str, tuple[str, ...]] = {
+    "": (
+        "name", "source", "dbfrom", "db", "linkname", "cmd", "fetch", "elink_batch", "fields",
+        "output", "endpoint", "policy", "rate", "api_key_env", "email", "tool", "concurrency",
+        "job_dir",
+    ),
+    "source": ("ids", "file", "column", "term"),
+    "fetch": ("via", "rettype", "retmode", "version", "page_size"),
+    "output": ("path", "format"),
+}  # fmt: skip
+FORBIDDEN = {
+    "api_key": "'api_key' does not belong in a job file; set the NCBI_API_KEY environment variable "
+    "instead (api_key_env names the variable)"
+}
+ALIASES = {"retmax": "fetch.page_size", "batch_size": "elink_batch", "threads": "concurrency"}
+ALIASES.update({k: f"{p}.{k}" for p, names in SCHEMA.items() if p for k in names})
+INT_KEYS = {"fetch.page_size", "elink_batch", "concurrency"}
+CMDS = ("neighbor", "neighbor_score")
+FORMATS = ("jsonl", "tsv", "csv", "parquet")
+SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".tsv": "tsv", ".csv": "csv"}
+SUFFIX_FORMATS[".parquet"] = "parquet"
+POLICIES = ("ncbi", "ncbi-2007", "custom")
+MAX_ELINK_BATCH = 500
+MAX_CONCURRENCY = 64
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """Where the source ids come from: inline ids, an id/CSV file, or an esearch term."""
+
+    ids: tuple[str, ...] = ()
+    file: Path | None = None
+    column: str | None = None
+    term: str | None = None
+    id_lines: tuple[int, ...] = ()
+    """The YAML line of each inline id, for messages."""
+    ids_line: int | None = None
+    """The line of the `ids` key itself (for 'the list is empty')."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchSpec:
+    """How records are fetched: efetch or esummary, their format and the page size."""
+
+    via: str = "efetch"
+    rettype: str | None = None
+    retmode: str | None = "xml"
+    version: str | None = None
+    page_size: int = ncbi.DEFAULT_PAGE_SIZE
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """Where the joined results go and in which format."""
+
+    path: Path
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobConfig:
+    """One harvest job, validated; `semantic_hash` tells a job store which result it holds."""
+
+    name: str
+    source: SourceSpec
+    dbfrom: str
+    db: str
+    linknames: tuple[str, ...]
+    cmd: str
+    fetch: FetchSpec
+    elink_batch: int
+    fields: tuple[tuple[str, str], ...]
+    output: OutputSpec
+    endpoint: str
+    policy: str
+    rate: float | None
+    api_key_env: str
+    email: str | None
+    tool: str
+    concurrency: int
+    job_dir: Path
+    job_file: Path | None
+
+    def semantic_hash(self) -> str:
+        """sha256 of what decides the result; output, endpoint and speed settings are left out."""
+        src = self.source
+        content = {
+            "v": 1,
+            "source": {
+                "ids": list(src.ids),
+                "file_sha256": _file_sha256(src.file) if src.file else None,
+                "column": src.column,
+                "term": src.term,
+            },
+            "dbfrom": self.dbfrom,
+            "db": self.db,
+            "linknames": list(self.linknames),
+            "cmd": self.cmd,
+            "fetch": [self.fetch.via, self.fetch.rettype, self.fetch.retmode, self.fetch.version],
+            "page_size": self.fetch.page_size,
+            "elink_batch": self.elink_batch,
+            "fields": [list(pair) for pair in self.fields],
+        }
+        text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def api_key(self) -> str | None:
+        """The key from the environment variable the job names, or None."""
+        return os.environ.get(self.api_key_env) or None
+
+
+def load_job(path: Path, overrides: Mapping[str, object] | None = None) -> JobConfig:
+    """Read a YAML job file, apply CLI overrides (dotted keys), validate."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"job file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the job file is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the job file ({exc.strerror})") from None
+    data, lines = read_yaml(text, str(path), keep_text=("source.ids",))
+    _apply_overrides(data, lines, overrides or {})
+    return _build(data, Doc(str(path), lines), base_dir=path.parent, job_file=path)
+
+
+def job_from_mapping(
+    data: Mapping[str, object], *, base_dir: Path, job_file: Path | None = None
+) -> JobConfig:
+    """Validate a job given as a Python mapping (same keys as the YAML file; no line numbers)."""
+    label = str(job_file) if job_file else "job"
+    return _build(dict(data), Doc(label, {}), base_dir=Path(base_dir), job_file=job_file)
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the id file ({exc.strerror})") from None
+    return digest.hexdigest()
+
+
+# --- overrides and checks ------------------------------------------------------------------
+
+
+def _apply_overrides(
+    data: dict[str, Any], lines: dict[str, int], over: Mapping[str, object]
+) -> None:
+    """CLI flags win over the file; an overridden key loses its line (it has none)."""
+    known = [
+        f"{p}.{k}" if p else k for p, names in SCHEMA.items() for k in names if k not in SCHEMA
+    ]
+    for key, given in over.items():
+        if key.rpartition(".")[2] in FORBIDDEN:
+            raise ConfigError(FORBIDDEN[key.rpartition(".")[2]])
+        if key not in known:
+            raise ConfigError(f"unknown override '{key}'{suggest(key, known, ALIASES)}")
+        value = given
+        if key in INT_KEYS and isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if key == "rate" and isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = float(value)
+        parent, _, leaf = key.rpartition(".")
+        target = data
+        if parent:
+            if not isinstance(data.get(parent), dict):
+                data[parent] = {}
+            target = data[parent]
+        if parent == "source" and leaf != "column":  # a new source replaces the file's
+            for other in ("ids", "file", "term", "column"):
+                target.pop(other, None)
+        new_suffix = Path(str(value)).suffix.lower()
+        if key == "output.path" and "output.format" not in over and new_suffix in SUFFIX_FORMATS:
+            target.pop("format", None)  # `-o x.tsv` means TSV even if the file said jsonl
+        target[leaf] = value
+        for stale in [k for k in lines if k == key or k.startswith((key + ".", key + "["))]:
+            del lines[stale]
+
+
+def _build(data: dict[str, Any], doc: Doc, *, base_dir: Path, job_file: Path | None) -> JobConfig:
+    top = Section(doc, data, "", SCHEMA[""], FORBIDDEN, ALIASES)
+    source = _source(_section(top, "source", required=True), base_dir)
+    dbfrom, db = keys.database(top, "dbfrom"), keys.database(top, "db")
+    linknames = keys.linknames(top, dbfrom, db)
+    cmd = top.choice("cmd", CMDS, "neighbor")
+    fetch = _fetch(_section(top, "fetch"), db)
+    elink_batch = top.integer("elink_batch", ncbi.ELINK_BATCH_SIZE, 1, MAX_ELINK_BATCH)
+    fields = keys.fields(top)
+    output = _output(_section(top, "output", required=True))
+    endpoint = keys.endpoint(top)
+    policy = top.choice("policy", POLICIES, "ncbi")
+    rate = keys.rate(top, policy)
+    api_key_env = keys.api_key_env(top)
+    email, tool = keys.email(top), keys.tool(top)
+    concurrency = top.integer("concurrency", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY)
+    job_dir = top.text("job_dir")
+    return JobConfig(
+        name=top.text("name") or (job_file.stem if job_file else "job"),
+        source=source,
+        dbfrom=dbfrom,
+        db=db,
+        linknames=linknames,
+        cmd=cmd,
+        fetch=fetch,
+        elink_batch=elink_batch,
+        fields=fields,
+        output=output,
+        endpoint=endpoint,
+        policy=policy,
+        rate=rate,
+        api_key_env=api_key_env,
+        email=email,
+        tool=tool,
+        concurrency=concurrency,
+        job_dir=Path(job_dir).expanduser() if job_dir else Path(f"{output.path}.harvest"),
+        job_file=job_file,
+    )
+
+
+def _section(top: Section, key: str, *, required: bool = False) -> Section:
+    value = top.get(key, required=required)
+    return Section(top.doc, {} if value is None else value, key, SCHEMA[key], FORBIDDEN, ALIASES)
+
+
+def _source(sec: Section, base_dir: Path) -> SourceSpec:
+    kinds = [k for k in ("ids", "file", "term") if sec.data.get(k) is not None]
+    if not kinds:
+        sec.doc.fail("source", "source needs one of 'ids', 'file' or 'term'")
+    if len(kinds) > 1:
+        sec.doc.fail(
+            sec.path(kinds[1]),
+            f"source has both '{kinds[0]}' and '{kinds[1]}'; give exactly one of ids, file or term",
+        )
+    column = sec.text("column")
+    if column is not None and kinds[0] != "file":
+        sec.doc.fail("source.column", "'source.column' needs 'source.file' (a CSV file of ids)")
+    if kinds[0] == "term":
+        return SourceSpec(term=sec.text("term"))
+    if kinds[0] == "file":
+        file = Path(sec.text("file") or "").expanduser()
+        return SourceSpec(file=file if file.is_absolute() else base_dir / file, column=column)
+    raw = sec.get("ids")
+    if not isinstance(raw, list | tuple):
+        sec.doc.fail("source.ids", f"'source.ids' must be a list of ids, got {show(raw)}")
+    ids: list[str] = []
+    for i, item in enumerate(raw):
+        if isinstance(item, Mapping | list | tuple):
+            sec.doc.fail(f"source.ids[{i}]", f"'source.ids[{i}]' must be an id, got {show(item)}")
+        ids.append("" if item is None else str(item))
+    lines = tuple(sec.doc.lines.get(f"source.ids[{i}]", 0) for i in range(len(ids)))
+    return SourceSpec(ids=tuple(ids), id_lines=lines, ids_line=sec.doc.lines.get("source.ids"))
+
+
+def _fetch(sec: Section, db: str) -> FetchSpec:
+    via = sec.choice("via", ("efetch", "esummary"), "efetch")
+    rettype, retmode = sec.text("rettype"), sec.text("retmode", "xml")
+    if via == "esummary" and rettype is not None:
+        sec.doc.fail("fetch.rettype", "fetch.rettype applies only to efetch, not esummary")
+    if via == "esummary" and retmode not in (None, "xml", "json"):
+        sec.doc.fail("fetch.retmode", f"fetch.retmode {retmode!r} must be 'xml' or 'json'")
+    if via == "efetch" and ncbi.efetch_format(db, rettype, retmode) is None:
+        known = sorted(f"{r or 'null'}/{m or 'null'}" for d, r, m in ncbi.EFETCH_FORMATS if d == db)
+        where = "fetch.retmode" if "fetch.retmode" in sec.doc.lines else "fetch.rettype"
+        asked = f"efetch of {db} with rettype {rettype or 'null'}, retmode {retmode or 'null'}"
+        hint = f"rettype/retmode for {db}: {', '.join(known)}" if known else "use via: esummary"
+        sec.doc.fail(where, f"{asked} gives no records the harvester reads ({hint})")
+    version = sec.get("version")
+    if version is not None:
+        normal = {"1": "1.0", "1.0": "1.0", "2": "2.0", "2.0": "2.0"}.get(str(version))
+        if normal is None or isinstance(version, bool):
+            sec.doc.fail("fetch.version", f"fetch.version {str(version)!r} must be '1.0' or '2.0'")
+        if via != "esummary":
+            sec.doc.fail("fetch.version", "fetch.version applies only to esummary, not efetch")
+        version = normal
+    cap = ncbi.page_cap(db, via, retmode)
+    page_size = sec.integer("page_size", min(ncbi.DEFAULT_PAGE_SIZE, cap), 1)
+    if page_size > cap:
+        what = f"{db} {via}" + (" JSON" if via == "esummary" and retmode == "json" else "")
+        message = f"fetch.page_size {page_size} is above the cap of {cap} for {what}"
+        sec.doc.fail("fetch.page_size", message)
+    return FetchSpec(via, rettype, retmode, version, page_size)
+
+
+def _output(sec: Section) -> OutputSpec:
+    path = Path(sec.text("path", required=True) or "").expanduser()
+    fmt = sec.text("format") or SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        known = ", ".join(FORMATS)
+        sec.doc.fail(
+            "output.path", f"cannot tell the format of '{path}'; set output.format ({known})"
+        )
+    if fmt not in FORMATS:
+        sec.doc.fail("output.format", f"output.format {fmt!r} must be {alternatives(FORMATS)}")
+    return OutputSpec(path, fmt)

@@ -1,0 +1,1 @@
+"""The six-step index-list workflow."""
