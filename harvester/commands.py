@@ -9,11 +9,11 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 
 def _registry() -> list[Register]:
-    from harvester import demo
     from harvester import inspect as inspect_cli
     from harvester.emulator import cli as emulator_cli
+    from harvester.harvest import cli as harvest_cli
 
-    return [demo.register, emulator_cli.register, inspect_cli.register]
+    return [harvest_cli.register, emulator_cli.register, inspect_cli.register]
 
 
 REGISTRY: list[Register] = _registry()

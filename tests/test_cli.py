@@ -35,9 +35,10 @@ def test_serve_prints_its_url_first_and_stops_on_ctrl_c():
     assert "Traceback" not in err
 
 
-def test_demo_writes_the_joined_jak3_snps(tmp_path: Path, capsys):
+def test_run_the_readme_demo_job_then_status_and_plan(tmp_path: Path, capsys):
     out = tmp_path / "demo.jsonl"
-    assert main(["demo", "--output", str(out)]) == 0
+    job = Path(__file__).resolve().parents[1] / "configs" / "jobs" / "demo_genes_snps.yaml"
+    assert main(["run", str(job), "--output", str(out), "--policy", "custom", "--rate", "500"]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     jak3 = next(r for r in rows if r["source"] == "3718")
     assert [
@@ -47,7 +48,12 @@ def test_demo_writes_the_joined_jak3_snps(tmp_path: Path, capsys):
         ("11888", "19:17796625", "JAK3"),
         ("3008", "19:17798428", "JAK3"),
     ]
-    assert "wrote" in capsys.readouterr().out
+    err = capsys.readouterr().err
+    assert f"output       {out}" in err
+    assert main(["status", str(tmp_path / "demo.jsonl.harvest")]) == 0
+    assert "state          finished" in capsys.readouterr().out
+    assert main(["plan", str(job)]) == 0
+    assert "elink          1 requests" in capsys.readouterr().out
 
 
 def test_unknown_dataset_is_one_line_and_exit_2(capsys):

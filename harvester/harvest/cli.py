@@ -1,0 +1,188 @@
+"""`harvester run`, `plan` and `status`: flags become overrides of the job file; the work is
+done by `runner`, `store` and `summary`."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from harvester.config import JobConfig, load_job
+from harvester.errors import InputError
+from harvester.eutils.pacing import policy_for
+from harvester.harvest.runner import STORE_NAME, RunOptions, run
+from harvester.harvest.sources import load_source_ids
+from harvester.harvest.store import Store
+from harvester.harvest.summary import print_summary
+
+RUN_HELP = """\
+Run a harvest job: per-id elink builds the index from each source id to its linked ids, the
+targets go to NCBI's History server (neighbor_history), efetch/esummary pages bring the
+records, and the output joins them back onto the source ids.
+
+The job's progress is kept in a job directory (default: OUTPUT.harvest/). If a run stops -
+Ctrl-C, a crash, a dead network - run the same command again: it resumes where it stopped and
+requests nothing it already has. Examples:
+
+  harvester run configs/jobs/jak3_snps.yaml
+  harvester run configs/jobs/bulk_gene_snp.yaml --endpoint embedded --output genes.tsv
+"""
+
+OVERRIDES = {  # flag dest -> job key
+    "output": "output.path",
+    "format": "output.format",
+    "endpoint": "endpoint",
+    "page_size": "fetch.page_size",
+    "elink_batch": "elink_batch",
+    "concurrency": "concurrency",
+    "policy": "policy",
+    "rate": "rate",
+    "job_dir": "job_dir",
+    "email": "email",
+    "tool": "tool",
+}
+
+
+def _job_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job", type=Path, help="the job file (YAML)")
+    parser.add_argument("--output", help="output path (overrides output.path)")
+    parser.add_argument(
+        "--format",
+        choices=("jsonl", "tsv", "csv", "parquet"),
+        help="output format (default: from the output's suffix)",
+    )
+    parser.add_argument("--endpoint", help="'ncbi', 'embedded' (the local emulator) or a URL")
+    parser.add_argument("--page-size", type=int, help="records per efetch/esummary page")
+    parser.add_argument("--elink-batch", type=int, help="source ids per elink request")
+    parser.add_argument("--concurrency", type=int, help="requests in flight (default 8)")
+    parser.add_argument("--policy", help="ncbi (3/s, 10/s with NCBI_API_KEY), ncbi-2007, custom")
+    parser.add_argument("--rate", type=float, help="requests per second for --policy custom")
+    parser.add_argument("--job-dir", help="where the job store lives (default OUTPUT.harvest)")
+    parser.add_argument("--email", help="your e-mail, sent to NCBI (default $NCBI_EMAIL)")
+    parser.add_argument("--tool", help="tool name sent to NCBI (default harvester)")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run_parser = subparsers.add_parser(
+        "run",
+        help="run (or resume) a harvest job",
+        description=RUN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _job_arguments(run_parser)
+    run_parser.add_argument(
+        "--restart", action="store_true", help="forget the job directory's progress and start over"
+    )
+    run_parser.add_argument("--quiet", action="store_true", help="no progress bars or summary")
+    run_parser.set_defaults(handler=run_command)
+
+    plan_parser = subparsers.add_parser(
+        "plan", help="show the requests a job needs and its time floor, sending nothing"
+    )
+    _job_arguments(plan_parser)
+    plan_parser.add_argument(
+        "--links-per-source",
+        type=float,
+        default=None,
+        help="expected links per source id, to estimate fetch pages",
+    )
+    plan_parser.set_defaults(handler=plan_command)
+
+    status_parser = subparsers.add_parser(
+        "status", help="show a job's progress per stage from its job directory"
+    )
+    status_parser.add_argument(
+        "job_dir", type=Path, help="the job directory (or the job file, to use its default)"
+    )
+    status_parser.set_defaults(handler=status_command)
+
+
+def _load(args: argparse.Namespace) -> JobConfig:
+    overrides: dict[str, Any] = {
+        key: getattr(args, dest)
+        for dest, key in OVERRIDES.items()
+        if getattr(args, dest, None) is not None
+    }
+    return load_job(args.job, overrides)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    job = _load(args)
+    summary = run(job, RunOptions(restart=args.restart, quiet=args.quiet))
+    if not args.quiet:
+        print_summary(summary)
+    return 0
+
+
+def plan_command(args: argparse.Namespace) -> int:
+    job = _load(args)
+    rate = policy_for(job.policy, api_key=job.api_key() is not None, rate=job.rate).rate
+    if job.source.term is not None:
+        sources = None
+        print(f"sources        from the search {job.source.term!r} (count known after esearch)")
+    else:
+        sources = len(load_source_ids(job.source, job_file=job.job_file).ids)
+        print(f"sources        {sources:,} ids from {job.dbfrom}")
+    chunks = math.ceil(sources / job.elink_batch) if sources is not None else None
+    fixed = 3 * chunks if chunks is not None else None
+    print(
+        f"elink          {chunks if chunks is not None else '?'} requests "
+        f"({job.elink_batch} ids each, one LinkSet per id)"
+    )
+    print(
+        f"history        up to {chunks if chunks is not None else '?'} neighbor_history or "
+        "epost requests, each followed by one esearch size check"
+    )
+    if sources is not None and args.links_per_source is not None:
+        pages = math.ceil(sources * args.links_per_source / job.fetch.page_size)
+        print(
+            f"fetch          about {pages:,} {job.fetch.via} pages of {job.fetch.page_size} "
+            f"(at {args.links_per_source:g} links per source)"
+        )
+        total = (fixed or 0) + pages
+        print(f"floor          {total:,} requests / {rate:g} per s = {total / rate:,.1f} s")
+    else:
+        print(
+            f"fetch          one {job.fetch.via} page per {job.fetch.page_size} distinct targets"
+            " (known once the index is built; --links-per-source estimates it)"
+        )
+        if fixed is not None:
+            print(
+                f"floor          at least {fixed:,} requests / {rate:g} per s = "
+                f"{fixed / rate:,.1f} s before fetching"
+            )
+    return 0
+
+
+def status_command(args: argparse.Namespace) -> int:
+    job_dir: Path = args.job_dir
+    if job_dir.is_file():
+        job_dir = load_job(job_dir).job_dir
+    path = job_dir / STORE_NAME
+    if not path.exists():
+        raise InputError(f"no job store in {job_dir} (run the job first)")
+    store = Store(path)
+    try:
+        c = store.counts()
+    finally:
+        store.close()
+    done = c["targets_fetched"] + c["targets_missing"]
+    print(f"job directory  {job_dir}")
+    print(
+        f"elink          {c['chunks_linked']:,} of {c['chunks']:,} chunks "
+        f"({c['sources_linked']:,} of {c['sources']:,} source ids)"
+    )
+    print(f"index          {c['links']:,} links to {c['targets']:,} distinct targets")
+    print(f"history        {c['entries']:,} entries ({c['entries_rebuilt']:,} rebuilt)")
+    print(
+        f"fetch          {done:,} of {c['targets']:,} targets "
+        f"({c['targets_missing']:,} missing at NCBI), {c['pages']:,} pages"
+    )
+    finished = c["chunks_linked"] == c["chunks"] and done == c["targets"]
+    print(
+        f"state          {'finished' if finished else 'in progress: run the job again'}",
+        file=sys.stdout,
+    )
+    return 0

@@ -1,0 +1,320 @@
+"""The six steps, pipelined: the only module that knows the order of the stages.
+
+Per chunk of source ids: (1) per-id elink builds the index, (2) committed to the store with the
+chunk's new targets claimed, (3) one neighbor_history elink (or an epost of the new targets when
+earlier chunks already claimed some, so no target is fetched twice) puts them on the History
+server and esearch `#N` checks the entry's size against the index, (4) efetch/esummary pages
+by WebEnv, (5) parsed records keyed by uid go to the store, and short pages are completed by
+fetching the missing ids directly. (6) The join is the output writer's job.
+
+A fixed pool of workers takes tasks from one priority queue (later stages first), so fetching
+starts as soon as the first entry exists and every request passes the client's one gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from harvester.config import JobConfig
+from harvester.errors import HistoryExpiredError
+from harvester.eutils.client import EutilsClient
+from harvester.eutils.results import LinkSet, LinkSetHistory, Record
+from harvester.harvest.fields import FieldExtractor
+from harvester.harvest.store import Chunk, Entry, Store
+from harvester.ncbi import MAX_QUERY_KEYS
+
+RECONCILE, PAGE, CHECK, HISTORY, LINK = range(5)
+KEY_MARGIN = 10
+"""Start a fresh WebEnv this many query keys before NCBI's practical limit."""
+
+
+@dataclass(order=True)
+class _Task:
+    priority: int
+    seq: int
+    run: Callable[[], Awaitable[None]] = field(compare=False)
+
+
+class Harvest:
+    """Runs (or resumes) one job against one client and one store."""
+
+    def __init__(self, job: JobConfig, store: Store, client: EutilsClient) -> None:
+        self.job, self.store, self.client = job, store, client
+        self.stats = client.stats
+        self.links = {name: i for i, name in enumerate(job.linknames)}
+        self.extractor = FieldExtractor(job.fields)
+        self.queue: asyncio.PriorityQueue[_Task] = asyncio.PriorityQueue()
+        self._seq = itertools.count()
+        self.pages_left: dict[int, set[int]] = {}
+        self.webenv: str | None = None
+        self.keys_used = 0
+
+    # -- scheduling ------------------------------------------------------------------------
+    def _put(self, priority: int, run: Callable[[], Awaitable[None]]) -> None:
+        self.queue.put_nowait(_Task(priority, next(self._seq), run))
+
+    def plan_from_store(self) -> None:
+        """Queue whatever the store says is not done yet (everything, on a fresh job)."""
+        for chunk in self.store.chunks():
+            if not chunk.linked:
+                self._put(LINK, functools.partial(self.link, chunk))
+            elif chunk.mode in ("history", "post") and not self.store.chunk_has_entries(
+                chunk.chunk
+            ):
+                self._put(HISTORY, functools.partial(self.history, chunk.chunk, chunk.mode or ""))
+        for entry in self.store.entries(("open",)):
+            if entry.reported is None:
+                self._put(CHECK, functools.partial(self.check, entry))
+            else:
+                self._queue_pages(entry, entry.reported)
+
+    async def run(self) -> None:
+        """Work until the queue is empty; the first unrecoverable error stops every worker."""
+        self.plan_from_store()
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.job.concurrency)]
+        joined = asyncio.create_task(self.queue.join())
+        try:
+            done, _ = await asyncio.wait([joined, *workers], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not joined:
+                    task.result()  # a worker only ends by raising
+        finally:
+            for task in [joined, *workers]:
+                task.cancel()
+            await asyncio.gather(joined, *workers, return_exceptions=True)
+
+    async def _worker(self) -> None:
+        while True:
+            task = await self.queue.get()
+            try:
+                await task.run()
+            finally:
+                self.queue.task_done()
+
+    # -- step 1-2: per-id elink, the index -------------------------------------------------
+    async def link(self, chunk: Chunk) -> None:
+        ids = self.store.chunk_sources(chunk)
+        items = await self.client.elink(
+            self.job.dbfrom,
+            [str(i) for i in ids],
+            db=self.job.db,
+            linkname=",".join(self.job.linknames),
+            cmd=self.job.cmd,
+            per_id=True,
+        )
+        wanted = set(ids)
+        statuses = dict.fromkeys(ids, "unknown")  # ids NCBI drops are unknown to it
+        edges: list[tuple[int, int, int, int, int | None]] = []
+        for item in items:
+            if not isinstance(item, LinkSet) or len(item.ids) != 1 or not item.ids[0].isdigit():
+                continue
+            source = int(item.ids[0])
+            if source not in wanted:
+                continue
+            if item.error:
+                statuses[source] = "unknown"
+                continue
+            count = 0
+            for db in item.dbs:
+                link = self.links.get(db.linkname)
+                if link is None:
+                    continue
+                scores = db.scores or ()
+                for rank, target in enumerate(db.links):
+                    score = scores[rank] if rank < len(scores) else None
+                    edges.append((source, link, rank, int(target), score))
+                    count += 1
+            statuses[source] = "linked" if count else "no_links"
+        mode, claimed = self.store.commit_links(chunk.chunk, statuses, edges)
+        self.stats.incr("harvest/chunks_linked")
+        self.stats.incr("harvest/targets", claimed)
+        self.stats.incr("harvest/links", len(edges))
+        if mode != "none":
+            self._put(HISTORY, functools.partial(self.history, chunk.chunk, mode))
+
+    # -- step 3: targets onto the History server, size checked -----------------------------
+    def _webenv_for_new_keys(self, needed: int) -> str | None:
+        if self.keys_used + needed > MAX_QUERY_KEYS - KEY_MARGIN:
+            self.webenv, self.keys_used = None, 0
+        return self.webenv
+
+    def _adopt(self, webenv: str, keys: int) -> None:
+        if webenv != self.webenv:
+            self.webenv, self.keys_used = webenv, 0
+        self.keys_used += keys
+
+    async def history(self, chunk: int, mode: str) -> None:
+        counts = self.store.chunk_link_counts(chunk)
+        if mode == "post":
+            await self._post(chunk, None, self.store.chunk_targets(chunk))
+            return
+        chunk_row = next(c for c in self.store.chunks() if c.chunk == chunk)
+        ids = [str(i) for i in self.store.chunk_sources(chunk_row)]
+        items = await self.client.elink(
+            self.job.dbfrom,
+            ids,
+            db=self.job.db,
+            linkname=",".join(self.job.linknames),
+            cmd="neighbor_history",
+            per_id=False,
+            webenv=self._webenv_for_new_keys(len(counts)),
+        )
+        found = next((i for i in items if isinstance(i, LinkSetHistory)), None)
+        rows = []
+        if found is not None:
+            self._adopt(found.webenv, len(found.histories))
+            for h in found.histories:
+                link = self.links.get(h.linkname)
+                if link is not None and counts.get(link):
+                    rows.append((chunk, link, found.webenv, h.query_key, counts.pop(link)))
+        for link in counts:  # NCBI stored nothing for this link name: post its targets
+            self.store.note(
+                f"chunk {chunk}: neighbor_history gave no entry for "
+                f"{self.job.linknames[link]}; posting its targets instead"
+            )
+            await self._post(chunk, link, self.store.chunk_targets(chunk, link))
+        for entry in self.store.add_entries(rows):
+            self._put(CHECK, functools.partial(self.check, entry))
+        self.stats.incr("harvest/entries", len(rows))
+
+    async def _post(self, chunk: int, link: int | None, targets: list[int]) -> None:
+        if not targets:
+            return
+        posted = await self.client.epost(
+            self.job.db, [str(t) for t in targets], webenv=self._webenv_for_new_keys(1)
+        )
+        self._adopt(posted.webenv, 1)
+        for entry in self.store.add_entries(
+            [(chunk, link, posted.webenv, posted.query_key, len(targets))]
+        ):
+            self._put(CHECK, functools.partial(self.check, entry))
+        self.stats.incr("harvest/entries")
+
+    async def check(self, entry: Entry) -> None:
+        try:
+            found = await self.client.esearch(
+                self.job.db, f"#{entry.query_key}", webenv=entry.webenv, retmax=0
+            )
+        except HistoryExpiredError:
+            await self.rebuild(entry)
+            return
+        self.store.set_reported(entry.entry, found.count)
+        if found.count != entry.expected:
+            self.stats.incr("check/mismatch")
+            self.store.note(
+                f"entry {entry.query_key} of chunk {entry.chunk} holds "
+                f"{found.count} ids, the index says {entry.expected}"
+            )
+        self._queue_pages(entry, found.count)
+
+    # -- step 4-5: pages, reconciliation, rebuilding ---------------------------------------
+    def _queue_pages(self, entry: Entry, size: int) -> None:
+        page = self.job.fetch.page_size
+        left = set(range(0, size, page)) - self.store.done_pages(entry.entry)
+        self.pages_left[entry.entry] = left
+        if not left:
+            self._put(RECONCILE, functools.partial(self.reconcile, entry))
+        for retstart in sorted(left):
+            self._put(PAGE, functools.partial(self.page, entry, retstart))
+
+    def _records(
+        self,
+        ids: list[str] | None = None,
+        webenv: str | None = None,
+        query_key: str | None = None,
+        retstart: int | None = None,
+        retmax: int | None = None,
+    ) -> AsyncIterator[Record]:
+        fetch = self.job.fetch
+        if fetch.via == "esummary":
+            return self.client.esummary(
+                self.job.db,
+                ids=ids,
+                webenv=webenv,
+                query_key=query_key,
+                retstart=retstart,
+                retmax=retmax,
+                version=fetch.version,
+                retmode=fetch.retmode or "xml",
+            )
+        return self.client.efetch(
+            self.job.db,
+            ids=ids,
+            webenv=webenv,
+            query_key=query_key,
+            retstart=retstart,
+            retmax=retmax,
+            rettype=fetch.rettype,
+            retmode=fetch.retmode,
+        )
+
+    async def _fetch(
+        self,
+        ids: list[str] | None = None,
+        webenv: str | None = None,
+        query_key: str | None = None,
+        retstart: int | None = None,
+        retmax: int | None = None,
+    ) -> tuple[list[tuple[int, bytes]], list[int]]:
+        good: list[tuple[int, bytes]] = []
+        missing: list[int] = []
+        async for record in self._records(ids, webenv, query_key, retstart, retmax):
+            if not record.uid.isdigit():
+                continue
+            if record.error:
+                missing.append(int(record.uid))
+            else:
+                good.append((int(record.uid), self.extractor.encode(record)))
+        return good, missing
+
+    async def page(self, entry: Entry, retstart: int) -> None:
+        if self.store.entry(entry.entry).state != "open":
+            return
+        try:
+            good, missing = await self._fetch(
+                webenv=entry.webenv,
+                query_key=entry.query_key,
+                retstart=retstart,
+                retmax=self.job.fetch.page_size,
+            )
+        except HistoryExpiredError:
+            await self.rebuild(entry)
+            return
+        fresh = self.store.commit_records(good, missing, page=(entry.entry, retstart))
+        self.stats.incr("harvest/records", fresh)
+        left = self.pages_left.get(entry.entry, set())
+        left.discard(retstart)
+        if not left:
+            self._put(RECONCILE, functools.partial(self.reconcile, entry))
+
+    async def reconcile(self, entry: Entry) -> None:
+        """Fetch by id whatever the entry's pages did not bring; what still lacks a record is
+        missing at NCBI (withdrawn, merged) and is marked so, never dropped."""
+        pending = self.store.chunk_targets(entry.chunk, entry.link, pending_only=True)
+        page = self.job.fetch.page_size
+        for start in range(0, len(pending), page):
+            batch = pending[start : start + page]
+            good, missing = await self._fetch(ids=[str(t) for t in batch])
+            got = {uid for uid, _ in good} | set(missing)
+            self.stats.incr("harvest/refetched", len(good))
+            fresh = self.store.commit_records(good, missing + [t for t in batch if t not in got])
+            self.stats.incr("harvest/records", fresh)
+        self.store.set_entry_state(entry.entry, "done")
+
+    async def rebuild(self, entry: Entry) -> None:
+        """The entry expired: post just its targets still missing and fetch those."""
+        if self.store.entry(entry.entry).state != "open":
+            return
+        self.store.set_entry_state(entry.entry, "replaced")
+        self.stats.incr("harvest/rebuilt")
+        if self.webenv == entry.webenv:
+            self.webenv, self.keys_used = None, 0
+        await self._post(
+            entry.chunk,
+            entry.link,
+            self.store.chunk_targets(entry.chunk, entry.link, pending_only=True),
+        )

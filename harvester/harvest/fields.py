@@ -1,0 +1,85 @@
+"""Field extraction: named paths into a record, like EDirect's xtract, compiled once per job.
+
+A path is slash-separated element names relative to the record (`GENES/GENE_E/NAME`). In the
+SNP docsum namespace names are qualified automatically; in an esummary v1 DocSum a bare name
+(`GENE`) means the Item with that Name; in a JSON esummary it is the (lower-cased) key. One
+match gives a string, several a list, none null. Without fields, the whole record is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from harvester.eutils._lxml import etree
+from harvester.eutils.results import Record
+
+Value = str | list[str] | None
+
+
+class FieldExtractor:
+    """Turns a parsed record into the bytes the job store keeps for it."""
+
+    def __init__(self, fields: Sequence[tuple[str, str]]) -> None:
+        self.fields = tuple(fields)
+        self._paths: dict[tuple[str, str], str] = {}
+
+    def _qualified(self, path: str, ns: str) -> str:
+        key = (path, ns)
+        found = self._paths.get(key)
+        if found is None:
+            found = "/".join(
+                f"{{{ns}}}{step}" if ns and step and step[0].isalpha() else step
+                for step in path.split("/")
+            )
+            self._paths[key] = found
+        return found
+
+    def values(self, record: Record) -> dict[str, Value]:
+        out: dict[str, Value] = {}
+        element = record.element
+        if element is None:
+            doc = record.doc or {}
+            for name, path in self.fields:
+                out[name] = _json_value(doc, path)
+            return out
+        tag = element.tag
+        ns = tag[1 : tag.index("}")] if isinstance(tag, str) and tag.startswith("{") else ""
+        for name, path in self.fields:
+            found = [el.text or "" for el in element.iterfind(self._qualified(path, ns))]
+            if not found and tag == "DocSum" and "/" not in path:
+                found = [el.text or "" for el in element.iter("Item") if el.get("Name") == path]
+            out[name] = None if not found else found[0] if len(found) == 1 else found
+        return out
+
+    def encode(self, record: Record) -> bytes:
+        """What the store keeps: extracted fields as JSON, or the record's XML/JSON."""
+        if self.fields:
+            return orjson.dumps(self.values(record))
+        if record.element is not None:
+            return bytes(etree.tostring(record.element, encoding="utf-8", with_tail=False))
+        return orjson.dumps(record.doc or {})
+
+    def decode(self, data: bytes) -> Any:
+        """The stored value for output: a dict of fields, or the record text."""
+        if self.fields:
+            return orjson.loads(data)
+        return data.decode("utf-8")
+
+
+def _json_value(doc: Any, path: str) -> Value:
+    node = doc
+    for step in path.lower().split("/"):
+        if isinstance(node, list):
+            node = [n.get(step) for n in node if isinstance(n, dict)]
+        elif isinstance(node, dict):
+            node = node.get(step)
+        else:
+            return None
+    if node is None:
+        return None
+    if isinstance(node, list):
+        return [str(n) for n in node if n is not None]
+    return str(node)

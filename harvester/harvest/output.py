@@ -1,0 +1,189 @@
+"""Writers for the joined output, streamed from the job store and written atomically.
+
+JSONL: one line per source id, its links in order, each with its record (or `missing`).
+TSV/CSV: one row per source-target pair (a source without links still gets one row).
+Parquet: the TSV rows as a table (optional `parquet` extra). Output goes to a temporary file
+in the same folder and is renamed into place, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from harvester.errors import ConfigError, InputError
+from harvester.harvest.fields import FieldExtractor
+from harvester.harvest.store import MISSING, Store
+
+STATUS = {None: "pending", "linked": "linked", "no_links": "no_links", "unknown": "unknown"}
+
+
+def _grouped(store: Store) -> Iterator[tuple[int, str | None, list[tuple[Any, ...]]]]:
+    for source, rows in itertools.groupby(store.joined(), key=lambda r: r[0]):
+        group = list(rows)
+        links = [r for r in group if r[3] is not None]
+        yield source, group[0][1], links
+
+
+def _link_json(
+    row: tuple[Any, ...], linknames: Sequence[str], scored: bool, extractor: FieldExtractor
+) -> dict[str, Any]:
+    _, _, link, target, score, state, data = row
+    out: dict[str, Any] = {"linkname": linknames[link], "id": str(target)}
+    if scored:
+        out["score"] = score
+    if data is not None:
+        out["record"] = extractor.decode(data)
+    else:
+        out["record"] = None
+        out["missing"] = True if state == MISSING else "not fetched"
+    return out
+
+
+def write_jsonl(
+    store: Store, path: Path, linknames: Sequence[str], scored: bool, extractor: FieldExtractor
+) -> int:
+    lines = 0
+    with _atomic(path, "wb") as handle:
+        for source, status, links in _grouped(store):
+            doc = {
+                "source": str(source),
+                "status": STATUS.get(status, status),
+                "links": [_link_json(r, linknames, scored, extractor) for r in links],
+            }
+            handle.write(orjson.dumps(doc) + b"\n")
+            lines += 1
+    return lines
+
+
+def _rows(
+    store: Store, linknames: Sequence[str], fields: Sequence[str], extractor: FieldExtractor
+) -> Iterator[list[str]]:
+    for source, status, links in _grouped(store):
+        if not links:
+            yield [
+                str(source),
+                STATUS.get(status, str(status)),
+                "",
+                "",
+                "",
+                "",
+                *[""] * len(fields or ["record"]),
+            ]
+            continue
+        for _, _, link, target, score, state, data in links:
+            state_name = (
+                "ok" if data is not None else "missing" if state == MISSING else ("not_fetched")
+            )
+            if fields:
+                values = extractor.decode(data) if data is not None else {}
+                cells = [_cell(values.get(name)) for name in fields]
+            else:
+                cells = [extractor.decode(data) if data is not None else ""]
+            yield [
+                str(source),
+                STATUS.get(status, str(status)),
+                linknames[link],
+                str(target),
+                "" if score is None else str(score),
+                state_name,
+                *cells,
+            ]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "|".join(value)
+    return str(value)
+
+
+def header(fields: Sequence[str]) -> list[str]:
+    return [
+        "source",
+        "source_status",
+        "linkname",
+        "target",
+        "score",
+        "target_status",
+        *(fields or ["record"]),
+    ]
+
+
+def write_table(
+    store: Store,
+    path: Path,
+    fmt: str,
+    linknames: Sequence[str],
+    fields: Sequence[str],
+    extractor: FieldExtractor,
+) -> int:
+    rows = 0
+    if fmt == "parquet":
+        return _write_parquet(store, path, linknames, fields, extractor)
+    with _atomic(path, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
+        writer.writerow(header(fields))
+        for row in _rows(store, linknames, fields, extractor):
+            writer.writerow(row)
+            rows += 1
+    return rows
+
+
+def _write_parquet(
+    store: Store,
+    path: Path,
+    linknames: Sequence[str],
+    fields: Sequence[str],
+    extractor: FieldExtractor,
+) -> int:
+    try:
+        import pyarrow as pa  # type: ignore[import-not-found, unused-ignore]
+        import pyarrow.parquet as pq  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        raise ConfigError(
+            "parquet output needs pyarrow: pip install 'harvester[parquet]'"
+        ) from None
+    names = header(fields)
+    schema = pa.schema([(n, pa.string()) for n in names])
+    rows = 0
+    with _atomic(path, "wb") as handle:
+        writer = pq.ParquetWriter(handle, schema)
+        rows_iter = _rows(store, linknames, fields, extractor)
+        while batch := list(itertools.islice(rows_iter, 50_000)):
+            columns = list(zip(*batch, strict=True))
+            writer.write_table(pa.table(dict(zip(names, columns, strict=True)), schema=schema))
+            rows += len(batch)
+        writer.close()
+    return rows
+
+
+class _atomic:
+    """Write to PATH.tmp-PID, rename over PATH on success, remove the temporary on failure."""
+
+    def __init__(self, path: Path, mode: str, newline: str | None = None) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        self.mode, self.newline = mode, newline
+
+    def __enter__(self) -> Any:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = open(self.tmp, self.mode, newline=self.newline)
+        except OSError as exc:
+            raise InputError(f"cannot write the output {self.path}: {exc.strerror}") from None
+        return self.handle
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.handle.close()
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)

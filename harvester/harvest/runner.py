@@ -1,0 +1,152 @@
+"""One job run, start to finish: open (or resume) the store, resolve the source ids, reach the
+endpoint (NCBI, a URL, or an emulator started in-process), run the engine, write the output
+and the summary. Everything the user started is in the store, so a failed or killed run is
+resumed by running the same job again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from harvester.config import JobConfig
+from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.errors import InputError, StoreError
+from harvester.eutils.client import EutilsClient
+from harvester.eutils.pacing import Gate
+from harvester.eutils.settings import ClientConfig
+from harvester.harvest.engine import Harvest
+from harvester.harvest.fields import FieldExtractor
+from harvester.harvest.output import write_jsonl, write_table
+from harvester.harvest.progress import Progress
+from harvester.harvest.sources import load_source_ids
+from harvester.harvest.store import Store
+from harvester.harvest.summary import build_summary
+from harvester.ncbi import DEFAULT_BASE_URL, RETMAX_CAP
+from harvester.stats import Stats
+
+STORE_NAME = "state.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    restart: bool = False
+    quiet: bool = False
+    emulator: EmulatorConfig | None = None
+    """Settings of the in-process emulator when the job's endpoint is `embedded`."""
+
+
+def open_store(job: JobConfig, restart: bool) -> Store:
+    path = job.job_dir / STORE_NAME
+    if restart and job.job_dir.exists():
+        shutil.rmtree(job.job_dir)
+    store = Store(path)
+    recorded = store.get_meta("config_hash")
+    if recorded is not None and recorded != job.semantic_hash():
+        store.close()
+        raise StoreError(
+            f"the job directory {job.job_dir} belongs to a different job (the job "
+            "file changed since it was started); run with --restart to start over, "
+            "or give another --job-dir"
+        )
+    return store
+
+
+@contextlib.asynccontextmanager
+async def endpoint(job: JobConfig, options: RunOptions) -> AsyncIterator[str]:
+    """The base URL to use, starting the embedded emulator for the run if asked."""
+    if job.endpoint == "embedded":
+        async with Emulator(options.emulator or EmulatorConfig()) as emu:
+            yield emu.base_url
+    else:
+        yield DEFAULT_BASE_URL if job.endpoint == "ncbi" else job.endpoint
+
+
+async def resolve_term(client: EutilsClient, job: JobConfig) -> list[int]:
+    """Source ids from an esearch term, stored with usehistory and paged out as a uid list."""
+    term = job.source.term or ""
+    found = await client.esearch(job.dbfrom, term, usehistory=True, retmax=0)
+    if found.count == 0:
+        why = (
+            f" (phrase not found: {', '.join(found.phrases_not_found)})"
+            if getattr(found, "phrases_not_found", None)
+            else ""
+        )
+        raise InputError(f"the search {term!r} in {job.dbfrom} found no records{why}")
+    ids: list[int] = []
+    for start in range(0, found.count, RETMAX_CAP):
+        raw = await client.efetch_raw(
+            job.dbfrom,
+            webenv=found.webenv,
+            query_key=found.query_key,
+            retstart=start,
+            retmax=RETMAX_CAP,
+            rettype="uilist",
+            retmode="text",
+        )
+        ids.extend(int(t) for t in raw.split() if t.isdigit())
+    return ids
+
+
+async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str, Any]:
+    """Run or resume `job`; returns the summary (also written beside the output)."""
+    options = options or RunOptions()
+    started = time.monotonic()
+    store = open_store(job, options.restart)
+    try:
+        fresh = store.get_meta("config_hash") is None
+        ids: list[int] | None = None
+        warnings: tuple[str, ...] = ()
+        if fresh and job.source.term is None:
+            loaded = load_source_ids(job.source, job_file=job.job_file)
+            ids, warnings = [int(i) for i in loaded.ids], loaded.warnings
+        async with endpoint(job, options) as base_url:
+            config = ClientConfig.from_env(
+                base_url=base_url,
+                api_key=job.api_key(),
+                email=job.email,
+                tool=job.tool,
+                policy=job.policy,
+                rate=job.rate,
+                concurrency=job.concurrency,
+            )
+            stats = Stats()
+            gate = Gate(config.rate_policy(), margin=config.margin, stats=stats)
+            async with EutilsClient(config, gate=gate, stats=stats) as client:
+                if fresh:
+                    if ids is None:
+                        ids = await resolve_term(client, job)
+                    store.initialise(job.semantic_hash(), ids, job.elink_batch)
+                harvest = Harvest(job, store, client)
+                with Progress(store, stats, disabled=options.quiet):
+                    await harvest.run()
+        extractor = FieldExtractor(job.fields)
+        names = [n for n, _ in job.fields]
+        if job.output.format == "jsonl":
+            write_jsonl(
+                store, job.output.path, job.linknames, job.cmd == "neighbor_score", extractor
+            )
+        else:
+            write_table(store, job.output.path, job.output.format, job.linknames, names, extractor)
+        summary = build_summary(
+            job, store, stats, config.rate_policy().rate, time.monotonic() - started, warnings
+        )
+        summary_path = job.output.path.with_name(job.output.path.name + ".summary.json")
+        summary_path.write_bytes(summary_bytes(summary))
+        return summary
+    finally:
+        store.close()
+
+
+def summary_bytes(summary: dict[str, Any]) -> bytes:
+    import orjson
+
+    return orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def run(job: JobConfig, options: RunOptions) -> dict[str, Any]:
+    return asyncio.run(run_job(job, options))

@@ -1,0 +1,326 @@
+"""The job store: one SQLite database (WAL) per job directory, written as work finishes.
+
+A unit of work (an elink batch, a History entry, a fetch page) counts as done only when its
+results are committed in the same transaction that marks it done, so a crash at any moment
+leaves a store that resuming can trust: resuming is "planned minus done".
+
+    sources  position -> uid, status (NULL until linked, then linked / no_links / unknown)
+    chunks   a batch of sources: linked?, how its targets reach the History server (mode)
+    edges    the index: source, link name, rank, target, score
+    targets  each distinct target once: the chunk that claimed it, its link name, its state
+    entries  History entries (WebEnv, query key, size checked) that hold targets to fetch
+    pages    finished fetch pages of an entry
+    records  extracted fields (or the whole record) per target
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harvester.errors import StoreError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sources(
+    position INTEGER PRIMARY KEY, uid INTEGER NOT NULL UNIQUE, status TEXT);
+CREATE TABLE IF NOT EXISTS chunks(
+    chunk INTEGER PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL,
+    linked INTEGER NOT NULL DEFAULT 0, mode TEXT);
+CREATE TABLE IF NOT EXISTS edges(
+    source INTEGER NOT NULL, link INTEGER NOT NULL, rank INTEGER NOT NULL,
+    target INTEGER NOT NULL, score INTEGER, PRIMARY KEY(source, link, rank)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS targets(
+    uid INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, link INTEGER NOT NULL,
+    state INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS targets_by_chunk ON targets(chunk, state);
+CREATE TABLE IF NOT EXISTS entries(
+    entry INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, link INTEGER,
+    webenv TEXT NOT NULL, query_key TEXT NOT NULL, expected INTEGER NOT NULL,
+    reported INTEGER, created REAL NOT NULL, state TEXT NOT NULL DEFAULT 'open');
+CREATE TABLE IF NOT EXISTS pages(
+    entry INTEGER NOT NULL, retstart INTEGER NOT NULL, PRIMARY KEY(entry, retstart))
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records(uid INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS notes(at REAL NOT NULL, text TEXT NOT NULL);
+"""
+
+PENDING, FETCHED, MISSING = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A History entry holding targets of one chunk (one link name, or all for a post)."""
+
+    entry: int
+    chunk: int
+    link: int | None
+    webenv: str
+    query_key: str
+    expected: int
+    reported: int | None
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    chunk: int
+    first: int
+    last: int
+    linked: bool
+    mode: str | None
+
+
+class Store:
+    """The job's durable state; every mutating method commits before it returns."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the job store {path}: {exc}") from None
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _tx(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def _commit(self) -> None:
+        self.db.execute("COMMIT")
+
+    # -- meta and set-up -------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, value))
+
+    def note(self, text: str) -> None:
+        self.db.execute("INSERT INTO notes VALUES(?, ?)", (time.time(), text))
+
+    def notes(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT text FROM notes ORDER BY rowid")]
+
+    def initialise(self, config_hash: str, sources: Iterable[int], batch: int) -> None:
+        """Store the source ids and their chunks once, with the job's hash, atomically."""
+        db = self._tx()
+        db.executemany("INSERT INTO sources(position, uid) VALUES(?, ?)", enumerate(sources))
+        total = db.execute("SELECT count(*) FROM sources").fetchone()[0]
+        db.executemany(
+            "INSERT INTO chunks(chunk, first, last) VALUES(?, ?, ?)",
+            (
+                (c, start, min(start + batch, total) - 1)
+                for c, start in enumerate(range(0, total, batch))
+            ),
+        )
+        db.execute("INSERT INTO meta VALUES('config_hash', ?)", (config_hash,))
+        db.execute("INSERT INTO meta VALUES('created', ?)", (str(time.time()),))
+        self._commit()
+
+    # -- chunks and the index --------------------------------------------------------------
+    def chunks(self) -> list[Chunk]:
+        return [
+            Chunk(c, f, la, bool(lk), m)
+            for c, f, la, lk, m in self.db.execute(
+                "SELECT chunk, first, last, linked, mode FROM chunks"
+            )
+        ]
+
+    def chunk_sources(self, chunk: Chunk) -> list[int]:
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT uid FROM sources WHERE position BETWEEN ? AND ? ORDER BY position",
+                (chunk.first, chunk.last),
+            )
+        ]
+
+    def commit_links(
+        self,
+        chunk: int,
+        statuses: dict[int, str],
+        edges: Sequence[tuple[int, int, int, int, int | None]],
+    ) -> tuple[str, int]:
+        """Store a chunk's index and claim its new targets; returns (mode, targets claimed),
+        the mode saying how they will be posted:
+        'history' when every target is new to this job and belongs to one link name,
+        'post' when some were already claimed by earlier chunks, 'none' when nothing is new."""
+        db = self._tx()
+        db.executemany(
+            "UPDATE sources SET status=? WHERE uid=?", [(s, uid) for uid, s in statuses.items()]
+        )
+        db.executemany("INSERT OR REPLACE INTO edges VALUES(?, ?, ?, ?, ?)", edges)
+        distinct: dict[int, int] = {}
+        per_link_total = 0
+        seen_per_link: set[tuple[int, int]] = set()
+        for _source, link, _rank, target, _score in edges:
+            distinct.setdefault(target, link)
+            if (link, target) not in seen_per_link:
+                seen_per_link.add((link, target))
+                per_link_total += 1
+        before = db.total_changes
+        db.executemany(
+            "INSERT OR IGNORE INTO targets(uid, chunk, link) VALUES(?, ?, ?)",
+            ((t, chunk, link) for t, link in distinct.items()),
+        )
+        claimed = db.total_changes - before
+        mode = (
+            "none"
+            if claimed == 0
+            else ("history" if claimed == len(distinct) == per_link_total else "post")
+        )
+        db.execute("UPDATE chunks SET linked=1, mode=? WHERE chunk=?", (mode, chunk))
+        self._commit()
+        return mode, claimed
+
+    def chunk_targets(
+        self, chunk: int, link: int | None = None, pending_only: bool = False
+    ) -> list[int]:
+        sql = "SELECT uid FROM targets WHERE chunk=?"
+        args: list[object] = [chunk]
+        if link is not None:
+            sql += " AND link=?"
+            args.append(link)
+        if pending_only:
+            sql += f" AND state={PENDING}"
+        return [r[0] for r in self.db.execute(sql + " ORDER BY uid", args)]
+
+    def chunk_link_counts(self, chunk: int) -> dict[int, int]:
+        return dict(
+            self.db.execute(
+                "SELECT link, count(*) FROM targets WHERE chunk=? GROUP BY link", (chunk,)
+            )
+        )
+
+    # -- History entries and pages ---------------------------------------------------------
+    def add_entries(self, rows: Sequence[tuple[int, int | None, str, str, int]]) -> list[Entry]:
+        """Record new entries (chunk, link, webenv, query_key, expected) in one transaction."""
+        db = self._tx()
+        ids = []
+        for chunk, link, webenv, key, expected in rows:
+            cur = db.execute(
+                "INSERT INTO entries(chunk, link, webenv, query_key, expected, created) "
+                "VALUES(?, ?, ?, ?, ?, ?)",
+                (chunk, link, webenv, key, expected, time.time()),
+            )
+            ids.append(cur.lastrowid)
+        self._commit()
+        return [self.entry(i) for i in ids if i is not None]
+
+    def entry(self, entry: int) -> Entry:
+        row = self.db.execute(
+            "SELECT entry, chunk, link, webenv, query_key, expected, reported, state "
+            "FROM entries WHERE entry=?",
+            (entry,),
+        ).fetchone()
+        return Entry(*row)
+
+    def entries(self, states: Sequence[str] = ("open",)) -> list[Entry]:
+        marks = ",".join("?" * len(states))
+        return [
+            Entry(*r)
+            for r in self.db.execute(
+                "SELECT entry, chunk, link, webenv, query_key, expected, reported, state "
+                f"FROM entries WHERE state IN ({marks}) ORDER BY entry",
+                tuple(states),
+            )
+        ]
+
+    def chunk_has_entries(self, chunk: int) -> bool:
+        return (
+            self.db.execute("SELECT 1 FROM entries WHERE chunk=? LIMIT 1", (chunk,)).fetchone()
+            is not None
+        )
+
+    def set_reported(self, entry: int, count: int) -> None:
+        self.db.execute("UPDATE entries SET reported=? WHERE entry=?", (count, entry))
+
+    def set_entry_state(self, entry: int, state: str) -> None:
+        self.db.execute("UPDATE entries SET state=? WHERE entry=?", (state, entry))
+
+    def done_pages(self, entry: int) -> set[int]:
+        return {r[0] for r in self.db.execute("SELECT retstart FROM pages WHERE entry=?", (entry,))}
+
+    def commit_records(
+        self,
+        records: Sequence[tuple[int, bytes]],
+        missing: Sequence[int] = (),
+        page: tuple[int, int] | None = None,
+    ) -> int:
+        """Store fetched records (first copy wins), mark targets, and finish a page; returns
+        how many of the records were targets still pending."""
+        db = self._tx()
+        before = db.total_changes
+        db.executemany(
+            f"UPDATE targets SET state={FETCHED} WHERE uid=? AND state={PENDING}",
+            ((uid,) for uid, _ in records),
+        )
+        fresh = db.total_changes - before
+        db.executemany("INSERT OR IGNORE INTO records VALUES(?, ?)", records)
+        db.executemany(
+            f"UPDATE targets SET state={MISSING} WHERE uid=? AND state={PENDING}",
+            ((uid,) for uid in missing),
+        )
+        if page is not None:
+            db.execute("INSERT OR IGNORE INTO pages VALUES(?, ?)", page)
+        self._commit()
+        return fresh
+
+    # -- progress and output ---------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        def one(sql: str) -> int:
+            return int(self.db.execute(sql).fetchone()[0] or 0)
+
+        return {
+            "sources": one("SELECT count(*) FROM sources"),
+            "sources_linked": one("SELECT count(*) FROM sources WHERE status IS NOT NULL"),
+            "sources_unknown": one("SELECT count(*) FROM sources WHERE status='unknown'"),
+            "sources_without_links": one("SELECT count(*) FROM sources WHERE status='no_links'"),
+            "chunks": one("SELECT count(*) FROM chunks"),
+            "chunks_linked": one("SELECT count(*) FROM chunks WHERE linked=1"),
+            "links": one("SELECT count(*) FROM edges"),
+            "targets": one("SELECT count(*) FROM targets"),
+            "targets_fetched": one(f"SELECT count(*) FROM targets WHERE state={FETCHED}"),
+            "targets_missing": one(f"SELECT count(*) FROM targets WHERE state={MISSING}"),
+            "entries": one("SELECT count(*) FROM entries"),
+            "entries_rebuilt": one("SELECT count(*) FROM entries WHERE state='replaced'"),
+            "pages": one("SELECT count(*) FROM pages"),
+        }
+
+    def floor_requests(self, page_size: int) -> int:
+        """The fewest requests this job's index allows: one elink per chunk, one history or
+        post request and one size check per entry, and full pages."""
+        chunks = int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        total = chunks
+        for chunk, mode in self.db.execute("SELECT chunk, mode FROM chunks WHERE linked=1"):
+            counts = self.chunk_link_counts(chunk)
+            if mode == "history":
+                total += 1 + sum(1 + -(-n // page_size) for n in counts.values())
+            elif mode == "post":
+                total += 2 + -(-sum(counts.values()) // page_size)
+        return total
+
+    def joined(
+        self,
+    ) -> Iterator[
+        tuple[int, str | None, int | None, int | None, int | None, int | None, bytes | None]
+    ]:
+        """(source, status, link, target, score, target state, record) in source order,
+        links in link-name then NCBI order: the join, streamed, never held whole."""
+        yield from self.db.execute(
+            "SELECT s.uid, s.status, e.link, e.target, e.score, t.state, r.data "
+            "FROM sources s LEFT JOIN edges e ON e.source = s.uid "
+            "LEFT JOIN targets t ON t.uid = e.target LEFT JOIN records r ON r.uid = e.target "
+            "ORDER BY s.position, e.link, e.rank"
+        )
