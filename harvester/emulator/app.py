@@ -6,8 +6,11 @@ entries, HTTP 400 when no id can be read, and an HTML 500 page (never a tracebac
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
@@ -28,6 +31,7 @@ from harvester.ncbi import (
 
 log = logging.getLogger("harvester.emulator")
 STATE_KEY = web.AppKey("state", State)
+RENDER_KEY = web.AppKey("render", ThreadPoolExecutor)
 ROOTS = {
     "einfo": "eInfoResult",
     "esearch": "eSearchResult",
@@ -174,6 +178,25 @@ async def _stream(
     return response
 
 
+HEAVY_IDS = 20
+"""Requests naming more ids than this (or a History set) are rendered off the event loop."""
+
+
+async def _render(request: web.Request, endpoint: str, state: State, p: Params) -> Body:
+    """Render small answers inline; render large ones on the app's render thread, so the loop
+    keeps accepting (and the rate gate keeps timestamping) requests meanwhile, as NCBI's front
+    end counts requests regardless of how busy its back end is."""
+    heavy = (
+        endpoint == "esearch"
+        or bool(p.get("webenv"))
+        or sum(v.count(",") + 1 for v in p.getall("id")) > HEAVY_IDS
+    )
+    if not heavy:
+        return HANDLERS[endpoint](state, p)
+    executor = request.app[RENDER_KEY]
+    return await asyncio.get_running_loop().run_in_executor(executor, HANDLERS[endpoint], state, p)
+
+
 def make_handler(endpoint: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         state = request.app[STATE_KEY]
@@ -183,8 +206,8 @@ def make_handler(endpoint: str) -> Callable[[web.Request], Awaitable[web.StreamR
             if endpoint == "efetch":
                 chunks, content_type = efetch_body(state, p)
                 first = next(chunks, "")  # surface errors before the status line is sent
-                return await _stream(request, iter((first, *chunks)), content_type)
-            body = HANDLERS[endpoint](state, p)
+                return await _stream(request, itertools.chain((first,), chunks), content_type)
+            body = await _render(request, endpoint, state, p)
             return _respond(body, isinstance(body, bytes))
         except (ParamError, SearchSyntaxError) as exc:
             return _error(endpoint, p, str(exc))
@@ -219,12 +242,18 @@ async def ncbi_headers(request: web.Request, response: web.StreamResponse) -> No
     headers.setdefault("Access-Control-Expose-Headers", "X-RateLimit-Limit,X-RateLimit-Remaining")
 
 
+async def _stop_renderer(app: web.Application) -> None:
+    app[RENDER_KEY].shutdown(wait=False, cancel_futures=True)
+
+
 def build_app(state: State) -> web.Application:
     """The emulator as an aiohttp application (mount it, or run it with `server.Emulator`)."""
     keeper = state.gatekeeper
     middlewares = [ncbi_errors] if keeper is None else [ncbi_errors, gatekeeper.middleware(keeper)]
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024 * 1024)
     app[STATE_KEY] = state
+    app[RENDER_KEY] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emulator-render")
+    app.on_cleanup.append(_stop_renderer)
     app.on_response_prepare.append(ncbi_headers)
     app.on_response_prepare.append(gatekeeper.rate_headers)
     for endpoint in ROOTS:

@@ -8,6 +8,7 @@ last used; about `max_keys` query keys fit in one WebEnv, beyond which the oldes
 from __future__ import annotations
 
 import random
+import threading
 import time
 from array import array
 from collections.abc import Callable, Sequence
@@ -38,6 +39,7 @@ class HistoryStore:
         self.clock = clock
         self._rng = random.Random(seed)
         self._sessions: dict[str, _Session] = {}
+        self._lock = threading.RLock()  # the event loop and the render thread both use it
 
     def _new_webenv(self) -> str:
         return "MCID_" + "".join(self._rng.choice("0123456789abcdef") for _ in range(24))
@@ -57,34 +59,37 @@ class HistoryStore:
 
     def add(self, webenv: str | None, db: str, uids: Sequence[int]) -> tuple[str, int]:
         """Store a uid list; reuse `webenv` when it is alive, else start a new one."""
-        session = self._live(webenv)
-        if session is None or webenv is None:
-            webenv = self._new_webenv()
-            session = self._sessions[webenv] = _Session(self.clock())
-        key = session.next_key
-        session.next_key += 1
-        session.entries[key] = (db, array("q", uids))
-        while len(session.entries) > self.max_keys:
-            del session.entries[min(session.entries)]
-        return webenv, key
+        stored = array("q", uids)
+        with self._lock:
+            session = self._live(webenv)
+            if session is None or webenv is None:
+                webenv = self._new_webenv()
+                session = self._sessions[webenv] = _Session(self.clock())
+            key = session.next_key
+            session.next_key += 1
+            session.entries[key] = (db, stored)
+            while len(session.entries) > self.max_keys:
+                del session.entries[min(session.entries)]
+            return webenv, key
 
     def get(self, webenv: str | None, query_key: int) -> tuple[str, array[int]] | None:
         """The (db, uids) of an entry, or None if unknown or expired."""
-        session = self._live(webenv)
-        if session is None:
-            return None
-        return session.entries.get(query_key)
+        with self._lock:
+            session = self._live(webenv)
+            return None if session is None else session.entries.get(query_key)
 
     def expire(self, webenv: str | None = None) -> int:
         """Forget one WebEnv (or all): tests and fault injection use this. Returns how many."""
-        if webenv is None:
-            count = len(self._sessions)
-            self._sessions.clear()
-            return count
-        return 1 if self._sessions.pop(webenv, None) is not None else 0
+        with self._lock:
+            if webenv is None:
+                count = len(self._sessions)
+                self._sessions.clear()
+                return count
+            return 1 if self._sessions.pop(webenv, None) is not None else 0
 
     def purge(self) -> None:
         """Drop every expired session (called now and then to bound memory)."""
-        now = self.clock()
-        for key in [k for k, s in self._sessions.items() if now - s.last_used > self.ttl]:
-            del self._sessions[key]
+        with self._lock:
+            now = self.clock()
+            for key in [k for k, s in self._sessions.items() if now - s.last_used > self.ttl]:
+                del self._sessions[key]

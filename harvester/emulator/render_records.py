@@ -136,8 +136,11 @@ def snp_exchangeset_record(s: SnpInfo) -> str:
     note = ",".join(f"{n}:{u}" for n, u in s.genes)
     docsum = f"SEQ=[C/T]|LEN=1|GENE={esc(note)}" if note else "SEQ=[C/T]|LEN=1"
     fxn = f"<FXN_CLASS>{esc(s.fxn_class)}</FXN_CLASS>" if s.fxn_class else "<FXN_CLASS/>"
-    cp = f"<CHRPOS>{chrpos}</CHRPOS><CHRPOS_PREV_ASSM>{chrpos}</CHRPOS_PREV_ASSM>" if chrpos \
+    cp = (
+        f"<CHRPOS>{chrpos}</CHRPOS><CHRPOS_PREV_ASSM>{chrpos}</CHRPOS_PREV_ASSM>"
+        if chrpos
         else "<CHRPOS/><CHRPOS_PREV_ASSM/>"
+    )
     return (
         f'<DocumentSummary uid="{s.uid}"><SNP_ID>{s.uid}</SNP_ID><ALLELE_ORIGIN/><GLOBAL_MAFS/>'
         "<GLOBAL_POPULATION/><GLOBAL_SAMPLESIZE>0</GLOBAL_SAMPLESIZE><SUSPECTED/>"

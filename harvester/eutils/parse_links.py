@@ -27,6 +27,11 @@ from harvester.eutils.xmlstream import drop_previous, top_error
 
 __all__ = ["LinkHandler"]
 
+_BULK = 512
+"""Finished Link elements kept before they are dropped together."""
+_KEEP = 2
+"""LinkSetDb's leading children (DbTo, LinkName) that must outlive its Links."""
+
 
 def _text(el: etree._Element, path: str) -> str | None:
     found = el.findtext(path)
@@ -41,25 +46,31 @@ class LinkHandler:
     """Builds LinkSet / LinkSetHistory / IdCheck / IdUrls items from an eLinkResult stream."""
 
     tags = ("Link", "LinkSetDb", "LinkSet", "ERROR")
-    __slots__ = ("_dbs", "_links", "_scores")
+    __slots__ = ("_dbs", "_links", "_pending", "_scores")
 
     def __init__(self) -> None:
         self._links: list[str] = []
         self._scores: list[int] = []
         self._dbs: list[LinkSetDb] = []
+        self._pending = 0
 
     def on_end(self, el: etree._Element) -> Iterator[Item]:
         """Dispatch on the four tags this handler listens to."""
         tag = el.tag
         if tag == "Link":
-            self._links.append((el.findtext("Id") or "").strip())
-            score = el.findtext("Score")
-            if score is not None:
-                self._scores.append(int(score))
-            el.clear(keep_tail=False)
-            previous = el.getprevious()
-            if previous is not None and previous.tag == "Link":
-                el.getparent().remove(previous)
+            # Link is (Id, Score?) by the DTD: index the children instead of searching them,
+            # and drop finished Links in bulk (DbTo and LinkName, read at LinkSetDb's end, stay).
+            for child in el:
+                if child.tag == "Id":
+                    self._links.append((child.text or "").strip())
+                elif child.tag == "Score":
+                    self._scores.append(int(child.text or 0))
+            self._pending += 1
+            if self._pending >= _BULK:  # len() of an lxml element walks its children: count
+                parent = el.getparent()  # None when an earlier bulk drop detached it
+                if parent is not None and parent[_KEEP].tag == "Link":
+                    del parent[_KEEP:-1]
+                self._pending = 0
         elif tag == "LinkSetDb":
             scores = tuple(self._scores) if self._scores else None
             dbto, linkname = _text(el, "DbTo") or "", _text(el, "LinkName") or ""

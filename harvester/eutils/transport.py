@@ -213,6 +213,9 @@ class Transport:
             if total > cap:
                 raise TooLarge(f"the response exceeded max_response_bytes ({cap} bytes)")
             yield chunk
+            # A body already buffered would otherwise be parsed in one uninterrupted block,
+            # holding up the gate's next release; yield once per chunk instead.
+            await asyncio.sleep(0)
 
     async def raw(self, endpoint: str, params: Params, *, n_ids: int = 0) -> bytes:
         """The whole body of one request (retried; HTML, empty and ERROR bodies still count)."""
