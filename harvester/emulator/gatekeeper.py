@@ -28,7 +28,7 @@ from harvester.emulator.gate import (
 from harvester.emulator.history import HistoryStore
 from harvester.emulator.latency import LatencyModel, profile
 from harvester.emulator.params import ParamError, Params, read_params, split_ids
-from harvester.emulator.requestlog import LogEntry, RequestLog, who_label
+from harvester.emulator.requestlog import LogEntry, RequestLog, page_label, who_label
 from harvester.ncbi import RETMAX_CAP
 
 if TYPE_CHECKING:
@@ -155,6 +155,7 @@ def middleware(keeper: Gatekeeper) -> Middleware:
                         _size(response),
                         fault,
                         round(delay, 6),
+                        page_label(p.get("webenv"), p.get("query_key"), p.get("retstart")),
                     )
                 )
 

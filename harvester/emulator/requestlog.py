@@ -35,6 +35,16 @@ class LogEntry:
     fault: str | None = None
     delay: float = 0.0
     """Seconds of modelled latency the request was held."""
+    page: str | None = None
+    """Which History page was asked for, `WebEnv#query_key@retstart`, so a test can tell
+    whether a finished page was ever requested again."""
+
+
+def page_label(webenv: str | None, query_key: str | None, retstart: str | None) -> str | None:
+    """`WebEnv#query_key@retstart` for History requests, else None."""
+    if not webenv or not query_key:
+        return None
+    return f"{webenv}#{query_key}@{retstart or 0}"
 
 
 def who_label(api_key: str | None, address: str) -> str:

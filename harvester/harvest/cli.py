@@ -163,7 +163,7 @@ def status_command(args: argparse.Namespace) -> int:
     path = job_dir / STORE_NAME
     if not path.exists():
         raise InputError(f"no job store in {job_dir} (run the job first)")
-    store = Store(path)
+    store = Store(path, lock=False)  # reading progress while a run works is fine
     try:
         c = store.counts()
     finally:

@@ -176,6 +176,8 @@ class _atomic:
     def __enter__(self) -> Any:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            for stale in self.path.parent.glob(f".{self.path.name}.tmp-*"):
+                stale.unlink(missing_ok=True)  # left by a run killed while writing
             self.handle = open(self.tmp, self.mode, newline=self.newline)
         except OSError as exc:
             raise InputError(f"cannot write the output {self.path}: {exc.strerror}") from None
@@ -187,3 +189,21 @@ class _atomic:
             os.replace(self.tmp, self.path)
         else:
             self.tmp.unlink(missing_ok=True)
+
+
+def check_writable(path: Path) -> None:
+    """Fail before any work when the output cannot be written, not after hours of harvesting."""
+    probe = path.with_name(f".{path.name}.probe-{os.getpid()}")
+    parent = path.parent.absolute()
+    folder = next(f for f in (parent, *parent.parents) if f.exists())
+    if not folder.is_dir():
+        raise InputError(f"cannot write the output {path}: {folder} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise InputError(f"cannot write the output {path}: {why}") from None
+    if path.is_dir():
+        raise InputError(f"cannot write the output {path}: it is a folder")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from harvester.eutils.pacing import Gate
 from harvester.eutils.settings import ClientConfig
 from harvester.harvest.engine import Harvest
 from harvester.harvest.fields import FieldExtractor
-from harvester.harvest.output import write_jsonl, write_table
+from harvester.harvest.output import check_writable, write_jsonl, write_table
 from harvester.harvest.progress import Progress
 from harvester.harvest.sources import load_source_ids
 from harvester.harvest.store import Store
@@ -41,10 +40,9 @@ class RunOptions:
 
 
 def open_store(job: JobConfig, restart: bool) -> Store:
-    path = job.job_dir / STORE_NAME
-    if restart and job.job_dir.exists():
-        shutil.rmtree(job.job_dir)
-    store = Store(path)
+    store = Store(job.job_dir / STORE_NAME)
+    if restart:
+        store.reset()
     recorded = store.get_meta("config_hash")
     if recorded is not None and recorded != job.semantic_hash():
         store.close()
@@ -96,6 +94,7 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
     """Run or resume `job`; returns the summary (also written beside the output)."""
     options = options or RunOptions()
     started = time.monotonic()
+    check_writable(job.output.path)
     store = open_store(job, options.restart)
     try:
         fresh = store.get_meta("config_hash") is None

@@ -15,6 +15,8 @@ leaves a store that resuming can trust: resuming is "planned minus done".
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -51,6 +53,21 @@ CREATE TABLE IF NOT EXISTS notes(at REAL NOT NULL, text TEXT NOT NULL);
 PENDING, FETCHED, MISSING = 0, 1, 2
 
 
+def _lock(job_dir: Path) -> int:
+    """One run per job directory: an flock the kernel drops when the process dies, even by
+    SIGKILL, so a crashed run never leaves a stale lock behind."""
+    fd = os.open(job_dir / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreError(
+            f"the job directory {job_dir} is in use by another harvester run; "
+            "wait for it to finish or stop it first"
+        ) from None
+    return fd
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """A History entry holding targets of one chunk (one link name, or all for a post)."""
@@ -77,10 +94,13 @@ class Chunk:
 class Store:
     """The job's durable state; every mutating method commits before it returns."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, lock: bool = True) -> None:
         self.path = path
+        self._lock_fd: int | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            if lock:
+                self._lock_fd = _lock(path.parent)
             self.db = sqlite3.connect(path, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the job store {path}: {exc}") from None
@@ -90,6 +110,18 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+
+    def reset(self) -> None:
+        """Forget everything (`--restart`), under this run's lock."""
+        tables = [r[0] for r in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            self.db.execute(f"DROP TABLE IF EXISTS {table}")
+        self.db.executescript(SCHEMA)
+        self.db.execute("VACUUM")
 
     def _tx(self) -> sqlite3.Connection:
         self.db.execute("BEGIN IMMEDIATE")

@@ -1,0 +1,121 @@
+"""Durable jobs: SIGKILL at random points, resume each time, and get the clean run's bytes;
+no page the store had finished is ever requested again; an expired WebEnv is rebuilt."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from harvest_helpers import SNP_FIELDS, TINY
+
+from harvester.config import load_job
+from harvester.emulator.requestlog import read_log
+from harvester.emulator.server import EmulatorConfig, EmulatorThread
+from harvester.harvest.runner import RunOptions, run_job
+
+GENES = [3718, 7157, 672] + [TINY.maps["gene"].uid(i) for i in range(TINY.spec.genes)]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_job(tmp: Path, base_url: str, name: str, rate: int = 60) -> Path:
+    job = {
+        "source": {"ids": GENES},
+        "dbfrom": "gene",
+        "db": "snp",
+        "linkname": "gene_snp",
+        "fields": SNP_FIELDS,
+        "fetch": {"page_size": 40},
+        "elink_batch": 25,
+        "output": {"path": str(tmp / f"{name}.jsonl")},
+        "endpoint": base_url,
+        "policy": "custom",
+        "rate": rate,
+        "concurrency": 6,
+    }
+    path = tmp / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(job))
+    return path
+
+
+def start(job: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "harvester", "run", str(job), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def finished_pages(store: Path) -> set[str]:
+    """Pages the store has committed, labelled as the emulator's request log labels them."""
+    if not store.exists():
+        return set()
+    try:
+        with sqlite3.connect(store) as db:
+            rows = db.execute(
+                "SELECT e.webenv, e.query_key, p.retstart FROM pages p "
+                "JOIN entries e ON e.entry = p.entry"
+            ).fetchall()
+    except sqlite3.OperationalError:  # the run is still creating its schema
+        return set()
+    return {f"{webenv}#{key}@{retstart}" for webenv, key, retstart in rows}
+
+
+def test_sigkill_at_random_points_then_resume_gives_the_clean_runs_bytes(tmp_path):
+    log = tmp_path / "requests.jsonl"
+    rng = random.Random(2026)
+    with EmulatorThread(EmulatorConfig(request_log=log)) as emu:
+        clean_job = load_job(write_job(tmp_path, emu.base_url, "clean", rate=1000))
+        asyncio.run(run_job(clean_job, RunOptions(quiet=True)))
+        job_file = write_job(tmp_path, emu.base_url, "killed")
+        store = load_job(job_file).job_dir / "state.sqlite"
+        kills = 0
+        for _ in range(12):
+            done_before = finished_pages(store)
+            seen_before = len(read_log(log))
+            proc = start(job_file)
+            try:
+                proc.wait(timeout=rng.uniform(0.7, 1.5))
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                kills += 1
+            asked_again = {e.page for e in read_log(log)[seen_before:]} & done_before
+            assert not asked_again, f"finished pages requested again: {sorted(asked_again)[:3]}"
+            if proc.returncode == 0:
+                break
+        else:
+            raise AssertionError("the job never finished")
+    assert kills >= 3, "the kills should land mid-job several times"
+    killed_output = tmp_path / "killed.jsonl"
+    assert killed_output.read_bytes() == clean_job.output.path.read_bytes()
+    assert not list(tmp_path.glob(".killed.jsonl.tmp-*"))
+
+
+def test_webenv_expired_while_paused_is_rebuilt_on_resume(tmp_path):
+    with EmulatorThread(EmulatorConfig()) as emu:
+        clean_job = load_job(write_job(tmp_path, emu.base_url, "clean", rate=1000))
+        asyncio.run(run_job(clean_job, RunOptions(quiet=True)))
+        job_file = write_job(tmp_path, emu.base_url, "paused")
+        store = load_job(job_file).job_dir / "state.sqlite"
+        proc = start(job_file)
+        deadline = time.monotonic() + 30
+        while len(finished_pages(store)) < 5 and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert emu.emulator.state.history.expire() > 0  # the pause outlived every WebEnv
+        resumed = load_job(job_file, {"rate": 1000})  # pacing is not part of the job's identity
+        summary = asyncio.run(run_job(resumed, RunOptions(quiet=True)))
+    assert summary["counts"]["entries_rebuilt"] > 0
+    assert (tmp_path / "paused.jsonl").read_bytes() == clean_job.output.path.read_bytes()

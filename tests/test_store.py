@@ -1,0 +1,51 @@
+"""The job store on its own: one run per job directory, how chunks' targets are claimed, and
+the request floor derived from the index."""
+
+from __future__ import annotations
+
+import pytest
+
+from harvester.errors import StoreError
+from harvester.harvest.store import Store
+
+
+def test_a_second_run_on_the_same_job_directory_is_refused(tmp_path):
+    first = Store(tmp_path / "job" / "state.sqlite")
+    with pytest.raises(StoreError, match="in use by another harvester run"):
+        Store(tmp_path / "job" / "state.sqlite")
+    first.close()
+    Store(tmp_path / "job" / "state.sqlite").close()  # free again once the first is closed
+
+
+def test_targets_are_claimed_once_and_the_mode_says_how_to_post_them(tmp_path):
+    store = Store(tmp_path / "state.sqlite")
+    store.initialise("hash", [1, 2, 3, 4], batch=2)
+    fresh = store.commit_links(
+        0, {1: "linked", 2: "linked"}, [(1, 0, 0, 10, None), (2, 0, 0, 11, None)]
+    )
+    overlapping = store.commit_links(
+        1, {3: "linked", 4: "no_links"}, [(3, 0, 0, 11, None), (3, 0, 1, 12, None)]
+    )
+    assert fresh == ("history", 2)
+    assert overlapping == ("post", 1)
+    assert store.chunk_targets(1) == [12]
+    assert store.commit_links(1, {}, [(3, 0, 0, 10, None)]) == ("none", 0)
+    store.close()
+
+
+def test_floor_counts_one_elink_history_check_and_full_pages_per_chunk(tmp_path):
+    store = Store(tmp_path / "state.sqlite")
+    store.initialise("hash", list(range(1, 5)), batch=2)
+    store.commit_links(0, {}, [(1, 0, r, 100 + r, None) for r in range(7)])
+    store.commit_links(1, {}, [(3, 0, r, 100 + r, None) for r in range(9)])
+    # chunk 0: elink + history + check + 2 pages of 5; chunk 1: elink + post + check + 1 page
+    assert store.floor_requests(page_size=5) == 5 + 4
+    store.close()
+
+
+def test_reset_forgets_everything_under_the_same_lock(tmp_path):
+    store = Store(tmp_path / "state.sqlite")
+    store.initialise("hash", [1, 2], batch=2)
+    store.reset()
+    assert store.get_meta("config_hash") is None and store.counts()["sources"] == 0
+    store.close()
