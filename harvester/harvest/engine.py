@@ -14,10 +14,12 @@ starts as soon as the first entry exists and every request passes the client's o
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from harvester.config import JobConfig
 from harvester.errors import HistoryExpiredError
@@ -27,7 +29,13 @@ from harvester.harvest.fields import FieldExtractor
 from harvester.harvest.store import Chunk, Entry, Store
 from harvester.ncbi import MAX_QUERY_KEYS
 
-RECONCILE, PAGE, CHECK, HISTORY, LINK = range(5)
+LINK, HISTORY, CHECK, PAGE, RECONCILE = range(5)
+"""Task priorities, most urgent first: a LINK is only queued when pages run low (see _feed),
+and reconciling waits until nothing else is queued, so its by-id fetches batch up."""
+LINKS_AHEAD = 6
+"""Chunks being linked at once, ahead of the pages in the queue."""
+CHECKING = -1
+"""A placeholder page: the entry's size check has not answered yet."""
 KEY_MARGIN = 10
 """Start a fresh WebEnv this many query keys before NCBI's practical limit."""
 
@@ -50,6 +58,11 @@ class Harvest:
         self.queue: asyncio.PriorityQueue[_Task] = asyncio.PriorityQueue()
         self._seq = itertools.count()
         self.pages_left: dict[int, set[int]] = {}
+        self.modes: dict[str, int] = {}
+        self.unlinked: collections.deque[Chunk] = collections.deque()
+        self.linking = 0
+        self.pages_queued = 0
+        self.reconciling: dict[int, Entry] = {}
         self.webenv: str | None = None
         self.keys_used = 0
 
@@ -61,16 +74,22 @@ class Harvest:
         """Queue whatever the store says is not done yet (everything, on a fresh job)."""
         for chunk in self.store.chunks():
             if not chunk.linked:
-                self._put(LINK, functools.partial(self.link, chunk))
+                self.unlinked.append(chunk)
             elif chunk.mode in ("history", "post") and not self.store.chunk_has_entries(
                 chunk.chunk
             ):
                 self._put(HISTORY, functools.partial(self.history, chunk.chunk, chunk.mode or ""))
         for entry in self.store.entries(("open",)):
-            if entry.reported is None:
-                self._put(CHECK, functools.partial(self.check, entry))
-            else:
-                self._queue_pages(entry, entry.reported)
+            self._start_entry(entry)
+        self._feed()
+
+    def _feed(self) -> None:
+        """Queue the next chunks' elinks once the queued pages would keep the gate busy for
+        less than an elink's round trip, so the gate never idles between chunks."""
+        lookahead = 2 * self.job.concurrency
+        while self.unlinked and self.linking < LINKS_AHEAD and self.pages_queued < lookahead:
+            self.linking += 1
+            self._put(LINK, functools.partial(self.link, self.unlinked.popleft()))
 
     async def run(self) -> None:
         """Work until the queue is empty; the first unrecoverable error stops every worker."""
@@ -97,15 +116,20 @@ class Harvest:
 
     # -- step 1-2: per-id elink, the index -------------------------------------------------
     async def link(self, chunk: Chunk) -> None:
+        try:
+            await self._link(chunk)
+        finally:
+            self.linking -= 1
+            self._feed()
+
+    async def _link(self, chunk: Chunk) -> None:
         ids = self.store.chunk_sources(chunk)
-        items = await self.client.elink(
-            self.job.dbfrom,
-            [str(i) for i in ids],
-            db=self.job.db,
-            linkname=",".join(self.job.linknames),
-            cmd=self.job.cmd,
-            per_id=True,
-        )
+        speculate = self._speculating()
+        if speculate:  # neighbor_history does not need the index: send it alongside
+            links_task, history_task = self._index_request(ids), self._history_request(ids)
+            items, early = await asyncio.gather(links_task, history_task)
+        else:
+            items, early = await self._index_request(ids), None
         wanted = set(ids)
         statuses = dict.fromkeys(ids, "unknown")  # ids NCBI drops are unknown to it
         edges: list[tuple[int, int, int, int, int | None]] = []
@@ -133,8 +157,44 @@ class Harvest:
         self.stats.incr("harvest/chunks_linked")
         self.stats.incr("harvest/targets", claimed)
         self.stats.incr("harvest/links", len(edges))
-        if mode != "none":
+        self.modes[mode] = self.modes.get(mode, 0) + 1
+        if mode == "history" and early is not None:
+            await self._entries_from_history(chunk.chunk, early)
+        elif mode != "none":
+            if early is not None:
+                self.stats.incr("harvest/speculation_unused")
             self._put(HISTORY, functools.partial(self.history, chunk.chunk, mode))
+
+    def _speculating(self) -> bool:
+        """Send neighbor_history with the per-id elink while chunks mostly bring new targets;
+        stop once a third of them overlap earlier chunks (their early entries go unused)."""
+        linked = sum(self.modes.values())
+        return linked < 3 or self.modes.get("post", 0) * 3 < linked
+
+    def _index_request(self, ids: list[int]) -> Awaitable[list[Any]]:
+        return self.client.elink(
+            self.job.dbfrom,
+            [str(i) for i in ids],
+            db=self.job.db,
+            linkname=",".join(self.job.linknames),
+            cmd=self.job.cmd,
+            per_id=True,
+        )
+
+    async def _history_request(self, ids: list[int]) -> LinkSetHistory | None:
+        items = await self.client.elink(
+            self.job.dbfrom,
+            [str(i) for i in ids],
+            db=self.job.db,
+            linkname=",".join(self.job.linknames),
+            cmd="neighbor_history",
+            per_id=False,
+            webenv=self._webenv_for_new_keys(len(self.job.linknames)),
+        )
+        found = next((i for i in items if isinstance(i, LinkSetHistory)), None)
+        if found is not None:
+            self._adopt(found.webenv, len(found.histories))
+        return found
 
     # -- step 3: targets onto the History server, size checked -----------------------------
     def _webenv_for_new_keys(self, needed: int) -> str | None:
@@ -148,25 +208,18 @@ class Harvest:
         self.keys_used += keys
 
     async def history(self, chunk: int, mode: str) -> None:
-        counts = self.store.chunk_link_counts(chunk)
         if mode == "post":
             await self._post(chunk, None, self.store.chunk_targets(chunk))
             return
         chunk_row = next(c for c in self.store.chunks() if c.chunk == chunk)
-        ids = [str(i) for i in self.store.chunk_sources(chunk_row)]
-        items = await self.client.elink(
-            self.job.dbfrom,
-            ids,
-            db=self.job.db,
-            linkname=",".join(self.job.linknames),
-            cmd="neighbor_history",
-            per_id=False,
-            webenv=self._webenv_for_new_keys(len(counts)),
-        )
-        found = next((i for i in items if isinstance(i, LinkSetHistory)), None)
+        found = await self._history_request(self.store.chunk_sources(chunk_row))
+        await self._entries_from_history(chunk, found)
+
+    async def _entries_from_history(self, chunk: int, found: LinkSetHistory | None) -> None:
+        """Entries for a chunk whose targets are all new, one per link name with targets."""
+        counts = self.store.chunk_link_counts(chunk)
         rows = []
         if found is not None:
-            self._adopt(found.webenv, len(found.histories))
             for h in found.histories:
                 link = self.links.get(h.linkname)
                 if link is not None and counts.get(link):
@@ -178,7 +231,7 @@ class Harvest:
             )
             await self._post(chunk, link, self.store.chunk_targets(chunk, link))
         for entry in self.store.add_entries(rows):
-            self._put(CHECK, functools.partial(self.check, entry))
+            self._start_entry(entry)
         self.stats.incr("harvest/entries", len(rows))
 
     async def _post(self, chunk: int, link: int | None, targets: list[int]) -> None:
@@ -191,8 +244,18 @@ class Harvest:
         for entry in self.store.add_entries(
             [(chunk, link, posted.webenv, posted.query_key, len(targets))]
         ):
-            self._put(CHECK, functools.partial(self.check, entry))
+            self._start_entry(entry)
         self.stats.incr("harvest/entries")
+
+    def _start_entry(self, entry: Entry) -> None:
+        """Fetch an entry's pages at once, sized by the index; its size check runs alongside
+        and adds pages if NCBI holds more than the index says (CHECKING keeps the entry from
+        being reconciled before the check is in)."""
+        if entry.reported is None:
+            self._queue_pages(entry, entry.expected, checking=True)
+            self._put(CHECK, functools.partial(self.check, entry))
+        else:
+            self._queue_pages(entry, max(entry.reported, entry.expected))
 
     async def check(self, entry: Entry) -> None:
         try:
@@ -209,17 +272,35 @@ class Harvest:
                 f"entry {entry.query_key} of chunk {entry.chunk} holds "
                 f"{found.count} ids, the index says {entry.expected}"
             )
-        self._queue_pages(entry, found.count)
+        left = self.pages_left.setdefault(entry.entry, set())
+        page = self.job.fetch.page_size
+        for retstart in range(0, found.count, page):
+            if retstart >= entry.expected and retstart not in left:
+                left.add(retstart)
+                self._put_page(entry, retstart)
+        self._page_done(entry, CHECKING)
 
     # -- step 4-5: pages, reconciliation, rebuilding ---------------------------------------
-    def _queue_pages(self, entry: Entry, size: int) -> None:
+    def _queue_pages(self, entry: Entry, size: int, checking: bool = False) -> None:
         page = self.job.fetch.page_size
         left = set(range(0, size, page)) - self.store.done_pages(entry.entry)
-        self.pages_left[entry.entry] = left
-        if not left:
-            self._put(RECONCILE, functools.partial(self.reconcile, entry))
+        self.pages_left[entry.entry] = left | ({CHECKING} if checking else set())
         for retstart in sorted(left):
-            self._put(PAGE, functools.partial(self.page, entry, retstart))
+            self._put_page(entry, retstart)
+        if not self.pages_left[entry.entry]:
+            self.reconciling[entry.entry] = entry
+            self._put(RECONCILE, self.reconcile)
+
+    def _put_page(self, entry: Entry, retstart: int) -> None:
+        self.pages_queued += 1
+        self._put(PAGE, functools.partial(self.page, entry, retstart))
+
+    def _page_done(self, entry: Entry, retstart: int) -> None:
+        left = self.pages_left.get(entry.entry, set())
+        left.discard(retstart)
+        if not left:
+            self.reconciling[entry.entry] = entry
+            self._put(RECONCILE, self.reconcile)
 
     def _records(
         self,
@@ -272,6 +353,8 @@ class Harvest:
         return good, missing
 
     async def page(self, entry: Entry, retstart: int) -> None:
+        self.pages_queued -= 1
+        self._feed()
         if self.store.entry(entry.entry).state != "open":
             return
         try:
@@ -286,15 +369,19 @@ class Harvest:
             return
         fresh = self.store.commit_records(good, missing, page=(entry.entry, retstart))
         self.stats.incr("harvest/records", fresh)
-        left = self.pages_left.get(entry.entry, set())
-        left.discard(retstart)
-        if not left:
-            self._put(RECONCILE, functools.partial(self.reconcile, entry))
+        self._page_done(entry, retstart)
 
-    async def reconcile(self, entry: Entry) -> None:
-        """Fetch by id whatever the entry's pages did not bring; what still lacks a record is
-        missing at NCBI (withdrawn, merged) and is marked so, never dropped."""
-        pending = self.store.chunk_targets(entry.chunk, entry.link, pending_only=True)
+    async def reconcile(self) -> None:
+        """Fetch by id whatever finished entries' pages did not bring, batched across entries;
+        what still lacks a record is missing at NCBI (withdrawn, merged) and is marked so."""
+        entries, self.reconciling = list(self.reconciling.values()), {}
+        pending = sorted(
+            {
+                t
+                for e in entries
+                for t in self.store.chunk_targets(e.chunk, e.link, pending_only=True)
+            }
+        )
         page = self.job.fetch.page_size
         for start in range(0, len(pending), page):
             batch = pending[start : start + page]
@@ -303,7 +390,8 @@ class Harvest:
             self.stats.incr("harvest/refetched", len(good))
             fresh = self.store.commit_records(good, missing + [t for t in batch if t not in got])
             self.stats.incr("harvest/records", fresh)
-        self.store.set_entry_state(entry.entry, "done")
+        for entry in entries:
+            self.store.set_entry_state(entry.entry, "done")
 
     async def rebuild(self, entry: Entry) -> None:
         """The entry expired: post just its targets still missing and fetch those."""

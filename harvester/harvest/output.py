@@ -9,6 +9,7 @@ in the same folder and is renamed into place, so a reader never sees half a file
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import os
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,8 @@ from harvester.errors import ConfigError, InputError
 from harvester.harvest.fields import FieldExtractor
 from harvester.harvest.store import MISSING, Store
 
+CELL_CACHE = 65_536
+"""Records whose decoded cells are kept: targets shared by many sources are decoded once."""
 STATUS = {None: "pending", "linked": "linked", "no_links": "no_links", "unknown": "unknown"}
 
 
@@ -65,6 +68,16 @@ def write_jsonl(
 def _rows(
     store: Store, linknames: Sequence[str], fields: Sequence[str], extractor: FieldExtractor
 ) -> Iterator[list[str]]:
+    empty = [""] * len(fields or ["record"])
+
+    @functools.lru_cache(maxsize=CELL_CACHE)
+    def cells_of(data: bytes) -> list[str]:
+        """A record's cells, decoded once however many sources link to it."""
+        if fields:
+            values = extractor.decode(data)
+            return [_cell(values.get(name)) for name in fields]
+        return [extractor.decode(data)]
+
     for source, status, links in _grouped(store):
         if not links:
             yield [
@@ -81,11 +94,7 @@ def _rows(
             state_name = (
                 "ok" if data is not None else "missing" if state == MISSING else ("not_fetched")
             )
-            if fields:
-                values = extractor.decode(data) if data is not None else {}
-                cells = [_cell(values.get(name)) for name in fields]
-            else:
-                cells = [extractor.decode(data) if data is not None else ""]
+            cells = cells_of(data) if data is not None else empty
             yield [
                 str(source),
                 STATUS.get(status, str(status)),
