@@ -172,3 +172,15 @@ async def test_a_finished_job_run_again_sends_nothing_and_writes_the_same(tmp_pa
     summary = await run_job(job, RunOptions(quiet=True))
     assert summary["requests_total"] == 0
     assert job.output.path.read_bytes() == first
+
+
+async def test_parquet_output_has_the_tsv_rows(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    genes = ALL_GENES[:30]
+    tsv = make_job(tmp_path / "t", genes, output={"path": str(tmp_path / "t" / "out.tsv")})
+    await run_job(tsv, RunOptions(quiet=True))
+    parquet = make_job(tmp_path / "p", genes, output={"path": str(tmp_path / "p" / "out.parquet")})
+    await run_job(parquet, RunOptions(quiet=True))
+    with tsv.output.path.open() as handle:
+        expected = list(csv.DictReader(handle, delimiter="\t"))
+    assert pq.read_table(parquet.output.path).to_pylist() == expected

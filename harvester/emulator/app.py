@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
-from harvester.emulator import faults, gatekeeper, render
+from harvester.emulator import faults, gatekeeper, hostile, render
 from harvester.emulator.fetch import efetch_body, esummary_body
 from harvester.emulator.links import elink_body
 from harvester.emulator.params import ParamError, Params, read_params
@@ -174,6 +174,9 @@ async def _stream(
     for chunk in chunks:
         if chunk:
             await response.write(chunk.encode())
+            # write() only yields when the socket buffer is full: yield anyway, so requests
+            # arriving while a page renders are accepted (and stamped) on time.
+            await asyncio.sleep(0)
     await response.write_eof()
     return response
 
@@ -203,11 +206,20 @@ def make_handler(endpoint: str) -> Callable[[web.Request], Awaitable[web.StreamR
         p: Params | None = None
         try:
             p = await read_params(request)
+            attack = hostile.parse(state.config.hostile)
             if endpoint == "efetch":
                 chunks, content_type = efetch_body(state, p)
                 first = next(chunks, "")  # surface errors before the status line is sent
-                return await _stream(request, itertools.chain((first,), chunks), content_type)
+                chunks = itertools.chain((first,), chunks)
+                if attack is not None and hostile.applies(
+                    attack, endpoint, content_type != "text/xml"
+                ):
+                    return await hostile.respond(request, attack, chunks, content_type)
+                return await _stream(request, chunks, content_type)
             body = await _render(request, endpoint, state, p)
+            if isinstance(body, str) and hostile.applies(attack, endpoint, p.json):
+                assert attack is not None
+                return await hostile.respond(request, attack, iter((body,)), "text/xml")
             return _respond(body, isinstance(body, bytes))
         except (ParamError, SearchSyntaxError) as exc:
             return _error(endpoint, p, str(exc))
