@@ -58,7 +58,7 @@ DATABASES: dict[str, Database] = {
     d.name: d
     for d in (
         Database("pubmed", "PubMed", "PubMed bibliographic record"),
-        Database("gene", "Gene", "Gene database", efetch_cap=RETMAX_CAP),
+        Database("gene", "Gene", "Gene database", esummary_version="2.0"),
         Database("snp", "SNP", "Single Nucleotide Polymorphisms"),
         Database("protein", "Protein", "Protein sequence record"),
         Database("nuccore", "Nucleotide", "Core Nucleotide db"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -254,11 +255,11 @@ async def test_efetch_record_shapes(emulator, http, db, rettype, retmode, record
 
 async def test_esummary_v1_v2_json_and_per_uid_errors(emulator, http):
     ids = "3718,7157,1"
-    _, v1 = await call(http, emulator.base_url, "esummary", db="gene", id=ids)
+    _, v1 = await call(http, emulator.base_url, "esummary", db="gene", id=ids, version="1.0")
     doc = xml(v1)
     assert [d.findtext("Id") for d in doc.iter("DocSum")] == ["3718", "7157"]
     assert doc.findtext("ERROR") == "Invalid uid 1 at position=2"
-    _, v2 = await call(http, emulator.base_url, "esummary", db="gene", id=ids, version="2.0")
+    _, v2 = await call(http, emulator.base_url, "esummary", db="gene", id=ids)  # v2: gene default
     sums = xml(v2).findall("DocumentSummarySet/DocumentSummary")
     assert [s.get("uid") for s in sums] == ["3718", "7157", "1"]
     assert sums[0].findtext("Name") == "JAK3"
@@ -306,7 +307,7 @@ async def test_history_entries_expire(http):
         env = xml(text).findtext("WebEnv")
         now[0] += 59
         _, ok = await call(http, emu.base_url, "esummary", db="gene", query_key=1, WebEnv=env)
-        assert xml(ok).findtext("DocSum/Id") == "3718"
+        assert xml(ok).find("DocumentSummarySet/DocumentSummary").get("uid") == "3718"
         now[0] += 61
         status, gone = await call(
             http, emu.base_url, "efetch", db="gene", query_key=1, WebEnv=env, retmode="xml"
@@ -368,3 +369,29 @@ async def test_responses_carry_ncbi_headers(emulator, http):
         assert r.headers["Content-Type"] == "text/xml; charset=UTF-8"
         assert r.headers["Server"] == "Finatra"
         assert r.headers.get("Transfer-Encoding") == "chunked"
+
+
+async def test_http_1_0_clients_get_an_unchunked_body(emulator):
+    """EDirect's curl speaks HTTP/1.0, which forbids chunked bodies."""
+    host, port = "127.0.0.1", emulator.port
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        b"GET /entrez/eutils/efetch.fcgi?db=gene&id=3718&retmode=xml HTTP/1.0\r\n"
+        b"Host: 127.0.0.1\r\n\r\n"
+    )
+    raw = await reader.read()  # the server closes the connection to end the body
+    writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0]
+    assert b"chunked" not in head.lower()
+    assert body.rstrip().endswith(b"</Entrezgene-Set>")
+
+
+async def test_a_post_with_one_field_per_id_beyond_1000_fields(emulator, http):
+    """Biopython and entrezpy send one `id=` field per id."""
+    ids = [str(u) for u in list(emulator.state.dataset.uids("gene"))[:300]] * 5
+    status, text = await call(
+        http, emulator.base_url, "elink", post=True, dbfrom="gene", db="snp", id=ids
+    )
+    assert status == 200
+    assert len(xml(text).findall("LinkSet")) == 300  # repeated groups collapse, as on NCBI

@@ -166,7 +166,9 @@ async def _stream(
     if fault == "short":
         chunks = faults.drop_records(chunks)
     response = web.StreamResponse(headers={"Content-Type": f"{content_type}; charset=UTF-8"})
-    response.enable_chunked_encoding()
+    if request.version >= (1, 1):
+        response.enable_chunked_encoding()  # as NCBI; HTTP/1.0 clients (EDirect's curl
+    # --http1.0) may not receive chunks, so they get a body delimited by closing instead
     await response.prepare(request)
     if fault == "cut":
         await faults.cut_stream(request, response, (c.encode() for c in chunks))
@@ -181,6 +183,9 @@ async def _stream(
     return response
 
 
+MAX_FORM_FIELDS = 1_000_000
+"""Clients post one `id=` field per id (Biopython, entrezpy): aiohttp's default of 1,000
+fields would refuse a batch NCBI accepts."""
 HEAVY_IDS = 20
 """Requests naming more ids than this (or a History set) are rendered off the event loop."""
 
@@ -240,6 +245,9 @@ async def ncbi_errors(
         return await handler(request)
     except web.HTTPException:
         raise
+    except ConnectionResetError:  # the client hung up mid-answer: not the emulator's fault
+        log.info("client went away during %s", request.path)
+        return web.Response(status=500, text=ERROR_PAGE, content_type="text/html")
     except Exception:
         log.exception("emulator error on %s", request.path)
         return web.Response(status=500, text=ERROR_PAGE, content_type="text/html")
@@ -262,7 +270,11 @@ def build_app(state: State) -> web.Application:
     """The emulator as an aiohttp application (mount it, or run it with `server.Emulator`)."""
     keeper = state.gatekeeper
     middlewares = [ncbi_errors] if keeper is None else [ncbi_errors, gatekeeper.middleware(keeper)]
-    app = web.Application(middlewares=middlewares, client_max_size=64 * 1024 * 1024)
+    app = web.Application(
+        middlewares=middlewares,
+        client_max_size=64 * 1024 * 1024,
+        client_max_fields=MAX_FORM_FIELDS,
+    )
     app[STATE_KEY] = state
     app[RENDER_KEY] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emulator-render")
     app.on_cleanup.append(_stop_renderer)

@@ -61,6 +61,8 @@ async def read_params(request: web.Request) -> Params:
     if request.method == "POST" and request.body_exists:
         try:
             form = await request.post()
+        except web.HTTPException:
+            raise  # a body too large: the status aiohttp chose says so
         except Exception:  # garbage body: NCBI ignores what it cannot read
             return Params(merged)
         for key, field_value in form.items():
