@@ -8,6 +8,7 @@ import contextlib
 import sys
 from typing import Any
 
+from harvester.emulator import hostile
 from harvester.emulator.faults import KINDS, FaultPlan
 from harvester.emulator.latency import PRESETS
 from harvester.emulator.server import Emulator, EmulatorConfig
@@ -103,6 +104,12 @@ def _add_conduct_flags(parser: argparse.ArgumentParser) -> None:
         help="how long a 'stall' fault holds its response (default 150)",
     )
     group.add_argument(
+        "--hostile",
+        metavar="KIND",
+        help="serve hostile XML from efetch/elink to test a client: "
+        f"{', '.join(hostile.KINDS)} (KIND:ARG sets the file, URL, size or depth)",
+    )
+    group.add_argument(
         "--request-log", metavar="PATH", help="append one JSON line per request to PATH"
     )
     group.add_argument(
@@ -127,7 +134,9 @@ def config_from_args(args: argparse.Namespace, **extra: Any) -> EmulatorConfig:
         "request_log": getattr(args, "request_log", None),
         "seed": getattr(args, "seed", 0),
         "speedup": getattr(args, "speedup", 1.0),
+        "hostile": getattr(args, "hostile", None),
     }
+    hostile.parse(conduct["hostile"])  # a bad kind fails here, as a one-line error
     if conduct["speedup"] <= 0 or min(conduct["rate_without_key"], conduct["rate_with_key"]) < 1:
         raise ConfigError("--speedup must be positive and rate limits at least 1")
     return EmulatorConfig(

@@ -4,6 +4,7 @@ synchronous callers (`EmulatorThread`), or from `harvester serve`."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -12,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from harvester.emulator.app import build_app
 from harvester.emulator.catalog import Catalog
@@ -53,9 +55,28 @@ class EmulatorConfig:
     """JSONL file with one line per request (see requestlog.py)."""
     speedup: float = 1.0
     """Run K times faster than NCBI: rate limits x K, latencies / K (stall_seconds unscaled)."""
+    hostile: str | None = None
+    """Serve hostile XML from efetch/elink: `xxe`, `bomb`, `netdtd`, `huge`, `deep`, `badutf8`
+    (optionally `KIND:ARG`; see hostile.py). For testing clients, never for real data."""
 
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class _OneLine(logging.Filter):
+    """A request aiohttp cannot parse (a 100 KB URL, bytes that are not HTTP) gets its 400 and
+    one log line, not a traceback: it is the client's mistake, not the emulator's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg = f"{record.getMessage()}: HTTP {error.code}, {error.message[:120]}"
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True
+
+
+PROTOCOL_LOG = logging.getLogger("harvester.emulator.http")
+PROTOCOL_LOG.addFilter(_OneLine())
 
 
 def build_state(
@@ -97,7 +118,9 @@ class Emulator:
         return f"http://{host}:{self.port}{EUTILS_PATH}"
 
     async def start(self) -> str:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self.app, access_log=None, handle_signals=False, logger=PROTOCOL_LOG
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
         await site.start()
@@ -105,6 +128,22 @@ class Emulator:
         assert server is not None and isinstance(server, asyncio.base_events.Server)
         self.port = server.sockets[0].getsockname()[1]
         return self.base_url
+
+    async def vanish(self) -> None:
+        """Stop listening and drop open connections, keeping every WebEnv: an outage that
+        clients see as connection refused, until `reappear`."""
+        assert self._runner is not None
+        for site in list(self._runner.sites):
+            await site.stop()
+        server = self._runner.server
+        for connection in list(server.connections if server is not None else ()):
+            connection.force_close()
+
+    async def reappear(self) -> None:
+        """Listen again on the same port after `vanish`."""
+        assert self._runner is not None
+        site = web.TCPSite(self._runner, self.config.host, self.port, reuse_address=True)
+        await site.start()
 
     async def stop(self) -> None:
         if self._runner is not None:

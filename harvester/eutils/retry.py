@@ -4,6 +4,9 @@
 text) to `Retry(reason)` or `Fail(error)`. `RetryState` applies exponential backoff with full
 jitter, honours Retry-After, and stops at an attempt cap, a per-reason cap (history entries:
 retried a few times, then HistoryExpiredError so the caller rebuilds) and a total-time cap.
+An unreachable server (connection refused or reset) is an outage, not a bad answer: those
+failures do not use up attempts, only an outage budget of waiting (`max_outage`), so a server
+that vanishes for half a minute and comes back does not end a long job.
 Error messages are plain sentences and never include the API key or a request URL.
 """
 
@@ -52,6 +55,8 @@ class Retry:
     retry_after: float | None = None
     limit: int | None = None
     """At most this many attempts may fail for this reason."""
+    outage: bool = False
+    """The server could not be reached: charged to the outage budget, not the attempt cap."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +109,8 @@ def _classify_exception(exc: BaseException) -> Verdict:
         return Retry("timeout", TransportError("NCBI did not answer in time on any attempt"))
     if isinstance(exc, aiohttp.ClientConnectionError):
         kind = type(exc).__name__
-        return Retry("connection", TransportError(f"could not reach the server ({kind})"))
+        error = TransportError(f"could not reach the server ({kind})")
+        return Retry("connection", error, outage=True)
     if isinstance(exc, HistoryExpiredError):
         return Retry("history", exc, limit=HISTORY_ATTEMPTS)
     if isinstance(exc, NcbiTransientError):
@@ -205,6 +211,8 @@ class Backoff:
     max_total: float = 300.0
     base: float = 0.5
     cap: float = 30.0
+    max_outage: float = 60.0
+    """Seconds of backoff an unreachable server may cost one request before it gives up."""
 
     def delay(self, failures: int, rng: random.Random) -> float:
         """Wait after the `failures`-th failure: uniform in [0, min(cap, base * 2**(n-1))]."""
@@ -221,6 +229,8 @@ class RetryState:
     failures: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     started: float | None = None
+    outages: int = 0
+    outage_waited: float = 0.0
 
     def start(self) -> None:
         """Mark the first attempt (the total-time cap counts from here)."""
@@ -234,11 +244,17 @@ class RetryState:
         self.reasons[verdict.reason] += 1
         if verdict.limit is not None and self.reasons[verdict.reason] >= verdict.limit:
             return None
-        if self.failures >= self.backoff.max_attempts:
+        if verdict.outage:
+            self.outages += 1
+        elif self.failures - self.outages >= self.backoff.max_attempts:
             return None
         delay = self.backoff.delay(self.failures, self.rng)
         if verdict.retry_after is not None:
             delay = max(delay, verdict.retry_after)
+        if verdict.outage:  # summed, not timed, so the budget also holds under a fake sleep
+            self.outage_waited += delay
+            if self.outage_waited > self.backoff.max_outage:
+                return None
         assert self.started is not None
         if self.clock() - self.started + delay > self.backoff.max_total:
             return None

@@ -35,6 +35,8 @@ class ClientConfig:
     total_timeout: float = 900.0
     max_attempts: int = 6
     max_retry_seconds: float = 600.0
+    max_outage_seconds: float = 60.0
+    """Backoff a request may spend waiting for an unreachable server to come back."""
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     history_attempts: int = 3
@@ -81,4 +83,5 @@ class ClientConfig:
             max_total=self.max_retry_seconds,
             base=self.backoff_base,
             cap=self.backoff_cap,
+            max_outage=self.max_outage_seconds,
         )

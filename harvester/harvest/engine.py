@@ -386,9 +386,13 @@ class Harvest:
         for start in range(0, len(pending), page):
             batch = pending[start : start + page]
             good, missing = await self._fetch(ids=[str(t) for t in batch])
-            got = {uid for uid, _ in good} | set(missing)
+            absent = [t for t in batch if t not in {u for u, _ in good} | set(missing)]
+            if absent:  # a short answer drops records silently: ask once more before "missing"
+                more, gone = await self._fetch(ids=[str(t) for t in absent])
+                good, missing = good + more, missing + gone
+                absent = [t for t in absent if t not in {u for u, _ in more} | set(gone)]
             self.stats.incr("harvest/refetched", len(good))
-            fresh = self.store.commit_records(good, missing + [t for t in batch if t not in got])
+            fresh = self.store.commit_records(good, missing + absent)
             self.stats.incr("harvest/records", fresh)
         for entry in entries:
             self.store.set_entry_state(entry.entry, "done")

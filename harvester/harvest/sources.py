@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import difflib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, AnyStr
 
 from harvester.config import SourceSpec
 from harvester.errors import InputError
@@ -107,8 +107,12 @@ def _file_of(where: str) -> str:
 
 
 def _open(path: Path, *, newline: str | None = None) -> IO[str]:
+    return _opened(lambda: path.open(encoding="utf-8-sig", newline=newline), path)
+
+
+def _opened(opener: Callable[[], IO[AnyStr]], path: Path) -> IO[AnyStr]:
     try:
-        return path.open(encoding="utf-8-sig", newline=newline)
+        return opener()
     except FileNotFoundError:
         raise InputError(f"{path}: id file not found (resolved to {path.resolve()})") from None
     except IsADirectoryError:
@@ -122,15 +126,15 @@ def _open(path: Path, *, newline: str | None = None) -> IO[str]:
 def _plain_ids(path: Path) -> Iterator[tuple[str, str]]:
     """One id per line; `#` starts a comment; blank lines are skipped."""
     label = str(path)
-    number = 0
-    with _open(path) as fh:
-        try:
-            for number, line in enumerate(fh, 1):
-                text = line.partition("#")[0].strip() if "#" in line else line.strip()
-                if text:
-                    yield (text, f"{label}:{number}")
-        except UnicodeDecodeError:
-            raise InputError(f"{label}:{number + 1}: the id file is not UTF-8 text") from None
+    with _opened(lambda: path.open("rb"), path) as fh:
+        for number, raw in enumerate(fh, 1):
+            try:  # line by line, so the message names the line with the bad bytes
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{label}:{number}: the id file is not UTF-8 text") from None
+            text = line.partition("#")[0].strip() if "#" in line else line.strip()
+            if text:
+                yield (text, f"{label}:{number}")
 
 
 def _csv_ids(path: Path, column: str) -> Iterator[tuple[str, str]]:

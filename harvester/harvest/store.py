@@ -116,8 +116,9 @@ class Store:
 
     def reset(self) -> None:
         """Forget everything (`--restart`), under this run's lock."""
-        tables = [r[0] for r in self.db.execute(
-            "SELECT name FROM sqlite_master WHERE type='table'")]
+        tables = [
+            r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        ]
         for table in tables:
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
         self.db.executescript(SCHEMA)

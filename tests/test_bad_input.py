@@ -1,0 +1,257 @@
+"""The bad-input table: every mistake a user can make ends in one line naming the problem
+(FILE:LINE for the job file), the exit code the README documents, no traceback and no output."""
+
+from __future__ import annotations
+
+import http.server
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from harvester import errors
+from harvester.cli import main
+from harvester.emulator.server import EmulatorConfig, EmulatorThread
+
+ROOT = Path(__file__).resolve().parents[1]
+JOB = """\
+source:
+  ids: [3718, 7157]
+dbfrom: gene
+db: snp
+linkname: gene_snp
+fields: {SNP_ID: SNP_ID, CHRPOS: CHRPOS}
+output: {path: OUT}
+endpoint: embedded
+policy: custom
+rate: 500
+"""
+Edit = Callable[[str, Path], str]
+
+
+def replace(old: str, new: str) -> Edit:
+    return lambda text, _tmp: text.replace(old, new)
+
+
+def id_file(content: bytes | None) -> Edit:
+    """Source ids from ids.txt: written with `content`, made a folder when None."""
+
+    def edit(text: str, tmp: Path) -> str:
+        if content is None:
+            (tmp / "ids.txt").mkdir()
+        else:
+            (tmp / "ids.txt").write_bytes(content)
+        return text.replace("ids: [3718, 7157]", "file: ids.txt")
+
+    return edit
+
+
+# (case, edit of the job file, exit code, the message after "harvester: error: ")
+CASES: list[tuple[str, Edit, int, str]] = [
+    (
+        "yaml syntax",
+        replace("dbfrom: gene", "dbfrom: [gene"),
+        2,
+        r"job\.yaml:4: not valid YAML: expected ',' or '\]'",
+    ),
+    ("unknown key", lambda t, _: t + "colour: red\n", 2, r"job\.yaml:11: unknown key 'colour'"),
+    (
+        "wrong type",
+        lambda t, _: t + "concurrency: lots\n",
+        2,
+        r"job\.yaml:11: 'concurrency' must be an integer, got 'lots'",
+    ),
+    (
+        "missing field",
+        replace("dbfrom: gene\n", ""),
+        2,
+        r"job\.yaml: missing required key 'dbfrom'",
+    ),
+    ("unknown db", replace("db: snp", "db: snps"), 2, r"job\.yaml:4: unknown db 'snps'"),
+    (
+        "link name",
+        replace("gene_snp", "gene_pubmed"),
+        2,
+        r"job\.yaml:5: link name 'gene_pubmed' links gene to pubmed, not gene to snp",
+    ),
+    (
+        "endpoint",
+        replace("embedded", "ftp://example.org/eutils/"),
+        2,
+        r"job\.yaml:8: endpoint 'ftp://example\.org/eutils/' must be .* an http\(s\) URL",
+    ),
+    (
+        "page size",
+        lambda t, _: t + "fetch: {page_size: 20000}\n",
+        2,
+        r"job\.yaml:11: fetch\.page_size 20000 is above the cap of 10000 for snp efetch",
+    ),
+    (
+        "non-numeric id",
+        replace("3718, 7157", "3718, abc"),
+        3,
+        r"job\.yaml:2: source id 'abc' is not a numeric id",
+    ),
+    (
+        "negative id",
+        replace("3718, 7157", "3718, -5"),
+        3,
+        r"job\.yaml:2: source id '-5' is negative",
+    ),
+    (
+        "blank id",
+        replace("ids: [3718, 7157]", "ids:\n    - 3718\n    - ''"),
+        3,
+        r"job\.yaml:4: source id is blank",
+    ),
+    ("empty ids", replace("[3718, 7157]", "[]"), 3, r"job\.yaml:2: the source id list is empty"),
+    (
+        "id file missing",
+        replace("ids: [3718, 7157]", "file: nothere.txt"),
+        3,
+        r"nothere\.txt: id file not found",
+    ),
+    ("id file is a folder", id_file(None), 3, r"ids\.txt: (the id file is a folder|cannot read)"),
+    ("id file not text", id_file(b"3718\n\xff\xfe\n"), 3, r"ids\.txt:2: the id file is not UTF-8"),
+    (
+        "output not writable",
+        lambda t, tmp: t.replace("out.jsonl", "afile.txt/out.jsonl"),
+        3,
+        r"cannot write the output .*afile\.txt/out\.jsonl: .*afile\.txt is a file, not a folder",
+    ),
+    (
+        "phrase not found",
+        replace("ids: [3718, 7157]", "term: 'zzqqxx[sym]'"),
+        3,
+        r"the search 'zzqqxx\[sym\]' in gene found no records \(phrase not found: zzqqxx",
+    ),
+]
+
+
+def write_job(tmp: Path, edit: Edit) -> Path:
+    (tmp / "afile.txt").write_text("a regular file, not a folder\n")
+    job = tmp / "job.yaml"
+    job.write_text(edit(JOB.replace("OUT", str(tmp / "out.jsonl")), tmp))
+    return job
+
+
+def outputs(tmp: Path) -> list[str]:
+    """Output or summary files a run left (the job directory is progress, not output)."""
+    return sorted(p.name for p in tmp.rglob("out.jsonl*") if p.is_file())
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(args)
+    return code, capsys.readouterr().err
+
+
+def assert_one_line(err: str, pattern: str) -> None:
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert "Traceback" not in err
+    assert re.match(r"harvester: error: (?:\S*/)?" + pattern, err.strip()), err
+
+
+@pytest.mark.parametrize(
+    ("edit", "code", "pattern"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_bad_input_is_one_line_with_its_exit_code_and_no_output(
+    tmp_path, capsys, edit, code, pattern
+):
+    job = write_job(tmp_path, edit)
+    got, err = run_cli(["run", str(job), "--quiet"], capsys)
+    assert (got, outputs(tmp_path)) == (code, [])
+    assert_one_line(err, pattern)
+
+
+def test_duplicate_ids_are_merged_with_a_warning_and_the_run_succeeds(tmp_path, capsys):
+    job = write_job(tmp_path, replace("3718, 7157", "3718, 7157, 3718, 03718"))
+    code, err = run_cli(["run", str(job)], capsys)
+    assert code == 0, err
+    assert re.search(r"warning +\S*job\.yaml: 2 duplicate source ids merged \(first: 3718\)", err)
+    lines = (tmp_path / "out.jsonl").read_bytes().splitlines()
+    assert [orjson.loads(line)["source"] for line in lines] == ["3718", "7157"]
+    summary = orjson.loads((tmp_path / "out.jsonl.summary.json").read_bytes())
+    assert summary["warnings"] == [f"{job}: 2 duplicate source ids merged (first: 3718)"]
+
+
+def test_an_invalid_api_key_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NCBI_API_KEY", "not-a-key-at-all")
+    with EmulatorThread(EmulatorConfig(api_keys=frozenset({"good"}))) as emu:
+        job = write_job(tmp_path, replace("embedded", emu.base_url))
+        code, err = run_cli(["run", str(job), "--quiet"], capsys)
+    assert (code, outputs(tmp_path)) == (errors.NcbiError.exit_code, [])
+    assert_one_line(err, r"NCBI rejected the API key \(HTTP 400 'API key invalid'\)")
+    assert "not-a-key-at-all" not in err
+
+
+class _HtmlHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every request with an HTML page and status 200, as a captive portal does."""
+
+    hits = 0
+
+    def _answer(self) -> None:
+        type(self).hits += 1
+        page = b"<!DOCTYPE html><html><body><h1>Please log in</h1></body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def html_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _HtmlHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/entrez/eutils/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_server_answering_html_is_retried_then_reported(tmp_path, capsys, html_server):
+    _HtmlHandler.hits = 0
+    job = write_job(tmp_path, replace("embedded", html_server))
+    code, err = run_cli(["run", str(job), "--quiet"], capsys)
+    assert (code, outputs(tmp_path)) == (errors.ParseError.exit_code, [])
+    assert_one_line(err, r"HTML page where XML was expected")
+    assert _HtmlHandler.hits > 1  # retried before giving up
+
+
+@pytest.mark.parametrize("case", ["yaml syntax", "non-numeric id", "output not writable"])
+def test_the_installed_command_prints_no_traceback(tmp_path, case):
+    _, edit, code, pattern = next(c for c in CASES if c[0] == case)
+    job = write_job(tmp_path, edit)
+    done = subprocess.run(
+        [sys.executable, "-m", "harvester", "run", str(job)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, outputs(tmp_path)) == (code, "", [])
+    assert_one_line(done.stderr, pattern)
+
+
+def test_the_readme_documents_every_exit_code():
+    readme = (ROOT / "README.md").read_text()
+    table = dict(re.findall(r"^\| (\d+) \| (.+?) \|$", readme, re.M))
+    kinds = [errors.ConfigError, errors.InputError, errors.TransportError, errors.NcbiError]
+    kinds += [errors.ParseError, errors.StoreError]
+    assert set(table) == {"0", "130"} | {str(k.exit_code) for k in kinds}
+    assert "job file" in table["2"] and "output path" in table["3"]
+    assert "network" in table["4"] and "refused" in table["5"]
+    assert "parsed" in table["6"] and "store" in table["7"]
+    assert errors.EXIT_INTERRUPTED == 130
