@@ -40,6 +40,15 @@ ELINK_COMMANDS = (
 )
 
 ENDPOINTS = ("einfo", "esearch", "epost", "elink", "efetch", "esummary")
+RESULT_ROOTS = {
+    "einfo": "eInfoResult",
+    "esearch": "eSearchResult",
+    "epost": "ePostResult",
+    "elink": "eLinkResult",
+    "efetch": "eFetchResult",
+    "esummary": "eSummaryResult",
+}
+"""The root element of each endpoint's answer, where its in-band `<ERROR>` appears."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from harvester.ncbi import (
     DEFAULT_ESEARCH_RETMAX,
     EUTILS_PATH,
     PUBMED_ESEARCH_CAP,
+    RESULT_ROOTS,
     RETMAX_CAP,
     link_names_between,
 )
@@ -32,14 +33,7 @@ from harvester.ncbi import (
 log = logging.getLogger("harvester.emulator")
 STATE_KEY = web.AppKey("state", State)
 RENDER_KEY = web.AppKey("render", ThreadPoolExecutor)
-ROOTS = {
-    "einfo": "eInfoResult",
-    "esearch": "eSearchResult",
-    "epost": "ePostResult",
-    "elink": "eLinkResult",
-    "efetch": "eFetchResult",
-    "esummary": "eSummaryResult",
-}
+
 JSON_KINDS = ("einfo", "esearch", "elink", "esummary")
 XML_TYPE, JSON_TYPE = "text/xml; charset=UTF-8", "application/json; charset=UTF-8"
 ERROR_PAGE = (
@@ -64,7 +58,7 @@ def _error(endpoint: str, p: Params | None, message: str, status: int = 200) -> 
     as_json = p is not None and p.json and endpoint in JSON_KINDS
     if as_json:
         return _respond(render.json_error(endpoint, message), True, status)
-    return _respond(render.xml_error(ROOTS[endpoint], message), False, status)
+    return _respond(render.xml_error(RESULT_ROOTS[endpoint], message), False, status)
 
 
 def einfo(state: State, p: Params) -> Body:
@@ -280,7 +274,7 @@ def build_app(state: State) -> web.Application:
     app.on_cleanup.append(_stop_renderer)
     app.on_response_prepare.append(ncbi_headers)
     app.on_response_prepare.append(gatekeeper.rate_headers)
-    for endpoint in ROOTS:
+    for endpoint in RESULT_ROOTS:
         handler = make_handler(endpoint)
         path = f"{EUTILS_PATH}{endpoint}.fcgi"
         app.router.add_route("GET", path, handler)

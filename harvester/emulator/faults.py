@@ -27,19 +27,13 @@ from aiohttp import web
 from harvester.emulator import render
 from harvester.emulator.gate import refusal
 from harvester.errors import ConfigError
+from harvester.ncbi import RESULT_ROOTS
 
 KINDS = (
     "500", "502", "503", "429", "empty", "cut", "stall", "backend", "unable", "expire", "short"
 )  # fmt: skip
 WEBENV_KINDS = frozenset({"unable", "expire"})
-ROOTS = {  # the endpoints' result roots, as in app.ROOTS (not imported: app imports this module)
-    "einfo": "eInfoResult",
-    "esearch": "eSearchResult",
-    "epost": "ePostResult",
-    "elink": "eLinkResult",
-    "efetch": "eFetchResult",
-    "esummary": "eSummaryResult",
-}
+
 JSON_KINDS = frozenset({"einfo", "esearch", "elink", "esummary"})
 BACKEND_FAILED = "Search Backend failed: Couldn't resolve #exLinkSrv2, the address table is empty."
 _PAGES = {
@@ -155,7 +149,7 @@ def immediate(
         message = BACKEND_FAILED if kind == "backend" else f"Unable to obtain query #{query_key}"
         if as_json and endpoint in JSON_KINDS:
             return _in_band(render.json_error(endpoint, message), True)
-        return _in_band(render.xml_error(ROOTS[endpoint], message).encode(), False)
+        return _in_band(render.xml_error(RESULT_ROOTS[endpoint], message).encode(), False)
     return None
 
 

@@ -29,7 +29,7 @@ from harvester.emulator.history import HistoryStore
 from harvester.emulator.latency import LatencyModel, profile
 from harvester.emulator.params import ParamError, Params, read_params, split_ids
 from harvester.emulator.requestlog import LogEntry, RequestLog, page_label, who_label
-from harvester.ncbi import RETMAX_CAP
+from harvester.ncbi import RESULT_ROOTS, RETMAX_CAP
 
 if TYPE_CHECKING:
     from harvester.emulator.server import EmulatorConfig
@@ -39,7 +39,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 VERDICT_KEY = web.RequestKey("harvester.verdict", Verdict)
 FAULT_KEY = web.RequestKey("harvester.fault", str)
 """Set to `cut` or `short` for the streaming writer (app._stream) to act on."""
-ENDPOINTS = frozenset(f.ROOTS)
+ENDPOINTS = frozenset(RESULT_ROOTS)
 
 
 @dataclass(slots=True)
