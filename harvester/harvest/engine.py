@@ -33,7 +33,10 @@ LINK, HISTORY, CHECK, PAGE, RECONCILE = range(5)
 """Task priorities, most urgent first: a LINK is only queued when pages run low (see _feed),
 and reconciling waits until nothing else is queued, so its by-id fetches batch up."""
 LINKS_AHEAD = 6
-"""Chunks being linked at once, ahead of the pages in the queue."""
+"""Chunks being linked at once, ahead of the pages in the queue ..."""
+LINKS_IN_FLIGHT = 100_000
+"""... as long as their parsed elink answers hold about this many links in all, so memory is
+bounded by this, not by how many links each source has."""
 CHECKING = -1
 """A placeholder page: the entry's size check has not answered yet."""
 KEY_MARGIN = 10
@@ -87,7 +90,14 @@ class Harvest:
         """Queue the next chunks' elinks once the queued pages would keep the gate busy for
         less than an elink's round trip, so the gate never idles between chunks."""
         lookahead = 2 * self.job.concurrency
-        while self.unlinked and self.linking < LINKS_AHEAD and self.pages_queued < lookahead:
+        linked = self.stats.get("harvest/chunks_linked")
+        per_chunk = self.stats.get("harvest/links") / linked if linked else 0
+        ahead = (
+            LINKS_AHEAD
+            if not per_chunk
+            else max(1, min(LINKS_AHEAD, int(LINKS_IN_FLIGHT // per_chunk)))
+        )
+        while self.unlinked and self.linking < ahead and self.pages_queued < lookahead:
             self.linking += 1
             self._put(LINK, functools.partial(self.link, self.unlinked.popleft()))
 
