@@ -1,0 +1,299 @@
+"""Writes the results: benchmarks/results/<date>.json, benchmarks/RESULTS.md and a PNG chart."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+GOALS = (
+    "Goals (issue 7): harvester >= 0.97 of the allowed rate with zero 429s, within 1.05x of the "
+    "floor, >= 5x faster than the fastest other contender on the benchmark job (bench10); its "
+    "parser within 1.25x of bare lxml."
+)
+
+
+def _version(module: str) -> str:
+    try:
+        from importlib.metadata import version
+
+        return version(module)
+    except Exception:
+        return "not installed"
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    edirect = "not installed"
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        edirect = (
+            subprocess.run(
+                ["einfo", "-version"], capture_output=True, text=True, timeout=20
+            ).stdout.strip()
+            or "installed (version unknown)"
+        )
+    return {
+        "cpu": cpu,
+        "nproc": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {
+            "harvester": _version("harvester")
+            if _version("harvester") != "not installed"
+            else "working tree",
+            "aiohttp": _version("aiohttp"),
+            "lxml": _version("lxml"),
+            "biopython": _version("biopython"),
+            "entrezpy": _version("entrezpy"),
+            "edirect": edirect,
+            "matplotlib": _version("matplotlib"),
+        },
+        "git": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
+    }
+
+
+def _f(value: Any, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = []
+    for name, scenario in results["scenarios"].items():
+        rows = [m for m in results["medians"] if m["scenario"] == name]
+        lines += [
+            f"### {name}: {scenario['title']}",
+            "",
+            f"{scenario['sources']:,} sources, {scenario['links']:,} links, "
+            f"{scenario['records']:,} records to fetch ({scenario['withdrawn']} withdrawn targets "
+            f"without one); floor {scenario['floor_requests']} requests = "
+            f"{rows[0]['floor_requests'] / rows[0]['allowed_rate']:.1f} s at "
+            f"{rows[0]['allowed_rate']:g}/s."
+            if rows
+            else "",
+            "",
+            "| contender | complete | wall | requests | 429s | achieved / allowed | "
+            "time / floor | records/s | peak in 1 s | peak RSS |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        order = sorted(rows, key=lambda m: (m["contender"] != "harvester", m["wall"] or 1e9))
+        for m in order:
+            done = f"{m['complete']}/{m['runs']}"
+            if m["finished"] < m["runs"]:
+                late = m["runs"] - m["finished"]
+                done += f" ({late} did not finish within {results['options']['timeout']:g} s)"
+            elif m["complete"] < m["runs"]:
+                done += " (" + "; ".join(m["errors"])[:160] + ")"
+            prefix = ">= " if m["finished"] == 0 else ""
+            lines.append(
+                f"| {m['contender']} | {done} | {prefix}{_f(m['wall'], '.1f')} s | "
+                f"{_f(m['requests'], '.0f')} | {_f(m['http_429'], '.0f')} | "
+                f"{_f(m['rate_ratio'], '.3f')} | {prefix}{_f(m['time_over_floor'], '.2f')}x | "
+                f"{_f(m['records_per_s'], ',.0f')} | {_f(m['peak_1s'], '.0f')} | "
+                f"{_f(m['maxrss_mb'], '.0f')} MB |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def parser_table(parsers: dict[str, Any]) -> str:
+    lines = [
+        "| page (500 records) | size | ours | bare lxml iterparse | Bio.Entrez.read "
+        "| ours / lxml |",
+        "|---|---|---|---|---|---|",
+    ]
+    for page in parsers.values():
+        cells = []
+        for parser in ("ours", "lxml", "biopython"):
+            r = page[parser]
+            cells.append(
+                "n/a: " + r["error"][:90]
+                if "error" in r
+                else f"{r['mb_per_s']:.1f} MB/s, {r['records_per_s']:,.0f} rec/s, "
+                f"{r['maxrss_mb']:.0f} MB RSS"
+            )
+        ratio = page.get("ours_over_lxml")
+        lines.append(
+            f"| {page['description']} | {page['bytes'] / 1e6:.2f} MB | "
+            + " | ".join(cells)
+            + f" | {_f(ratio, '.2f')}x |"
+        )
+    return "\n".join(lines)
+
+
+def goals(results: dict[str, Any]) -> list[str]:
+    out = []
+    med = {(m["scenario"], m["contender"]): m for m in results["medians"]}
+    h = med.get(("bench10", "harvester"))
+    if h:
+        others = [
+            m
+            for (s, c), m in med.items()
+            if s == "bench10" and c != "harvester" and m["complete"] == m["runs"]
+        ]
+        fastest = min(others, key=lambda m: m["wall"]) if others else None
+        out.append(
+            f"- bench10 harvester: achieved/allowed {h['rate_ratio']:.3f} (goal >= 0.97: "
+            f"{'met' if h['rate_ratio'] >= 0.97 else 'MISSED'}), 429s {h['http_429']:.0f} (goal 0: "
+            f"{'met' if h['http_429'] == 0 else 'MISSED'}), time/floor {h['time_over_floor']:.3f}x "
+            f"(goal <= 1.05: {'met' if h['time_over_floor'] <= 1.05 else 'MISSED'})."
+        )
+        timed_out = [
+            m
+            for (sc, c), m in med.items()
+            if sc == "bench10" and c != "harvester" and m["finished"] == 0
+        ]
+        if not fastest and timed_out:
+            limit = results["options"]["timeout"]
+            bound = limit / h["wall"]
+            out.append(
+                f"- bench10 speed-up over the fastest other contender: none of "
+                f"{', '.join(m['contender'] for m in timed_out)} finished within {limit:g} s, so "
+                f"at least {bound:.1f}x (goal >= 5: {'met' if bound >= 5 else 'not shown'})."
+            )
+        if fastest:
+            speed = fastest["wall"] / h["wall"]
+            out.append(
+                f"- bench10 speed-up over the fastest other complete contender "
+                f"({fastest['contender']}, {fastest['wall']:.1f} s): {speed:.1f}x (goal >= 5: "
+                f"{'met' if speed >= 5 else 'MISSED'})."
+            )
+    for name, page in results.get("parsers", {}).items():
+        ratio = page.get("ours_over_lxml")
+        if ratio:
+            out.append(
+                f"- parser {name}: {ratio:.2f}x bare lxml (goal <= 1.25: "
+                f"{'met' if ratio <= 1.25 else 'MISSED'})."
+            )
+    return out
+
+
+def write(results: dict[str, Any], command: str, stamp: str) -> tuple[Path, Path, Path]:
+    out_dir = ROOT / "benchmarks" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = out_dir / f"{stamp}.json", out_dir / f"{stamp}.png"
+    json_path.write_text(json.dumps(results, indent=1))
+    chart(results, png_path)
+    m = results["machine"]
+    opts = results["options"]
+    skipped = results["skipped"]
+    md = [
+        "# Benchmark: the harvester against other E-utilities clients (issue 7)",
+        "",
+        "Generated by `benchmarks/compare` (do not edit by hand). Command, from the repository "
+        "root:",
+        "",
+        f"    {command}",
+        "",
+        f"Machine: {m['cpu']}, nproc = {m['nproc']}, {m['platform']}; Python {m['python']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+        + f"; git {m['git']} plus the working tree. Started {results['started']}, "
+        f"took {results['elapsed'] / 60:.1f} min.",
+        "",
+        f"Each figure is the median of {opts['repeats']} run(s) taken in this one invocation. "
+        f"Every run had a fresh `harvester serve` process (large dataset, NCBI's limits enforced: "
+        f"3/s per address, 10/s per api_key; speed-up {opts['speedup']:g}) and the contender in "
+        f"its own process, with a {opts['timeout']:g} s timeout. Requests, 429s, achieved rate "
+        f"(requests / (last arrival - first arrival)) and peak in any 1 s come from the server's "
+        f"request log; wall time and peak RSS from the contender's process (EDirect, the harvester:"
+        f" the largest single child process); records/s counts verified records. Floor = "
+        f"minimum requests (per 100 sources: 1 elink + 1 neighbor_history + one page per 500 "
+        f"distinct targets) / allowed rate. 'complete' counts runs whose output matched ground "
+        f"truth exactly (links per source, every fetchable record once, no withdrawn SNP). "
+        + (
+            f"Non-harvester runs overlapped {opts['jobs']} at a time (each with its own server, "
+            f"on {m['nproc']} cores); harvester runs had the machine alone."
+            if opts["jobs"] > 1
+            else "Runs were strictly one at a time."
+        ),
+        "",
+        "Skipped: " + ("; ".join(f"{c}: {r}" for c, r in skipped.items()) or "none") + ".",
+        "",
+        table(results),
+    ]
+    if results.get("parsers"):
+        md += [
+            "### Parser throughput",
+            "",
+            "Pages of 500 records rendered by the emulator (large dataset); median of "
+            f"{results['parser_repeats']} parses after a warm-up, each parser in its own process "
+            "(peak RSS includes the interpreter and the page).",
+            "",
+            parser_table(results["parsers"]),
+            "",
+        ]
+    md += ["### Goals", "", GOALS, "", *goals(results), ""]
+    notes = results.get("notes") or []
+    if notes:
+        md += ["### Notes", "", *[f"- {n}" for n in notes], ""]
+    md += [
+        f"Raw figures: `benchmarks/results/{stamp}.json`; chart: `benchmarks/results/{stamp}.png`.",
+        "",
+    ]
+    md_path = ROOT / "benchmarks" / "RESULTS.md"
+    md_path.write_text("\n".join(md))
+    return json_path, md_path, png_path
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no chart", file=sys.stderr)
+        return
+    scenarios = list(results["scenarios"])
+    contenders = sorted(
+        {m["contender"] for m in results["medians"]}, key=lambda c: (c != "harvester", c)
+    )
+    med = {(m["scenario"], m["contender"]): m for m in results["medians"]}
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    width = 0.8 / max(1, len(contenders))
+    for i, contender in enumerate(contenders):
+        xs = [j + i * width for j in range(len(scenarios))]
+        walls = [(med.get((s, contender)) or {}).get("wall") or 0 for s in scenarios]
+        ratios = [(med.get((s, contender)) or {}).get("rate_ratio") or 0 for s in scenarios]
+        bars = [
+            axes[0].bar(xs, walls, width, label=contender),
+            axes[1].bar(xs, ratios, width, label=contender),
+        ]
+        for s_index, scenario in enumerate(scenarios):
+            m = med.get((scenario, contender)) or {}
+            if m and m.get("complete", 0) < m.get("runs", 0):  # failed, incomplete or too slow
+                for group in bars:
+                    group[s_index].set_hatch("//")
+                    group[s_index].set_alpha(0.45)
+    for ax, title in zip(
+        axes, ("wall time (s, log scale)", "achieved / allowed request rate"), strict=True
+    ):
+        ax.set_xticks([j + 0.4 - width / 2 for j in range(len(scenarios))], scenarios)
+        ax.set_title(title)
+    axes[0].set_yscale("log")
+    axes[1].axhline(0.97, color="grey", linestyle="--", linewidth=0.8)
+    axes[1].axhline(1.0, color="black", linewidth=0.6)
+    axes[1].legend(fontsize=8, loc="lower right")
+    fig.suptitle(
+        f"{results['options']['sources']} sources per scenario; medians of "
+        f"{results['options']['repeats']} run(s); {results['machine']['cpu']}; hatched: output "
+        f"not complete (failed, or cut off at the {results['options']['timeout']:g} s timeout)",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
