@@ -34,6 +34,8 @@ LINK, HISTORY, CHECK, PAGE, RECONCILE = range(5)
 and reconciling waits until nothing else is queued, so its by-id fetches batch up."""
 LINKS_AHEAD = 6
 """Chunks being linked at once, ahead of the pages in the queue ..."""
+RECONCILE_BATCH = 50
+"""Finished entries whose missing ids are confirmed together, while chunks remain to link."""
 LINKS_IN_FLIGHT = 100_000
 """... as long as their parsed elink answers hold about this many links in all, so memory is
 bounded by this, not by how many links each source has."""
@@ -131,6 +133,8 @@ class Harvest:
         finally:
             self.linking -= 1
             self._feed()
+            if self.reconciling and not (self.unlinked or self.linking):
+                self._put(RECONCILE, self.reconcile)
 
     async def _link(self, chunk: Chunk) -> None:
         ids = self.store.chunk_sources(chunk)
@@ -298,7 +302,13 @@ class Harvest:
         for retstart in sorted(left):
             self._put_page(entry, retstart)
         if not self.pages_left[entry.entry]:
-            self.reconciling[entry.entry] = entry
+            self._await_reconcile(entry)
+
+    def _await_reconcile(self, entry: Entry) -> None:
+        """Reconcile finished entries in batches: every RECONCILE_BATCH entries, or once no
+        chunk is left to link (see link), so confirming missing ids costs few requests."""
+        self.reconciling[entry.entry] = entry
+        if len(self.reconciling) >= RECONCILE_BATCH or not (self.unlinked or self.linking):
             self._put(RECONCILE, self.reconcile)
 
     def _put_page(self, entry: Entry, retstart: int) -> None:
@@ -309,8 +319,7 @@ class Harvest:
         left = self.pages_left.get(entry.entry, set())
         left.discard(retstart)
         if not left:
-            self.reconciling[entry.entry] = entry
-            self._put(RECONCILE, self.reconcile)
+            self._await_reconcile(entry)
 
     def _records(
         self,
