@@ -7,6 +7,7 @@ sit directly in the set's container count: a taxonomy `Taxon` nested in `Lineage
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -93,6 +94,27 @@ def _seq_db(el: etree._Element, default: str) -> str:
     return default
 
 
+@functools.lru_cache(maxsize=64)
+def _steps(path: str) -> tuple[str, ...]:
+    return tuple(path.split("/"))
+
+
+def _uid_text(el: etree._Element, path: str | None) -> str:
+    """The uid at `path`, found by looking at first children where the DTD puts it
+    (MedlineCitation/PMID, Entrezgene_track-info/...), else by a path search: the hot path."""
+    if not path:
+        return ""
+    node = el
+    for step in _steps(path):
+        try:
+            node = node[0]
+        except IndexError:
+            return ""
+        if node.tag != step:
+            return (el.findtext(path) or "").strip()
+    return (node.text or "").strip()
+
+
 class RecordHandler:
     """Yields a `Record` per top-level record element and an `ErrorResult` per top-level ERROR."""
 
@@ -120,7 +142,7 @@ class RecordHandler:
         if spec.uid_attr is not None:
             uid = el.get(spec.uid_attr) or ""
         else:
-            uid = (el.findtext(spec.uid_path) or "").strip() if spec.uid_path else ""
+            uid = _uid_text(el, spec.uid_path)
         error = el.findtext("error") if spec.tag == "DocumentSummary" else None
         db = _seq_db(el, self._db) if self._per_record_db else self._db
         self.records += 1
