@@ -21,13 +21,13 @@ class Progress:
     def __init__(self, store: Store, stats: Stats, disabled: bool = False) -> None:
         self.stats = stats
         self.disabled = disabled or not sys.stderr.isatty()
-        counts = store.counts()
-        self._base = counts
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.bars: dict[str, tqdm] = {}
+        self._base: dict[str, int] = {}
         if self.disabled:
-            return
+            return  # the counts scan every edge: only pay for them when bars are drawn
+        counts = self._base = store.counts()
         self.bars = {
             "link": tqdm(
                 total=counts["chunks"],
