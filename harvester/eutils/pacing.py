@@ -1,15 +1,20 @@
 """The one process-wide gate every E-utilities attempt passes, retries included.
 
-Built on aiolimiter as a bucket of one (`AsyncLimiter(1, period)`), so requests are spaced
-evenly and never burst: any one-second window holds at most the policy's rate, with a safety
-margin (default 3%) against jitter at the server. A 429 slows the gate (Retry-After holds every
-request until it passes; without it the rate halves) and successes win the rate back
-additively, never above the policy. Time comes from the running loop (tests use a virtual one).
+NCBI counts requests over a sliding second, so the gate enforces exactly that: at most n
+requests (the limit) in any window of one second plus a safety margin (default 3%) against
+jitter at the server, with consecutive releases kept apart by aiolimiter's bucket of one, so
+there is never a burst. Windows are counted from when each request actually left, which lets a
+release the event loop delayed be made up instead of lost. A 429 slows the gate (Retry-After
+holds every request until it passes; without it the rate halves) and successes win the rate
+back additively, never above the policy. Time comes from the running loop (tests use a
+virtual one).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,10 +26,22 @@ from harvester.errors import ConfigError
 from harvester.ncbi import RATE_NO_KEY, RATE_WITH_KEY
 from harvester.stats import Stats
 
-__all__ = ["POLICIES", "Gate", "RatePolicy", "is_us_peak", "policy_for", "process_gate"]
+__all__ = [
+    "DEFAULT_MARGIN",
+    "POLICIES",
+    "Gate",
+    "RatePolicy",
+    "Release",
+    "is_us_peak",
+    "policy_for",
+    "process_gate",
+]
 
 US_EASTERN = ZoneInfo("America/New_York")
 POLICIES = ("ncbi", "ncbi-2007", "custom")
+DEFAULT_MARGIN = 0.03
+"""Share of the rate given up so that network jitter at the server cannot make n+1 in a window."""
+MAX_LANES = 1024
 
 
 def is_us_peak(when: datetime) -> bool:
@@ -72,14 +89,31 @@ def _is_number(text: str) -> bool:
     return True
 
 
+class Release:
+    """One pass through the gate: when it went out, moved later once its bytes were sent."""
+
+    __slots__ = ("at", "waited")
+
+    def __init__(self, at: float, waited: float) -> None:
+        self.at = at
+        self.waited = waited
+
+
 class Gate:
-    """Spaces every attempt at 1/rate (less the margin) and adapts the rate to 429s."""
+    """Lets at most n requests through in any window of n / rate seconds (plus the margin),
+    spaced at least `min_gap` periods apart, and adapts the rate to 429s.
+
+    The window is counted from when each request's bytes actually left (`sent`), the moment the
+    server counts it, so a release the busy event loop delays costs one of the n lanes a few
+    milliseconds instead of costing every later request, and is made up within the window.
+    """
 
     def __init__(
         self,
         policy: RatePolicy,
         *,
-        margin: float = 0.03,
+        margin: float = DEFAULT_MARGIN,
+        min_gap: float = 0.9,
         recovery: float = 0.05,
         min_factor: float = 1 / 64,
         clock: Callable[[], float] | None = None,
@@ -88,8 +122,11 @@ class Gate:
     ) -> None:
         if not 0 <= margin < 1:
             raise ConfigError("the gate's safety margin must be in [0, 1)")
+        if not 0 < min_gap <= 1:
+            raise ConfigError("the gate's minimum gap must be in (0, 1] of a period")
         self.policy = policy
         self.margin = margin
+        self.min_gap = min_gap
         self.recovery = recovery
         self.min_factor = min_factor
         self.stats = stats if stats is not None else Stats()
@@ -99,6 +136,8 @@ class Gate:
         self._hold_until = float("-inf")
         self._limiter: AsyncLimiter | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+        self._log: collections.deque[Release] = collections.deque(maxlen=MAX_LANES)
 
     def now(self) -> float:
         """The gate's clock (the running loop's time unless one was injected)."""
@@ -110,37 +149,63 @@ class Gate:
         return self.policy.rate_at(self._wall()) * self._factor
 
     @property
+    def lanes(self) -> int:
+        """n: requests per window (the whole-number part of the rate, at least one)."""
+        return max(1, min(MAX_LANES, math.floor(self.rate + 1e-9)))
+
+    @property
+    def window(self) -> float:
+        """Seconds that may hold at most `lanes` requests, margin included."""
+        return self.lanes / (self.rate * (1.0 - self.margin))
+
+    @property
     def period(self) -> float:
-        """Seconds between releases, margin included."""
-        return 1.0 / (self.rate * (1.0 - self.margin))
+        """Mean seconds between releases when the gate is saturated."""
+        return self.window / self.lanes
 
     def _bucket(self) -> AsyncLimiter:
-        loop = asyncio.get_running_loop()
-        if self._limiter is None or self._loop is not loop:
-            self._limiter, self._loop = AsyncLimiter(1, self.period), loop
-        period = self.period
-        if self._limiter.time_period != period:  # aiolimiter has no public setter for the rate
-            self._limiter.time_period = period
-            self._limiter._rate_per_sec = 1.0 / period
+        """aiolimiter's bucket of one keeps consecutive releases `min_gap` periods apart."""
+        gap = self.min_gap / self.rate
+        if self._limiter is None:
+            self._limiter = AsyncLimiter(1, gap)
+        if self._limiter.time_period != gap:  # aiolimiter has no public setter for the rate
+            self._limiter.time_period = gap
+            self._limiter._rate_per_sec = 1.0 / gap
         return self._limiter
 
-    async def acquire(self) -> float:
-        """Wait for this attempt's turn; returns the seconds waited."""
+    def _due(self) -> float:
+        """The earliest time the next release keeps every window within its n requests."""
+        lanes = self.lanes
+        lane = self._log[-lanes].at + self.window if len(self._log) >= lanes else float("-inf")
+        return max(lane, self._hold_until)
+
+    async def acquire(self) -> Release:
+        """Wait for this attempt's turn; pass the result to `sent` once the request is out."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # asyncio primitives belong to one loop
+            self._loop, self._lock, self._limiter = loop, asyncio.Lock(), None
+        assert self._lock is not None
         start = self.now()
-        while True:
-            hold = self._hold_until - self.now()
-            if hold > 0:
-                await asyncio.sleep(hold)
-                continue
-            await self._bucket().acquire()
-            if self.now() >= self._hold_until:  # no 429 arrived while we queued
-                break
-        waited = self.now() - start
+        async with self._lock:  # first come, first served
+            while True:
+                wait = self._due() - self.now()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    continue
+                await self._bucket().acquire()
+                if self.now() >= self._due():  # no 429 or late send moved the window meanwhile
+                    break
+            release = Release(self.now(), self.now() - start)
+            self._log.append(release)
         self.stats.incr("gate/acquired")
-        if waited > 0:
+        if release.waited > 0:
             self.stats.incr("gate/waits")
-            self.stats.incr("gate/wait_seconds", waited)
-        return waited
+            self.stats.incr("gate/wait_seconds", release.waited)
+        return release
+
+    def sent(self, release: Release) -> None:
+        """The request's bytes went out now: count its window from here."""
+        release.at = max(release.at, self.now())
 
     def on_success(self) -> None:
         """A request went through: win back a step of the rate (additive increase)."""
@@ -159,7 +224,9 @@ class Gate:
 _PROCESS_GATE: Gate | None = None
 
 
-def process_gate(policy: RatePolicy, *, margin: float = 0.03, stats: Stats | None = None) -> Gate:
+def process_gate(
+    policy: RatePolicy, *, margin: float = DEFAULT_MARGIN, stats: Stats | None = None
+) -> Gate:
     """The single gate of this process: every client shares it, so limits hold across them."""
     global _PROCESS_GATE
     if _PROCESS_GATE is None:

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field, replace
 
 from harvester.errors import ConfigError
-from harvester.eutils.pacing import RatePolicy, policy_for
+from harvester.eutils.pacing import DEFAULT_MARGIN, RatePolicy, policy_for
 from harvester.eutils.retry import Backoff
 from harvester.ncbi import DEFAULT_BASE_URL
 
@@ -27,7 +27,7 @@ class ClientConfig:
     policy: str = "ncbi"
     rate: float | None = None
     """Requests per second for the `custom` policy."""
-    margin: float = 0.03
+    margin: float = DEFAULT_MARGIN
     concurrency: int = 4
     connect_timeout: float = 20.0
     read_timeout: float = 120.0

@@ -13,6 +13,7 @@ import logging
 import random
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import aiohttp
@@ -20,7 +21,7 @@ from yarl import URL
 
 from harvester import __version__
 from harvester.errors import TransportError
-from harvester.eutils.pacing import Gate, process_gate
+from harvester.eutils.pacing import Gate, Release, process_gate
 from harvester.eutils.parse import aparse
 from harvester.eutils.results import ErrorResult, Item, Record
 from harvester.eutils.retry import (
@@ -86,7 +87,20 @@ class Transport:
                     total=cfg.total_timeout, connect=cfg.connect_timeout, sock_read=cfg.read_timeout
                 ),
                 headers={"User-Agent": f"harvester/{__version__}"},
+                trace_configs=[self._sent_trace()],
             )
+
+    def _sent_trace(self) -> aiohttp.TraceConfig:
+        """Tell the gate when each request's bytes actually leave (headers, then any body)."""
+
+        async def sent(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
+            if isinstance(ctx.trace_request_ctx, Release):
+                self.gate.sent(ctx.trace_request_ctx)
+
+        trace = aiohttp.TraceConfig()
+        trace.on_request_headers_sent.append(sent)
+        trace.on_request_chunk_sent.append(sent)
+        return trace
 
     async def close(self) -> None:
         """Close the session (idempotent)."""
@@ -128,9 +142,10 @@ class Transport:
         seen: set[str] = set()
         while True:
             held: list[Item] = []
-            self.stats.incr("gate/wait_seconds", await self.gate.acquire())
+            release = await self.gate.acquire()
+            self.stats.incr("gate/wait_seconds", release.waited)
             try:
-                async for item in self._attempt(endpoint, params, n_ids, db, fmt):
+                async for item in self._attempt(endpoint, params, n_ids, db, fmt, release):
                     if isinstance(item, Record):
                         if item.uid in seen and item.uid:
                             continue
@@ -177,23 +192,33 @@ class Transport:
         await self._sleep(delay)
 
     async def _attempt(
-        self, endpoint: str, params: Params, n_ids: int, db: str | None, fmt: RecordFormat | None
+        self,
+        endpoint: str,
+        params: Params,
+        n_ids: int,
+        db: str | None,
+        fmt: RecordFormat | None,
+        release: Release,
     ) -> AsyncIterator[Item]:
-        chunks = self._send(endpoint, params, n_ids)
+        chunks = self._send(endpoint, params, n_ids, release)
         try:
             async for item in aparse(chunks, db=db, fmt=fmt):
                 yield item
         finally:
             await chunks.aclose()  # release the connection even when parsing stopped early
 
-    async def _send(self, endpoint: str, params: Params, n_ids: int) -> AsyncGenerator[bytes, None]:
+    async def _send(
+        self, endpoint: str, params: Params, n_ids: int, release: Release
+    ) -> AsyncGenerator[bytes, None]:
         """One HTTP exchange: a non-2xx status becomes a verdict, a 2xx body streams out."""
         if self._session is None:
             await self.open()
         assert self._session is not None
         method, url, data = self._request(endpoint, params, n_ids)
         headers = _FORM if data is not None else None
-        async with self._session.request(method, url, data=data, headers=headers) as resp:
+        async with self._session.request(
+            method, url, data=data, headers=headers, trace_request_ctx=release
+        ) as resp:
             self.stats.request(endpoint, resp.status)
             if not 200 <= resp.status < 300:
                 body = await resp.content.read(4096)
@@ -222,18 +247,21 @@ class Transport:
         state = RetryState(self.config.backoff(), rng=self._rng)
         state.start()
         while True:
-            self.stats.incr("gate/wait_seconds", await self.gate.acquire())
+            release = await self.gate.acquire()
+            self.stats.incr("gate/wait_seconds", release.waited)
             try:
-                return await self._raw_attempt(endpoint, params, n_ids)
+                return await self._raw_attempt(endpoint, params, n_ids, release)
             except _Classified as exc:
                 verdict = exc.verdict
             except Exception as exc:  # classified; unknown ones re-raised
                 verdict = classify(exc, history_attempts=self.config.history_attempts) or Fail(exc)
             await self._after_failure(endpoint, state, verdict)
 
-    async def _raw_attempt(self, endpoint: str, params: Params, n_ids: int) -> bytes:
+    async def _raw_attempt(
+        self, endpoint: str, params: Params, n_ids: int, release: Release
+    ) -> bytes:
         parts: list[bytes] = []
-        async for chunk in self._send(endpoint, params, n_ids):
+        async for chunk in self._send(endpoint, params, n_ids, release):
             parts.append(chunk)
         body = b"".join(parts)
         sniffed = sniff(body[:4096])
