@@ -29,13 +29,15 @@ from harvester.harvest.fields import FieldExtractor
 from harvester.harvest.store import Chunk, Entry, Store
 from harvester.ncbi import MAX_QUERY_KEYS
 
-LINK, HISTORY, CHECK, PAGE, RECONCILE = range(5)
+RECONCILE, LINK, HISTORY, CHECK, PAGE = range(5)
 """Task priorities, most urgent first: a LINK is only queued when pages run low (see _feed),
-and reconciling waits until nothing else is queued, so its by-id fetches batch up."""
+and a RECONCILE only once enough missing ids have piled up or nothing else is left to do."""
 LINKS_AHEAD = 6
 """Chunks being linked at once, ahead of the pages in the queue ..."""
-RECONCILE_BATCH = 50
-"""Finished entries whose missing ids are confirmed together, while chunks remain to link."""
+RECONCILE_IDS = 250
+"""Ids without a record, across finished entries, confirmed by id together in mid-run (the rest
+wait for the pipeline to go idle), so the confirmations cost few requests and none sits in the
+tail of the run."""
 LINKS_IN_FLIGHT = 100_000
 """... as long as their parsed elink answers hold about this many links in all, so memory is
 bounded by this, not by how many links each source has."""
@@ -68,6 +70,9 @@ class Harvest:
         self.linking = 0
         self.pages_queued = 0
         self.reconciling: dict[int, Entry] = {}
+        self.unconfirmed = 0
+        """Ids the finished entries in `reconciling` still lack a record for."""
+        self.active = 0
         self.webenv: str | None = None
         self.keys_used = 0
 
@@ -121,9 +126,13 @@ class Harvest:
     async def _worker(self) -> None:
         while True:
             task = await self.queue.get()
+            self.active += 1
             try:
                 await task.run()
             finally:
+                self.active -= 1
+                if self.reconciling and not self.active and self.queue.empty():
+                    self._put(RECONCILE, self.reconcile)  # all else is done: confirm the rest
                 self.queue.task_done()
 
     # -- step 1-2: per-id elink, the index -------------------------------------------------
@@ -133,8 +142,6 @@ class Harvest:
         finally:
             self.linking -= 1
             self._feed()
-            if self.reconciling and not (self.unlinked or self.linking):
-                self._put(RECONCILE, self.reconcile)
 
     async def _link(self, chunk: Chunk) -> None:
         ids = self.store.chunk_sources(chunk)
@@ -305,10 +312,14 @@ class Harvest:
             self._await_reconcile(entry)
 
     def _await_reconcile(self, entry: Entry) -> None:
-        """Reconcile finished entries in batches: every RECONCILE_BATCH entries, or once no
-        chunk is left to link (see link), so confirming missing ids costs few requests."""
+        """Reconcile finished entries in batches: at once when RECONCILE_IDS ids lack a record,
+        else when the pipeline goes idle (see _worker), so confirming costs few requests."""
+        if entry.entry in self.reconciling:
+            return
         self.reconciling[entry.entry] = entry
-        if len(self.reconciling) >= RECONCILE_BATCH or not (self.unlinked or self.linking):
+        self.unconfirmed += self.store.count_pending(entry.chunk, entry.link)
+        if self.unconfirmed >= RECONCILE_IDS:
+            self.unconfirmed = 0
             self._put(RECONCILE, self.reconcile)
 
     def _put_page(self, entry: Entry, retstart: int) -> None:
@@ -393,7 +404,7 @@ class Harvest:
     async def reconcile(self) -> None:
         """Fetch by id whatever finished entries' pages did not bring, batched across entries;
         what still lacks a record is missing at NCBI (withdrawn, merged) and is marked so."""
-        entries, self.reconciling = list(self.reconciling.values()), {}
+        entries, self.reconciling, self.unconfirmed = list(self.reconciling.values()), {}, 0
         pending = sorted(
             {
                 t
@@ -403,15 +414,19 @@ class Harvest:
         )
         page = self.job.fetch.page_size
         for start in range(0, len(pending), page):
-            batch = pending[start : start + page]
-            good, missing = await self._fetch(ids=[str(t) for t in batch])
-            absent = [t for t in batch if t not in {u for u, _ in good} | set(missing)]
-            if absent:  # a short answer drops records silently: ask once more before "missing"
-                more, gone = await self._fetch(ids=[str(t) for t in absent])
-                good, missing = good + more, missing + gone
-                absent = [t for t in absent if t not in {u for u, _ in more} | set(gone)]
-            self.stats.incr("harvest/refetched", len(good))
-            fresh = self.store.commit_records(good, missing + absent)
+            batch = [str(t) for t in pending[start : start + page]]
+            # A short answer drops records silently, so an id is missing only when two answers
+            # lack it. Ids a page lacked are nearly always truly missing, so both asks go out
+            # together: the same requests as asking again, one round trip instead of two.
+            (good, missing), (more, gone) = await asyncio.gather(
+                self._fetch(ids=batch), self._fetch(ids=batch)
+            )
+            found = dict(good)
+            found.update(more)
+            said = set(missing) | set(gone)
+            absent = [t for t in pending[start : start + page] if t not in found and t not in said]
+            self.stats.incr("harvest/refetched", len(found))
+            fresh = self.store.commit_records(list(found.items()), [*said, *absent])
             self.stats.incr("harvest/records", fresh)
         for entry in entries:
             self.store.set_entry_state(entry.entry, "done")

@@ -229,6 +229,15 @@ class Store:
             sql += f" AND state={PENDING}"
         return [r[0] for r in self.db.execute(sql + " ORDER BY uid", args)]
 
+    def count_pending(self, chunk: int, link: int | None = None) -> int:
+        """How many of a chunk's targets (of one link, if given) still lack a record."""
+        sql = f"SELECT count(*) FROM targets WHERE chunk=? AND state={PENDING}"
+        args: list[object] = [chunk]
+        if link is not None:
+            sql += " AND link=?"
+            args.append(link)
+        return int(self.db.execute(sql, args).fetchone()[0])
+
     def chunk_link_counts(self, chunk: int) -> dict[int, int]:
         return dict(
             self.db.execute(
