@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 NOTES = [
+    "A contender that does not finish one scenario within the timeout is not run again in it: "
+    "further runs could only repeat the same lower bound, so its row counts that one run.",
     "EDirect runs with NQUIRE_HELPER=wget (an EDirect setting): its default helper, curl "
     "--http1.0, got HTTP 500 from an earlier emulator that sent chunked bodies to HTTP/1.0 "
     "clients. The emulator now answers HTTP/1.0 unchunked; these runs still used wget.",

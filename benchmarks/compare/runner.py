@@ -361,14 +361,22 @@ def run_all(opts: Options) -> dict[str, Any]:
     plan = list(itertools.product(range(opts.repeats), opts.scenarios, contenders))
     runs: list[Run] = []
     lock = threading.Lock()
+    pair_locks = {(s, c): threading.Lock() for s in opts.scenarios for c in contenders}
+    timed_out: set[tuple[str, str]] = set()
 
     def go(item: tuple[int, str, str]) -> None:
         repeat, name, contender = item
-        opts.say(f"start {name} / {contender} / run {repeat + 1}")
-        try:
-            run = run_one(jobs[name], contender, repeat, opts, base)
-        except Exception as exc:  # the harness itself failed: record it, carry on
-            run = Run(name, contender, repeat, status="failed", error=f"harness: {exc}")
+        with pair_locks[name, contender]:  # one pair's repeats run in order
+            if (name, contender) in timed_out:  # another run could only repeat a lower bound
+                opts.say(f"skip  {name} / {contender} / run {repeat + 1}: an earlier run timed out")
+                return
+            opts.say(f"start {name} / {contender} / run {repeat + 1}")
+            try:
+                run = run_one(jobs[name], contender, repeat, opts, base)
+            except Exception as exc:  # the harness itself failed: record it, carry on
+                run = Run(name, contender, repeat, status="failed", error=f"harness: {exc}")
+            if run.status == "timeout":
+                timed_out.add((name, contender))
         with lock:
             runs.append(run)
         opts.say(

@@ -154,8 +154,8 @@ def _write_parquet(
     extractor: FieldExtractor,
 ) -> int:
     try:
-        import pyarrow as pa  # type: ignore[import-not-found, unused-ignore]
-        import pyarrow.parquet as pq  # type: ignore[import-not-found, unused-ignore]
+        import pyarrow as pa  # type: ignore[import-not-found, import-untyped, unused-ignore]
+        import pyarrow.parquet as pq  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError:
         raise ConfigError(
             "parquet output needs pyarrow: pip install 'harvester[parquet]'"
