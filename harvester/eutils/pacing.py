@@ -158,11 +158,6 @@ class Gate:
         """Seconds that may hold at most `lanes` requests, margin included."""
         return self.lanes / (self.rate * (1.0 - self.margin))
 
-    @property
-    def period(self) -> float:
-        """Mean seconds between releases when the gate is saturated."""
-        return self.window / self.lanes
-
     def _bucket(self) -> AsyncLimiter:
         """aiolimiter's bucket of one keeps consecutive releases `min_gap` periods apart."""
         gap = self.min_gap / self.rate

@@ -414,7 +414,8 @@ class Harvest:
         )
         page = self.job.fetch.page_size
         for start in range(0, len(pending), page):
-            batch = [str(t) for t in pending[start : start + page]]
+            uids = pending[start : start + page]
+            batch = [str(t) for t in uids]
             # A short answer drops records silently, so an id is missing only when two answers
             # lack it. Ids a page lacked are nearly always truly missing, so both asks go out
             # together: the same requests as asking again, one round trip instead of two.
@@ -424,7 +425,7 @@ class Harvest:
             found = dict(good)
             found.update(more)
             said = set(missing) | set(gone)
-            absent = [t for t in pending[start : start + page] if t not in found and t not in said]
+            absent = [t for t in uids if t not in found and t not in said]
             self.stats.incr("harvest/refetched", len(found))
             fresh = self.store.commit_records(list(found.items()), [*said, *absent])
             self.stats.incr("harvest/records", fresh)

@@ -220,23 +220,14 @@ class Store:
     def chunk_targets(
         self, chunk: int, link: int | None = None, pending_only: bool = False
     ) -> list[int]:
-        sql = "SELECT uid FROM targets WHERE chunk=?"
-        args: list[object] = [chunk]
-        if link is not None:
-            sql += " AND link=?"
-            args.append(link)
-        if pending_only:
-            sql += f" AND state={PENDING}"
-        return [r[0] for r in self.db.execute(sql + " ORDER BY uid", args)]
+        where, args = _targets_of(chunk, link, pending_only)
+        rows = self.db.execute(f"SELECT uid FROM targets {where} ORDER BY uid", args)
+        return [r[0] for r in rows]
 
     def count_pending(self, chunk: int, link: int | None = None) -> int:
         """How many of a chunk's targets (of one link, if given) still lack a record."""
-        sql = f"SELECT count(*) FROM targets WHERE chunk=? AND state={PENDING}"
-        args: list[object] = [chunk]
-        if link is not None:
-            sql += " AND link=?"
-            args.append(link)
-        return int(self.db.execute(sql, args).fetchone()[0])
+        where, args = _targets_of(chunk, link, pending_only=True)
+        return int(self.db.execute(f"SELECT count(*) FROM targets {where}", args).fetchone()[0])
 
     def chunk_link_counts(self, chunk: int) -> dict[int, int]:
         return dict(
@@ -366,3 +357,14 @@ class Store:
             "LEFT JOIN targets t ON t.uid = e.target LEFT JOIN records r ON r.uid = e.target "
             "ORDER BY s.position, e.link, e.rank"
         )
+
+
+def _targets_of(chunk: int, link: int | None, pending_only: bool) -> tuple[str, list[object]]:
+    """The WHERE clause (and its arguments) picking a chunk's targets, by link and state."""
+    where, args = "WHERE chunk=?", list[object]([chunk])
+    if link is not None:
+        where += " AND link=?"
+        args.append(link)
+    if pending_only:
+        where += f" AND state={PENDING}"
+    return where, args
