@@ -116,6 +116,7 @@ class Scenario:
             request_log=request_log,
             seed=4,
             speedup=self.speedup,
+            render_processes=1,
         )
 
     def client_config(self, base_url: str) -> ClientConfig:

@@ -7,6 +7,7 @@ entries, HTTP 400 when no id can be read, and an HTML 500 page (never a tracebac
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -15,9 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from harvester.emulator import faults, gatekeeper, hostile, render
-from harvester.emulator.fetch import efetch_body, esummary_body
+from harvester.emulator.fetch import RecordPage, efetch_body, esummary_body
 from harvester.emulator.links import elink_body
 from harvester.emulator.params import ParamError, Params, read_params
+from harvester.emulator.renderpool import Entry, RenderPool
 from harvester.emulator.search import Searcher, SearchSyntaxError
 from harvester.emulator.state import EMPTY_IDS, HistoryMissing, NoValidIds, State
 from harvester.ncbi import (
@@ -33,6 +35,7 @@ from harvester.ncbi import (
 log = logging.getLogger("harvester.emulator")
 STATE_KEY = web.AppKey("state", State)
 RENDER_KEY = web.AppKey("render", ThreadPoolExecutor)
+POOL_KEY = web.AppKey("render_pool", RenderPool)
 
 JSON_KINDS = ("einfo", "esearch", "elink", "esummary")
 XML_TYPE, JSON_TYPE = "text/xml; charset=UTF-8", "application/json; charset=UTF-8"
@@ -153,28 +156,71 @@ HANDLERS: dict[str, Callable[[State, Params], Body]] = {
 }
 
 
+async def _prepared(request: web.Request, content_type: str) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": f"{content_type}; charset=UTF-8"})
+    if request.version >= (1, 1):
+        response.enable_chunked_encoding()  # as NCBI; HTTP/1.0 clients (EDirect's curl
+    # --http1.0) may not receive chunks, so they get a body delimited by closing instead
+    await response.prepare(request)
+    return response
+
+
+async def _send(response: web.StreamResponse, chunk: str) -> None:
+    if chunk:
+        await response.write(chunk.encode())
+        # write() only yields when the socket buffer is full: yield anyway, so requests
+        # arriving while a page renders are accepted (and stamped) on time.
+        await asyncio.sleep(0)
+
+
 async def _stream(
     request: web.Request, chunks: Iterator[str], content_type: str
 ) -> web.StreamResponse:
     fault = request.get(gatekeeper.FAULT_KEY)
     if fault == "short":
         chunks = faults.drop_records(chunks)
-    response = web.StreamResponse(headers={"Content-Type": f"{content_type}; charset=UTF-8"})
-    if request.version >= (1, 1):
-        response.enable_chunked_encoding()  # as NCBI; HTTP/1.0 clients (EDirect's curl
-    # --http1.0) may not receive chunks, so they get a body delimited by closing instead
-    await response.prepare(request)
+    response = await _prepared(request, content_type)
     if fault == "cut":
         await faults.cut_stream(request, response, (c.encode() for c in chunks))
         return response
     for chunk in chunks:
-        if chunk:
-            await response.write(chunk.encode())
-            # write() only yields when the socket buffer is full: yield anyway, so requests
-            # arriving while a page renders are accepted (and stamped) on time.
-            await asyncio.sleep(0)
+        await _send(response, chunk)
     await response.write_eof()
     return response
+
+
+RENDER_AHEAD = 2
+"""Record chunks a render worker may have ready before the previous one is sent."""
+
+
+async def _stream_pooled(
+    request: web.Request, pool: RenderPool, page: RecordPage, content_type: str
+) -> web.StreamResponse:
+    """Stream a page whose record chunks render in the pool, a couple ahead of the socket."""
+    ahead: collections.deque[asyncio.Future[str]] = collections.deque()
+    slices = page.slices()
+    try:
+        for uids in itertools.islice(slices, RENDER_AHEAD):
+            ahead.append(asyncio.ensure_future(pool.records(page.fmt_key, page.db, uids)))
+        response = await _prepared(request, content_type)
+        await _send(response, page.head)
+        while ahead:
+            chunk = await ahead.popleft()
+            for uids in itertools.islice(slices, 1):
+                ahead.append(asyncio.ensure_future(pool.records(page.fmt_key, page.db, uids)))
+            await _send(response, chunk)
+        await _send(response, page.tail)
+        await response.write_eof()
+        return response
+    finally:
+        for future in ahead:
+            future.cancel()
+
+
+async def _rendered_page(pool: RenderPool, page: RecordPage) -> list[str]:
+    """A whole page rendered in the pool, for the fault and hostile writers that need chunks."""
+    jobs = (pool.records(page.fmt_key, page.db, uids) for uids in page.slices())
+    return [page.head, *await asyncio.gather(*jobs), page.tail]
 
 
 MAX_FORM_FIELDS = 1_000_000
@@ -185,18 +231,47 @@ HEAVY_IDS = 20
 
 
 async def _render(request: web.Request, endpoint: str, state: State, p: Params) -> Body:
-    """Render small answers inline; render large ones on the app's render thread, so the loop
-    keeps accepting (and the rate gate keeps timestamping) requests meanwhile, as NCBI's front
-    end counts requests regardless of how busy its back end is."""
-    heavy = (
+    """Render small answers inline and large ones off the event loop: in the render pool's
+    processes when there is one and the answer writes nothing to the History server, else on
+    the render thread. Either way the loop keeps accepting (and the rate gate stamping)
+    requests meanwhile, as NCBI's front end counts requests however busy its back end is."""
+    if not _heavy(endpoint, p):
+        return HANDLERS[endpoint](state, p)
+    pool = request.app.get(POOL_KEY)
+    if pool is not None and _history_free(endpoint, p):
+        resolved, entry = _resolve(state, p)
+        if resolved:
+            return await pool.render(HANDLERS[endpoint], p, entry)
+    executor = request.app[RENDER_KEY]
+    return await asyncio.get_running_loop().run_in_executor(executor, HANDLERS[endpoint], state, p)
+
+
+def _heavy(endpoint: str, p: Params) -> bool:
+    return (
         endpoint == "esearch"
         or bool(p.get("webenv"))
         or sum(v.count(",") + 1 for v in p.getall("id")) > HEAVY_IDS
     )
-    if not heavy:
-        return HANDLERS[endpoint](state, p)
-    executor = request.app[RENDER_KEY]
-    return await asyncio.get_running_loop().run_in_executor(executor, HANDLERS[endpoint], state, p)
+
+
+def _history_free(endpoint: str, p: Params) -> bool:
+    """Answers that only read the History server (esearch, epost and neighbor_history write)."""
+    cmd = (p.get("cmd") or "neighbor").lower()
+    return endpoint == "esummary" or (endpoint == "elink" and cmd != "neighbor_history")
+
+
+def _resolve(state: State, p: Params) -> tuple[bool, Entry | None]:
+    """(True, the History entry the request reads or None); (False, None) when resolving it
+    fails, so the handler itself reports the error with NCBI's precedence."""
+    if any(v.strip() for v in p.getall("id")):
+        return True, None
+    try:
+        found = state.from_history(p)
+    except (ParamError, HistoryMissing):
+        return False, None
+    if found is None:
+        return True, None
+    return True, (p.get("webenv") or "", int(p.get("query_key") or 0), found[0], found[1])
 
 
 def make_handler(endpoint: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
@@ -207,12 +282,18 @@ def make_handler(endpoint: str) -> Callable[[web.Request], Awaitable[web.StreamR
             p = await read_params(request)
             attack = hostile.parse(state.config.hostile)
             if endpoint == "efetch":
-                chunks, content_type = efetch_body(state, p)
+                records, content_type = efetch_body(state, p)
+                hostile_body = hostile.applies(attack, endpoint, content_type != "text/xml")
+                pool = request.app.get(POOL_KEY)
+                if pool is not None and isinstance(records, RecordPage) and _heavy(endpoint, p):
+                    if not hostile_body and request.get(gatekeeper.FAULT_KEY) is None:
+                        return await _stream_pooled(request, pool, records, content_type)
+                    records = await _rendered_page(pool, records)
+                chunks = iter(records)
                 first = next(chunks, "")  # surface errors before the status line is sent
                 chunks = itertools.chain((first,), chunks)
-                if attack is not None and hostile.applies(
-                    attack, endpoint, content_type != "text/xml"
-                ):
+                if hostile_body:
+                    assert attack is not None
                     return await hostile.respond(request, attack, chunks, content_type)
                 return await _stream(request, chunks, content_type)
             body = await _render(request, endpoint, state, p)
@@ -258,6 +339,13 @@ async def ncbi_headers(request: web.Request, response: web.StreamResponse) -> No
 
 async def _stop_renderer(app: web.Application) -> None:
     app[RENDER_KEY].shutdown(wait=False, cancel_futures=True)
+    pool = app.get(POOL_KEY)
+    if pool is not None:
+        pool.close()
+
+
+async def _start_pool(app: web.Application) -> None:
+    await app[POOL_KEY].start()
 
 
 def build_app(state: State) -> web.Application:
@@ -271,6 +359,10 @@ def build_app(state: State) -> web.Application:
     )
     app[STATE_KEY] = state
     app[RENDER_KEY] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emulator-render")
+    if state.config.render_processes > 0:
+        spec = state.dataset.spec
+        app[POOL_KEY] = RenderPool(state.config.render_processes, state.config, spec)
+        app.on_startup.append(_start_pool)
     app.on_cleanup.append(_stop_renderer)
     app.on_response_prepare.append(ncbi_headers)
     app.on_response_prepare.append(gatekeeper.rate_headers)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from typing import Any
 
@@ -50,6 +51,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=3600.0,
         metavar="SECONDS",
         help="how long a WebEnv lives after its last use (default 3600)",
+    )
+    parser.add_argument(
+        "--render-processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes rendering large answers, so rendering never delays the counting "
+        "of arrivals, as on NCBI (default 1; 0 renders on a thread of the server process)",
     )
     _add_conduct_flags(parser)
     parser.set_defaults(handler=run_serve)
@@ -135,8 +144,11 @@ def config_from_args(args: argparse.Namespace, **extra: Any) -> EmulatorConfig:
         "seed": getattr(args, "seed", 0),
         "speedup": getattr(args, "speedup", 1.0),
         "hostile": getattr(args, "hostile", None),
+        "render_processes": getattr(args, "render_processes", 0),
     }
     hostile.parse(conduct["hostile"])  # a bad kind fails here, as a one-line error
+    if conduct["render_processes"] < 0:
+        raise ConfigError("--render-processes must be 0 or more")
     if conduct["speedup"] <= 0 or min(conduct["rate_without_key"], conduct["rate_with_key"]) < 1:
         raise ConfigError("--speedup must be positive and rate limits at least 1")
     return EmulatorConfig(
@@ -149,6 +161,9 @@ def config_from_args(args: argparse.Namespace, **extra: Any) -> EmulatorConfig:
 
 
 async def _serve(config: EmulatorConfig) -> None:
+    stop = asyncio.Event()
+    with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with Emulator(config) as emulator:
         print(f"serving E-utilities at {emulator.base_url}", flush=True)
         if config.host not in ("127.0.0.1", "localhost", "::1"):
@@ -157,7 +172,7 @@ async def _serve(config: EmulatorConfig) -> None:
                 file=sys.stderr,
                 flush=True,
             )
-        await asyncio.Event().wait()
+        await stop.wait()  # SIGTERM, like Ctrl-C, shuts down cleanly (render workers too)
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@ efetch bodies are streamed in chunks as they are rendered (NCBI sends chunked bo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from harvester.emulator import render_records as rr
 from harvester.emulator.params import ParamError, Params
@@ -24,7 +25,7 @@ def page(uids: list[int], p: Params, from_history: bool) -> list[int]:
     return uids[retstart : retstart + retmax]
 
 
-def efetch_body(state: State, p: Params) -> tuple[Iterator[str], str]:
+def efetch_body(state: State, p: Params) -> tuple[Iterable[str], str]:
     """(chunks of the body, content type); raises ParamError/HistoryMissing/NoValidIds."""
     db = state.check_db(p.get("db"))
     uids = state.request_uids(db, p)
@@ -44,27 +45,48 @@ def efetch_body(state: State, p: Params) -> tuple[Iterator[str], str]:
         raise ParamError(
             f"Cannot process rettype={rettype or ''} retmode={retmode or ''} for db={db}"
         )
-    return _records(state, db, fmt.key, wanted), "text/xml"
+    return RecordPage(state, db, fmt.key, wanted), "text/xml"
 
 
-def _records(state: State, db: str, fmt_key: str, uids: list[int]) -> Iterator[str]:
-    fmt = FORMATS[fmt_key]
-    if fmt.namespace:
-        yield (
-            '<?xml version="1.0" ?>\n<ExchangeSet xmlns:xsi="https://www.w3.org/2001/'
-            f'XMLSchema-instance" xmlns="{fmt.namespace}" xsi:schemaLocation="{fmt.namespace}'
-            ' ftp://ftp.ncbi.nlm.nih.gov/snp/specs/docsum_eutils.xsd" >'
-        )
-    else:
-        yield f'<?xml version="1.0" ?>\n{fmt.doctype}\n<{fmt.root}>\n'
-    render = state.catalog.efetch
-    for start in range(0, len(uids), CHUNK_RECORDS):
-        yield "".join(
-            text
-            for uid in uids[start : start + CHUNK_RECORDS]
-            if (text := render(fmt_key, db, uid)) is not None
-        )
-    yield f"</{fmt.root}>\n" if fmt.namespace else f"\n</{fmt.root}>\n"
+@dataclass(frozen=True, slots=True)
+class RecordPage:
+    """An efetch page of records: `head`, the records in chunks of `CHUNK_RECORDS`, `tail`.
+
+    Iterating renders the chunks here; a render pool renders `slices()` elsewhere instead."""
+
+    state: State
+    db: str
+    fmt_key: str
+    uids: list[int]
+
+    @property
+    def head(self) -> str:
+        fmt = FORMATS[self.fmt_key]
+        if fmt.namespace:
+            return (
+                '<?xml version="1.0" ?>\n<ExchangeSet xmlns:xsi="https://www.w3.org/2001/'
+                f'XMLSchema-instance" xmlns="{fmt.namespace}" xsi:schemaLocation="{fmt.namespace}'
+                ' ftp://ftp.ncbi.nlm.nih.gov/snp/specs/docsum_eutils.xsd" >'
+            )
+        return f'<?xml version="1.0" ?>\n{fmt.doctype}\n<{fmt.root}>\n'
+
+    @property
+    def tail(self) -> str:
+        fmt = FORMATS[self.fmt_key]
+        return f"</{fmt.root}>\n" if fmt.namespace else f"\n</{fmt.root}>\n"
+
+    def slices(self) -> Iterator[list[int]]:
+        for start in range(0, len(self.uids), CHUNK_RECORDS):
+            yield self.uids[start : start + CHUNK_RECORDS]
+
+    def __iter__(self) -> Iterator[str]:
+        yield self.head
+        render = self.state.catalog.efetch
+        for uids in self.slices():
+            yield "".join(
+                text for uid in uids if (text := render(self.fmt_key, self.db, uid)) is not None
+            )
+        yield self.tail
 
 
 def _fasta(state: State, db: str, uids: list[int]) -> Iterator[str]:

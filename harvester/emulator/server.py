@@ -55,6 +55,9 @@ class EmulatorConfig:
     """JSONL file with one line per request (see requestlog.py)."""
     speedup: float = 1.0
     """Run K times faster than NCBI: rate limits x K, latencies / K (stall_seconds unscaled)."""
+    render_processes: int = 0
+    """Worker processes that render large answers (0: a thread of this process). With workers,
+    rendering never delays the stamping of arrivals, as on NCBI; `harvester serve` uses 1."""
     hostile: str | None = None
     """Serve hostile XML from efetch/elink: `xxe`, `bomb`, `netdtd`, `huge`, `deep`, `badutf8`
     (optionally `KIND:ARG`; see hostile.py). For testing clients, never for real data."""
