@@ -16,6 +16,7 @@ from eutils_helpers import VirtualClock, virtual_time
 from harvester.errors import ConfigError
 from harvester.eutils.pacing import (
     DEFAULT_MARGIN,
+    MIN_GAP,
     Gate,
     is_us_peak,
     policy_for,
@@ -63,10 +64,10 @@ async def test_ncbi_policy_never_exceeds_limit_in_any_second(api_key: bool, limi
     assert most_in_window(times) == limit
     assert most_in_window(times, 1.0 / KEEP_RATE) == limit  # the margin is kept, not just 1 s
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) == pytest.approx(0.9 / limit, rel=1e-6)  # never a burst
+    assert min(gaps) == pytest.approx(MIN_GAP / limit, rel=1e-6)  # never a burst
     span = times[-1] - times[0]  # saturated: n per window of 1 s + margin
     assert span == pytest.approx(
-        (60 // limit - 1) / KEEP_RATE + (limit - 1) * 0.9 / limit, rel=1e-6
+        (60 // limit - 1) / KEEP_RATE + (limit - 1) * MIN_GAP / limit, rel=1e-6
     )
 
 
@@ -118,7 +119,7 @@ async def test_no_burst_after_idle_period() -> None:
         await asyncio.sleep(30)  # virtual: the bucket must not bank capacity
         times = await release_times(gate, clock, 6)
     assert most_in_window(times) <= 3
-    assert times[1] - times[0] >= 0.9 / 3
+    assert times[1] - times[0] >= MIN_GAP / 3
 
 
 async def test_429_without_retry_after_halves_the_rate() -> None:
@@ -185,8 +186,8 @@ async def test_wait_seconds_are_counted() -> None:
         await release_times(gate, clock, 4)
     assert gate.stats.get("gate/acquired") == 4
     assert gate.stats.get("gate/wait_seconds") == pytest.approx(
-        0 + 0.3 + 0.6 + 1 / KEEP_RATE,
-        rel=1e-6,  # three 0.9 periods apart, the 4th a window on
+        0 + MIN_GAP / 3 + 2 * MIN_GAP / 3 + 1 / KEEP_RATE,
+        rel=1e-6,  # three MIN_GAP periods apart, the 4th a window on
     )
 
 
