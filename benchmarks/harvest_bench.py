@@ -36,6 +36,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the first 100 genes only")
     parser.add_argument("--concurrency", type=int, default=24)
+    parser.add_argument(
+        "--render-processes", type=int, default=1, help="the emulator's render workers (serve)"
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="harvester-bench-"))
     lines = (ROOT / "configs/jobs/bulk_genes.txt").read_text().splitlines()
@@ -66,6 +69,8 @@ def main() -> None:
             "realistic",
             "--request-log",
             str(log),
+            "--render-processes",
+            str(args.render_processes),
         ],
         stdout=subprocess.PIPE,
         text=True,
