@@ -9,7 +9,6 @@ in the same folder and is renamed into place, so a reader never sees half a file
 from __future__ import annotations
 
 import csv
-import functools
 import itertools
 import os
 from collections.abc import Iterator, Sequence
@@ -67,46 +66,61 @@ def write_jsonl(
 
 def _rows(
     store: Store, linknames: Sequence[str], fields: Sequence[str], extractor: FieldExtractor
-) -> Iterator[list[str]]:
-    empty = [""] * len(fields or ["record"])
+) -> Iterator[tuple[str, ...]]:
+    """One row per source-target pair, straight off the join (no grouping needed: a source
+    without links comes back as one row with no target)."""
+    empty = ("",) * len(fields or ["record"])
+    decode = extractor.decode
+    cached: dict[int, tuple[str, ...]] = {}
 
-    @functools.lru_cache(maxsize=CELL_CACHE)
-    def cells_of(data: bytes) -> list[str]:
+    def cells_of(target: int, data: bytes) -> tuple[str, ...]:
         """A record's cells, decoded once however many sources link to it."""
-        if fields:
-            values = extractor.decode(data)
-            return [_cell(values.get(name)) for name in fields]
-        return [extractor.decode(data)]
+        found = cached.get(target)
+        if found is None:
+            if fields:
+                values = decode(data)
+                found = tuple([_cell(values.get(name)) for name in fields])
+            else:
+                found = (decode(data),)
+            if len(cached) >= CELL_CACHE:
+                cached.clear()
+            cached[target] = found
+        return found
 
-    for source, status, links in _grouped(store):
-        if not links:
-            yield [
-                str(source),
-                STATUS.get(status, str(status)),
-                "",
-                "",
-                "",
-                "",
-                *[""] * len(fields or ["record"]),
-            ]
+    names = tuple(linknames)
+    for source, status, link, target, score, state, data in store.joined():
+        status_name = STATUS.get(status, str(status))
+        if target is None:
+            yield (str(source), status_name, "", "", "", "", *empty)
             continue
-        for _, _, link, target, score, state, data in links:
-            state_name = (
-                "ok" if data is not None else "missing" if state == MISSING else ("not_fetched")
-            )
-            cells = cells_of(data) if data is not None else empty
-            yield [
+        assert link is not None
+        if data is not None:
+            yield (
                 str(source),
-                STATUS.get(status, str(status)),
-                linknames[link],
+                status_name,
+                names[link],
                 str(target),
                 "" if score is None else str(score),
-                state_name,
-                *cells,
-            ]
+                "ok",
+                *cells_of(target, data),
+            )
+        else:
+            target_state = "missing" if state == MISSING else "not_fetched"
+            score_text = "" if score is None else str(score)
+            yield (
+                str(source),
+                status_name,
+                names[link],
+                str(target),
+                score_text,
+                target_state,
+                *empty,
+            )
 
 
 def _cell(value: Any) -> str:
+    if value.__class__ is str:
+        return str(value)  # already a str: the common case, checked first
     if value is None:
         return ""
     if isinstance(value, list):
@@ -134,15 +148,27 @@ def write_table(
     fields: Sequence[str],
     extractor: FieldExtractor,
 ) -> int:
-    rows = 0
     if fmt == "parquet":
         return _write_parquet(store, path, linknames, fields, extractor)
+    delimiter = "\t" if fmt == "tsv" else ","
+    rows = 0
     with _atomic(path, "w", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
+        writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
         writer.writerow(header(fields))
+        lines: list[str] = []
         for row in _rows(store, linknames, fields, extractor):
-            writer.writerow(row)
+            line = delimiter.join(row)
+            if line.count(delimiter) != len(row) - 1 or '"' in line or "\n" in line or "\r" in line:
+                handle.write("".join(lines))  # a cell csv must quote: let csv write the row
+                lines = []
+                writer.writerow(row)
+            else:
+                lines.append(line + "\n")  # nothing to quote, the common case: no csv call
             rows += 1
+            if len(lines) >= 4096:
+                handle.write("".join(lines))
+                lines = []
+        handle.write("".join(lines))
     return rows
 
 
