@@ -17,8 +17,6 @@ from harvester.emulator.dataset import Dataset
 from harvester.emulator.server import Emulator, EmulatorConfig
 from harvester.eutils.parse import parse_bytes
 
-pytestmark = pytest.mark.asyncio
-
 
 @pytest.fixture
 async def pair() -> AsyncIterator[tuple[Emulator, Emulator]]:
@@ -90,3 +88,12 @@ async def test_pooled_pages_parse_and_survive_short_faults(http: aiohttp.ClientS
             body = await r.read()
     uids = [record.uid for record in parse_bytes(body) if hasattr(record, "uid")]
     assert 0 < len(uids) < 300
+
+
+def test_history_errors_cross_the_process_boundary_intact() -> None:
+    import pickle
+
+    from harvester.emulator.state import HistoryMissing
+
+    again = pickle.loads(pickle.dumps(HistoryMissing(9)))
+    assert str(again) == "Unable to obtain query #9" and again.query_key == 9

@@ -11,6 +11,7 @@ and sends the worker plain ids, so a worker never needs the History server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import multiprocessing
 import os
@@ -40,6 +41,9 @@ Entry = tuple[str, int, str, "array[int]"]
 _WORKER: State | None = None
 PARENT_CHECK = 0.5
 """Seconds between a worker's checks that its server is still alive."""
+WORKER_NICENESS = 10
+"""Rendering is back-end work: when client, server and worker share too few cores, the server's
+loop, which counts arrivals, must get the CPU first."""
 
 
 class _OneEntry(HistoryStore):
@@ -60,6 +64,8 @@ def _start_worker(config: EmulatorConfig, spec: DatasetSpec) -> None:
     server's) with no gatekeeper: limits, latency, faults and logging stay in the server."""
     global _WORKER
     threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
+    with contextlib.suppress(OSError, AttributeError):  # no nice() on Windows
+        os.nice(WORKER_NICENESS)
     dataset = Dataset(spec)
     _WORKER = State(config, dataset, Catalog(dataset), HistoryStore())
 
@@ -106,7 +112,8 @@ class RenderPool:
         )
 
     async def start(self) -> None:
-        """Wait until every worker has built its dataset, so the first request pays nothing."""
+        """Wait until the workers answer (each job runs after its worker's initializer), so
+        the first requests do not wait for a dataset to be built."""
         loop = asyncio.get_running_loop()
         jobs = (loop.run_in_executor(self._pool, _ready) for _ in range(self.processes))
         await asyncio.gather(*jobs)

@@ -30,6 +30,9 @@ class HistoryMissing(LookupError):
         super().__init__(f"Unable to obtain query #{query_key}")
         self.query_key = query_key
 
+    def __reduce__(self) -> tuple[type[HistoryMissing], tuple[int]]:
+        return HistoryMissing, (self.query_key,)  # pickled intact from a render worker
+
 
 class NoValidIds(ValueError):
     """Ids were given but none could be read (NCBI answers HTTP 400)."""
