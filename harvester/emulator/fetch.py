@@ -6,10 +6,11 @@ efetch bodies are streamed in chunks as they are rendered (NCBI sends chunked bo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from harvester.emulator import render_records as rr
+from harvester.emulator.catalog import Catalog
 from harvester.emulator.params import ParamError, Params
 from harvester.emulator.render import XML_DECL, head, json_doc
 from harvester.emulator.state import State
@@ -81,12 +82,15 @@ class RecordPage:
 
     def __iter__(self) -> Iterator[str]:
         yield self.head
-        render = self.state.catalog.efetch
         for uids in self.slices():
-            yield "".join(
-                text for uid in uids if (text := render(self.fmt_key, self.db, uid)) is not None
-            )
+            yield records_text(self.state.catalog, self.fmt_key, self.db, uids)
         yield self.tail
+
+
+def records_text(catalog: Catalog, fmt_key: str, db: str, uids: Sequence[int]) -> str:
+    """The efetch records of `uids`, concatenated (unknown uids leave nothing)."""
+    render = catalog.efetch
+    return "".join(text for uid in uids if (text := render(fmt_key, db, uid)) is not None)
 
 
 def _fasta(state: State, db: str, uids: list[int]) -> Iterator[str]:

@@ -26,6 +26,7 @@ from multidict import MultiDict
 
 from harvester.emulator.catalog import Catalog
 from harvester.emulator.dataset import Dataset
+from harvester.emulator.fetch import records_text
 from harvester.emulator.history import HistoryStore
 from harvester.emulator.params import Params
 from harvester.emulator.spec import DatasetSpec
@@ -88,8 +89,7 @@ def _render(
 
 def _render_records(fmt_key: str, db: str, uids: Sequence[int]) -> str:
     assert _WORKER is not None, "render worker not initialised"
-    render = _WORKER.catalog.efetch
-    return "".join(text for uid in uids if (text := render(fmt_key, db, uid)) is not None)
+    return records_text(_WORKER.catalog, fmt_key, db, uids)
 
 
 def _ready() -> bool:

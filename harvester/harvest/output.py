@@ -95,32 +95,16 @@ def _rows(
             continue
         assert link is not None
         if data is not None:
-            yield (
-                str(source),
-                status_name,
-                names[link],
-                str(target),
-                "" if score is None else str(score),
-                "ok",
-                *cells_of(target, data),
-            )
+            target_state, cells = "ok", cells_of(target, data)
         else:
-            target_state = "missing" if state == MISSING else "not_fetched"
-            score_text = "" if score is None else str(score)
-            yield (
-                str(source),
-                status_name,
-                names[link],
-                str(target),
-                score_text,
-                target_state,
-                *empty,
-            )
+            target_state, cells = ("missing" if state == MISSING else "not_fetched"), empty
+        score_text = "" if score is None else str(score)
+        yield (str(source), status_name, names[link], str(target), score_text, target_state, *cells)
 
 
 def _cell(value: Any) -> str:
     if value.__class__ is str:
-        return str(value)  # already a str: the common case, checked first
+        return value  # already a str: the common case, checked first
     if value is None:
         return ""
     if isinstance(value, list):
