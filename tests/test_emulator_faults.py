@@ -103,6 +103,17 @@ def test_injector_draws_alone_match_the_plan() -> None:
     assert webenv_only.choose("efetch", webenv=True, query_key=True) == "unable"
 
 
+def test_mixed_deals_every_applicable_kind_before_repeating_one() -> None:
+    injector = FaultInjector(FaultPlan.parse("mixed:1"), seed=4)
+    elinks = [injector.choose("elink", False, False) for _ in range(4 * 8)]
+    plain = set(KINDS) - {"short", "unable", "expire"}
+    for round_ in range(4):  # eight kinds apply to a plain elink: each strikes once per eight
+        assert set(elinks[8 * round_ : 8 * round_ + 8]) == plain, elinks
+    # the kinds that did not apply wait in the deck for the first requests they fit
+    efetches = {injector.choose("efetch", webenv=True, query_key=True) for _ in range(3)}
+    assert efetches == {"short", "unable", "expire"}
+
+
 @pytest.mark.parametrize(
     "text", ["500", "500:x", "500:1.5", "teapot:0.1", "mixed:0.7,500:0.5", "cut:-0.1"]
 )

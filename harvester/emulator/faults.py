@@ -2,7 +2,9 @@
 
 A plan gives each kind a rate (`500:0.02,cut:0.01`) or all kinds one combined rate (`mixed:0.05`,
 spread evenly over the kinds that can apply to the request). One seeded RNG draws once per
-admitted request, so a sequential run is reproducible. Every fault is transient except `expire`,
+admitted request, so a sequential run is reproducible. A mixed fault's kind is dealt from a
+shuffled deck, so every kind that can apply strikes once before any strikes twice, whatever
+order concurrent requests arrive in. Every fault is transient except `expire`,
 which is explicitly permanent: the WebEnv is gone and the client must rebuild it.
 
 Kinds (see NCBI_NOTES.md §5): `500` (HTML page, or JSON `{"error":"error forwarding request",…}`
@@ -100,6 +102,7 @@ class FaultInjector:
     def __init__(self, plan: FaultPlan, seed: int = 0) -> None:
         self.plan = plan
         self._rng = random.Random(f"faults-{seed}")
+        self._deck: list[str] = []
 
     def choose(self, endpoint: str, webenv: bool, query_key: bool) -> str | None:
         """The fault for this request, or None; draws nothing when the plan is empty."""
@@ -108,8 +111,7 @@ class FaultInjector:
         u = self._rng.random()
         if self.plan.mixed:
             if u < self.plan.mixed:
-                kinds = [k for k in KINDS if applies(k, endpoint, webenv, query_key)]
-                return kinds[min(len(kinds) - 1, int(u / self.plan.mixed * len(kinds)))]
+                return self._deal(endpoint, webenv, query_key)
             u -= self.plan.mixed
         for kind, rate in self.plan.rates:
             if applies(kind, endpoint, webenv, query_key):
@@ -117,6 +119,18 @@ class FaultInjector:
                     return kind
                 u -= rate
         return None
+
+    def _deal(self, endpoint: str, webenv: bool, query_key: bool) -> str:
+        """The first kind in the deck that applies here; the deck is topped up with the kinds it
+        lacks, in seeded order, whenever none of its cards applies."""
+        for _ in range(2):
+            for i, kind in enumerate(self._deck):
+                if applies(kind, endpoint, webenv, query_key):
+                    return self._deck.pop(i)
+            missing = [k for k in KINDS if k not in self._deck]
+            self._rng.shuffle(missing)
+            self._deck += missing
+        raise AssertionError("every request admits some fault kind")  # `500` always applies
 
     def coin(self) -> bool:
         """A fair seeded coin, for faults with two forms (the HTML or JSON 500)."""
