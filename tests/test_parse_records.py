@@ -8,6 +8,7 @@ import pytest
 from eutils_helpers import snp_page
 
 from harvester.eutils.parse import aparse, parse_bytes
+from harvester.eutils.parse_records import BULK_DELETE
 from harvester.eutils.results import ErrorResult, Item, Record
 from harvester.eutils.xmlstream import BadBody
 from harvester.ncbi import efetch_format
@@ -77,6 +78,20 @@ def test_docsum_v1_with_an_invalid_uid_error_beside_records() -> None:
     assert uids(items) == ["242"]
 
 
+def test_docsum_v2_per_uid_errors_belong_to_their_own_record_only() -> None:
+    data = (
+        b"<eSummaryResult><DocumentSummarySet status='OK'>"
+        b"<DocumentSummary uid='1'><error>cannot get document summary</error></DocumentSummary>"
+        b"<DocumentSummary uid='7157'><Name>TP53</Name><Notes><error>x</error></Notes>"
+        b"</DocumentSummary>"
+        b"<DocumentSummary uid='2'><Name/><error> gone </error><Status>1</Status>"
+        b"</DocumentSummary><DocumentSummary uid='672'><Name>BRCA1</Name></DocumentSummary>"
+        b"</DocumentSummarySet></eSummaryResult>"
+    )
+    got = {r.uid: r.error for r in records(data, db="gene") if isinstance(r, Record)}
+    assert got == {"1": "cannot get document summary", "7157": None, "2": "gone", "672": None}
+
+
 def test_history_error_where_records_were_expected() -> None:
     data = b"<eFetchResult><ERROR>Unable to obtain query #1</ERROR></eFetchResult>"
     assert records(data, db="snp") == [ErrorResult("Unable to obtain query #1", "ERROR")]
@@ -114,10 +129,10 @@ async def test_streaming_in_small_chunks_clears_processed_records() -> None:
         assert item.findtext("SNP_ID") == item.uid  # whole while we hold it
         container = item.element.getparent()  # type: ignore[union-attr]
         parents.add(id(container))
-        previous = item.element.getprevious()  # type: ignore[union-attr]
-        if previous is not None:  # at most the last record, cleared; all before it deleted
-            assert len(previous) == 0 and previous.getprevious() is None
-        assert len(container) <= 5  # only the current one and what the sniffed head read ahead
+        earlier = list(item.element.itersiblings(preceding=True))  # type: ignore[union-attr]
+        assert all(len(done) == 0 for done in earlier)  # processed records are emptied
+        assert len(earlier) <= BULK_DELETE  # and deleted in bulk: memory stays flat
+        assert len(container) <= BULK_DELETE + 5  # + the current one and what was read ahead
         seen.append(item.uid)
     assert seen == [str(i) for i in range(1, 201)]
     assert len(parents) == 1

@@ -28,7 +28,7 @@ from harvester.ncbi import RecordFormat
 
 __all__ = ["CHUNK_SIZE", "aparse", "handler_for", "parse_bytes", "parse_chunks", "sniff"]
 
-CHUNK_SIZE = 64 * 1024
+CHUNK_SIZE = 32 * 1024  # what lxml's own iterparse reads at a time
 
 _FIXED: dict[str, Callable[[], Handler]] = {
     "eLinkResult": LinkHandler,

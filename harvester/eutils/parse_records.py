@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from harvester.eutils._lxml import etree
 from harvester.eutils.results import ErrorResult, Item, Record
-from harvester.eutils.xmlstream import drop_previous, is_top_error
+from harvester.eutils.xmlstream import is_top_error
 from harvester.ncbi import FORMATS, RecordFormat
 
 __all__ = ["RecordHandler", "RecordSpec", "format_for_root", "guess_db", "specs_for"]
@@ -39,6 +39,7 @@ _FORMAT_DB = {
     "pubmed": "pubmed",
     "taxaset": "taxonomy",
 }
+BULK_DELETE = 64  # cleared records kept before they are deleted together (memory stays flat)
 _ESUMMARY_DTD = re.compile(r"eSummary_(\w+)\.dtd")
 
 
@@ -116,9 +117,22 @@ def _uid_text(el: etree._Element, path: str | None) -> str:
 
 
 class RecordHandler:
-    """Yields a `Record` per top-level record element and an `ErrorResult` per top-level ERROR."""
+    """Yields a `Record` per top-level record element and an `ErrorResult` per top-level ERROR.
 
-    __slots__ = ("_by_tag", "_containers", "_db", "_per_record_db", "records", "tags")
+    A docsum's per-uid `<error>` arrives as its own end event just before its record's, so no
+    record is searched for one (that search was a fifth of the esummary parse).
+    """
+
+    __slots__ = (
+        "_by_tag",
+        "_cleared",
+        "_containers",
+        "_db",
+        "_error",
+        "_per_record_db",
+        "records",
+        "tags",
+    )
 
     def __init__(self, fmt: RecordFormat, db: str, *, per_record_db: bool = False) -> None:
         specs = specs_for(fmt)
@@ -126,14 +140,21 @@ class RecordHandler:
         self._containers = {_qualify(fmt.root, fmt.namespace), "DocumentSummarySet"}
         self._db = db
         self._per_record_db = per_record_db and fmt.key in ("gbset", "tseqset")
-        self.tags = (*self._by_tag, "ERROR")
+        self._error: tuple[etree._Element, str] | None = None
+        self._cleared = 0
+        docsum = "DocumentSummary" in self._by_tag
+        self.tags = (*self._by_tag, "ERROR", *(("error",) if docsum else ()))
         self.records = 0
 
     def on_end(self, el: etree._Element) -> Iterator[Item]:
         """Hot path: a record (uid lookup, yield, clear) or an in-band error."""
         spec = self._by_tag.get(el.tag)
         if spec is None:
-            if is_top_error(el):
+            if el.tag == "error":
+                parent = el.getparent()
+                if parent is not None and parent.tag == "DocumentSummary":
+                    self._error = (parent, (el.text or "").strip())
+            elif is_top_error(el):
                 yield ErrorResult((el.text or "").strip(), "ERROR")
             return
         parent = el.getparent()
@@ -143,11 +164,18 @@ class RecordHandler:
             uid = el.get(spec.uid_attr) or ""
         else:
             uid = _uid_text(el, spec.uid_path)
-        error = el.findtext("error") if spec.tag == "DocumentSummary" else None
+        error = None
+        if self._error is not None and self._error[0] is el:
+            error = self._error[1] or None
+            self._error = None
         db = _seq_db(el, self._db) if self._per_record_db else self._db
         self.records += 1
-        yield Record(db, uid, el, None, error.strip() if error else None)
-        drop_previous(el)
+        yield Record(db, uid, el, None, error)
+        el.clear(keep_tail=False)
+        self._cleared += 1
+        if self._cleared >= BULK_DELETE:  # drop the emptied records before this one in one slice
+            del parent[: parent.index(el)]
+            self._cleared = 0
 
     def finish(self, root: etree._Element) -> Iterator[Item]:
         """Nothing is left to report once the set closes; drop what remains."""
