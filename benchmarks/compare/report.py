@@ -231,7 +231,9 @@ def write(results: dict[str, Any], command: str, stamp: str) -> tuple[Path, Path
             "",
             "Pages of 500 records rendered by the emulator (large dataset); median of "
             f"{results['parser_repeats']} parses after a warm-up, each parser in its own process "
-            "(peak RSS includes the interpreter and the page).",
+            "(peak RSS includes the interpreter and the page). The ours / lxml column is the "
+            "ratio of medians from one more process that alternates the two parsers, so drift "
+            "in the machine's speed between processes does not enter it.",
             "",
             parser_table(results["parsers"]),
             "",
