@@ -17,8 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from eutils_helpers import snp_page
 
 from harvester.eutils._lxml import etree
-from harvester.eutils.parse import CHUNK_SIZE, aparse, parse_bytes
+from harvester.eutils.parse import aparse, parse_bytes
 from harvester.eutils.results import Record
+from harvester.eutils.settings import ClientConfig
 from harvester.ncbi import efetch_format
 
 PAGE = snp_page(500)
@@ -36,9 +37,12 @@ def ours_sync() -> None:
     assert len(uids) == 500
 
 
+STEP = ClientConfig().chunk_size  # what the client parses per event-loop step
+
+
 async def chunks() -> AsyncIterator[bytes]:
-    for start in range(0, len(PAGE), CHUNK_SIZE):
-        yield PAGE[start : start + CHUNK_SIZE]
+    for start in range(0, len(PAGE), STEP):
+        yield PAGE[start : start + STEP]
 
 
 def best_ratio(ours: Callable[[], None], runs: int = 9) -> float:
@@ -71,7 +75,7 @@ def async_ratio() -> float:
 def main() -> None:
     sync, async_ = best_ratio(ours_sync, runs=15), async_ratio()
     print(f"page: 500 snp records, {len(PAGE) / 1e3:.0f} kB; goal <= {LIMIT}x bare iterparse")
-    print(f"sync parse_bytes: {sync:.2f}x   async aparse (64 KiB chunks): {async_:.2f}x")
+    print(f"sync parse_bytes: {sync:.2f}x   async aparse ({STEP // 1024} KiB steps): {async_:.2f}x")
 
 
 if __name__ == "__main__":

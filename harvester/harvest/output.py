@@ -9,8 +9,10 @@ in the same folder and is renamed into place, so a reader never sees half a file
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import os
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -137,23 +139,83 @@ def write_table(
     delimiter = "\t" if fmt == "tsv" else ","
     rows = 0
     with _atomic(path, "w", newline="") as handle:
-        writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
-        writer.writerow(header(fields))
+        quoted = _Quoter(delimiter)
+        handle.write(quoted.join(header(fields)) + "\n")
         lines: list[str] = []
-        for row in _rows(store, linknames, fields, extractor):
-            line = delimiter.join(row)
-            if line.count(delimiter) != len(row) - 1 or '"' in line or "\n" in line or "\r" in line:
-                handle.write("".join(lines))  # a cell csv must quote: let csv write the row
-                lines = []
-                writer.writerow(row)
-            else:
-                lines.append(line + "\n")  # nothing to quote, the common case: no csv call
-            rows += 1
+        for line in _lines(store, linknames, fields, extractor, quoted):
+            lines.append(line)
             if len(lines) >= 4096:
                 handle.write("".join(lines))
+                rows += len(lines)
                 lines = []
         handle.write("".join(lines))
+        rows += len(lines)
     return rows
+
+
+class _Quoter:
+    """Joins cells as csv would write them: quoted only where a cell needs it."""
+
+    def __init__(self, delimiter: str) -> None:
+        self.delimiter = delimiter
+        self._buffer = io.StringIO()
+        self._writer = csv.writer(self._buffer, delimiter=delimiter, lineterminator="\n")
+
+    def join(self, cells: Sequence[str]) -> str:
+        line = self.delimiter.join(cells)
+        if line.count(self.delimiter) == len(cells) - 1 and not _SPECIAL.search(line):
+            return line  # nothing to quote: the common case, no csv call
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(cells)
+        return self._buffer.getvalue()[:-1]
+
+
+_SPECIAL = re.compile('["\r\n]')
+
+
+def _lines(
+    store: Store,
+    linknames: Sequence[str],
+    fields: Sequence[str],
+    extractor: FieldExtractor,
+    quoted: _Quoter,
+) -> Iterator[str]:
+    """The rows of `_rows` as finished lines. Each piece that could need quoting (a record's
+    cells, a link or status name) is joined once, so most rows are one format of numbers and
+    cached text: the writer's cost per row, not per cell, at the end of every run."""
+    d = quoted.delimiter
+    width = len(fields or ["record"])
+    blank = d * (width - 1)
+    names = [quoted.join([name]) for name in linknames]
+    statuses: dict[str | None, str] = {}
+    decode = extractor.decode
+    cached: dict[int, str] = {}
+    for source, status, link, target, score, state, data in store.joined():
+        status_text = statuses.get(status)
+        if status_text is None:
+            status_text = statuses[status] = quoted.join([STATUS.get(status, str(status))])
+        if target is None:
+            yield f"{source}{d}{status_text}{d}{d}{d}{d}{d}{blank}\n"
+            continue
+        assert link is not None
+        if data is not None:
+            cells = cached.get(target)
+            if cells is None:
+                if fields:
+                    values = decode(data)
+                    cells = quoted.join([_cell(values.get(name)) for name in fields])
+                else:
+                    cells = quoted.join([decode(data)])
+                if len(cached) >= CELL_CACHE:
+                    cached.clear()
+                cached[target] = cells
+            target_state = "ok"
+        else:
+            target_state, cells = ("missing" if state == MISSING else "not_fetched"), blank
+        score_text = "" if score is None else score
+        pair = f"{source}{d}{status_text}{d}{names[link]}{d}{target}{d}{score_text}"
+        yield f"{pair}{d}{target_state}{d}{cells}\n"
 
 
 def _write_parquet(
