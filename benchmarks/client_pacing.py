@@ -6,7 +6,9 @@ client's event loop never shares a loop (or a core) with the server. Per scenari
 server with its own request log; the figures come from that log, not from the client:
 
 - achieved rate: requests / (last arrival - first arrival), and (requests - 1) / the same span
-  (the number of gaps over their total: the gate's real spacing);
+  (the number of gaps over their total: the gate's real spacing); and the steady rate, the same
+  after the first `limit` arrivals, which may go out closer together than one a period (an idle
+  gate owes no window anything) and so flatter the whole-run figures a little;
 - peak: the most arrivals in any one-second window (must be <= the limit);
 - 429s (must be 0), and the client's retries by reason.
 
@@ -157,6 +159,8 @@ class ServerSide:
     max_gap: float
     min_gap: float
     median_gap: float
+    steady_gaps: int
+    steady_span: float
 
     @property
     def rate(self) -> float:
@@ -167,6 +171,11 @@ class ServerSide:
     def gap_rate(self) -> float:
         """(requests - 1) / span: one over the mean gap between arrivals."""
         return (self.requests - 1) / self.span if self.span > 0 else 0.0
+
+    @property
+    def steady_rate(self) -> float:
+        """Arrivals after the first window: gaps / their span, the start-up burst left out."""
+        return self.steady_gaps / self.steady_span if self.steady_span > 0 else 0.0
 
     @property
     def refused(self) -> int:
@@ -199,14 +208,17 @@ class Result:
         return (
             f"| {s.limit}/s ({key}) | {s.margin:.2f} | {c.workers} | {sent} | {v.requests} | "
             f"{c.wall:.1f} s | {v.rate:.3f}/s | {v.rate / s.rate:.4f} | {v.gap_rate:.3f}/s | "
-            f"{v.gap_rate / s.rate:.4f} | {v.peak} | {v.refused} | {retries} |"
+            f"{v.gap_rate / s.rate:.4f} | {v.steady_rate / s.rate:.4f} | {v.peak} | "
+            f"{v.refused} | {retries} |"
         )
 
 
 HEADER = (
     "| scenario | margin | workers | requests sent (client) | arrivals (server) | wall | "
     "achieved = n/span | achieved / allowed | (n-1)/span | (n-1)/span / allowed | "
-    "peak in 1 s | 429s | client retries |\n" + "|---" * 13 + "|"
+    "steady (after the first window) / allowed | peak in 1 s | 429s | client retries |\n"
+    + "|---" * 14
+    + "|"
 )
 
 
@@ -327,10 +339,11 @@ async def drive(base_url: str, scenario: Scenario) -> ClientSide:
         reset_process_gate()
 
 
-def analyse(entries: list[LogEntry]) -> ServerSide:
+def analyse(entries: list[LogEntry], limit: int) -> ServerSide:
     """The server-side figures of one scenario's request log."""
     times = sorted(e.t for e in entries)
     gaps = [b - a for a, b in itertools.pairwise(times)] or [0.0]
+    steady = times[limit:]
     return ServerSide(
         len(times),
         times[-1] - times[0] if times else 0.0,
@@ -340,6 +353,8 @@ def analyse(entries: list[LogEntry]) -> ServerSide:
         max(gaps),
         min(gaps),
         statistics.median(gaps),
+        max(0, len(steady) - 1),
+        steady[-1] - steady[0] if steady else 0.0,
     )
 
 
@@ -393,7 +408,7 @@ def run_scenario(scenario: Scenario, *, in_thread: bool = False, pin: bool = Fal
         with server as base_url:
             client = asyncio.run(drive(base_url, scenario))
         entries = read_request_log(log)
-    return Result(scenario, client, analyse(entries))
+    return Result(scenario, client, analyse(entries, scenario.limit))
 
 
 def main() -> None:
