@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 
+import orjson
 import pytest
 from harvest_helpers import TINY, assert_matches_ground_truth, make_job, read_jsonl
 
@@ -184,3 +185,16 @@ async def test_parquet_output_has_the_tsv_rows(tmp_path):
     with tsv.output.path.open() as handle:
         expected = list(csv.DictReader(handle, delimiter="\t"))
     assert pq.read_table(parquet.output.path).to_pylist() == expected
+
+
+async def test_size_checks_wait_for_queued_pages_and_every_entry_gets_one(tmp_path):
+    log = tmp_path / "requests.jsonl"
+    job = make_job(tmp_path, ALL_GENES, fetch={"page_size": 5}, elink_batch=8)
+    summary = await run_job(job, RunOptions(quiet=True, emulator=EmulatorConfig(request_log=log)))
+    assert_matches_ground_truth(read_jsonl(job.output.path), ALL_GENES)
+    sent = [orjson.loads(line) for line in log.read_bytes().splitlines()]
+    endpoints = [e["endpoint"] for e in sorted(sent, key=lambda e: e["t"])]
+    pages = [i for i, e in enumerate(endpoints) if e == "efetch"]
+    checks = [i for i, e in enumerate(endpoints) if e == "esearch"]
+    assert len(checks) == summary["counts"]["entries"] > 1
+    assert checks[0] > pages[0]  # the first entry's pages went out before its check

@@ -34,6 +34,10 @@ RECONCILE, LINK, HISTORY, CHECK, PAGE = range(5)
 and a RECONCILE only once enough missing ids have piled up or nothing else is left to do."""
 LINKS_AHEAD = 6
 """Chunks being linked at once, ahead of the pages in the queue ..."""
+DEFERRED_CHECKS = 16
+"""Size checks held back while pages are queued (the oldest goes out when more wait): an
+entry's pages do not need its check, and checks sent after the last page fill the time its
+answer takes instead of pushing the last pages later."""
 RECONCILE_IDS = 250
 """Ids without a record, across finished entries, confirmed by id together in mid-run (the rest
 wait for the pipeline to go idle), so the confirmations cost few requests and none sits in the
@@ -73,6 +77,7 @@ class Harvest:
         self.unconfirmed = 0
         """Ids the finished entries in `reconciling` still lack a record for."""
         self.active = 0
+        self.deferred_checks: collections.deque[Entry] = collections.deque()
         self.webenv: str | None = None
         self.keys_used = 0
 
@@ -126,6 +131,9 @@ class Harvest:
     async def _worker(self) -> None:
         while True:
             task = await self.queue.get()
+            if self.queue.empty():  # the gate would idle: the held-back checks go now
+                while self.deferred_checks:
+                    self._put(CHECK, functools.partial(self.check, self.deferred_checks.popleft()))
             self.active += 1
             try:
                 await task.run()
@@ -269,12 +277,14 @@ class Harvest:
         self.stats.incr("harvest/entries")
 
     def _start_entry(self, entry: Entry) -> None:
-        """Fetch an entry's pages at once, sized by the index; its size check runs alongside
-        and adds pages if NCBI holds more than the index says (CHECKING keeps the entry from
-        being reconciled before the check is in)."""
+        """Fetch an entry's pages at once, sized by the index; its size check is held back
+        (DEFERRED_CHECKS) and adds pages if NCBI holds more than the index says (CHECKING keeps
+        the entry from being reconciled before the check is in)."""
         if entry.reported is None:
             self._queue_pages(entry, entry.expected, checking=True)
-            self._put(CHECK, functools.partial(self.check, entry))
+            self.deferred_checks.append(entry)
+            if len(self.deferred_checks) > DEFERRED_CHECKS or not self.pages_queued:
+                self._put(CHECK, functools.partial(self.check, self.deferred_checks.popleft()))
         else:
             self._queue_pages(entry, max(entry.reported, entry.expected))
 
