@@ -8,7 +8,9 @@ import csv
 import orjson
 import pytest
 
-from harvester.harvest.fields import FieldExtractor
+from harvester.eutils._lxml import etree
+from harvester.eutils.results import Record
+from harvester.harvest.fields import PLAIN, FieldExtractor
 from harvester.harvest.output import header, write_table
 from harvester.harvest.store import Store
 
@@ -24,19 +26,28 @@ def test_table_rows_round_trip_through_a_csv_reader(tmp_path, fmt, delimiter):
     store = Store(tmp_path / "state.sqlite")
     store.initialise("job", [1, 2, 3], 100)
     chunk = store.chunks()[0].chunk
-    edges = [(1, 0, 0, 10, None), (1, 0, 1, 11, None), (2, 0, 0, 12, 7), (2, 0, 1, 13, 5)]
+    edges = [
+        (1, 0, 0, 10, None),
+        (1, 0, 1, 11, None),
+        (1, 0, 2, 14, None),
+        (2, 0, 0, 12, 7),
+        (2, 0, 1, 13, 5),
+    ]
     statuses = {1: "linked", 2: "linked", 3: "no_links"}
     store.commit_links(chunk, statuses, edges)
-    store.commit_records([(u, orjson.dumps(v)) for u, v in RECORDS.items()], missing=[13])
+    stored = [(u, orjson.dumps(v)) for u, v in RECORDS.items()]
+    stored.append((14, PLAIN + b"p q\x1f"))  # stored as cells: B is ""
+    store.commit_records(stored, missing=[13])
     out = tmp_path / f"out.{fmt}"
     extractor = FieldExtractor([("A", "A"), ("B", "B")])
-    assert write_table(store, out, fmt, ["gene_snp"], ["A", "B"], extractor) == 5
+    assert write_table(store, out, fmt, ["gene_snp"], ["A", "B"], extractor) == 6
     with out.open(newline="") as handle:
         rows = list(csv.reader(handle, delimiter=delimiter))
     assert rows == [
         header(["A", "B"]),
         ["1", "linked", "gene_snp", "10", "", "ok", "tab\there", 'say "hi"'],
         ["1", "linked", "gene_snp", "11", "", "ok", "line\nbreak", "x|y"],
+        ["1", "linked", "gene_snp", "14", "", "ok", "p q", ""],
         ["2", "linked", "gene_snp", "12", "7", "ok", "comma, here", ""],
         ["2", "linked", "gene_snp", "13", "5", "missing", "", ""],
         ["3", "no_links", "", "", "", "", "", ""],
@@ -44,3 +55,33 @@ def test_table_rows_round_trip_through_a_csv_reader(tmp_path, fmt, delimiter):
     text = out.read_text()
     assert f"3{delimiter}no_links" in text  # plain rows are not quoted
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "plain"),
+    [
+        (b"<A>JAK3</A><B>intron</B>", True),
+        (b"<A>JAK3</A><B></B>", True),  # an empty element is "", not null
+        (b"<A>JAK3</A>", False),  # B is null
+        (b"<A>x</A><A>y</A><B>z</B>", False),  # A is a list
+        (b"<A>a,b</A><B>z</B>", False),  # CSV would quote it
+        (b"<A>a\tb</A><B>z</B>", False),  # TSV would quote it
+        (b'<A>say "hi"</A><B>z</B>', False),
+    ],
+)
+def test_records_are_stored_as_plain_cells_only_when_nothing_is_lost(body, plain):
+    extractor = FieldExtractor([("A", "A"), ("B", "B")])
+    record = Record("snp", "1", etree.fromstring(b"<R>" + body + b"</R>"))
+    data = extractor.encode(record)
+    assert (data[:1] == PLAIN) is plain
+    assert extractor.decode(data) == extractor.values(record)  # the same values either way
+    cells = extractor.plain_cells(data, "\t")
+    assert (cells is not None) is plain
+
+
+def test_a_json_record_carrying_the_cell_separator_is_stored_as_json():
+    extractor = FieldExtractor([("A", "a"), ("B", "b")])
+    record = Record("gene", "1", doc={"a": "x\x1fy", "b": "z"})  # JSON esummary may carry it
+    data = extractor.encode(record)
+    assert data[:1] != PLAIN
+    assert extractor.decode(data) == {"A": "x\x1fy", "B": "z"}

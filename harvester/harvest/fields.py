@@ -8,6 +8,7 @@ match gives a string, several a list, none null. Without fields, the whole recor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,11 @@ from harvester.eutils._lxml import etree
 from harvester.eutils.results import Record
 
 Value = str | list[str] | None
+PLAIN = b"\x1e"
+"""First byte of a record stored as its cells: every value is text that neither a TSV nor a
+CSV writer would quote, joined by SEP in field order (anything else is stored as JSON)."""
+SEP = "\x1f"
+_QUOTED = re.compile('[\t,"\r\n\x1e]')
 
 
 class FieldExtractor:
@@ -24,6 +30,7 @@ class FieldExtractor:
 
     def __init__(self, fields: Sequence[tuple[str, str]]) -> None:
         self.fields = tuple(fields)
+        self.names = tuple(name for name, _ in self.fields)
         self._paths: dict[tuple[str, str], str] = {}
 
     def _qualified(self, path: str, ns: str) -> str:
@@ -55,9 +62,11 @@ class FieldExtractor:
         return out
 
     def encode(self, record: Record) -> bytes:
-        """What the store keeps: extracted fields as JSON, or the record's XML/JSON."""
+        """What the store keeps: extracted fields as plain cells (the common case, so the
+        table writer at the end of the run copies them) or JSON, or the record's XML/JSON."""
         if self.fields:
-            return orjson.dumps(self.values(record))
+            values = self.values(record)
+            return _plain(values) or orjson.dumps(values)
         if record.element is not None:
             return bytes(etree.tostring(record.element, encoding="utf-8", with_tail=False))
         return orjson.dumps(record.doc or {})
@@ -65,8 +74,26 @@ class FieldExtractor:
     def decode(self, data: bytes) -> Any:
         """The stored value for output: a dict of fields, or the record text."""
         if self.fields:
+            if data[:1] == PLAIN:
+                return dict(zip(self.names, data[1:].decode("utf-8").split(SEP), strict=True))
             return orjson.loads(data)
         return data.decode("utf-8")
+
+    def plain_cells(self, data: bytes, delimiter: str) -> str | None:
+        """A record stored as plain cells, joined by `delimiter` as a table row; else None."""
+        if data[:1] == PLAIN:
+            return data[1:].decode("utf-8").replace(SEP, delimiter)
+        return None
+
+
+def _plain(values: dict[str, Value]) -> bytes | None:
+    cells = list(values.values())
+    if not all(v.__class__ is str for v in cells):
+        return None  # a null or a list keeps its type in JSON
+    text = SEP.join(cells)  # type: ignore[arg-type]
+    if text.count(SEP) != len(cells) - 1 or _QUOTED.search(text):
+        return None
+    return PLAIN + text.encode("utf-8")
 
 
 def _json_value(doc: Any, path: str) -> Value:

@@ -191,6 +191,7 @@ def _lines(
     statuses: dict[str | None, str] = {}
     decode = extractor.decode
     cached: dict[int, str] = {}
+    plain = extractor.plain_cells if tuple(fields) == extractor.names and fields else None
     for source, status, link, target, score, state, data in store.joined():
         status_text = statuses.get(status)
         if status_text is None:
@@ -200,7 +201,9 @@ def _lines(
             continue
         assert link is not None
         if data is not None:
-            cells = cached.get(target)
+            cells = plain(data, d) if plain is not None else None  # stored as cells: copied
+            if cells is None:
+                cells = cached.get(target)
             if cells is None:
                 if fields:
                     values = decode(data)
