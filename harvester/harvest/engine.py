@@ -133,7 +133,7 @@ class Harvest:
             task = await self.queue.get()
             if self.queue.empty():  # the gate would idle: the held-back checks go now
                 while self.deferred_checks:
-                    self._put(CHECK, functools.partial(self.check, self.deferred_checks.popleft()))
+                    self._release_check()
             self.active += 1
             try:
                 await task.run()
@@ -284,9 +284,13 @@ class Harvest:
             self._queue_pages(entry, entry.expected, checking=True)
             self.deferred_checks.append(entry)
             if len(self.deferred_checks) > DEFERRED_CHECKS or not self.pages_queued:
-                self._put(CHECK, functools.partial(self.check, self.deferred_checks.popleft()))
+                self._release_check()
         else:
             self._queue_pages(entry, max(entry.reported, entry.expected))
+
+    def _release_check(self) -> None:
+        """Queue the oldest held-back size check."""
+        self._put(CHECK, functools.partial(self.check, self.deferred_checks.popleft()))
 
     async def check(self, entry: Entry) -> None:
         try:
