@@ -13,7 +13,7 @@ import io
 import itertools
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +79,7 @@ def _rows(
         """A record's cells, decoded once however many sources link to it."""
         found = cached.get(target)
         if found is None:
-            if fields:
-                values = decode(data)
-                found = tuple([_cell(values.get(name)) for name in fields])
-            else:
-                found = (decode(data),)
+            found = tuple(_record_cells(fields, decode, data))
             if len(cached) >= CELL_CACHE:
                 cached.clear()
             cached[target] = found
@@ -96,12 +92,22 @@ def _rows(
             yield (str(source), status_name, "", "", "", "", *empty)
             continue
         assert link is not None
-        if data is not None:
-            target_state, cells = "ok", cells_of(target, data)
-        else:
-            target_state, cells = ("missing" if state == MISSING else "not_fetched"), empty
+        cells = cells_of(target, data) if data is not None else empty
         score_text = "" if score is None else str(score)
+        target_state = _target_state(data, state)
         yield (str(source), status_name, names[link], str(target), score_text, target_state, *cells)
+
+
+def _record_cells(fields: Sequence[str], decode: Callable[[bytes], Any], data: bytes) -> list[str]:
+    """A stored record's cells in field order (the whole record when there are no fields)."""
+    if not fields:
+        return [decode(data)]
+    values = decode(data)
+    return [_cell(values.get(name)) for name in fields]
+
+
+def _target_state(data: bytes | None, state: int | None) -> str:
+    return "ok" if data is not None else "missing" if state == MISSING else "not_fetched"
 
 
 def _cell(value: Any) -> str:
@@ -205,20 +211,15 @@ def _lines(
             if cells is None:
                 cells = cached.get(target)
             if cells is None:
-                if fields:
-                    values = decode(data)
-                    cells = quoted.join([_cell(values.get(name)) for name in fields])
-                else:
-                    cells = quoted.join([decode(data)])
+                cells = quoted.join(_record_cells(fields, decode, data))
                 if len(cached) >= CELL_CACHE:
                     cached.clear()
                 cached[target] = cells
-            target_state = "ok"
         else:
-            target_state, cells = ("missing" if state == MISSING else "not_fetched"), blank
+            cells = blank
         score_text = "" if score is None else score
         pair = f"{source}{d}{status_text}{d}{names[link]}{d}{target}{d}{score_text}"
-        yield f"{pair}{d}{target_state}{d}{cells}\n"
+        yield f"{pair}{d}{_target_state(data, state)}{d}{cells}\n"
 
 
 def _write_parquet(
