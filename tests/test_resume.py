@@ -70,6 +70,27 @@ def finished_pages(store: Path) -> set[str]:
     return {f"{webenv}#{key}@{retstart}" for webenv, key, retstart in rows}
 
 
+def kill_after_new_pages(
+    proc: subprocess.Popen[bytes], store: Path, done: int, rng: random.Random, first: bool
+) -> bool:
+    """SIGKILL the run once it has committed a random number of new pages (the first run at
+    a random moment of its start-up instead), so each kill lands mid-job however fast the
+    machine is; False when the run finished first."""
+    start_up = time.monotonic() + rng.uniform(0.1, 0.5) if first else None
+    target = done + rng.randint(3, 30)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None:
+        now = time.monotonic()
+        assert now < deadline, "the run made no progress for a minute"
+        if (start_up is not None and now >= start_up) or (
+            start_up is None and len(finished_pages(store)) >= target
+        ):
+            proc.send_signal(signal.SIGKILL)
+            return proc.wait() == -signal.SIGKILL
+        time.sleep(0.005)
+    return False
+
+
 def test_sigkill_at_random_points_then_resume_gives_the_clean_runs_bytes(tmp_path):
     log = tmp_path / "requests.jsonl"
     rng = random.Random(2026)
@@ -79,15 +100,11 @@ def test_sigkill_at_random_points_then_resume_gives_the_clean_runs_bytes(tmp_pat
         job_file = write_job(tmp_path, emu.base_url, "killed")
         store = load_job(job_file).job_dir / "state.sqlite"
         kills = 0
-        for _ in range(12):
+        for attempt in range(30):
             done_before = finished_pages(store)
             seen_before = len(read_log(log))
             proc = start(job_file)
-            try:
-                proc.wait(timeout=rng.uniform(0.7, 1.5))
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
+            if kill_after_new_pages(proc, store, len(done_before), rng, first=attempt == 0):
                 kills += 1
             asked_again = {e.page for e in read_log(log)[seen_before:]} & done_before
             assert not asked_again, f"finished pages requested again: {sorted(asked_again)[:3]}"
