@@ -31,22 +31,24 @@ from harvester.ncbi import MAX_QUERY_KEYS
 
 RECONCILE, LINK, HISTORY, CHECK, PAGE = range(5)
 """Task priorities, most urgent first: a LINK is only queued when pages run low (see _feed),
-and a RECONCILE only once enough missing ids have piled up or nothing else is left to do."""
+and a RECONCILE only once enough missing ids have piled up or nothing is left to fetch."""
 LINKS_AHEAD = 6
 """Chunks being linked at once, ahead of the pages in the queue ..."""
 DEFERRED_CHECKS = 16
-"""Size checks held back while pages are queued (the oldest goes out when more wait): an
-entry's pages do not need its check, and checks sent after the last page fill the time its
-answer takes instead of pushing the last pages later."""
+"""Size checks held back while pages are queued (the oldest goes out when more wait): neither
+an entry's pages nor the confirmation of its missing ids needs its check, so checks sent after
+the last pages fill the time their answers take instead of pushing the last pages later."""
+DEFERRED_SHORT_PAGES = 16
+"""Entries' short last pages held back the same way, and released before the checks, largest
+first: they answer sooner than full pages, so the last full pages go out earlier and the
+by-id confirmation that has to wait for every page's answer starts sooner."""
 RECONCILE_IDS = 250
-"""Ids without a record, across finished entries, confirmed by id together in mid-run (the rest
-wait for the pipeline to go idle), so the confirmations cost few requests and none sits in the
-tail of the run."""
+"""Ids without a record, across entries whose pages are all in, confirmed by id together in
+mid-run (the rest wait until nothing is left to fetch), so the confirmations cost few requests
+and as few as possible sit in the tail of the run."""
 LINKS_IN_FLIGHT = 100_000
 """... as long as their parsed elink answers hold about this many links in all, so memory is
 bounded by this, not by how many links each source has."""
-CHECKING = -1
-"""A placeholder page: the entry's size check has not answered yet."""
 KEY_MARGIN = 10
 """Start a fresh WebEnv this many query keys before NCBI's practical limit."""
 
@@ -76,13 +78,22 @@ class Harvest:
         self.reconciling: dict[int, Entry] = {}
         self.unconfirmed = 0
         """Ids the finished entries in `reconciling` still lack a record for."""
-        self.active = 0
+        self.reconcile_queued = False
+        self.open_tasks: collections.Counter[int] = collections.Counter()
+        """Tasks queued or running, by priority."""
+        self.unchecked: set[int] = set()
+        """Entries whose size check has not answered yet."""
+        self.reconciled: set[int] = set()
+        """Entries whose missing ids are confirmed, done once their check is in too."""
         self.deferred_checks: collections.deque[Entry] = collections.deque()
+        self.deferred_pages: collections.deque[tuple[Entry, int, int]] = collections.deque()
+        """Held-back short pages: (entry, retstart, ids it asks for)."""
         self.webenv: str | None = None
         self.keys_used = 0
 
     # -- scheduling ------------------------------------------------------------------------
     def _put(self, priority: int, run: Callable[[], Awaitable[None]]) -> None:
+        self.open_tasks[priority] += 1
         self.queue.put_nowait(_Task(priority, next(self._seq), run))
 
     def plan_from_store(self) -> None:
@@ -131,17 +142,36 @@ class Harvest:
     async def _worker(self) -> None:
         while True:
             task = await self.queue.get()
-            if self.queue.empty():  # the gate would idle: the held-back checks go now
-                while self.deferred_checks:
-                    self._release_check()
-            self.active += 1
+            if self.queue.empty():  # the gate would idle: held-back work goes now
+                self._release_held_back()
             try:
                 await task.run()
             finally:
-                self.active -= 1
-                if self.reconciling and not self.active and self.queue.empty():
-                    self._put(RECONCILE, self.reconcile)  # all else is done: confirm the rest
+                self.open_tasks[task.priority] -= 1
+                if self.reconciling and self._nothing_left_to_fetch():
+                    self._queue_reconcile()  # no page can bring more: confirm the rest
                 self.queue.task_done()
+
+    def _release_held_back(self) -> None:
+        """The short pages first, largest first; the size checks once those are taken."""
+        if self.deferred_pages:
+            for entry, retstart, _size in sorted(self.deferred_pages, key=lambda p: -p[2]):
+                self._put_page(entry, retstart)
+            self.deferred_pages.clear()
+        else:
+            while self.deferred_checks:
+                self._release_check()
+
+    def _nothing_left_to_fetch(self) -> bool:
+        """No chunk, history request or page is waiting, held back or running (size checks
+        may be: they rarely add pages, and then those pages are confirmed in turn)."""
+        return not (
+            self.unlinked
+            or self.deferred_pages
+            or self.open_tasks[LINK]
+            or self.open_tasks[HISTORY]
+            or self.open_tasks[PAGE]
+        )
 
     # -- step 1-2: per-id elink, the index -------------------------------------------------
     async def link(self, chunk: Chunk) -> None:
@@ -278,10 +308,11 @@ class Harvest:
 
     def _start_entry(self, entry: Entry) -> None:
         """Fetch an entry's pages at once, sized by the index; its size check is held back
-        (DEFERRED_CHECKS) and adds pages if NCBI holds more than the index says (CHECKING keeps
-        the entry from being reconciled before the check is in)."""
+        (DEFERRED_CHECKS) and adds pages if NCBI holds more than the index says. The entry is
+        done once its missing ids are confirmed and its check is in, in either order."""
         if entry.reported is None:
-            self._queue_pages(entry, entry.expected, checking=True)
+            self.unchecked.add(entry.entry)
+            self._queue_pages(entry, entry.expected)
             self.deferred_checks.append(entry)
             if len(self.deferred_checks) > DEFERRED_CHECKS or not self.pages_queued:
                 self._release_check()
@@ -300,6 +331,7 @@ class Harvest:
         except HistoryExpiredError:
             await self.rebuild(entry)
             return
+        self.unchecked.discard(entry.entry)
         self.store.set_reported(entry.entry, found.count)
         if found.count != entry.expected:
             self.stats.incr("check/mismatch")
@@ -313,28 +345,48 @@ class Harvest:
             if retstart >= entry.expected and retstart not in left:
                 left.add(retstart)
                 self._put_page(entry, retstart)
-        self._page_done(entry, CHECKING)
+        if entry.entry in self.reconciled and not left:
+            self._finish(entry)
 
     # -- step 4-5: pages, reconciliation, rebuilding ---------------------------------------
-    def _queue_pages(self, entry: Entry, size: int, checking: bool = False) -> None:
+    def _queue_pages(self, entry: Entry, size: int) -> None:
         page = self.job.fetch.page_size
         left = set(range(0, size, page)) - self.store.done_pages(entry.entry)
-        self.pages_left[entry.entry] = left | ({CHECKING} if checking else set())
+        self.pages_left[entry.entry] = left
         for retstart in sorted(left):
-            self._put_page(entry, retstart)
-        if not self.pages_left[entry.entry]:
+            if retstart + page > size:
+                self._hold_short_page(entry, retstart, size - retstart)
+            else:
+                self._put_page(entry, retstart)
+        if not left:
             self._await_reconcile(entry)
+
+    def _hold_short_page(self, entry: Entry, retstart: int, size: int) -> None:
+        """Hold an entry's short last page back (DEFERRED_SHORT_PAGES) while pages are queued."""
+        self.deferred_pages.append((entry, retstart, size))
+        if len(self.deferred_pages) > DEFERRED_SHORT_PAGES or not self.pages_queued:
+            held, start, _ = self.deferred_pages.popleft()
+            self._put_page(held, start)
 
     def _await_reconcile(self, entry: Entry) -> None:
         """Reconcile finished entries in batches: at once when RECONCILE_IDS ids lack a record,
         else when the pipeline goes idle (see _worker), so confirming costs few requests."""
         if entry.entry in self.reconciling:
             return
+        self.reconciled.discard(entry.entry)
         self.reconciling[entry.entry] = entry
         self.unconfirmed += self.store.count_pending(entry.chunk, entry.link)
         if self.unconfirmed >= RECONCILE_IDS:
-            self.unconfirmed = 0
+            self._queue_reconcile()
+
+    def _queue_reconcile(self) -> None:
+        if not self.reconcile_queued:
+            self.reconcile_queued = True
             self._put(RECONCILE, self.reconcile)
+
+    def _finish(self, entry: Entry) -> None:
+        self.reconciled.discard(entry.entry)
+        self.store.set_entry_state(entry.entry, "done")
 
     def _put_page(self, entry: Entry, retstart: int) -> None:
         self.pages_queued += 1
@@ -419,6 +471,7 @@ class Harvest:
         """Fetch by id whatever finished entries' pages did not bring, batched across entries;
         what still lacks a record is missing at NCBI (withdrawn, merged) and is marked so."""
         entries, self.reconciling, self.unconfirmed = list(self.reconciling.values()), {}, 0
+        self.reconcile_queued = False
         pending = sorted(
             {
                 t
@@ -427,24 +480,34 @@ class Harvest:
             }
         )
         page = self.job.fetch.page_size
-        for start in range(0, len(pending), page):
-            uids = pending[start : start + page]
-            batch = [str(t) for t in uids]
-            # A short answer drops records silently, so an id is missing only when two answers
-            # lack it. Ids a page lacked are nearly always truly missing, so both asks go out
-            # together: the same requests as asking again, one round trip instead of two.
-            (good, missing), (more, gone) = await asyncio.gather(
-                self._fetch(ids=batch), self._fetch(ids=batch)
+        await asyncio.gather(
+            *(
+                self._confirm(pending[start : start + page])
+                for start in range(0, len(pending), page)
             )
-            found = dict(good)
-            found.update(more)
-            said = set(missing) | set(gone)
-            absent = [t for t in uids if t not in found and t not in said]
-            self.stats.incr("harvest/refetched", len(found))
-            fresh = self.store.commit_records(list(found.items()), [*said, *absent])
-            self.stats.incr("harvest/records", fresh)
+        )
         for entry in entries:
-            self.store.set_entry_state(entry.entry, "done")
+            if entry.entry in self.unchecked or self.pages_left.get(entry.entry):
+                self.reconciled.add(entry.entry)  # done when its check (or its pages) are in
+            else:
+                self._finish(entry)
+
+    async def _confirm(self, uids: list[int]) -> None:
+        """Fetch one batch of ids without a record, and mark what is still absent missing."""
+        batch = [str(t) for t in uids]
+        # A short answer drops records silently, so an id is missing only when two answers
+        # lack it. Ids a page lacked are nearly always truly missing, so both asks go out
+        # together: the same requests as asking again, one round trip instead of two.
+        (good, missing), (more, gone) = await asyncio.gather(
+            self._fetch(ids=batch), self._fetch(ids=batch)
+        )
+        found = dict(good)
+        found.update(more)
+        said = set(missing) | set(gone)
+        absent = [t for t in uids if t not in found and t not in said]
+        self.stats.incr("harvest/refetched", len(found))
+        fresh = self.store.commit_records(list(found.items()), [*said, *absent])
+        self.stats.incr("harvest/records", fresh)
 
     async def rebuild(self, entry: Entry) -> None:
         """The entry expired: post just its targets still missing and fetch those."""
