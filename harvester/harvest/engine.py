@@ -90,6 +90,9 @@ class Harvest:
         """Held-back short pages: (entry, retstart, ids it asks for)."""
         self.webenv: str | None = None
         self.keys_used = 0
+        self.fetching_done = asyncio.Event()
+        """Set once nothing is left to fetch but confirmations (and checks): the output can
+        be written early (see early_output.py)."""
 
     # -- scheduling ------------------------------------------------------------------------
     def _put(self, priority: int, run: Callable[[], Awaitable[None]]) -> None:
@@ -144,12 +147,16 @@ class Harvest:
             task = await self.queue.get()
             if self.queue.empty():  # the gate would idle: held-back work goes now
                 self._release_held_back()
+            ok = False
             try:
                 await task.run()
+                ok = True
             finally:
                 self.open_tasks[task.priority] -= 1
-                if self.reconciling and self._nothing_left_to_fetch():
-                    self._queue_reconcile()  # no page can bring more: confirm the rest
+                if ok and self._nothing_left_to_fetch():
+                    if self.reconciling:
+                        self._queue_reconcile()  # no page can bring more: confirm the rest
+                    self.fetching_done.set()
                 self.queue.task_done()
 
     def _release_held_back(self) -> None:

@@ -3,7 +3,8 @@
 JSONL: one line per source id, its links in order, each with its record (or `missing`).
 TSV/CSV: one row per source-target pair (a source without links still gets one row).
 Parquet: the TSV rows as a table (optional `parquet` extra). Output goes to a temporary file
-in the same folder and is renamed into place, so a reader never sees half a file.
+in the same folder and is renamed into place, so a reader never sees half a file (or, written
+`early`, stays under its own temporary name until `publish_early` renames it).
 """
 
 from __future__ import annotations
@@ -15,20 +16,51 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
+from harvester.config import JobConfig
 from harvester.errors import ConfigError, InputError
 from harvester.harvest.fields import FieldExtractor
-from harvester.harvest.store import MISSING, Store
+from harvester.harvest.store import MISSING, JoinedRow
 
 CELL_CACHE = 65_536
 """Records whose decoded cells are kept: targets shared by many sources are decoded once."""
 STATUS = {None: "pending", "linked": "linked", "no_links": "no_links", "unknown": "unknown"}
 
 
-def _grouped(store: Store) -> Iterator[tuple[int, str | None, list[tuple[Any, ...]]]]:
+class Joined(Protocol):
+    """What the writers read: the job store, or a view of it (see early_output.py)."""
+
+    def joined(self) -> Iterator[JoinedRow]: ...
+
+
+def write_output(store: Joined, job: JobConfig, early: bool = False) -> int:
+    """The job's whole output in its format; returns the lines or rows written. An `early`
+    output stays at `early_path` until `publish_early`."""
+    extractor = FieldExtractor(job.fields)
+    path, fmt = job.output.path, job.output.format
+    if fmt == "jsonl":
+        return write_jsonl(
+            store, path, job.linknames, job.cmd == "neighbor_score", extractor, early
+        )
+    names = [n for n, _ in job.fields]
+    return write_table(store, path, fmt, job.linknames, names, extractor, early)
+
+
+def early_path(path: Path) -> Path:
+    """Where an early output waits: a temporary name of its own (so a write after it never
+    shares a file with it) that the next write's clean-up of stale temporaries matches."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-early")
+
+
+def publish_early(path: Path) -> None:
+    """Rename an output written `early` into place."""
+    os.replace(early_path(path), path)
+
+
+def _grouped(store: Joined) -> Iterator[tuple[int, str | None, list[tuple[Any, ...]]]]:
     for source, rows in itertools.groupby(store.joined(), key=lambda r: r[0]):
         group = list(rows)
         links = [r for r in group if r[3] is not None]
@@ -51,10 +83,15 @@ def _link_json(
 
 
 def write_jsonl(
-    store: Store, path: Path, linknames: Sequence[str], scored: bool, extractor: FieldExtractor
+    store: Joined,
+    path: Path,
+    linknames: Sequence[str],
+    scored: bool,
+    extractor: FieldExtractor,
+    early: bool = False,
 ) -> int:
     lines = 0
-    with _atomic(path, "wb") as handle:
+    with _atomic(path, "wb", early=early) as handle:
         for source, status, links in _grouped(store):
             doc = {
                 "source": str(source),
@@ -67,7 +104,7 @@ def write_jsonl(
 
 
 def _rows(
-    store: Store, linknames: Sequence[str], fields: Sequence[str], extractor: FieldExtractor
+    store: Joined, linknames: Sequence[str], fields: Sequence[str], extractor: FieldExtractor
 ) -> Iterator[tuple[str, ...]]:
     """One row per source-target pair, straight off the join (no grouping needed: a source
     without links comes back as one row with no target)."""
@@ -133,18 +170,19 @@ def header(fields: Sequence[str]) -> list[str]:
 
 
 def write_table(
-    store: Store,
+    store: Joined,
     path: Path,
     fmt: str,
     linknames: Sequence[str],
     fields: Sequence[str],
     extractor: FieldExtractor,
+    early: bool = False,
 ) -> int:
     if fmt == "parquet":
-        return _write_parquet(store, path, linknames, fields, extractor)
+        return _write_parquet(store, path, linknames, fields, extractor, early)
     delimiter = "\t" if fmt == "tsv" else ","
     rows = 0
-    with _atomic(path, "w", newline="") as handle:
+    with _atomic(path, "w", newline="", early=early) as handle:
         quoted = _Quoter(delimiter)
         handle.write(quoted.join(header(fields)) + "\n")
         lines: list[str] = []
@@ -181,7 +219,7 @@ _SPECIAL = re.compile('["\r\n]')
 
 
 def _lines(
-    store: Store,
+    store: Joined,
     linknames: Sequence[str],
     fields: Sequence[str],
     extractor: FieldExtractor,
@@ -223,11 +261,12 @@ def _lines(
 
 
 def _write_parquet(
-    store: Store,
+    store: Joined,
     path: Path,
     linknames: Sequence[str],
     fields: Sequence[str],
     extractor: FieldExtractor,
+    early: bool = False,
 ) -> int:
     try:
         import pyarrow as pa  # type: ignore[import-not-found, import-untyped, unused-ignore]
@@ -239,7 +278,7 @@ def _write_parquet(
     names = header(fields)
     schema = pa.schema([(n, pa.string()) for n in names])
     rows = 0
-    with _atomic(path, "wb") as handle:
+    with _atomic(path, "wb", early=early) as handle:
         writer = pq.ParquetWriter(handle, schema)
         rows_iter = _rows(store, linknames, fields, extractor)
         while batch := list(itertools.islice(rows_iter, 50_000)):
@@ -251,18 +290,23 @@ def _write_parquet(
 
 
 class _atomic:
-    """Write to PATH.tmp-PID, rename over PATH on success, remove the temporary on failure."""
+    """Write to .PATH.tmp-PID, rename over PATH on success, remove the temporary on failure;
+    `early`: write to `early_path` and leave it there for `publish_early`."""
 
-    def __init__(self, path: Path, mode: str, newline: str | None = None) -> None:
+    def __init__(
+        self, path: Path, mode: str, newline: str | None = None, early: bool = False
+    ) -> None:
         self.path = path
-        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        self.mode, self.newline = mode, newline
+        self.tmp = early_path(path) if early else path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        self.mode, self.newline, self.early = mode, newline, early
 
     def __enter__(self) -> Any:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            own = f".{self.path.name}.tmp-{os.getpid()}"  # this run's: an early write's
             for stale in self.path.parent.glob(f".{self.path.name}.tmp-*"):
-                stale.unlink(missing_ok=True)  # left by a run killed while writing
+                if not (stale.name == own or stale.name.startswith(f"{own}-")):
+                    stale.unlink(missing_ok=True)  # left by a run killed while writing
             self.handle = open(self.tmp, self.mode, newline=self.newline)
         except OSError as exc:
             raise InputError(f"cannot write the output {self.path}: {exc.strerror}") from None
@@ -270,10 +314,10 @@ class _atomic:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self.handle.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
+        if exc_type is not None:
             self.tmp.unlink(missing_ok=True)
+        elif not self.early:
+            os.replace(self.tmp, self.path)
 
 
 def check_writable(path: Path) -> None:

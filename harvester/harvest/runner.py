@@ -19,9 +19,9 @@ from harvester.errors import InputError, StoreError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import Gate
 from harvester.eutils.settings import ClientConfig
+from harvester.harvest.early_output import EarlyOutput
 from harvester.harvest.engine import Harvest
-from harvester.harvest.fields import FieldExtractor
-from harvester.harvest.output import check_writable, write_jsonl, write_table
+from harvester.harvest.output import check_writable, write_output
 from harvester.harvest.progress import Progress
 from harvester.harvest.sources import load_source_ids
 from harvester.harvest.store import Store
@@ -103,12 +103,27 @@ def _frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
+async def _harvest_writing_early(harvest: Harvest, early: EarlyOutput) -> None:
+    """Run the harvest, starting the early output once nothing is left to fetch."""
+
+    async def start_when_fetched() -> None:
+        await harvest.fetching_done.wait()
+        early.start()
+
+    starter = asyncio.create_task(start_when_fetched())
+    try:
+        await harvest.run()
+    finally:
+        starter.cancel()
+
+
 async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str, Any]:
     """Run or resume `job`; returns the summary (also written beside the output)."""
     options = options or RunOptions()
     started = time.monotonic()
     check_writable(job.output.path)
     store = open_store(job, options.restart)
+    early = EarlyOutput(job, store)
     try:
         fresh = store.get_meta("config_hash") is None
         ids: list[int] | None = None
@@ -135,15 +150,11 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
                     store.initialise(job.semantic_hash(), ids, job.elink_batch)
                 harvest = Harvest(job, store, client)
                 with Progress(store, stats, disabled=options.quiet), _frozen_heap():
-                    await harvest.run()
-        extractor = FieldExtractor(job.fields)
-        names = [n for n, _ in job.fields]
-        if job.output.format == "jsonl":
-            write_jsonl(
-                store, job.output.path, job.linknames, job.cmd == "neighbor_score", extractor
-            )
+                    await _harvest_writing_early(harvest, early)
+        if await early.publish_if_current():
+            stats.incr("output/early")
         else:
-            write_table(store, job.output.path, job.output.format, job.linknames, names, extractor)
+            write_output(store, job)
         summary = build_summary(
             job, store, stats, config.rate_policy().rate, time.monotonic() - started, warnings
         )
@@ -151,6 +162,7 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
         summary_path.write_bytes(summary_bytes(summary))
         return summary
     finally:
+        early.stop()
         store.close()
 
 

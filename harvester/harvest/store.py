@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS notes(at REAL NOT NULL, text TEXT NOT NULL);
 """
 
 PENDING, FETCHED, MISSING = 0, 1, 2
+JoinedRow = tuple[int, str | None, int | None, int | None, int | None, int | None, bytes | None]
+"""(source, status, link, target, score, target state, record): one row of the join."""
 
 
 def _lock(job_dir: Path) -> int:
@@ -94,10 +96,15 @@ class Chunk:
 class Store:
     """The job's durable state; every mutating method commits before it returns."""
 
-    def __init__(self, path: Path, lock: bool = True) -> None:
+    def __init__(self, path: Path, lock: bool = True, read_only: bool = False) -> None:
+        """Open (or create) the store; `read_only` opens an existing one to read beside the
+        run that holds it (no lock, no writes)."""
         self.path = path
         self._lock_fd: int | None = None
         try:
+            if read_only:
+                self.db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+                return
             path.parent.mkdir(parents=True, exist_ok=True)
             if lock:
                 self._lock_fd = _lock(path.parent)
@@ -344,15 +351,24 @@ class Store:
                 total += 2 + -(-sum(counts.values()) // page_size)
         return total
 
-    def joined(
-        self,
-    ) -> Iterator[
-        tuple[int, str | None, int | None, int | None, int | None, int | None, bytes | None]
-    ]:
+    def settled(self) -> tuple[int, int]:
+        """(records stored, targets still pending): the output depends on nothing else once
+        every chunk is linked, so an output written early is current while both are unchanged
+        and no target is pending (pending ones written as missing: see early_output.py)."""
+        records = self.db.execute("SELECT count(*) FROM records").fetchone()[0]
+        pending = self.db.execute(f"SELECT count(*) FROM targets WHERE state={PENDING}")
+        return int(records), int(pending.fetchone()[0])
+
+    def joined(self, pending_as_missing: bool = False) -> Iterator[JoinedRow]:
         """(source, status, link, target, score, target state, record) in source order,
         links in link-name then NCBI order: the join, streamed, never held whole."""
+        state = (
+            f"CASE t.state WHEN {PENDING} THEN {MISSING} ELSE t.state END"
+            if pending_as_missing
+            else "t.state"
+        )
         yield from self.db.execute(
-            "SELECT s.uid, s.status, e.link, e.target, e.score, t.state, r.data "
+            f"SELECT s.uid, s.status, e.link, e.target, e.score, {state}, r.data "
             "FROM sources s LEFT JOIN edges e ON e.source = s.uid "
             "LEFT JOIN targets t ON t.uid = e.target LEFT JOIN records r ON r.uid = e.target "
             "ORDER BY s.position, e.link, e.rank"
