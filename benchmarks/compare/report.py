@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from harvester.eutils.pacing import DEFAULT_MARGIN
 
 ROOT = Path(__file__).resolve().parents[2]
 GOALS = (
@@ -152,6 +155,10 @@ def goals(results: dict[str, Any]) -> list[str]:
             f"{'met' if h['http_429'] == 0 else 'MISSED'}), time/floor {h['time_over_floor']:.3f}x "
             f"(goal <= 1.05: {'met' if h['time_over_floor'] <= 1.05 else 'MISSED'})."
         )
+        own = h.get("tool_floor_requests")
+        if own:
+            floor_s = h["floor_requests"] / h["allowed_rate"]
+            out.append(f"  - {_bound_note(int(own), h['allowed_rate'], floor_s, h['wall'])}")
         timed_out = [
             m
             for (sc, c), m in med.items()
@@ -180,6 +187,20 @@ def goals(results: dict[str, Any]) -> list[str]:
                 f"{'met' if ratio <= 1.25 else 'MISSED'})."
             )
     return out
+
+
+def _bound_note(own: int, rate: float, floor_s: float, wall: float) -> str:
+    """How close to that floor the harvester can get at all: the floor counts no size checks,
+    and the gate keeps n requests a window of n / (rate x (1 - margin)) seconds apart."""
+    lanes = max(1, math.floor(rate))
+    last = (own - 1) // lanes * lanes / (rate * (1 - DEFAULT_MARGIN))
+    return (
+        f"The floor counts no size checks. The harvester's own plan, with the one size check "
+        f"per History entry that issue 5 requires, is {own} requests ({own / rate:.1f} s; "
+        f"{wall / (own / rate):.3f}x of it), and its gate's {DEFAULT_MARGIN:.0%} margin lets "
+        f"the last of them leave {last:.1f} s after the first at the earliest: "
+        f"{last / floor_s:.3f}x of the floor before that request is answered."
+    )
 
 
 def write(results: dict[str, Any], command: str, stamp: str) -> tuple[Path, Path, Path]:
