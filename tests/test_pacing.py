@@ -22,6 +22,7 @@ from harvester.eutils.pacing import (
     policy_for,
     process_gate,
     reset_process_gate,
+    urgent,
 )
 
 KEEP_RATE = 1 - DEFAULT_MARGIN
@@ -120,6 +121,46 @@ async def test_no_burst_after_idle_period() -> None:
         times = await release_times(gate, clock, 6)
     assert most_in_window(times) <= 3
     assert times[1] - times[0] >= MIN_GAP / 3
+
+
+async def test_urgent_attempts_go_ahead_of_those_already_waiting() -> None:
+    """Turns are first come, first served, except that urgent attempts (and the tasks started
+    inside `urgent()`) pass every waiting normal one; the pacing itself does not change."""
+    async with virtual_time() as clock:
+        gate = Gate(policy_for("custom", rate=2))
+        order: list[str] = []
+
+        async def attempt(name: str) -> None:
+            release = await gate.acquire()
+            gate.sent(release)
+            order.append(name)
+
+        async def urgent_pair() -> None:
+            with urgent():
+                await asyncio.gather(attempt("u1"), attempt("u2"))
+
+        tasks = [asyncio.create_task(attempt(f"n{i}")) for i in range(4)]
+        await asyncio.sleep(0)  # n0 holds the gate, n1-n3 wait in turn
+        tasks.append(asyncio.create_task(urgent_pair()))
+        tasks.append(asyncio.create_task(attempt("n4")))
+        start = clock.now
+        await asyncio.gather(*tasks)
+        elapsed = clock.now - start
+    assert order == ["n0", "n1", "u1", "u2", "n2", "n3", "n4"]
+    assert elapsed == pytest.approx(6 / 2 / KEEP_RATE, rel=0.01)  # seven at 2 per window
+
+
+async def test_a_cancelled_waiter_gives_its_turn_away() -> None:
+    async with virtual_time():
+        gate = Gate(policy_for("custom", rate=1))
+        first = await gate.acquire()
+        gate.sent(first)
+        waiting = [asyncio.create_task(gate.acquire()) for _ in range(3)]
+        await asyncio.sleep(0)
+        waiting[0].cancel()
+        done = await asyncio.gather(*waiting, return_exceptions=True)
+    assert isinstance(done[0], asyncio.CancelledError)
+    assert all(not isinstance(d, BaseException) for d in done[1:])
 
 
 async def test_429_without_retry_after_halves_the_rate() -> None:

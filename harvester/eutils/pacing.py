@@ -7,15 +7,20 @@ there is never a burst. Windows are counted from when each request actually left
 release the event loop delayed be made up instead of lost. A 429 slows the gate (Retry-After
 holds every request until it passes; without it the rate halves) and successes win the rate
 back additively, never above the policy. Time comes from the running loop (tests use a
-virtual one).
+virtual one). Attempts take their turns first come, first served, except that those started
+inside `urgent()` go ahead of every other waiting attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import contextvars
+import heapq
+import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -35,6 +40,7 @@ __all__ = [
     "is_us_peak",
     "policy_for",
     "process_gate",
+    "urgent",
 ]
 
 US_EASTERN = ZoneInfo("America/New_York")
@@ -47,6 +53,21 @@ MIN_GAP = 0.5
 busy loop made late would push the next one late too, and every lane after it (measured: 0.9
 lost 2-4% of the rate at 10/s, 0.5 none; CLIENT.md)."""
 MAX_LANES = 1024
+NORMAL, URGENT = 1, 0
+"""Turn priorities at the gate, smallest first."""
+_PRIORITY: contextvars.ContextVar[int] = contextvars.ContextVar("gate_priority", default=NORMAL)
+
+
+@contextlib.contextmanager
+def urgent() -> Iterator[None]:
+    """Attempts started inside (and in tasks created inside) go ahead of every attempt waiting
+    at the gate: for the few requests that all the others wait on, such as the confirmations
+    that end a harvest. Pacing is unchanged: only the order of turns."""
+    token = _PRIORITY.set(URGENT)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
 
 
 def is_us_peak(when: datetime) -> bool:
@@ -141,8 +162,11 @@ class Gate:
         self._hold_until = float("-inf")
         self._limiter: AsyncLimiter | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock: asyncio.Lock | None = None
         self._log: collections.deque[Release] = collections.deque(maxlen=MAX_LANES)
+        self._busy = False
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        """Attempts waiting for their turn: a heap by (priority, arrival)."""
+        self._arrivals = itertools.count()
 
     def now(self) -> float:
         """The gate's clock (the running loop's time unless one was injected)."""
@@ -183,10 +207,11 @@ class Gate:
         """Wait for this attempt's turn; pass the result to `sent` once the request is out."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # asyncio primitives belong to one loop
-            self._loop, self._lock, self._limiter = loop, asyncio.Lock(), None
-        assert self._lock is not None
+            self._loop, self._limiter = loop, None
+            self._busy, self._waiting = False, []
         start = self.now()
-        async with self._lock:  # first come, first served
+        await self._turn(loop)
+        try:
             while True:
                 wait = self._due() - self.now()
                 if wait > 0:
@@ -197,11 +222,36 @@ class Gate:
                     break
             release = Release(self.now(), self.now() - start)
             self._log.append(release)
+        finally:
+            self._pass_turn()
         self.stats.incr("gate/acquired")
         if release.waited > 0:
             self.stats.incr("gate/waits")
             self.stats.incr("gate/wait_seconds", release.waited)
         return release
+
+    async def _turn(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait until this attempt holds the gate: at once when nobody does, else when every
+        attempt ahead of it (by priority, then arrival) has had its turn."""
+        if not self._busy and not self._waiting:
+            self._busy = True
+            return
+        ticket = loop.create_future()
+        heapq.heappush(self._waiting, (_PRIORITY.get(), next(self._arrivals), ticket))
+        try:
+            await ticket
+        except asyncio.CancelledError:
+            if ticket.done() and not ticket.cancelled():
+                self._pass_turn()  # handed the turn as it was cancelled: hand it on
+            raise
+
+    def _pass_turn(self) -> None:
+        while self._waiting:
+            _, _, ticket = heapq.heappop(self._waiting)
+            if not ticket.done():  # a cancelled waiter's ticket is skipped
+                ticket.set_result(None)
+                return
+        self._busy = False
 
     def sent(self, release: Release) -> None:
         """The request's bytes went out now: count its window from here."""

@@ -24,6 +24,7 @@ from typing import Any
 from harvester.config import JobConfig
 from harvester.errors import HistoryExpiredError
 from harvester.eutils.client import EutilsClient
+from harvester.eutils.pacing import urgent
 from harvester.eutils.results import LinkSet, LinkSetHistory, Record
 from harvester.harvest.fields import FieldExtractor
 from harvester.harvest.store import Chunk, Entry, Store
@@ -504,10 +505,13 @@ class Harvest:
         batch = [str(t) for t in uids]
         # A short answer drops records silently, so an id is missing only when two answers
         # lack it. Ids a page lacked are nearly always truly missing, so both asks go out
-        # together: the same requests as asking again, one round trip instead of two.
-        (good, missing), (more, gone) = await asyncio.gather(
-            self._fetch(ids=batch), self._fetch(ids=batch)
-        )
+        # together: the same requests as asking again, one round trip instead of two. They
+        # go ahead of the checks and pages waiting at the gate: the end of the run waits on
+        # them, and nothing waits on a check.
+        with urgent():
+            (good, missing), (more, gone) = await asyncio.gather(
+                self._fetch(ids=batch), self._fetch(ids=batch)
+            )
         found = dict(good)
         found.update(more)
         said = set(missing) | set(gone)
