@@ -377,8 +377,9 @@ class Harvest:
             self._put_page(held, start)
 
     def _await_reconcile(self, entry: Entry) -> None:
-        """Reconcile finished entries in batches: at once when RECONCILE_IDS ids lack a record,
-        else when the pipeline goes idle (see _worker), so confirming costs few requests."""
+        """Reconcile entries whose pages are all in, in batches: at once when RECONCILE_IDS ids
+        lack a record, else once nothing is left to fetch (see _worker), so confirming costs
+        few requests."""
         if entry.entry in self.reconciling:
             return
         self.reconciled.discard(entry.entry)
