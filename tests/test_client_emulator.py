@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from eutils_helpers import fast_client
 
 from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.errors import HistoryExpiredError
 from harvester.eutils.client import EutilsClient, index_by_id
 from harvester.eutils.pacing import Gate, policy_for
 from harvester.eutils.results import IdCheck, LinkSet, LinkSetHistory
@@ -43,6 +45,22 @@ async def test_esearch_counts_a_history_set(emulator: Emulator) -> None:
         )
     assert found.count == 3 and set(found.ids) == JAK3_SNPS
     assert stored.count == 3 and stored.query_key is not None
+
+
+async def test_reads_of_a_webenv_said_lost_fail_at_once_and_send_nothing(
+    emulator: Emulator,
+) -> None:
+    async with fast_client(emulator.base_url) as client:
+        post = await client.epost("snp", ["3008", "11888", "867174"])
+        client.history_lost(post.webenv)
+        with pytest.raises(HistoryExpiredError):
+            _ = [r async for r in client.efetch("snp", webenv=post.webenv, query_key="1")]
+        with pytest.raises(HistoryExpiredError):
+            await client.esearch("snp", f"#{post.query_key}", webenv=post.webenv, retmax=0)
+        again = await client.epost("snp", ["242"], webenv=post.webenv)  # not a read: it goes
+    assert client.stats.get("requests/efetch") == client.stats.get("requests/esearch") == 0
+    assert client.stats.get("requests/epost") == 2
+    assert again.query_key
 
 
 async def test_esummary_of_snp_242(emulator: Emulator) -> None:

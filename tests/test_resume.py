@@ -136,3 +136,35 @@ def test_webenv_expired_while_paused_is_rebuilt_on_resume(tmp_path):
         summary = asyncio.run(run_job(resumed, RunOptions(quiet=True)))
     assert summary["counts"]["entries_rebuilt"] > 0
     assert (tmp_path / "paused.jsonl").read_bytes() == clean_job.output.path.read_bytes()
+
+
+def test_a_lost_webenv_is_found_lost_once_and_all_its_entries_rebuilt(tmp_path):
+    """With one worker, the first read of a lost WebEnv (a page or a size check) is tried three
+    times; then every open entry of that WebEnv is posted again and nothing reads it any more:
+    at most three failed reads per lost WebEnv, not three per entry."""
+    log = tmp_path / "requests.jsonl"
+    with EmulatorThread(EmulatorConfig(request_log=log)) as emu:
+        clean_job = load_job(write_job(tmp_path, emu.base_url, "clean", rate=1000))
+        asyncio.run(run_job(clean_job, RunOptions(quiet=True)))
+        job_file = write_job(tmp_path, emu.base_url, "paused")
+        store = load_job(job_file).job_dir / "state.sqlite"
+        proc = start(job_file)
+        deadline = time.monotonic() + 30
+        while len(finished_pages(store)) < 5 and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        with sqlite3.connect(store) as db:
+            open_entries = db.execute("SELECT webenv FROM entries WHERE state='open'").fetchall()
+        lost = {webenv for (webenv,) in open_entries}
+        assert len(open_entries) > len(lost) > 0  # some WebEnv holds several open entries
+        emu.emulator.state.history.expire()
+        seen = len(read_log(log))
+        resumed = load_job(job_file, {"rate": 1000, "concurrency": 1})
+        summary = asyncio.run(run_job(resumed, RunOptions(quiet=True)))
+        reads_of_lost = [e for e in read_log(log)[seen:] if e.page and e.page.split("#")[0] in lost]
+    assert summary["retries"]["history"] <= 3 * len(lost) < 3 * len(open_entries)
+    assert len(reads_of_lost) <= 3 * len(lost)
+    assert summary["counts"]["entries_rebuilt"] >= len(open_entries)
+    assert (tmp_path / "paused.jsonl").read_bytes() == clean_job.output.path.read_bytes()

@@ -100,6 +100,11 @@ class EutilsClient:
         """Close the HTTP session."""
         await self.transport.close()
 
+    def history_lost(self, webenv: str) -> None:
+        """Say that NCBI no longer has `webenv`: reading its entries (attempts in flight
+        included, at their next try) raises HistoryExpiredError at once instead of retrying."""
+        self.transport.lost_webenvs.add(webenv)
+
     async def _one(
         self, endpoint: str, params: list[tuple[str, str]], n_ids: int, want: type
     ) -> object:

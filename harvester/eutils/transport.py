@@ -20,7 +20,7 @@ import aiohttp
 from yarl import URL
 
 from harvester import __version__
-from harvester.errors import TransportError
+from harvester.errors import HistoryExpiredError, TransportError
 from harvester.eutils.pacing import Gate, Release, process_gate
 from harvester.eutils.parse import aparse
 from harvester.eutils.results import ErrorResult, Item, Record
@@ -74,6 +74,8 @@ class Transport:
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
+        self.lost_webenvs: set[str] = set()
+        """WebEnvs the History server has lost: reading an entry of one fails at once."""
 
     async def open(self) -> None:
         """Create the one session; its connector is sized to the configured concurrency."""
@@ -141,6 +143,7 @@ class Transport:
         state.start()
         seen: set[str] = set()
         while True:
+            self._refuse_lost_entry(params)
             held: list[Item] = []
             release = await self.gate.acquire()
             self.stats.incr("gate/wait_seconds", release.waited)
@@ -163,6 +166,17 @@ class Transport:
             except Exception as exc:  # classified; unknown ones re-raised
                 verdict = classify(exc, history_attempts=self.config.history_attempts) or Fail(exc)
             await self._after_failure(endpoint, state, verdict)
+
+    def _refuse_lost_entry(self, params: Params) -> None:
+        """An attempt to read an entry of a WebEnv already known lost would only be retried to
+        the same end: raise at once, before it takes a turn at the gate."""
+        if not self.lost_webenvs:
+            return
+        keys = dict(params)
+        webenv = keys.get("WebEnv")
+        reads = "query_key" in keys or keys.get("term", "").startswith("#")
+        if webenv in self.lost_webenvs and reads:
+            raise HistoryExpiredError(f"the History server lost {webenv}; rebuild its entries")
 
     def _check(self, endpoint: str, item: Item) -> Item:
         if not isinstance(item, ErrorResult):

@@ -522,15 +522,25 @@ class Harvest:
         self.stats.incr("harvest/records", fresh)
 
     async def rebuild(self, entry: Entry) -> None:
-        """The entry expired: post just its targets still missing and fetch those."""
+        """The entry expired, and with it (as NCBI expires a WebEnv whole) every open entry of
+        its WebEnv: post just their targets still missing and fetch those. Requests still
+        reading that WebEnv stop at their next attempt instead of retrying to the same end."""
         if self.store.entry(entry.entry).state != "open":
             return
-        self.store.set_entry_state(entry.entry, "replaced")
-        self.stats.incr("harvest/rebuilt")
+        self.client.history_lost(entry.webenv)
         if self.webenv == entry.webenv:
             self.webenv, self.keys_used = None, 0
-        await self._post(
-            entry.chunk,
-            entry.link,
-            self.store.chunk_targets(entry.chunk, entry.link, pending_only=True),
+        lost = [e for e in self.store.entries(("open",)) if e.webenv == entry.webenv]
+        for gone in lost:  # all marked before any await: their other failures return at once
+            self.store.set_entry_state(gone.entry, "replaced")
+        self.stats.incr("harvest/rebuilt", len(lost))
+        await asyncio.gather(
+            *(
+                self._post(
+                    gone.chunk,
+                    gone.link,
+                    self.store.chunk_targets(gone.chunk, gone.link, pending_only=True),
+                )
+                for gone in lost
+            )
         )
