@@ -52,7 +52,12 @@ def write_output(store: Joined, job: JobConfig, early: bool = False) -> int:
 def early_path(path: Path) -> Path:
     """Where an early output waits: a temporary name of its own (so a write after it never
     shares a file with it) that the next write's clean-up of stale temporaries matches."""
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}-early")
+    return path.with_name(f"{_temporary(path).name}-early")
+
+
+def _temporary(path: Path) -> Path:
+    """This run's temporary name for an output: .PATH.tmp-PID, beside it."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
 def publish_early(path: Path) -> None:
@@ -297,13 +302,13 @@ class _atomic:
         self, path: Path, mode: str, newline: str | None = None, early: bool = False
     ) -> None:
         self.path = path
-        self.tmp = early_path(path) if early else path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        self.tmp = early_path(path) if early else _temporary(path)
         self.mode, self.newline, self.early = mode, newline, early
 
     def __enter__(self) -> Any:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            own = f".{self.path.name}.tmp-{os.getpid()}"  # this run's: an early write's
+            own = _temporary(self.path).name  # this run's own, and its early write's
             for stale in self.path.parent.glob(f".{self.path.name}.tmp-*"):
                 if not (stale.name == own or stale.name.startswith(f"{own}-")):
                     stale.unlink(missing_ok=True)  # left by a run killed while writing
