@@ -27,12 +27,13 @@ from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import urgent
 from harvester.eutils.results import LinkSet, LinkSetHistory, Record
 from harvester.harvest.fields import FieldExtractor
+from harvester.harvest.page_gaps import lacked
 from harvester.harvest.store import Chunk, Entry, Store
 from harvester.ncbi import MAX_QUERY_KEYS
 
 RECONCILE, LINK, HISTORY, CHECK, PAGE = range(5)
 """Task priorities, most urgent first: a LINK is only queued when pages run low (see _feed),
-and a RECONCILE only once enough missing ids have piled up or nothing is left to fetch."""
+and a RECONCILE only once a page's worth of ids lacks a record, or at the tail (_tail_stage)."""
 LINKS_AHEAD = 6
 """Chunks being linked at once, ahead of the pages in the queue ..."""
 DEFERRED_CHECKS = 16
@@ -43,10 +44,6 @@ DEFERRED_SHORT_PAGES = 16
 """Entries' short last pages held back the same way, and released before the checks, largest
 first: they answer sooner than full pages, so the last full pages go out earlier and the
 by-id confirmation that has to wait for every page's answer starts sooner."""
-RECONCILE_IDS = 250
-"""Ids without a record, across entries whose pages are all in, confirmed by id together in
-mid-run (the rest wait until nothing is left to fetch), so the confirmations cost few requests
-and as few as possible sit in the tail of the run."""
 LINKS_IN_FLIGHT = 100_000
 """... as long as their parsed elink answers hold about this many links in all, so memory is
 bounded by this, not by how many links each source has."""
@@ -76,10 +73,18 @@ class Harvest:
         self.unlinked: collections.deque[Chunk] = collections.deque()
         self.linking = 0
         self.pages_queued = 0
-        self.reconciling: dict[int, Entry] = {}
-        self.unconfirmed = 0
-        """Ids the finished entries in `reconciling` still lack a record for."""
+        self.awaiting: dict[int, Entry] = {}
+        """Entries whose pages are all in, until their ids without a record are confirmed."""
+        self.to_confirm: set[int] = set()
+        """Ids a page lacked (page_gaps.py) or an entry in `awaiting` lacks, not asked yet."""
+        self.confirming: set[int] = set()
+        """Ids being asked by id now."""
         self.reconcile_queued = False
+        self.tail_confirmed = -1
+        """The last stage of the tail (see _tail_stage) whose known gaps were confirmed."""
+        self.entry_ids: dict[int, list[int]] = {}
+        """An open entry's ids, ascending, to place its pages by (page_gaps.py)."""
+        self.pages_running = 0
         self.open_tasks: collections.Counter[int] = collections.Counter()
         """Tasks queued or running, by priority."""
         self.unchecked: set[int] = set()
@@ -155,8 +160,10 @@ class Harvest:
             finally:
                 self.open_tasks[task.priority] -= 1
                 if ok and self._nothing_left_to_fetch():
-                    if self.reconciling:
-                        self._queue_reconcile()  # no page can bring more: confirm the rest
+                    for entry in self.awaiting.values():  # no page can bring more
+                        self._want_confirmed(self._pending_of(entry))
+                    if self.to_confirm:
+                        self._queue_reconcile()  # confirm the rest
                     self.fetching_done.set()
                 self.queue.task_done()
 
@@ -169,6 +176,16 @@ class Harvest:
         else:
             while self.deferred_checks:
                 self._release_check()
+
+    def _tail_stage(self) -> int | None:
+        """None before every page is sent; then 0 while pages are out, 1 with one page left,
+        2 with none. The gaps known at each stage are confirmed then, so the last confirmation,
+        which waits for the slowest page, asks only for the few ids that page lacked."""
+        if self.unlinked or self.deferred_pages or self.pages_queued:
+            return None
+        if self.open_tasks[LINK] or self.open_tasks[HISTORY]:
+            return None
+        return 2 if not self.pages_running else 1 if self.pages_running == 1 else 0
 
     def _nothing_left_to_fetch(self) -> bool:
         """No chunk, history request or page is waiting, held back or running (size checks
@@ -342,6 +359,7 @@ class Harvest:
         self.unchecked.discard(entry.entry)
         self.store.set_reported(entry.entry, found.count)
         if found.count != entry.expected:
+            self.entry_ids[entry.entry] = []  # its pages cannot be placed by the index
             self.stats.incr("check/mismatch")
             self.store.note(
                 f"entry {entry.query_key} of chunk {entry.chunk} holds "
@@ -377,15 +395,31 @@ class Harvest:
             self._put_page(held, start)
 
     def _await_reconcile(self, entry: Entry) -> None:
-        """Reconcile entries whose pages are all in, in batches: at once when RECONCILE_IDS ids
-        lack a record, else once nothing is left to fetch (see _worker), so confirming costs
-        few requests."""
-        if entry.entry in self.reconciling:
-            return
+        """The entry's pages are all in: whatever it still lacks is confirmed by id, with the
+        other entries' (see _want_confirmed), and the entry is settled once none is left."""
         self.reconciled.discard(entry.entry)
-        self.reconciling[entry.entry] = entry
-        self.unconfirmed += self.store.count_pending(entry.chunk, entry.link)
-        if self.unconfirmed >= RECONCILE_IDS:
+        self.awaiting[entry.entry] = entry
+        pending = self._pending_of(entry)
+        if pending:
+            self._want_confirmed(pending)
+        elif not self.store.count_pending(entry.chunk, entry.link):
+            self._settle(entry)
+        # else its last ids are being asked: reconcile settles it when they are in
+
+    def _pending_of(self, entry: Entry) -> list[int]:
+        """The entry's ids still without a record that are not being asked by id already."""
+        pending = self.store.chunk_targets(entry.chunk, entry.link, pending_only=True)
+        return [uid for uid in pending if uid not in self.confirming]
+
+    def _want_confirmed(self, uids: list[int]) -> None:
+        """Batch ids to confirm by id: a request's worth at once, the rest at the tail's stages
+        or once nothing is left to fetch (see _worker), so confirming costs few requests."""
+        self.to_confirm.update(uids)
+        stage = self._tail_stage()
+        if len(self.to_confirm) >= self.job.fetch.page_size:
+            self._queue_reconcile()
+        elif self.to_confirm and stage is not None and stage > self.tail_confirmed:
+            self.tail_confirmed = stage
             self._queue_reconcile()
 
     def _queue_reconcile(self) -> None:
@@ -393,8 +427,17 @@ class Harvest:
             self.reconcile_queued = True
             self._put(RECONCILE, self.reconcile)
 
+    def _settle(self, entry: Entry) -> None:
+        """An awaiting entry without pending ids is done, or will be once its check is in."""
+        del self.awaiting[entry.entry]
+        if entry.entry in self.unchecked or self.pages_left.get(entry.entry):
+            self.reconciled.add(entry.entry)  # done when its check (or its pages) are in
+        else:
+            self._finish(entry)
+
     def _finish(self, entry: Entry) -> None:
         self.reconciled.discard(entry.entry)
+        self.entry_ids.pop(entry.entry, None)
         self.store.set_entry_state(entry.entry, "done")
 
     def _put_page(self, entry: Entry, retstart: int) -> None:
@@ -462,60 +505,83 @@ class Harvest:
         self._feed()
         if self.store.entry(entry.entry).state != "open":
             return
+        self.pages_running += 1
+        self._want_confirmed([])  # the last page to go out opens the tail
         try:
-            good, missing = await self._fetch(
-                webenv=entry.webenv,
-                query_key=entry.query_key,
-                retstart=retstart,
-                retmax=self.job.fetch.page_size,
-            )
+            try:
+                good, missing = await self._fetch(
+                    webenv=entry.webenv,
+                    query_key=entry.query_key,
+                    retstart=retstart,
+                    retmax=self.job.fetch.page_size,
+                )
+            finally:
+                self.pages_running -= 1
         except HistoryExpiredError:
             await self.rebuild(entry)
             return
         fresh = self.store.commit_records(good, missing, page=(entry.entry, retstart))
         self.stats.incr("harvest/records", fresh)
         self._page_done(entry, retstart)
+        returned = [uid for uid, _ in good] + missing
+        gaps = lacked(self._ids_of(entry), retstart, self.job.fetch.page_size, returned)
+        self.stats.incr("harvest/gaps", len(gaps))
+        self._want_confirmed(gaps)
+
+    def _ids_of(self, entry: Entry) -> list[int]:
+        """The entry's ids from the index, or [] when the entry holds only some of them (one
+        posted again after its WebEnv expired) or NCBI said it holds another number."""
+        ids = self.entry_ids.get(entry.entry)
+        if ids is None:
+            ids = self.store.chunk_targets(entry.chunk, entry.link)
+            if len(ids) != entry.expected:
+                ids = []
+            self.entry_ids[entry.entry] = ids
+        return ids
 
     async def reconcile(self) -> None:
-        """Fetch by id whatever finished entries' pages did not bring, batched across entries;
-        what still lacks a record is missing at NCBI (withdrawn, merged) and is marked so."""
-        entries, self.reconciling, self.unconfirmed = list(self.reconciling.values()), {}, 0
+        """Fetch by id whatever pages did not bring, batched across entries; what still lacks
+        a record is missing at NCBI (withdrawn, merged) and is marked so. Then settle the
+        awaiting entries left without pending ids."""
         self.reconcile_queued = False
-        pending = sorted(
-            {
-                t
-                for e in entries
-                for t in self.store.chunk_targets(e.chunk, e.link, pending_only=True)
-            }
-        )
+        asked = self.store.pending_among(sorted(self.to_confirm - self.confirming))
+        self.to_confirm.clear()
+        self.confirming.update(asked)
         page = self.job.fetch.page_size
-        await asyncio.gather(
-            *(
-                self._confirm(pending[start : start + page])
-                for start in range(0, len(pending), page)
+        try:
+            await asyncio.gather(
+                *(
+                    self._confirm(asked[start : start + page])
+                    for start in range(0, len(asked), page)
+                )
             )
-        )
-        for entry in entries:
-            if entry.entry in self.unchecked or self.pages_left.get(entry.entry):
-                self.reconciled.add(entry.entry)  # done when its check (or its pages) are in
-            else:
-                self._finish(entry)
+        finally:
+            self.confirming.difference_update(asked)
+        for entry in list(self.awaiting.values()):
+            if self.store.entry(entry.entry).state != "open":
+                del self.awaiting[entry.entry]  # replaced after its WebEnv expired
+            elif not self.store.count_pending(entry.chunk, entry.link):
+                self._settle(entry)
 
     async def _confirm(self, uids: list[int]) -> None:
         """Fetch one batch of ids without a record, and mark what is still absent missing."""
-        batch = [str(t) for t in uids]
-        # A short answer drops records silently, so an id is missing only when two answers
-        # lack it. Ids a page lacked are nearly always truly missing, so both asks go out
-        # together: the same requests as asking again, one round trip instead of two. They
-        # go ahead of the checks and pages waiting at the gate: the end of the run waits on
-        # them, and nothing waits on a check.
-        with urgent():
-            (good, missing), (more, gone) = await asyncio.gather(
-                self._fetch(ids=batch), self._fetch(ids=batch)
-            )
-        found = dict(good)
-        found.update(more)
-        said = set(missing) | set(gone)
+        # An id is missing once two answers lack it: the page that should have held it and
+        # this by-id fetch. Withdrawn ids are the usual cause, and then the fetch finds none of
+        # them. When it finds some, the page was short (a backend hiccup, not withdrawn
+        # records) and this answer may be short too, so what it lacks is asked once more.
+        # The end of the run waits on these, and nothing waits on a check: they go ahead of
+        # the checks and pages waiting at the gate.
+        found: dict[int, bytes] = {}
+        said: set[int] = set()
+        asking = [str(t) for t in uids]
+        for _ in range(2):
+            with urgent():
+                good, missing = await self._fetch(ids=asking)
+            found.update(good)
+            said.update(missing)
+            asking = [str(t) for t in uids if t not in found and t not in said]
+            if not good or not asking:
+                break
         absent = [t for t in uids if t not in found and t not in said]
         self.stats.incr("harvest/refetched", len(found))
         fresh = self.store.commit_records(list(found.items()), [*said, *absent])
@@ -533,6 +599,8 @@ class Harvest:
         lost = [e for e in self.store.entries(("open",)) if e.webenv == entry.webenv]
         for gone in lost:  # all marked before any await: their other failures return at once
             self.store.set_entry_state(gone.entry, "replaced")
+            self.awaiting.pop(gone.entry, None)
+            self.entry_ids.pop(gone.entry, None)
         self.stats.incr("harvest/rebuilt", len(lost))
         await asyncio.gather(
             *(

@@ -231,6 +231,18 @@ class Store:
         rows = self.db.execute(f"SELECT uid FROM targets {where} ORDER BY uid", args)
         return [r[0] for r in rows]
 
+    def pending_among(self, uids: Sequence[int]) -> list[int]:
+        """Those of `uids` that are targets still without a record, in the order given."""
+        pending: set[int] = set()
+        for start in range(0, len(uids), 500):  # under SQLite's bound-parameter limit
+            batch = uids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self.db.execute(
+                f"SELECT uid FROM targets WHERE state={PENDING} AND uid IN ({marks})", batch
+            )
+            pending.update(r[0] for r in rows)
+        return [uid for uid in uids if uid in pending]
+
     def count_pending(self, chunk: int, link: int | None = None) -> int:
         """How many of a chunk's targets (of one link, if given) still lack a record."""
         where, args = _targets_of(chunk, link, pending_only=True)
