@@ -1,5 +1,6 @@
-"""The output written while the last by-id confirmations are out: published only when the
-store shows it is exactly what a write after the run would give, and never left behind."""
+"""The output written during the run, chunk by chunk as each settles, the rest while the last
+by-id confirmations are out: published only when the store shows it is exactly what a write
+after the run would give, and never left behind."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ from harvester.harvest.runner import RunOptions, run_job
 from harvester.harvest.store import MISSING, PENDING, Store
 
 GENES = [3718, 7157, 672] + [TINY.maps["gene"].uid(i) for i in range(60)]
+
+
+async def writer_ended() -> None:
+    deadline = time.monotonic() + 10
+    while any(t.name == "early-output" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the early writer never stopped"
+        await asyncio.sleep(0.005)
 
 
 def leftovers(job) -> list[str]:
@@ -63,6 +71,8 @@ async def test_an_early_output_is_published_when_the_pending_id_proves_missing(t
     try:
         early = EarlyOutput(job, store)
         early.start()
+        early.nothing_left_to_fetch()  # its chunk is written with the id as missing
+        await writer_ended()
         store.commit_records([], missing=[uid])  # the confirmation: still no record
         assert await early.publish_if_current()
         assert_matches_ground_truth(read_jsonl(job.output.path), GENES)
@@ -71,11 +81,30 @@ async def test_an_early_output_is_published_when_the_pending_id_proves_missing(t
     assert leftovers(job) == []
 
 
-async def test_an_early_output_is_dropped_when_a_record_arrives_after_it_began(tmp_path):
+async def test_a_chunk_is_written_once_it_settles_and_then_holds_the_late_record(tmp_path):
     job, store, uid = await finished_store_with_one_target_pending(tmp_path)
     try:
         early = EarlyOutput(job, store)
         early.start()
+        await asyncio.sleep(0.3)  # the writer waits for the chunk holding the pending id
+        assert any(t.name == "early-output" for t in threading.enumerate())
+        store.commit_records([(uid, orjson.dumps({"SNP_ID": str(uid)}))])  # it came back
+        assert await early.publish_if_current()
+        published = job.output.path.read_bytes()
+        write_output(store, job)
+    finally:
+        store.close()
+    assert job.output.path.read_bytes() == published
+    assert leftovers(job) == []
+
+
+async def test_an_early_output_is_dropped_when_a_record_arrives_after_it_was_written(tmp_path):
+    job, store, uid = await finished_store_with_one_target_pending(tmp_path)
+    try:
+        early = EarlyOutput(job, store)
+        early.start()
+        early.nothing_left_to_fetch()
+        await writer_ended()  # the id was written as missing
         store.commit_records([(uid, orjson.dumps({"SNP_ID": str(uid)}))])  # it came back
         assert not await early.publish_if_current()
         assert not job.output.path.exists()
@@ -93,6 +122,22 @@ async def test_an_early_output_is_dropped_when_a_record_arrives_after_it_began(t
     assert leftovers(job) == []
 
 
+async def test_a_record_for_an_id_marked_missing_drops_the_early_output(tmp_path):
+    """A settled chunk's rows are final only while a missing target never gets a record."""
+    job, store, uid = await finished_store_with_one_target_pending(tmp_path)
+    try:
+        store.commit_records([], missing=[uid])
+        early = EarlyOutput(job, store)
+        early.start()
+        await writer_ended()  # every chunk settled: written without waiting
+        store.db.execute("INSERT INTO records VALUES(?, ?)", (uid, b"{}"))  # a stray answer
+        assert not await early.publish_if_current()
+        assert not job.output.path.exists()
+    finally:
+        store.close()
+    assert leftovers(job) == []
+
+
 @pytest.mark.parametrize("finished_first", [False, True])
 async def test_a_failed_run_stops_the_early_write_and_leaves_no_file(tmp_path, finished_first):
     job, store, _ = await finished_store_with_one_target_pending(tmp_path)
@@ -100,10 +145,8 @@ async def test_a_failed_run_stops_the_early_write_and_leaves_no_file(tmp_path, f
         early = EarlyOutput(job, store)
         early.start()
         if finished_first:  # the thread wrote the whole temporary file before the run failed
-            deadline = time.monotonic() + 10
-            while any(t.name == "early-output" for t in threading.enumerate()):
-                assert time.monotonic() < deadline
-                await asyncio.sleep(0.005)
+            early.nothing_left_to_fetch()
+            await writer_ended()
             assert early_path(job.output.path).exists()
         early.stop()
         assert not await early.publish_if_current()

@@ -85,6 +85,9 @@ class Harvest:
         self.entry_ids: dict[int, list[int]] = {}
         """An open entry's ids, ascending, to place its pages by (page_gaps.py)."""
         self.pages_running = 0
+        self.confirming_listener: Callable[[list[int]], None] | None = None
+        """Told the ids that will be confirmed by id (no page brings them): the early output
+        writes a chunk whose pending targets are all such ids."""
         self.open_tasks: collections.Counter[int] = collections.Counter()
         """Tasks queued or running, by priority."""
         self.unchecked: set[int] = set()
@@ -415,6 +418,8 @@ class Harvest:
         """Batch ids to confirm by id: a request's worth at once, the rest at the tail's stages
         or once nothing is left to fetch (see _worker), so confirming costs few requests."""
         self.to_confirm.update(uids)
+        if uids and self.confirming_listener is not None:
+            self.confirming_listener(uids)
         stage = self._tail_stage()
         if len(self.to_confirm) >= self.job.fetch.page_size:
             self._queue_reconcile()

@@ -104,17 +104,20 @@ def _frozen_heap() -> Iterator[None]:
 
 
 async def _harvest_writing_early(harvest: Harvest, early: EarlyOutput) -> None:
-    """Run the harvest, starting the early output once nothing is left to fetch."""
+    """Run the harvest with the early output written beside it, told which ids are being
+    confirmed, and its last chunks written once nothing is left to fetch."""
 
-    async def start_when_fetched() -> None:
+    async def finish_when_fetched() -> None:
         await harvest.fetching_done.wait()
-        early.start()
+        early.nothing_left_to_fetch()
 
-    starter = asyncio.create_task(start_when_fetched())
+    harvest.confirming_listener = early.being_confirmed
+    early.start()
+    finisher = asyncio.create_task(finish_when_fetched())
     try:
         await harvest.run()
     finally:
-        starter.cancel()
+        finisher.cancel()
 
 
 async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str, Any]:
