@@ -402,6 +402,7 @@ class Harvest:
         other entries' (see _want_confirmed), and the entry is settled once none is left."""
         self.reconciled.discard(entry.entry)
         self.awaiting[entry.entry] = entry
+        self.entry_ids[entry.entry] = []  # no page of it is out: its ids need not be held
         pending = self._pending_of(entry)
         if pending:
             self._want_confirmed(pending)
@@ -527,10 +528,10 @@ class Harvest:
             return
         fresh = self.store.commit_records(good, missing, page=(entry.entry, retstart))
         self.stats.incr("harvest/records", fresh)
-        self._page_done(entry, retstart)
         returned = [uid for uid, _ in good] + missing
         gaps = lacked(self._ids_of(entry), retstart, self.job.fetch.page_size, returned)
         self.stats.incr("harvest/gaps", len(gaps))
+        self._page_done(entry, retstart)
         self._want_confirmed(gaps)
 
     def _ids_of(self, entry: Entry) -> list[int]:
