@@ -233,15 +233,19 @@ class Store:
 
     def pending_among(self, uids: Sequence[int]) -> list[int]:
         """Those of `uids` that are targets still without a record, in the order given."""
-        pending: set[int] = set()
-        for start in range(0, len(uids), 500):  # under SQLite's bound-parameter limit
+        pending = set(self._targets_in_state(PENDING, uids))
+        return [uid for uid in uids if uid in pending]
+
+    def _targets_in_state(self, state: int, uids: Sequence[int]) -> Iterator[int]:
+        """Those of `uids` that are targets in `state`, asked in batches under SQLite's
+        bound-parameter limit."""
+        for start in range(0, len(uids), 500):
             batch = uids[start : start + 500]
             marks = ",".join("?" * len(batch))
             rows = self.db.execute(
-                f"SELECT uid FROM targets WHERE state={PENDING} AND uid IN ({marks})", batch
+                f"SELECT uid FROM targets WHERE state={state} AND uid IN ({marks})", batch
             )
-            pending.update(r[0] for r in rows)
-        return [uid for uid in uids if uid in pending]
+            yield from (r[0] for r in rows)
 
     def count_pending(self, chunk: int, link: int | None = None) -> int:
         """How many of a chunk's targets (of one link, if given) still lack a record."""
@@ -387,14 +391,7 @@ class Store:
 
     def count_missing_among(self, uids: Sequence[int]) -> int:
         """How many of `uids` (distinct) are targets marked missing."""
-        total = 0
-        for start in range(0, len(uids), 500):  # under SQLite's bound-parameter limit
-            batch = uids[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            total += self.db.execute(
-                f"SELECT count(*) FROM targets WHERE state={MISSING} AND uid IN ({marks})", batch
-            ).fetchone()[0]
-        return int(total)
+        return sum(1 for _ in self._targets_in_state(MISSING, uids))
 
     def stray_records(self) -> int:
         """Records of targets marked missing: a late answer that would change settled rows."""
