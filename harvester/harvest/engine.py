@@ -563,10 +563,8 @@ class Harvest:
             )
         finally:
             self.confirming.difference_update(asked)
-        for entry in list(self.awaiting.values()):
-            if self.store.entry(entry.entry).state != "open":
-                del self.awaiting[entry.entry]  # replaced after its WebEnv expired
-            elif not self.store.count_pending(entry.chunk, entry.link):
+        for entry in list(self.awaiting.values()):  # rebuild drops replaced ones from it
+            if not self.store.count_pending(entry.chunk, entry.link):
                 self._settle(entry)
 
     async def _confirm(self, uids: list[int]) -> None:
