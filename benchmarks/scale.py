@@ -60,7 +60,7 @@ def main() -> None:
 
     dataset = Dataset(load_spec(args.dataset))
     n = args.sources or dataset.spec.genes
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="harvester-scale-"))
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="harvester-scale-")).absolute()
     work.mkdir(parents=True, exist_ok=True)
     ids = work / "genes.txt"
     ids.write_text("".join(f"{dataset.maps['gene'].uid(i)}\n" for i in range(n)))

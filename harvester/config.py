@@ -22,6 +22,7 @@ from harvester.errors import ConfigError, InputError
 from harvester.yamldoc import Doc, Section, alternatives, read_yaml, show, suggest
 
 __all__ = [
+    "OVERRIDE_KEYS",
     "FetchSpec",
     "JobConfig",
     "OutputSpec",
@@ -52,6 +53,22 @@ FORMATS = ("jsonl", "tsv", "csv", "parquet")
 SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".tsv": "tsv", ".csv": "csv"}
 SUFFIX_FORMATS[".parquet"] = "parquet"
 POLICIES = ("ncbi", "ncbi-2007", "custom")
+OVERRIDE_KEYS = {  # command-line flag (and `harvester.load_job` keyword) -> job key
+    "output": "output.path",
+    "format": "output.format",
+    "endpoint": "endpoint",
+    "page_size": "fetch.page_size",
+    "elink_batch": "elink_batch",
+    "concurrency": "concurrency",
+    "policy": "policy",
+    "rate": "rate",
+    "job_dir": "job_dir",
+    "email": "email",
+    "tool": "tool",
+}
+PATH_KEYS = ("source.file", "output.path", "job_dir")
+"""Keys naming a path: relative ones in a job file mean beside the job file, given as an
+override (a flag, a keyword) beside the current folder, as a shell would read them."""
 MAX_ELINK_BATCH = 500
 MAX_CONCURRENCY = 64
 DEFAULT_CONCURRENCY = 8
@@ -159,11 +176,18 @@ def load_job(path: Path, overrides: Mapping[str, object] | None = None) -> JobCo
 
 
 def job_from_mapping(
-    data: Mapping[str, object], *, base_dir: Path, job_file: Path | None = None
+    data: Mapping[str, object],
+    *,
+    base_dir: Path,
+    job_file: Path | None = None,
+    overrides: Mapping[str, object] | None = None,
 ) -> JobConfig:
-    """Validate a job given as a Python mapping (same keys as the YAML file; no line numbers)."""
+    """Validate a job given as a Python mapping (same keys as the YAML file; no line numbers);
+    its relative paths mean beside `base_dir`."""
     label = str(job_file) if job_file else "job"
-    return _build(dict(data), Doc(label, {}), base_dir=Path(base_dir), job_file=job_file)
+    copied = {k: dict(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+    _apply_overrides(copied, {}, overrides or {})
+    return _build(copied, Doc(label, {}), base_dir=Path(base_dir), job_file=job_file)
 
 
 def _file_sha256(path: Path) -> str:
@@ -193,6 +217,8 @@ def _apply_overrides(
         if key not in known:
             raise ConfigError(f"unknown override '{key}'{suggest(key, known, ALIASES)}")
         value = given
+        if key in PATH_KEYS and isinstance(value, str | Path):
+            value = str(Path(value).expanduser().absolute())
         if key in INT_KEYS and isinstance(value, str) and value.strip().isdigit():
             value = int(value)
         if key == "rate" and isinstance(value, str):
@@ -224,7 +250,7 @@ def _build(data: dict[str, Any], doc: Doc, *, base_dir: Path, job_file: Path | N
     fetch = _fetch(_section(top, "fetch"), db)
     elink_batch = top.integer("elink_batch", ncbi.ELINK_BATCH_SIZE, 1, MAX_ELINK_BATCH)
     fields = keys.fields(top)
-    output = _output(_section(top, "output", required=True))
+    output = _output(_section(top, "output", required=True), base_dir)
     endpoint = keys.endpoint(top)
     policy = top.choice("policy", POLICIES, "ncbi")
     rate = keys.rate(top, policy)
@@ -250,7 +276,7 @@ def _build(data: dict[str, Any], doc: Doc, *, base_dir: Path, job_file: Path | N
         email=email,
         tool=tool,
         concurrency=concurrency,
-        job_dir=Path(job_dir).expanduser() if job_dir else Path(f"{output.path}.harvest"),
+        job_dir=_beside(base_dir, job_dir) if job_dir else Path(f"{output.path}.harvest"),
         job_file=job_file,
     )
 
@@ -275,8 +301,7 @@ def _source(sec: Section, base_dir: Path) -> SourceSpec:
     if kinds[0] == "term":
         return SourceSpec(term=sec.text("term"))
     if kinds[0] == "file":
-        file = Path(sec.text("file") or "").expanduser()
-        return SourceSpec(file=file if file.is_absolute() else base_dir / file, column=column)
+        return SourceSpec(file=_beside(base_dir, sec.text("file") or ""), column=column)
     raw = sec.get("ids")
     if not isinstance(raw, list | tuple):
         sec.doc.fail("source.ids", f"'source.ids' must be a list of ids, got {show(raw)}")
@@ -319,14 +344,20 @@ def _fetch(sec: Section, db: str) -> FetchSpec:
     return FetchSpec(via, rettype, retmode, version, page_size)
 
 
-def _output(sec: Section) -> OutputSpec:
-    path = Path(sec.text("path", required=True) or "").expanduser()
-    fmt = sec.text("format") or SUFFIX_FORMATS.get(path.suffix.lower())
+def _beside(base_dir: Path, text: str) -> Path:
+    """A path from the job: relative ones mean beside the job file (`base_dir`)."""
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def _output(sec: Section, base_dir: Path) -> OutputSpec:
+    written = sec.text("path", required=True) or ""
+    fmt = sec.text("format") or SUFFIX_FORMATS.get(Path(written).suffix.lower())
     if fmt is None:
         known = ", ".join(FORMATS)
         sec.doc.fail(
-            "output.path", f"cannot tell the format of '{path}'; set output.format ({known})"
+            "output.path", f"cannot tell the format of '{written}'; set output.format ({known})"
         )
     if fmt not in FORMATS:
         sec.doc.fail("output.format", f"output.format {fmt!r} must be {alternatives(FORMATS)}")
-    return OutputSpec(path, fmt)
+    return OutputSpec(_beside(base_dir, written), fmt)

@@ -55,10 +55,10 @@ def test_minimal_job_gets_the_documented_defaults(tmp_path: Path) -> None:
     )
     assert job.fetch == FetchSpec("efetch", None, "xml", None, 500)
     assert job.elink_batch == 100 and job.fields == ()
-    assert job.output == OutputSpec(Path("out/jak3.jsonl"), "jsonl")
+    assert job.output == OutputSpec(tmp_path / "out/jak3.jsonl", "jsonl")
     assert (job.endpoint, job.policy, job.rate, job.concurrency) == ("ncbi", "ncbi", None, 8)
     assert (job.api_key_env, job.tool) == ("NCBI_API_KEY", "harvester")
-    assert job.job_dir == Path("out/jak3.jsonl.harvest")
+    assert job.job_dir == tmp_path / "out/jak3.jsonl.harvest"
     assert job.job_file == tmp_path / "jak3.yaml"
 
 
@@ -99,11 +99,11 @@ def test_every_documented_key_is_read(tmp_path: Path) -> None:
     assert job.cmd == "neighbor_score"
     assert job.fetch == FetchSpec("esummary", None, "json", "2.0", 500)
     assert job.fields == (("SNP_ID", "SNP_ID"), ("GENE", "GENES/GENE_E/NAME"))
-    assert job.output == OutputSpec(Path("x.dat"), "parquet")
+    assert job.output == OutputSpec(tmp_path / "x.dat", "parquet")
     assert job.endpoint == "http://127.0.0.1:8080/entrez/eutils/"
     assert (job.policy, job.rate, job.concurrency) == ("custom", 20.0, 64)
     assert (job.api_key_env, job.email, job.tool) == ("MY_KEY", "me@example.org", "mytool")
-    assert job.job_dir == Path("somewhere")
+    assert job.job_dir == tmp_path / "somewhere"
 
 
 @pytest.mark.parametrize(("suffix", "fmt"), [(".json", "jsonl"), (".TSV", "tsv"), (".csv", "csv")])
@@ -112,11 +112,26 @@ def test_output_format_follows_the_path_suffix(tmp_path: Path, suffix: str, fmt:
     assert job.output.format == fmt
 
 
-def test_id_file_resolves_against_the_job_files_folder(tmp_path: Path) -> None:
-    text = MINIMAL.replace("ids: [3718, 7157]", "file: genes.txt")
+def test_every_relative_path_resolves_beside_the_job_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = MINIMAL.replace("ids: [3718, 7157]", "file: genes.txt") + "job_dir: state\n"
+    monkeypatch.chdir(tmp_path.parent)  # not the job file's folder
     job = load_job(write(tmp_path, text))
     assert job.source.file == tmp_path / "genes.txt"
-    assert job.output.path == Path("out/jak3.jsonl")  # outputs stay relative to the cwd
+    assert job.output.path == tmp_path / "out/jak3.jsonl"
+    assert job.job_dir == tmp_path / "state"
+
+
+def test_path_overrides_resolve_against_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "jobs").mkdir()
+    job_file = write(tmp_path / "jobs", MINIMAL)
+    monkeypatch.chdir(tmp_path)
+    job = load_job(job_file, {"output.path": "here.tsv", "job_dir": "st"})
+    assert job.output == OutputSpec(tmp_path / "here.tsv", "tsv")
+    assert job.job_dir == tmp_path / "st"
 
 
 def test_inline_ids_keep_their_text(tmp_path: Path) -> None:
@@ -444,8 +459,8 @@ def test_overrides_win_over_the_file(tmp_path: Path) -> None:
             "rate": 50.0,
         },
     )
-    assert job.output == OutputSpec(Path("x.tsv"), "tsv")
-    assert job.job_dir == Path("x.tsv.harvest")
+    assert job.output == OutputSpec(Path.cwd() / "x.tsv", "tsv")
+    assert job.job_dir == Path.cwd() / "x.tsv.harvest"
     assert (job.endpoint, job.fetch.page_size, job.concurrency) == ("embedded", 200, 4)
     assert (job.policy, job.rate) == ("custom", 50.0)
 

@@ -62,7 +62,7 @@ class Task:
         return API_KEY if self.keyed else None
 
     def path(self, name: str) -> Path:
-        return Path(self.workdir) / name
+        return Path(self.workdir).absolute() / name
 
     def env(self) -> dict[str, str]:
         """The environment for a contender's own subprocesses (the key, if any, via env)."""

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harvester.config import JobConfig, load_job
+from harvester.config import OVERRIDE_KEYS, JobConfig, load_job
 from harvester.errors import InputError
 from harvester.eutils.pacing import policy_for
 from harvester.harvest.runner import STORE_NAME, RunOptions, run
@@ -29,20 +29,6 @@ requests nothing it already has. Examples:
   harvester run configs/jobs/jak3_snps.yaml
   harvester run configs/jobs/bulk_gene_snp.yaml --endpoint embedded --output genes.tsv
 """
-
-OVERRIDES = {  # flag dest -> job key
-    "output": "output.path",
-    "format": "output.format",
-    "endpoint": "endpoint",
-    "page_size": "fetch.page_size",
-    "elink_batch": "elink_batch",
-    "concurrency": "concurrency",
-    "policy": "policy",
-    "rate": "rate",
-    "job_dir": "job_dir",
-    "email": "email",
-    "tool": "tool",
-}
 
 
 def _job_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _load(args: argparse.Namespace) -> JobConfig:
     overrides: dict[str, Any] = {
         key: getattr(args, dest)
-        for dest, key in OVERRIDES.items()
+        for dest, key in OVERRIDE_KEYS.items()
         if getattr(args, dest, None) is not None
     }
     return load_job(args.job, overrides)
