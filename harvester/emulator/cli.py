@@ -96,7 +96,16 @@ def _add_conduct_flags(parser: argparse.ArgumentParser) -> None:
         "--latency",
         choices=sorted(PRESETS),
         default="zero",
-        help="response-time model (default zero; realistic imitates NCBI's typical times)",
+        help="response-time model (default zero; realistic imitates NCBI's typical times; "
+        "slow, heavy and shifting stress a client: see harvester/emulator/latency.py)",
+    )
+    group.add_argument(
+        "--shared-load",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="spend R requests/s of every address's (or key's) allowance, as a second program "
+        "on the same machine would (default 0)",
     )
     group.add_argument(
         "--faults",
@@ -138,6 +147,7 @@ def config_from_args(args: argparse.Namespace, **extra: Any) -> EmulatorConfig:
         "rate_with_key": getattr(args, "key_rate_limit", 10),
         "api_keys": frozenset(k.strip() for k in keys.split(",") if k.strip()) if keys else None,
         "latency": getattr(args, "latency", "zero"),
+        "shared_load": getattr(args, "shared_load", 0.0),
         "faults": FaultPlan.parse(getattr(args, "faults", "") or ""),
         "stall_seconds": getattr(args, "stall", 150.0),
         "request_log": getattr(args, "request_log", None),
@@ -151,6 +161,8 @@ def config_from_args(args: argparse.Namespace, **extra: Any) -> EmulatorConfig:
         raise ConfigError("--render-processes must be 0 or more")
     if conduct["speedup"] <= 0 or min(conduct["rate_without_key"], conduct["rate_with_key"]) < 1:
         raise ConfigError("--speedup must be positive and rate limits at least 1")
+    if conduct["shared_load"] < 0:
+        raise ConfigError("--shared-load must be 0 or more requests/s")
     return EmulatorConfig(
         dataset=args.dataset,
         host=args.host,

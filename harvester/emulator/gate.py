@@ -11,6 +11,12 @@ in a refusal body is every request seen in the last window (accepted or not), so
 in one second at limit 3 read `"count":"4"`.
 
 With enforcement off, requests are still counted so `X-RateLimit-*` headers stay truthful.
+
+`shared_load` R imitates a second program on the same address (or key): from an identity's
+first request on, R requests/s evenly spaced are counted in its window as well, accepted while
+there is room (that program is refused too when the window is full), so the client is left
+with the rest of the allowance and learns of the other program only from the rate headers
+and its 429s, as on a shared machine.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ class RateLimits:
     window: float = 1.0
     valid_keys: frozenset[str] | None = None
     """When set, any other key is refused with HTTP 400 "API key invalid"."""
+    shared_load: float = 0.0
+    """Requests/s another program spends of each identity's allowance (see the module doc)."""
 
     def scaled(self, speedup: float) -> RateLimits:
         """Limits K times higher, for a run where NCBI time passes K times faster."""
@@ -50,6 +58,7 @@ class RateLimits:
             max(1, round(self.with_key * speedup)),
             self.window,
             self.valid_keys,
+            self.shared_load * speedup,
         )
 
 
@@ -76,6 +85,8 @@ class RateGate:
         self.clock = clock
         self._accepted: dict[str, deque[float]] = {}
         self._seen: dict[str, deque[float]] = {}
+        self._shared_next: dict[str, float] = {}
+        """When the other program's next request arrives, per identity (shared_load)."""
         self._checks = 0
 
     def check(self, api_key: str | None, address: str) -> Verdict:
@@ -92,6 +103,8 @@ class RateGate:
             accepted = self._accepted[ident] = deque()
             self._seen[ident] = deque()
         seen = self._seen[ident]
+        if limits.shared_load > 0:
+            self._shared_arrivals(ident, limit, now)
         edge = now - limits.window + _EPSILON
         for window in (accepted, seen):
             while window and window[0] <= edge:
@@ -106,11 +119,27 @@ class RateGate:
         accepted.append(now)
         return Verdict(who, keyed, limit, len(seen), max(0, limit - len(accepted)), True)
 
+    def _shared_arrivals(self, ident: str, limit: int, now: float) -> None:
+        """Count the other program's requests up to `now`, each where it fell in time."""
+        accepted, seen = self._accepted[ident], self._seen[ident]
+        at = self._shared_next.get(ident, now)
+        step = 1.0 / self.limits.shared_load
+        while at <= now:
+            edge = at - self.limits.window + _EPSILON
+            while accepted and accepted[0] <= edge:
+                accepted.popleft()
+            seen.append(at)
+            if not self.limits.enforce or len(accepted) < limit:
+                accepted.append(at)
+            at += step
+        self._shared_next[ident] = at
+
     def _purge(self, edge: float) -> None:
         """Forget identities idle for a whole window, so memory follows active clients only."""
         for ident in [i for i, s in self._seen.items() if not s or s[-1] <= edge]:
             del self._seen[ident]
             del self._accepted[ident]
+            self._shared_next.pop(ident, None)
 
 
 def _json(status: int, body: dict[str, str], headers: dict[str, str] | None = None) -> web.Response:

@@ -65,14 +65,18 @@ def from_config(
     """Build the components an `EmulatorConfig` describes (`speedup` applied here, once)."""
     keys = frozenset(config.api_keys) if config.api_keys is not None else None
     limits = RateLimits(
-        config.rate_limit, config.rate_without_key, config.rate_with_key, valid_keys=keys
+        config.rate_limit,
+        config.rate_without_key,
+        config.rate_with_key,
+        valid_keys=keys,
+        shared_load=config.shared_load,
     )
     plan = config.faults
     if not isinstance(plan, f.FaultPlan):
         plan = f.FaultPlan.parse(plan)
     return Gatekeeper(
         RateGate(limits.scaled(config.speedup), clock),
-        LatencyModel(profile(config.latency), config.seed, config.speedup),
+        LatencyModel(profile(config.latency), config.seed, config.speedup, clock),
         f.FaultInjector(plan, config.seed),
         history,
         RequestLog(config.request_log) if config.request_log else None,

@@ -1,9 +1,11 @@
-"""How long the emulator takes to answer: base delay + per-id cost, times log-normal jitter.
+"""How long the emulator takes to answer: base delay + per-id cost, times log-normal jitter,
+under one of several profiles, so a client's adaptive concurrency can be proved against more
+than one latency.
 
 A 500-record efetch page is slower than a one-id elink, as on NCBI, so a client's concurrency
 (Little's law: in flight ~= rate x latency) can be sized against something realistic.
 
-The `realistic` preset is an ESTIMATE from public reports (issue threads, EDirect's timing
+The `realistic` costs are an ESTIMATE from public reports (issue threads, EDirect's timing
 comments, users' logs), not a measurement of NCBI:
 - elink: ~0.3 s for one id; ids add ~8 ms each (a 100-id elink is reported at 1-2 s).
 - efetch: ~0.5 s before the first byte plus ~2 ms per record (a 500-record snp page ~1.5 s).
@@ -11,12 +13,19 @@ comments, users' logs), not a measurement of NCBI:
 - esearch: ~0.35 s; epost ~0.2 s plus a little per posted id; einfo ~0.15 s.
 - jitter: multiplicative log-normal with sigma 0.3 and mean 1 (a long right tail, as seen in
   response-time histograms of busy web services).
+The other profiles are stress cases built on those costs, not claims about NCBI:
+- `slow`: every cost three times `realistic` (a busy hour).
+- `heavy`: `realistic` with a wider jitter (sigma 0.7) and a second mode: one answer in 40
+  takes 10-30 s (uniform), as the occasional stuck backend does.
+- `shifting`: `realistic` times a factor that steps 1, 2, 1, 0.5 every 8 s of the run (from
+  the first request), so latency doubles and halves while a job runs.
 `zero` (the default, for tests) answers at once and draws no random numbers.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harvester.errors import ConfigError
@@ -32,26 +41,36 @@ class Cost:
 
 @dataclass(frozen=True, slots=True)
 class LatencyProfile:
-    """Per-endpoint costs and the jitter spread."""
+    """Per-endpoint costs, the jitter spread and the profile's stress features."""
 
     name: str
     costs: dict[str, Cost] = field(default_factory=dict)
     sigma: float = 0.0
+    scale: float = 1.0
+    """Every cost times this (`slow`: 3)."""
+    stuck_share: float = 0.0
+    """Share of answers drawn from the second mode, `stuck_seconds` (uniform), instead."""
+    stuck_seconds: tuple[float, float] = (10.0, 30.0)
+    shift_factors: tuple[float, ...] = ()
+    """Latency multipliers stepped through in turn, `shift_phase` seconds each, repeating."""
+    shift_phase: float = 8.0
 
 
+REALISTIC_COSTS = {
+    "einfo": Cost(0.15),
+    "esearch": Cost(0.35, 0.00002),
+    "epost": Cost(0.2, 0.0002),
+    "elink": Cost(0.3, 0.008),
+    "efetch": Cost(0.5, 0.002),
+    "esummary": Cost(0.4, 0.0015),
+}
 PRESETS: dict[str, LatencyProfile] = {
     "zero": LatencyProfile("zero"),
-    "realistic": LatencyProfile(
-        "realistic",
-        {
-            "einfo": Cost(0.15),
-            "esearch": Cost(0.35, 0.00002),
-            "epost": Cost(0.2, 0.0002),
-            "elink": Cost(0.3, 0.008),
-            "efetch": Cost(0.5, 0.002),
-            "esummary": Cost(0.4, 0.0015),
-        },
-        sigma=0.3,
+    "realistic": LatencyProfile("realistic", REALISTIC_COSTS, sigma=0.3),
+    "slow": LatencyProfile("slow", REALISTIC_COSTS, sigma=0.3, scale=3.0),
+    "heavy": LatencyProfile("heavy", REALISTIC_COSTS, sigma=0.7, stuck_share=1 / 40),
+    "shifting": LatencyProfile(
+        "shifting", REALISTIC_COSTS, sigma=0.3, shift_factors=(1.0, 2.0, 1.0, 0.5)
     ),
 }
 
@@ -65,28 +84,51 @@ def profile(name: str) -> LatencyProfile:
 
 
 class LatencyModel:
-    """Draws a delay per request from a seeded RNG, divided by `speedup`."""
+    """Draws a delay per request from a seeded RNG, divided by `speedup`. `clock` (seconds)
+    places requests in the `shifting` profile's phases, counted from the first request."""
 
-    def __init__(self, preset: LatencyProfile, seed: int = 0, speedup: float = 1.0) -> None:
+    def __init__(
+        self,
+        preset: LatencyProfile,
+        seed: int = 0,
+        speedup: float = 1.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         if speedup <= 0:
             raise ConfigError(f"speedup must be positive, got {speedup}")
+        if preset.shift_factors and clock is None:
+            raise ConfigError(f"the {preset.name!r} latency profile needs a clock")
         self.profile = preset
         self.speedup = speedup
         self._rng = random.Random(f"latency-{seed}")
         self._mu = -preset.sigma * preset.sigma / 2  # so the jitter factor has mean 1
+        self._clock = clock
+        self._started: float | None = None
 
     def delay(self, endpoint: str, items: int) -> float:
         """Seconds to hold this request before answering (0.0 when the profile has no cost)."""
-        cost = self.profile.costs.get(endpoint)
-        if cost is None:
-            return 0.0
-        mean = cost.base + cost.per_item * max(0, items)
+        mean = self.mean(endpoint, items)
         if mean <= 0:
             return 0.0
-        jitter = self._rng.lognormvariate(self._mu, self.profile.sigma) if self.profile.sigma else 1
-        return mean * jitter / self.speedup
+        preset = self.profile
+        if preset.stuck_share and self._rng.random() < preset.stuck_share:
+            return self._rng.uniform(*preset.stuck_seconds) / self.speedup
+        jitter = self._rng.lognormvariate(self._mu, preset.sigma) if preset.sigma else 1
+        return mean * jitter * self.shift_factor()
+
+    def shift_factor(self) -> float:
+        """The `shifting` profile's multiplier now (1.0 for the others)."""
+        factors = self.profile.shift_factors
+        if not factors or self._clock is None:
+            return 1.0
+        now = self._clock()
+        if self._started is None:
+            self._started = now
+        phase = self.profile.shift_phase / self.speedup
+        return factors[int((now - self._started) // phase) % len(factors)]
 
     def mean(self, endpoint: str, items: int) -> float:
-        """Expected delay without jitter (what planning tools and benchmarks may quote)."""
+        """Expected delay of the body mode, without jitter or shifts (what planning tools and
+        benchmarks may quote)."""
         cost = self.profile.costs.get(endpoint, Cost())
-        return (cost.base + cost.per_item * max(0, items)) / self.speedup
+        return (cost.base + cost.per_item * max(0, items)) * self.profile.scale / self.speedup

@@ -46,7 +46,9 @@ class EmulatorConfig:
     api_keys: frozenset[str] | None = None
     """Known keys; when set, any other `api_key` gets NCBI's 400 "API key invalid"."""
     latency: str = "zero"
-    """Latency preset: `zero` or `realistic` (see latency.py for where the numbers come from)."""
+    """Latency preset: `zero`, `realistic`, `slow`, `heavy` or `shifting` (see latency.py)."""
+    shared_load: float = 0.0
+    """Requests/s a second program on the same address or key spends of its allowance."""
     faults: str | FaultPlan = ""
     """`mixed:0.05`, or per kind `500:0.02,cut:0.01` (see faults.py for the kinds)."""
     stall_seconds: float = 150.0
