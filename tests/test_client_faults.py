@@ -252,3 +252,27 @@ async def test_key_absent_from_every_failure_report(caplog: pytest.LogCaptureFix
         text = "".join(traceback.format_exception(exc))
         assert KEY not in text, text
     assert KEY not in caplog.text
+
+
+async def test_a_raw_body_is_retried_like_a_parsed_one_and_returned_whole() -> None:
+    uilist = b"3718\n3717\n"
+    script = Script(
+        body(b"<html>maintenance</html>"),
+        body(b"<eFetchResult><ERROR>Search Backend failed: x</ERROR></eFetchResult>"),
+        body(uilist),
+    )
+    async with fault_server(script) as url, fast_client(url) as client:
+        raw = await client.efetch_raw("gene", webenv="W", query_key=1, rettype="uilist")
+    assert raw == uilist
+    assert len(script.requests) == 3
+    assert client.stats.get("retry/not_xml") == 1 and client.stats.get("retry/backend") == 1
+    assert client.gate.stats.get("gate/acquired") == 3
+
+
+async def test_a_raw_read_of_a_lost_webenv_is_refused_without_a_request() -> None:
+    script = Script(body(b"1\n"))
+    async with fault_server(script) as url, fast_client(url) as client:
+        client.history_lost("W")
+        with pytest.raises(HistoryExpiredError):
+            await client.efetch_raw("gene", webenv="W", query_key=1, rettype="uilist")
+    assert script.requests == []

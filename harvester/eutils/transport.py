@@ -13,7 +13,9 @@ import logging
 import random
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from types import SimpleNamespace
+from typing import TypeVar
 from urllib.parse import urlencode
 
 import aiohttp
@@ -45,6 +47,7 @@ log = logging.getLogger("harvester.eutils")
 Params = Sequence[tuple[str, str]]
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 _ERROR_TEXT = re.compile(rb"<ERROR>(.*?)</ERROR>", re.S)
+_T = TypeVar("_T")
 
 
 class _Classified(Exception):
@@ -139,27 +142,42 @@ class Transport:
         fmt: RecordFormat | None = None,
     ) -> AsyncIterator[Item]:
         """Items of one request, retried as the classifier says; in-band errors become raises."""
+        attempt = partial(self._attempt, endpoint, params, n_ids, db, fmt)
+        async for item in self._retried(endpoint, params, attempt):
+            yield item
+
+    async def raw(self, endpoint: str, params: Params, *, n_ids: int = 0) -> bytes:
+        """The whole body of one request (retried; HTML, empty and ERROR bodies still count)."""
+        attempt = partial(self._raw_attempt, endpoint, params, n_ids)
+        return b"".join([body async for body in self._retried(endpoint, params, attempt)])
+
+    async def _retried(
+        self, endpoint: str, params: Params, attempt: Callable[[Release], AsyncIterator[_T]]
+    ) -> AsyncIterator[_T]:
+        """Run `attempt` at the gate until it succeeds or the retry policy gives up.
+
+        Records stream out as they come, skipping uids an earlier attempt already handed out;
+        anything else is held until its attempt has finished, so a retry never repeats it.
+        """
         state = RetryState(self.config.backoff(), rng=self._rng)
         state.start()
         seen: set[str] = set()
         while True:
             self._refuse_lost_entry(params)
-            held: list[Item] = []
+            held: list[_T] = []
             release = await self.gate.acquire()
             self.stats.incr("gate/wait_seconds", release.waited)
             try:
-                async for item in self._attempt(endpoint, params, n_ids, db, fmt, release):
-                    if isinstance(item, Record):
-                        if item.uid in seen and item.uid:
-                            continue
+                async for item in attempt(release):
+                    if not isinstance(item, Record):
+                        held.append(item)
+                    elif not item.uid or item.uid not in seen:
                         seen.add(item.uid)
                         self.stats.incr(f"{endpoint}/records")
                         yield item
-                    else:
-                        held.append(self._check(endpoint, item))
                 self.gate.on_success()
-                for item in held:
-                    yield item
+                for out in held:
+                    yield out
                 return
             except _Classified as exc:
                 verdict = exc.verdict
@@ -217,7 +235,7 @@ class Transport:
         chunks = self._send(endpoint, params, n_ids, release)
         try:
             async for item in aparse(chunks, db=db, fmt=fmt):
-                yield item
+                yield item if isinstance(item, Record) else self._check(endpoint, item)
         finally:
             await chunks.aclose()  # release the connection even when parsing stopped early
 
@@ -256,24 +274,9 @@ class Transport:
             # holding up the gate's next release; yield once per chunk instead.
             await asyncio.sleep(0)
 
-    async def raw(self, endpoint: str, params: Params, *, n_ids: int = 0) -> bytes:
-        """The whole body of one request (retried; HTML, empty and ERROR bodies still count)."""
-        state = RetryState(self.config.backoff(), rng=self._rng)
-        state.start()
-        while True:
-            release = await self.gate.acquire()
-            self.stats.incr("gate/wait_seconds", release.waited)
-            try:
-                return await self._raw_attempt(endpoint, params, n_ids, release)
-            except _Classified as exc:
-                verdict = exc.verdict
-            except Exception as exc:  # classified; unknown ones re-raised
-                verdict = classify(exc, history_attempts=self.config.history_attempts) or Fail(exc)
-            await self._after_failure(endpoint, state, verdict)
-
     async def _raw_attempt(
         self, endpoint: str, params: Params, n_ids: int, release: Release
-    ) -> bytes:
+    ) -> AsyncIterator[bytes]:
         parts: list[bytes] = []
         async for chunk in self._send(endpoint, params, n_ids, release):
             parts.append(chunk)
@@ -284,5 +287,4 @@ class Transport:
         error = _ERROR_TEXT.search(body[:4096])
         if error is not None:
             self._check(endpoint, ErrorResult(error.group(1).decode("utf-8", "replace").strip()))
-        self.gate.on_success()
-        return body
+        yield body
