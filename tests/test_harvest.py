@@ -180,18 +180,6 @@ async def test_a_finished_job_run_again_sends_nothing_and_writes_the_same(tmp_pa
     assert job.output.path.read_bytes() == first
 
 
-async def test_parquet_output_has_the_tsv_rows(tmp_path):
-    pq = pytest.importorskip("pyarrow.parquet")
-    genes = ALL_GENES[:30]
-    tsv = make_job(tmp_path / "t", genes, output={"path": str(tmp_path / "t" / "out.tsv")})
-    await run_job(tsv, RunOptions(quiet=True))
-    parquet = make_job(tmp_path / "p", genes, output={"path": str(tmp_path / "p" / "out.parquet")})
-    await run_job(parquet, RunOptions(quiet=True))
-    with tsv.output.path.open() as handle:
-        expected = list(csv.DictReader(handle, delimiter="\t"))
-    assert pq.read_table(parquet.output.path).to_pylist() == expected
-
-
 async def test_size_checks_wait_for_queued_pages_and_every_entry_gets_one(tmp_path):
     log = tmp_path / "requests.jsonl"
     job = make_job(tmp_path, ALL_GENES, fetch={"page_size": 5}, elink_batch=8)

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import orjson
 
 from harvester.config import JobConfig
-from harvester.errors import ConfigError, InputError
+from harvester.errors import InputError
 from harvester.harvest.fields import FieldExtractor
 from harvester.harvest.store import MISSING, JoinedRow
 
@@ -42,9 +42,12 @@ def write_output(store: Joined, job: JobConfig, early: bool = False) -> int:
     extractor = FieldExtractor(job.fields)
     path, fmt = job.output.path, job.output.format
     if fmt == "jsonl":
-        return write_jsonl(
-            store, path, job.linknames, job.cmd == "neighbor_score", extractor, early
-        )
+        return write_jsonl(store, job, early)
+    if fmt == "parquet":
+        from harvester.harvest.table import write_parquet  # the optional extra's code
+
+        with _atomic(path, "wb", early=early) as handle:
+            return write_parquet(store, job, handle)
     names = [n for n, _ in job.fields]
     return write_table(store, path, fmt, job.linknames, names, extractor, early)
 
@@ -87,57 +90,26 @@ def _link_json(
     return out
 
 
-def write_jsonl(
-    store: Joined,
-    path: Path,
-    linknames: Sequence[str],
-    scored: bool,
-    extractor: FieldExtractor,
-    early: bool = False,
-) -> int:
+def jsonl_docs(store: Joined, job: JobConfig) -> Iterator[dict[str, Any]]:
+    """One dict per source id, as its JSONL line has it: the links in order, each with its
+    record (or `missing`)."""
+    extractor = FieldExtractor(job.fields)
+    scored = job.cmd == "neighbor_score"
+    for source, status, links in _grouped(store):
+        yield {
+            "source": str(source),
+            "status": STATUS.get(status, status),
+            "links": [_link_json(r, job.linknames, scored, extractor) for r in links],
+        }
+
+
+def write_jsonl(store: Joined, job: JobConfig, early: bool = False) -> int:
     lines = 0
-    with _atomic(path, "wb", early=early) as handle:
-        for source, status, links in _grouped(store):
-            doc = {
-                "source": str(source),
-                "status": STATUS.get(status, status),
-                "links": [_link_json(r, linknames, scored, extractor) for r in links],
-            }
+    with _atomic(job.output.path, "wb", early=early) as handle:
+        for doc in jsonl_docs(store, job):
             handle.write(orjson.dumps(doc) + b"\n")
             lines += 1
     return lines
-
-
-def _rows(
-    store: Joined, linknames: Sequence[str], fields: Sequence[str], extractor: FieldExtractor
-) -> Iterator[tuple[str, ...]]:
-    """One row per source-target pair, straight off the join (no grouping needed: a source
-    without links comes back as one row with no target)."""
-    empty = ("",) * len(fields or ["record"])
-    decode = extractor.decode
-    cached: dict[int, tuple[str, ...]] = {}
-
-    def cells_of(target: int, data: bytes) -> tuple[str, ...]:
-        """A record's cells, decoded once however many sources link to it."""
-        found = cached.get(target)
-        if found is None:
-            found = tuple(_record_cells(fields, decode, data))
-            if len(cached) >= CELL_CACHE:
-                cached.clear()
-            cached[target] = found
-        return found
-
-    names = tuple(linknames)
-    for source, status, link, target, score, state, data in store.joined():
-        status_name = STATUS.get(status, str(status))
-        if target is None:
-            yield (str(source), status_name, "", "", "", "", *empty)
-            continue
-        assert link is not None
-        cells = cells_of(target, data) if data is not None else empty
-        score_text = "" if score is None else str(score)
-        target_state = _target_state(data, state)
-        yield (str(source), status_name, names[link], str(target), score_text, target_state, *cells)
 
 
 def _record_cells(fields: Sequence[str], decode: Callable[[bytes], Any], data: bytes) -> list[str]:
@@ -148,7 +120,7 @@ def _record_cells(fields: Sequence[str], decode: Callable[[bytes], Any], data: b
     return [_cell(values.get(name)) for name in fields]
 
 
-def _target_state(data: bytes | None, state: int | None) -> str:
+def target_state(data: bytes | None, state: int | None) -> str:
     return "ok" if data is not None else "missing" if state == MISSING else "not_fetched"
 
 
@@ -183,8 +155,6 @@ def write_table(
     extractor: FieldExtractor,
     early: bool = False,
 ) -> int:
-    if fmt == "parquet":
-        return _write_parquet(store, path, linknames, fields, extractor, early)
     delimiter = "\t" if fmt == "tsv" else ","
     rows = 0
     with _atomic(path, "w", newline="", early=early) as handle:
@@ -262,36 +232,7 @@ def _lines(
             cells = blank
         score_text = "" if score is None else score
         pair = f"{source}{d}{status_text}{d}{names[link]}{d}{target}{d}{score_text}"
-        yield f"{pair}{d}{_target_state(data, state)}{d}{cells}\n"
-
-
-def _write_parquet(
-    store: Joined,
-    path: Path,
-    linknames: Sequence[str],
-    fields: Sequence[str],
-    extractor: FieldExtractor,
-    early: bool = False,
-) -> int:
-    try:
-        import pyarrow as pa  # type: ignore[import-not-found, import-untyped, unused-ignore]
-        import pyarrow.parquet as pq  # type: ignore[import-not-found, import-untyped, unused-ignore]
-    except ImportError:
-        raise ConfigError(
-            "parquet output needs pyarrow: pip install 'harvester[parquet]'"
-        ) from None
-    names = header(fields)
-    schema = pa.schema([(n, pa.string()) for n in names])
-    rows = 0
-    with _atomic(path, "wb", early=early) as handle:
-        writer = pq.ParquetWriter(handle, schema)
-        rows_iter = _rows(store, linknames, fields, extractor)
-        while batch := list(itertools.islice(rows_iter, 50_000)):
-            columns = list(zip(*batch, strict=True))
-            writer.write_table(pa.table(dict(zip(names, columns, strict=True)), schema=schema))
-            rows += len(batch)
-        writer.close()
-    return rows
+        yield f"{pair}{d}{target_state(data, state)}{d}{cells}\n"
 
 
 class _atomic:

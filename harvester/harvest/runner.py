@@ -26,6 +26,7 @@ from harvester.harvest.progress import Progress
 from harvester.harvest.sources import load_source_ids
 from harvester.harvest.store import Store
 from harvester.harvest.summary import build_summary
+from harvester.harvest.table import require_pyarrow
 from harvester.ncbi import DEFAULT_BASE_URL, RETMAX_CAP
 from harvester.stats import Stats
 
@@ -124,6 +125,8 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
     """Run or resume `job`; returns the summary (also written beside the output)."""
     options = options or RunOptions()
     started = time.monotonic()
+    if job.output.format == "parquet":
+        require_pyarrow()
     check_writable(job.output.path)
     store = open_store(job, options.restart)
     early = EarlyOutput(job, store)

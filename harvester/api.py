@@ -1,0 +1,85 @@
+"""The public Python API: load a job, harvest it (from a script, from async code, or from a
+notebook whose event loop is already running), and read the result without parsing files.
+
+    job = harvester.load_job("job.yaml", output="genes.tsv")
+    result = harvester.harvest(job)
+    for row in result.rows(): ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harvester import config
+from harvester.config import JobConfig
+from harvester.harvest.output import jsonl_docs
+from harvester.harvest.runner import STORE_NAME, RunOptions, run_job
+from harvester.harvest.store import Store
+
+Job = JobConfig
+"""A validated harvest job (what `load_job` returns)."""
+
+
+def load_job(source: str | os.PathLike[str] | Mapping[str, Any], /, **overrides: Any) -> Job:
+    """A job from a YAML file or a mapping of the same keys; keyword overrides are the command
+    line's flags (`output=`, `endpoint=`, `page_size=`, ...) or dotted keys (`**{"fetch.via":
+    "esummary"}`). Relative paths mean beside the file (beside the current folder for a
+    mapping or an override)."""
+    given = {config.OVERRIDE_KEYS.get(name, name): value for name, value in overrides.items()}
+    if isinstance(source, Mapping):
+        return config.job_from_mapping(source, base_dir=Path.cwd(), overrides=given)
+    return config.load_job(Path(source), given)
+
+
+@dataclass(frozen=True, slots=True)
+class HarvestResult:
+    """A finished harvest: its summary, and its rows read back from the job store."""
+
+    job: Job
+    summary: dict[str, Any]
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """One dict per source id, as in the JSONL output, whatever the output's format."""
+        store = Store(self.job.job_dir / STORE_NAME, read_only=True)
+        try:
+            yield from jsonl_docs(store, self.job)
+        finally:
+            store.close()
+
+    def to_arrow(self) -> Any:
+        """The rows as the typed table the Parquet output holds (needs pyarrow)."""
+        from harvester.harvest.table import to_arrow
+
+        store = Store(self.job.job_dir / STORE_NAME, read_only=True)
+        try:
+            return to_arrow(store, self.job)
+        finally:
+            store.close()
+
+    def to_pandas(self) -> Any:
+        """`to_arrow()` as a pandas DataFrame (needs pyarrow and pandas)."""
+        return self.to_arrow().to_pandas()
+
+
+async def harvest_async(job: Job, *, restart: bool = False, quiet: bool = True) -> HarvestResult:
+    """Run or resume `job` on the running event loop."""
+    summary = await run_job(job, RunOptions(restart=restart, quiet=quiet))
+    return HarvestResult(job, summary)
+
+
+def harvest(job: Job, *, restart: bool = False, quiet: bool = True) -> HarvestResult:
+    """Run or resume `job` and wait for it. Inside a running event loop (a notebook, async
+    code) the harvest runs on a loop of its own in a worker thread, so it works there too."""
+    work = harvest_async(job, restart=restart, quiet=quiet)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="harvester") as pool:
+        return pool.submit(asyncio.run, work).result()
