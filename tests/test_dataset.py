@@ -55,8 +55,27 @@ def test_links_are_in_descending_uid_order_except_pubmed_pubmed():
     assert links == sorted(links, reverse=True)
     pmid = ds.maps["pubmed"].uid(5)
     similar = ds.links("pubmed_pubmed", pmid)
-    assert similar[0][0] == pmid
+    assert pmid in [t for t, _ in similar]
     assert [s for _, s in similar] == sorted((s for _, s in similar), reverse=True)
+
+
+def test_narrower_link_names_keep_the_same_pairs_from_both_sides():
+    ds = Dataset()
+    for gene in list(ds.uids("gene"))[:60]:
+        rif = [p for p, _ in ds.links("gene_pubmed_rif", gene)]
+        assert set(rif) <= {p for p, _ in ds.links("gene_pubmed", gene)}
+        for pmid in rif:
+            assert gene in {g for g, _ in ds.links("pubmed_gene_rif", pmid)}
+
+
+def test_references_and_cited_by_are_two_views_of_one_citation_graph():
+    ds = Dataset()
+    pmids = list(ds.uids("pubmed"))[400:440]
+    for pmid in pmids:
+        refs = [t for t, _ in ds.links("pubmed_pubmed_refs", pmid)]
+        assert refs and refs == sorted(refs, reverse=True)
+        for ref in refs:
+            assert pmid in {t for t, _ in ds.links("pubmed_pubmed_citedin", ref)}
 
 
 def test_ground_truth_marks_withdrawn_snps():

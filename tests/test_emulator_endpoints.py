@@ -163,12 +163,65 @@ async def test_elink_neighbor_history_json_and_webenv_reuse(emulator, http):
     assert xml(counted).findtext("Count") == str(len(truth))
 
 
-async def test_elink_pubmed_without_db_links_within_pubmed_self_first(emulator, http):
-    uid = emulator.state.dataset.maps["pubmed"].uid(3)
+PUBMED_PUBMED = [
+    "pubmed_pubmed",
+    "pubmed_pubmed_alsoviewed",
+    "pubmed_pubmed_citedin",
+    "pubmed_pubmed_combined",
+    "pubmed_pubmed_five",
+    "pubmed_pubmed_refs",
+    "pubmed_pubmed_reviews",
+    "pubmed_pubmed_reviews_five",
+]
+
+
+async def test_elink_pubmed_without_db_gives_one_linksetdb_per_pubmed_pubmed_name(emulator, http):
+    ds = emulator.state.dataset
+    uids = list(ds.uids("pubmed"))
+    uid = next(u for u in uids[100:] if all(ds.links(n, u) for n in PUBMED_PUBMED))
     _, text = await call(http, emulator.base_url, "elink", dbfrom="pubmed", id=str(uid))
     dbs = xml(text).findall("LinkSet/LinkSetDb")
-    assert [d.findtext("LinkName") for d in dbs] == ["pubmed_pubmed"]
-    assert dbs[0].findtext("Link/Id") == str(uid)
+    assert [d.findtext("LinkName") for d in dbs] == PUBMED_PUBMED
+    for d in dbs:
+        assert [int(i.text) for i in d.iterfind("Link/Id")] == [
+            t for t, _ in ds.links(d.findtext("LinkName"), uid)
+        ]
+    _, text = await call(http, emulator.base_url, "einfo", db="pubmed")
+    names = [n.text for n in xml(text).iterfind("DbInfo/LinkList/Link/Name")]
+    assert [n for n in names if n.startswith("pubmed_pubmed")] == PUBMED_PUBMED
+
+
+async def test_elink_similar_articles_do_not_always_put_the_input_first(emulator, http):
+    uids = list(emulator.state.dataset.uids("pubmed"))[50:90]
+    _, text = await call(
+        http, emulator.base_url, "elink", dbfrom="pubmed", linkname="pubmed_pubmed", id=uids
+    )
+    places = []
+    for linkset in xml(text).iterfind("LinkSet"):
+        ids = [i.text for i in linkset.iterfind("LinkSetDb/Link/Id")]
+        places.append(ids.index(linkset.findtext("IdList/Id")))
+    assert 0 in places
+    assert any(p > 0 for p in places)
+
+
+async def test_einfo_gene_lists_ncbis_link_names_in_order(emulator, http):
+    _, text = await call(http, emulator.base_url, "einfo", db="gene")
+    links = xml(text).findall("DbInfo/LinkList/Link")
+    names = [ln.findtext("Name") for ln in links]
+    assert names == sorted(names)
+    assert {"gene_clinvar", "gene_nuccore_refseqrna", "gene_pubmed_rif", "gene_snp"} <= set(names)
+    menus = {ln.findtext("Name"): ln.findtext("Menu") for ln in links}
+    assert menus["gene_pubmed"] == "PubMed Links"
+
+
+async def test_elink_gene_to_nucleotide_is_nuccore(emulator, http):
+    gene = emulator.state.dataset.maps["gene"].uid(0)
+    _, text = await call(
+        http, emulator.base_url, "elink", dbfrom="gene", db="nucleotide", id=str(gene)
+    )
+    names = [n.text for n in xml(text).iter("LinkName")]
+    assert names and all(n.startswith("gene_nuccore") for n in names)
+    assert {d.text for d in xml(text).iter("DbTo")} == {"nuccore"}
 
 
 async def test_elink_term_filters_same_db_links(emulator, http):
@@ -179,6 +232,7 @@ async def test_elink_term_filters_same_db_links(emulator, http):
         "elink",
         dbfrom="pubmed",
         db="pubmed",
+        linkname="pubmed_pubmed",
         id=str(uid),
         term=f"{uid}[UID]",
     )

@@ -45,7 +45,9 @@ def work(task: Task) -> None:
     index: dict[str, list[str]] = {}
     records: list[str] = []
     for source in task.ids:
-        body = get("elink.fcgi", dbfrom=task.dbfrom, db=task.db, id=source)
+        # linkname: without it NCBI answers every link name to db (gene_snp and
+        # gene_snp_geneview), which the seed's parse below would run together
+        body = get("elink.fcgi", dbfrom=task.dbfrom, db=task.db, linkname=task.linkname, id=source)
         # the seed's parse: after the first LinkSetDb, every <Id> is a linked id
         start = body.find(b"<LinkSetDb>")
         targets = [m.decode() for m in ID.findall(body, start)] if start >= 0 else []

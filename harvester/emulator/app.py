@@ -17,19 +17,18 @@ from aiohttp import web
 
 from harvester.emulator import faults, gatekeeper, hostile, render
 from harvester.emulator.fetch import RecordPage, efetch_body, esummary_body
+from harvester.emulator.linklists import DB_LIST, DB_MENUS, LEGACY_DBS, links_from
 from harvester.emulator.links import elink_body
 from harvester.emulator.params import ParamError, Params, read_params
 from harvester.emulator.renderpool import Entry, RenderPool
 from harvester.emulator.search import Searcher, SearchSyntaxError
 from harvester.emulator.state import EMPTY_IDS, HistoryMissing, NoValidIds, State
 from harvester.ncbi import (
-    DATABASES,
     DEFAULT_ESEARCH_RETMAX,
     EUTILS_PATH,
     PUBMED_ESEARCH_CAP,
     RESULT_ROOTS,
     RETMAX_CAP,
-    link_names_between,
 )
 
 log = logging.getLogger("harvester.emulator")
@@ -67,20 +66,21 @@ def _error(endpoint: str, p: Params | None, message: str, status: int = 200) -> 
 def einfo(state: State, p: Params) -> Body:
     db = p.get("db")
     if not db:
-        return render.einfo_dblist(DATABASES, p.json)
-    database = DATABASES.get(db)
-    if database is None:
+        return render.einfo_dblist(DB_LIST, p.json)
+    if db not in DB_LIST and db not in LEGACY_DBS:
         raise ParamError(f"Can not retrieve DbInfo for db={db}")
+    db = state.check_db(db)
+    menu_name, description = DB_MENUS.get(db, (db, db))
     fields = [
         ("ALL", "All Fields", "All terms from all searchable fields"),
         ("UID", "UID", "Unique number assigned to each record"),
         ("FILT", "Filter", "Limits the records"),
     ]
-    links = [(ln.name, ln.menu_tag, ln.description, ln.dbto) for ln in link_names_between(db, None)]
+    links = [(ln.name, ln.menu, ln.description, ln.dbto) for ln in links_from(db)]
     info = render.DbInfo(
         db,
-        database.menu_name,
-        database.description,
+        menu_name,
+        description,
         state.dataset.count(db),
         "2026/11/01 00:00",
         fields,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from harvester.emulator import seeddata
+from harvester.emulator import linkrules, seeddata
 from harvester.emulator.graph import BlockGraph, UidMap, mix, salt_of
+from harvester.emulator.linklists import LINKS
 from harvester.emulator.spec import DatasetSpec
-from harvester.ncbi import LINK_NAMES
 
 # Generated uids start above every seed uid of the same db.
 GENE_BASE, SNP_BASE, PUBMED_BASE = 1_000_000, 30_000_000, 20_000_000
@@ -124,72 +124,27 @@ class Dataset:
 
     # -- links -----------------------------------------------------------------------------
     def links(self, linkname: str, uid: int) -> list[Link]:
-        """A source's links under one link name, in NCBI's order (descending uid; pubmed_pubmed
-        by relevance with the source first)."""
+        """A source's links under one link name, in NCBI's order (descending uid; the similar
+        articles families by relevance)."""
         seeded = self.seed_links.get(linkname, {}).get(uid)
         if seeded is not None:
             return list(seeded)
-        ln = LINK_NAMES.get(linkname)
+        ln = LINKS.get(linkname)
         if ln is None:
             return []
         index = self.index(ln.dbfrom, uid)
         if index is None:
             return []
-        targets = self._generated(linkname, index)
-        if linkname == "pubmed_pubmed":
-            return targets
-        return sorted(targets, reverse=True)
-
-    def _generated(self, linkname: str, i: int) -> list[Link]:
-        m = self.maps
-        if linkname == "gene_snp":
-            return [(m["snp"].uid(t), 0) for t in self.gene_snp.targets(i)]
-        if linkname == "snp_gene":
-            return [(m["gene"].uid(s), 0) for s in self.gene_snp.sources(i)]
-        if linkname == "gene_pubmed":
-            return [(m["pubmed"].uid(t), 0) for t in self.gene_pubmed.targets(i)]
-        if linkname == "pubmed_gene":
-            return [(m["gene"].uid(s), 0) for s in self.gene_pubmed.sources(i)]
-        if linkname in ("gene_protein", "gene_nuccore"):
-            db = linkname.split("_")[1]
-            return [(m[db].uid(t), 0) for t in self.gene_protein.targets(i)]
-        if linkname in ("protein_gene", "nuccore_gene"):
-            return [(m["gene"].uid(s), 0) for s in self.gene_protein.sources(i)]
-        if linkname == "protein_nuccore":
-            return [(m["nuccore"].uid(i), 0)]
-        if linkname == "nuccore_protein":
-            return [(m["protein"].uid(i), 0)]
-        if linkname == "gene_taxonomy":
-            return [(self.gene_taxid(i), 0)]
-        if linkname == "snp_taxonomy":
-            home = self.gene_snp.home(i)
-            return [(self.gene_taxid(home), 0)] if home is not None else []
-        if linkname == "pubmed_pubmed":
-            return self._similar_articles(i)
-        return []
+        return linkrules.generated(self, ln, index)
 
     def gene_taxid(self, index: int) -> int:
         roll = mix(self.spec.seed, 11, index) % 10
         return 9606 if roll < 7 else 10090 if roll < 9 else 10116
 
-    def _similar_articles(self, k: int) -> list[Link]:
-        uid_map = self.maps["pubmed"]
-        n = uid_map.count
-        found = [(uid_map.uid(k), 90_000_000)]
-        seen = {k}
-        wanted = 1 + mix(self.spec.seed, 13, k) % self.spec.pubmed_neighbors
-        for j in range(wanted):
-            other = (k + 1 + mix(self.spec.seed, 17, k, j) % max(1, n - 1)) % n
-            if other not in seen:
-                seen.add(other)
-                score = 80_000_000 - j * 1_000_000 - mix(other, k) % 500_000
-                found.append((uid_map.uid(other), score))
-        return found
-
     # -- ground truth ----------------------------------------------------------------------
     def ground_truth(self, linkname: str, sources: list[int]) -> dict[int, list[GroundTruthLink]]:
         """For each source id: its links under `linkname` and whether each target is fetchable."""
-        dbto = LINK_NAMES[linkname].dbto
+        dbto = LINKS[linkname].dbto
         return {
             src: [
                 GroundTruthLink(src, tgt, score, self.exists(dbto, tgt))

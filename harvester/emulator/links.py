@@ -7,6 +7,8 @@ form one group. Duplicate groups collapse, as they do on NCBI.
 
 from __future__ import annotations
 
+from harvester.emulator.linklists import LINKS, EmuLink, links_from
+from harvester.emulator.linkrules import SCORED
 from harvester.emulator.params import ParamError, Params
 from harvester.emulator.render_links import (
     HistoryOut,
@@ -19,7 +21,7 @@ from harvester.emulator.render_links import (
 )
 from harvester.emulator.search import Searcher
 from harvester.emulator.state import NO_VALID_IDS, NoValidIds, State
-from harvester.ncbi import ELINK_COMMANDS, LINK_NAMES, LinkName, link_names_between
+from harvester.ncbi import ELINK_COMMANDS
 
 
 def _groups(state: State, dbfrom: str, p: Params) -> list[list[int]]:
@@ -41,11 +43,11 @@ def _groups(state: State, dbfrom: str, p: Params) -> list[list[int]]:
     return groups
 
 
-def _link_names(dbfrom: str, db: str, linkname: str | None) -> list[LinkName]:
+def _link_names(dbfrom: str, db: str, linkname: str | None) -> list[EmuLink]:
     if linkname:
-        names = [LINK_NAMES[n] for n in linkname.split(",") if n in LINK_NAMES]
+        names = [LINKS[n] for n in linkname.split(",") if n in LINKS]
         return [ln for ln in names if ln.dbfrom == dbfrom and db in ("all", ln.dbto)]
-    return link_names_between(dbfrom, db)
+    return links_from(dbfrom, db)
 
 
 def _union(state: State, linkname: str, uids: list[int]) -> list[tuple[int, int]]:
@@ -56,7 +58,7 @@ def _union(state: State, linkname: str, uids: list[int]) -> list[tuple[int, int]
         for target, score in state.dataset.links(linkname, uid):
             if score >= best.get(target, -1):
                 best[target] = score
-    if linkname == "pubmed_pubmed":
+    if linkname in SCORED:
         return sorted(best.items(), key=lambda ts: (-ts[1], -ts[0]))
     return sorted(best.items(), reverse=True)
 
@@ -64,13 +66,13 @@ def _union(state: State, linkname: str, uids: list[int]) -> list[tuple[int, int]
 def elink_body(state: State, p: Params) -> str | bytes:
     cmd = (p.get("cmd") or "neighbor").lower()
     linkname = p.get("linkname")
-    dbfrom = p.get("dbfrom") or (LINK_NAMES[linkname].dbfrom if linkname in LINK_NAMES else "")
-    state.check_db(dbfrom)
+    dbfrom = p.get("dbfrom") or (LINKS[linkname].dbfrom if linkname in LINKS else "")
+    dbfrom = state.check_db(dbfrom)
     # Without db, neighbor commands link within dbfrom; the check commands look at every db.
     default_db = dbfrom if cmd.startswith("neighbor") else "all"
-    db = p.get("db") or (LINK_NAMES[linkname].dbto if linkname in LINK_NAMES else default_db)
+    db = p.get("db") or (LINKS[linkname].dbto if linkname in LINKS else default_db)
     if db != "all":
-        state.check_db(db)
+        db = state.check_db(db)
     if cmd not in ELINK_COMMANDS:
         raise ParamError(f"Unknown cmd: {cmd}")
     groups = _groups(state, dbfrom, p)
@@ -87,7 +89,7 @@ def _linkset(
     cmd: str,
     dbfrom: str,
     db: str,
-    names: list[LinkName],
+    names: list[EmuLink],
     group: list[int],
     term: str | None,
     p: Params,
@@ -121,7 +123,7 @@ def _linkset(
 
 
 def _check(
-    state: State, cmd: str, dbfrom: str, names: list[LinkName], group: list[int]
+    state: State, cmd: str, dbfrom: str, names: list[EmuLink], group: list[int]
 ) -> LinkSetOut:
     ds = state.dataset
     ids = [str(u) for u in group]
@@ -130,7 +132,7 @@ def _check(
             (
                 str(u),
                 [
-                    LinkInfoOut(ln.dbto, ln.name, ln.menu_tag, 128)
+                    LinkInfoOut(ln.dbto, ln.name, ln.menu, 128)
                     for ln in names
                     if ds.links(ln.name, u)
                 ],
@@ -140,7 +142,7 @@ def _check(
         return LinkSetOut(dbfrom, ids, checks=checks, kind="acheck")
     if cmd in ("ncheck", "lcheck"):
         if cmd == "ncheck":
-            own = [ln for ln in LINK_NAMES.values() if ln.dbfrom == ln.dbto == dbfrom]
+            own = links_from(dbfrom, dbfrom)
             flags = [
                 (str(u), "HasNeighbor", "Y" if any(ds.links(ln.name, u) for ln in own) else "N")
                 for u in group

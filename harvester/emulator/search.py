@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from harvester.emulator.catalog import Catalog
-from harvester.ncbi import LINK_NAMES
+from harvester.emulator.linklists import LINKS
 
 ORGANISMS = {
     "human": 9606,
@@ -153,7 +153,7 @@ class Searcher:
         if tag == "uid":
             return lambda uid: str(uid) == value
         if tag == "filter":
-            ln = LINK_NAMES.get(value)
+            ln = LINKS.get(value)
             if ln is None or ln.dbfrom != db:
                 return lambda uid: False
             return lambda uid: bool(self.catalog.ds.links(ln.name, uid))

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from harvester.emulator.catalog import Catalog
 from harvester.emulator.dataset import Dataset
 from harvester.emulator.history import HistoryStore
+from harvester.emulator.linklists import DB_LIST, LEGACY_DBS, NUCLEOTIDE_ALIAS
 from harvester.emulator.params import ParamError, Params, split_ids
-from harvester.ncbi import DATABASES
 
 if TYPE_CHECKING:
     from harvester.emulator.gatekeeper import Gatekeeper
@@ -48,9 +48,10 @@ class State:
     """Rate limit, latency, faults and request log (None: answer everything at once)."""
 
     def check_db(self, db: str | None) -> str:
-        if not db or db not in DATABASES:
+        """The db a request names, as NCBI resolves it (`nucleotide` is `nuccore`)."""
+        if not db or (db not in DB_LIST and db not in LEGACY_DBS):
             raise ParamError(f"Invalid db name specified: {db or ''}")
-        return db
+        return NUCLEOTIDE_ALIAS.get(db, db)
 
     def parse_uid(self, db: str, token: str) -> int | None:
         if token.isdigit():
