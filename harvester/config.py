@@ -255,6 +255,7 @@ def _build(data: dict[str, Any], doc: Doc, *, base_dir: Path, job_file: Path | N
     policy = top.choice("policy", POLICIES, "ncbi")
     rate = keys.rate(top, policy)
     api_key_env = keys.api_key_env(top)
+    keys.within_ncbi_limit(top, endpoint, rate, api_key_env)
     email, tool = keys.email(top), keys.tool(top)
     concurrency = top.integer("concurrency", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY)
     job_dir = top.text("job_dir")

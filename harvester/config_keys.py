@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from harvester import ncbi
+from harvester.emulator.spec import load_spec
+from harvester.errors import ConfigError
 from harvester.yamldoc import Section, show
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "linknames",
     "rate",
     "tool",
+    "within_ncbi_limit",
 ]
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -88,13 +91,21 @@ def fields(top: Section) -> tuple[tuple[str, str], ...]:
 
 
 def endpoint(top: Section) -> str:
-    """`endpoint`: ncbi, embedded, or an http(s) E-utilities base ending in a slash."""
+    """`endpoint`: ncbi, embedded (or embedded:DATASET), or an http(s) E-utilities base
+    ending in a slash."""
     value = top.text("endpoint", "ncbi") or "ncbi"
     if value in ("ncbi", "embedded"):
         return value
+    if value.startswith("embedded:"):
+        try:
+            load_spec(value.partition(":")[2])
+        except ConfigError as exc:
+            top.doc.fail("endpoint", f"endpoint {value!r}: {exc}")
+        return value
     url = urlsplit(value)
     if url.scheme not in ("http", "https") or not url.netloc:
-        top.doc.fail("endpoint", f"endpoint {value!r} must be 'ncbi', 'embedded' or an http(s) URL")
+        message = "must be 'ncbi', 'embedded', 'embedded:DATASET' or an http(s) URL"
+        top.doc.fail("endpoint", f"endpoint {value!r} {message}")
     if url.path.endswith(".fcgi"):
         top.doc.fail("endpoint", f"endpoint {value!r} must be the E-utilities base (…/eutils/)")
     return value if value.endswith("/") else value + "/"
@@ -112,6 +123,22 @@ def rate(top: Section, policy: str) -> float | None:
             "rate", f"'rate' is set but policy is {policy!r}; set policy: custom to use it"
         )
     return None if raw is None else float(raw)
+
+
+def within_ncbi_limit(top: Section, endpoint: str, rate: float | None, key_env: str) -> None:
+    """A custom rate against NCBI itself may not exceed its limit (3/s, 10/s with a key):
+    NCBI blocks an IP that does. A mirror or an emulator is named by its URL instead."""
+    if endpoint != "ncbi" or rate is None:
+        return
+    keyed = bool(os.environ.get(key_env))
+    limit = ncbi.RATE_WITH_KEY if keyed else ncbi.RATE_NO_KEY
+    if rate > limit:
+        why = "with" if keyed else f"without an API key in {key_env}; 10/s with"
+        top.doc.fail(
+            "rate",
+            f"rate {rate:g}/s is above NCBI's limit of {limit:g}/s ({why} one); for a "
+            "mirror or an emulator, set endpoint to its URL",
+        )
 
 
 def api_key_env(top: Section) -> str:

@@ -364,7 +364,8 @@ def test_fetch_format_checks(tmp_path: Path) -> None:
     [
         (
             "endpoint: ftp://x\n",
-            "job.yaml:7: endpoint 'ftp://x' must be 'ncbi', 'embedded' or an http(s) URL",
+            "job.yaml:7: endpoint 'ftp://x' must be 'ncbi', 'embedded', 'embedded:DATASET' or "
+            "an http(s) URL",
         ),
         (
             "endpoint: http://h/entrez/eutils/esearch.fcgi\n",
@@ -527,13 +528,29 @@ def hash_of(tmp_path: Path, **changes: object) -> str:
     return job_from_mapping(data, base_dir=tmp_path).semantic_hash()
 
 
+def test_a_rate_above_ncbis_limit_is_refused_against_ncbi(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NCBI_API_KEY", raising=False)
+    fast = MINIMAL + "endpoint: ncbi\npolicy: custom\nrate: 50\n"
+    assert fails(tmp_path, fast) == (
+        "job.yaml:9: rate 50/s is above NCBI's limit of 3/s (without an API key in "
+        "NCBI_API_KEY; 10/s with one); for a mirror or an emulator, set endpoint to its URL"
+    )
+    monkeypatch.setenv("NCBI_API_KEY", "k" * 36)
+    assert "limit of 10/s (with one)" in fails(tmp_path, fast)
+    assert load_job(write(tmp_path, fast.replace("rate: 50", "rate: 10"))).rate == 10
+    mirror = fast.replace("endpoint: ncbi", "endpoint: http://127.0.0.1:8080/eutils/")
+    assert load_job(write(tmp_path, mirror)).rate == 50
+
+
 def test_semantic_hash_ignores_how_and_where(tmp_path: Path) -> None:
     same = hash_of(tmp_path)
     assert len(same) == 64
     for changes in (
         {"output": {"path": "elsewhere.tsv"}},
         {"endpoint": "embedded"},
-        {"policy": "custom", "rate": 99},
+        {"policy": "custom", "rate": 2},
         {"concurrency": 2},
         {"email": "a@b.org", "tool": "other"},
         {"job_dir": "jobs/x"},

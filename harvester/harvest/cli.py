@@ -27,7 +27,7 @@ Ctrl-C, a crash, a dead network - run the same command again: it resumes where i
 requests nothing it already has. Examples:
 
   harvester run configs/jobs/jak3_snps.yaml
-  harvester run configs/jobs/bulk_gene_snp.yaml --endpoint embedded --output genes.tsv
+  harvester run configs/jobs/bulk_gene_snp.yaml --dataset large --output genes.tsv
 """
 
 
@@ -39,7 +39,13 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("jsonl", "tsv", "csv", "parquet"),
         help="output format (default: from the output's suffix)",
     )
-    parser.add_argument("--endpoint", help="'ncbi', 'embedded' (the local emulator) or a URL")
+    parser.add_argument(
+        "--endpoint", help="'ncbi', 'embedded[:DATASET]' (the local emulator) or a URL"
+    )
+    parser.add_argument(
+        "--dataset",
+        help="run on the embedded emulator with this dataset (tiny, large, or a YAML file)",
+    )
     parser.add_argument("--page-size", type=int, help="records per efetch/esummary page")
     parser.add_argument("--elink-batch", type=int, help="source ids per elink request")
     parser.add_argument("--concurrency", type=int, help="requests in flight (default 8)")
@@ -91,6 +97,8 @@ def _load(args: argparse.Namespace) -> JobConfig:
         for dest, key in OVERRIDE_KEYS.items()
         if getattr(args, dest, None) is not None
     }
+    if getattr(args, "dataset", None) is not None:
+        overrides["endpoint"] = f"embedded:{args.dataset}"
     return load_job(args.job, overrides)
 
 
@@ -99,6 +107,9 @@ def run_command(args: argparse.Namespace) -> int:
     summary = run(job, RunOptions(restart=args.restart, quiet=args.quiet))
     if not args.quiet:
         print_summary(summary)
+    else:
+        for warning in summary["warnings"]:
+            print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

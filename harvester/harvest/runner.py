@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -59,8 +60,11 @@ def open_store(job: JobConfig, restart: bool) -> Store:
 @contextlib.asynccontextmanager
 async def endpoint(job: JobConfig, options: RunOptions) -> AsyncIterator[str]:
     """The base URL to use, starting the embedded emulator for the run if asked."""
-    if job.endpoint == "embedded":
-        async with Emulator(options.emulator or EmulatorConfig()) as emu:
+    if job.endpoint.partition(":")[0] == "embedded":
+        config = options.emulator or EmulatorConfig()
+        if dataset := job.endpoint.partition(":")[2]:
+            config = dataclasses.replace(config, dataset=dataset)
+        async with Emulator(config) as emu:
             yield emu.base_url
     else:
         yield DEFAULT_BASE_URL if job.endpoint == "ncbi" else job.endpoint
@@ -161,9 +165,9 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
             stats.incr("output/early")
         else:
             write_output(store, job)
-        summary = build_summary(
-            job, store, stats, config.rate_policy().rate, time.monotonic() - started, warnings
-        )
+        elapsed = time.monotonic() - started
+        rate = config.rate_policy().rate
+        summary = build_summary(job, store, stats, rate, elapsed, warnings, resumed=not fresh)
         summary_path = job.output.path.with_name(job.output.path.name + ".summary.json")
         summary_path.write_bytes(summary_bytes(summary))
         return summary

@@ -11,15 +11,34 @@ from harvester.config import JobConfig
 from harvester.harvest.store import Store
 from harvester.stats import Stats
 
+WINDOW = 1.0
+"""NCBI counts requests over a sliding second: at most `rate` of them in any such window."""
+
+
+def achieved_rate(requests: int, elapsed: float) -> float:
+    """Requests per second as NCBI's limit bounds them: n requests over the run plus the one
+    window they are counted in, so a run the gate kept within the limit never reads above it
+    (n / elapsed does for short runs: 5 requests in 1.1 s are within 3/s but read 4.5/s)."""
+    return round(requests / (elapsed + WINDOW), 3) if requests else 0.0
+
 
 def build_summary(
-    job: JobConfig, store: Store, stats: Stats, rate: float, elapsed: float, warnings: Sequence[str]
+    job: JobConfig,
+    store: Store,
+    stats: Stats,
+    rate: float,
+    elapsed: float,
+    warnings: Sequence[str],
+    resumed: bool = False,
 ) -> dict[str, Any]:
+    """The run's figures; the time floor counts the whole job's requests, so a `resumed` run
+    is not compared with it."""
     counts = store.counts()
     requests = {k: int(v) for k, v in stats.prefixed("requests").items()}
     total = sum(requests.values())
     floor_requests = store.floor_requests(job.fetch.page_size)
-    floor_seconds = floor_requests / rate if rate else 0.0
+    # n requests are n-1 gate periods apart: the first goes out at once
+    floor_seconds = (floor_requests - 1) / rate if rate and floor_requests else 0.0
     return {
         "job": job.name,
         "output": str(job.output.path),
@@ -38,14 +57,33 @@ def build_summary(
         "history_size_mismatches": int(stats.get("check/mismatch")),
         "elapsed_seconds": round(elapsed, 3),
         "allowed_rate": rate,
-        # n requests are n-1 gate periods apart: the first goes out at once
-        "achieved_rate": round((total - 1) / elapsed, 3) if elapsed and total > 1 else 0.0,
+        "achieved_rate": achieved_rate(total, elapsed),
         "floor_requests": floor_requests,
         "floor_seconds": round(floor_seconds, 3),
-        "time_over_floor": round(elapsed / floor_seconds, 3) if floor_seconds else None,
-        "warnings": list(warnings),
+        "resumed": resumed,
+        "time_over_floor": (
+            round(elapsed / floor_seconds, 3) if floor_seconds and not resumed else None
+        ),
+        "warnings": [*warnings, *unknown_sources_warning(job, counts)],
         "notes": store.notes(),
     }
+
+
+def unknown_sources_warning(job: JobConfig, counts: dict[str, int]) -> list[str]:
+    """A run whose source ids are mostly unknown to the endpoint is most likely pointed at the
+    wrong database or the wrong emulator dataset: say so, however the run ended."""
+    unknown, total = counts["sources_unknown"], counts["sources"]
+    if not total or unknown * 2 <= total:
+        return []
+    where = f"{job.dbfrom} at {job.endpoint}"
+    hint = ""
+    if job.endpoint.partition(":")[0] == "embedded":
+        dataset = job.endpoint.partition(":")[2] or "tiny"
+        hint = (
+            f"; the embedded emulator serves its {dataset!r} dataset: choose another with "
+            "endpoint: embedded:large (or --dataset large)"
+        )
+    return [f"{unknown:,} of {total:,} source ids are unknown to {where}{hint}"]
 
 
 def print_summary(summary: dict[str, Any], file: Any = None) -> None:
@@ -62,7 +100,8 @@ def print_summary(summary: dict[str, Any], file: Any = None) -> None:
         f"retries      {retries}",
         f"elapsed      {summary['elapsed_seconds']:>10.1f} s  at "
         f"{summary['achieved_rate']:.2f} req/s (allowed {summary['allowed_rate']:g}/s); "
-        f"floor {summary['floor_seconds']:.1f} s for {summary['floor_requests']:,} requests",
+        f"floor {summary['floor_seconds']:.1f} s for {summary['floor_requests']:,} requests"
+        + (" (the whole job's; this run resumed it)" if summary.get("resumed") else ""),
         f"output       {summary['output']}",
     ]
     for warning in summary["warnings"]:
