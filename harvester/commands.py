@@ -9,7 +9,7 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 
 def _registry() -> list[Register]:
-    from harvester import inspect as inspect_cli
+    from harvester import inspector as inspect_cli
     from harvester.emulator import cli as emulator_cli
     from harvester.harvest import cli as harvest_cli
 

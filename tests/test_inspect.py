@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,23 @@ KINDS = {
     "search",
     "record",
     "info",
+    "result",
     "error",
 }
+XML_ERROR = re.compile(rb"<ERROR>\s*[^<\s]|<ErrorList>")
+
+
+def says_error(body: bytes) -> bool:
+    """Whether a body holds a non-empty ERROR (or esearch's ErrorList, esummary's error list);
+    a per-uid error inside a record does not make the answer an error."""
+    if not body.lstrip().startswith(b"{"):
+        return bool(XML_ERROR.search(body))
+    doc = orjson.loads(body)
+    parts = [doc, *(v for v in doc.values() if isinstance(v, dict))]
+    if any(str(p.get("ERROR") or "").strip() for p in parts) or doc.get("error"):
+        return True
+    search = doc.get("esearchresult") or {}
+    return bool(doc.get("esummaryresult") or (search.get("errorlist") or {}).get("phrasesnotfound"))
 
 
 def run(capsysbinary: pytest.CaptureFixture[bytes], *args: str) -> tuple[int, list[dict[str, Any]]]:
@@ -45,6 +61,84 @@ def test_every_sample_file(samples: Path, capsysbinary: pytest.CaptureFixture[by
     assert {o["source"] for o in objects} == {str(f) for f in files}  # every file said something
     records = {(o["db"], o["uid"]) for o in objects if o["kind"] == "record"}
     assert {("snp", "2031"), ("snp", "14181"), ("gene", "4747"), ("pubmed", "1234567")} <= records
+
+
+def test_no_valid_sample_is_reported_as_an_error(
+    samples: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    files = sample_files(samples)
+    valid = [f for f in files if not says_error(f.read_bytes())]
+    assert len(valid) >= 20  # the loop must cover the samples, not pass by skipping them
+    for path in files:
+        code, objects = run(capsysbinary, str(path))
+        assert code == 0
+        errors = [o for o in objects if o["kind"] == "error"]
+        if path in valid:
+            assert not errors, path
+        else:
+            assert errors, path
+
+
+UNTAUGHT: list[tuple[bytes, list[str]]] = [
+    (  # a PMC efetch
+        b'<?xml version="1.0" ?>\n<!DOCTYPE pmc-articleset PUBLIC "-//NLM//DTD ARTICLE SET 2.0//EN"'
+        b' "https://dtd.nlm.nih.gov/ncbi/pmc/articleset/nlm-articleset-2.0.dtd">\n'
+        b'<pmc-articleset><article article-type="research-article"><front><article-meta>'
+        b'<article-id pub-id-type="pmc">PMC1</article-id></article-meta></front></article>'
+        b"<article><front/></article></pmc-articleset>",
+        ["record", "record"],
+    ),
+    (  # a BioSample efetch
+        b'<?xml version="1.0" ?>\n<BioSampleSet><BioSample access="public" id="2981"'
+        b' accession="SAMN00002981"><Ids><Id db="BioSample">SAMN00002981</Id></Ids></BioSample>'
+        b"</BioSampleSet>",
+        ["record"],
+    ),
+    (  # an NLM Catalog efetch
+        b"<NLMCatalogRecordSet><NLMCatalogRecord><NlmUniqueID>0410462</NlmUniqueID>"
+        b"</NLMCatalogRecord></NLMCatalogRecordSet>",
+        ["record"],
+    ),
+    (  # an ESpell answer: its empty ERROR says nothing
+        b"<eSpellResult><Database>pubmed</Database><Query>asthmaa</Query>"
+        b"<CorrectedQuery>asthma</CorrectedQuery><SpelledQuery><Replaced>asthma</Replaced>"
+        b"</SpelledQuery><ERROR/></eSpellResult>",
+        ["result"],
+    ),
+    (b'{"header": {"type": "ecitmatch"}, "result": null, "ERROR": ""}', ["result"]),
+    (  # two ERRORs in one ePostResult: both kept
+        b"<ePostResult><ERROR>IDs contain invalid characters</ERROR>"
+        b"<ERROR>Empty ID list; Nothing to store</ERROR></ePostResult>",
+        ["error", "error"],
+    ),
+    (b"<eFetchResult><ERROR>Unable to obtain query #1</ERROR></eFetchResult>", ["error"]),
+]
+
+
+@pytest.mark.parametrize(("body", "kinds"), UNTAUGHT)
+def test_untaught_answers_are_records_or_results_unless_they_say_error(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], body: bytes, kinds: list[str]
+) -> None:
+    path = tmp_path / "answer"
+    path.write_bytes(body)
+    code, objects = run(capsysbinary, str(path))
+    assert code == 0
+    assert [o["kind"] for o in objects] == kinds
+    if kinds == ["error", "error"]:
+        assert [o["message"] for o in objects][1].startswith("Empty ID list")
+    if objects[0]["kind"] == "record" and b"BioSample" in body:
+        assert objects[0]["uid"] == "2981"
+
+
+def test_a_permanent_error_is_not_retryable(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    path = tmp_path / "efetch.xml"
+    path.write_bytes(
+        b"<eFetchResult><ERROR>Neither query_key nor id specified</ERROR></eFetchResult>"
+    )
+    _, (obj,) = run(capsysbinary, str(path))
+    assert obj["kind"] == "error" and obj["retryable"] is False
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,13 @@ FAILED: list[tuple[Outcome, type[BaseException], str]] = [
     (InBandError("Invalid db name specified: fleegle"), NcbiPermanentError, "database"),
     (InBandError("ID list is empty! Possibly it has no correct IDs."), NcbiPermanentError, "id"),
     (InBandError("Empty history ID list - nothing todo"), NcbiPermanentError, "history"),
+    (InBandError("Neither query_key nor id specified"), NcbiPermanentError, "refused"),
+    (InBandError("Empty term and query_key - nothing todo"), NcbiPermanentError, "refused"),
+    (
+        InBandError("Search Backend failed: Exception:\n'retstart' cannot be larger than 9998."),
+        NcbiPermanentError,
+        "9998",
+    ),
     (TooLarge("the response exceeded max_response_bytes"), TooLarge, "max_response_bytes"),
     (ValueError("a bug"), ValueError, "a bug"),
 ]

@@ -12,8 +12,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, It
 
 from harvester.eutils.parse_json import parse_json
 from harvester.eutils.parse_links import LinkHandler
+from harvester.eutils.parse_other import OtherDocHandler
 from harvester.eutils.parse_records import RecordHandler, format_for_root, guess_db
-from harvester.eutils.parse_search import ErrorDocHandler, InfoHandler, PostHandler, SearchHandler
+from harvester.eutils.parse_search import InfoHandler, PostHandler, SearchHandler
 from harvester.eutils.results import Item
 from harvester.eutils.xmlstream import (
     SNIFF_BYTES,
@@ -49,7 +50,7 @@ def handler_for(
         return fixed()
     found = fmt if fmt is not None and fmt.root == sniffed.root else format_for_root(sniffed.root)
     if found is None:
-        return ErrorDocHandler()
+        return OtherDocHandler(sniffed.root, db)
     guessed = db if db is not None else guess_db(found, sniffed.system_url)
     return RecordHandler(found, guessed, per_record_db=db is None)
 

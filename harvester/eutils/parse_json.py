@@ -25,6 +25,7 @@ from harvester.eutils.results import (
     LinkSetDb,
     LinkSetHistory,
     ObjUrl,
+    OtherResult,
     Record,
     SearchResult,
 )
@@ -40,7 +41,7 @@ def parse_json(data: bytes, db: str = "") -> Iterator[Item]:
         raise ParseError(f"malformed JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise ParseError("JSON answer is not an object")
-    if isinstance(doc.get("error"), str):
+    if isinstance(doc.get("error"), str) and doc["error"].strip():
         yield ErrorResult(doc["error"], "error")  # 429, invalid key, too many uids: never the key
         return
     kind = str((doc.get("header") or {}).get("type", ""))
@@ -51,7 +52,7 @@ def parse_json(data: bytes, db: str = "") -> Iterator[Item]:
     elif "esummaryresult" in doc:
         for message in doc["esummaryresult"]:
             yield ErrorResult(str(message), "esummaryresult")
-    elif "result" in doc:
+    elif isinstance(doc.get("result"), dict):
         yield from _esummary(doc["result"], db)
     elif "einforesult" in doc:
         result = doc["einforesult"]
@@ -59,8 +60,9 @@ def parse_json(data: bytes, db: str = "") -> Iterator[Item]:
             yield ErrorResult(str(result["ERROR"]), "ERROR")
         else:
             yield DbList(tuple(result.get("dblist") or ()))
-    else:
-        raise ParseError(f"unknown JSON answer (header type {kind!r})")
+    else:  # a kind not taught here: a result, unless it says ERROR
+        message = str(doc.get("ERROR") or "").strip()
+        yield ErrorResult(message, "ERROR") if message else OtherResult(kind or "json")
 
 
 def _strs(values: Any) -> tuple[str, ...]:

@@ -87,7 +87,7 @@ class LinkHandler:
     def _linkset(self, el: etree._Element) -> Iterator[Item]:
         dbfrom = _text(el, "DbFrom") or ""
         ids = tuple((i.text or "").strip() for i in el.iterfind("IdList/Id"))
-        error = _text(el, "ERROR")
+        error = _text(el, "ERROR") or None  # an empty <ERROR/> says nothing
         checks = el.find("IdCheckList")
         urls = el.find("IdUrlList")
         webenv = _text(el, "WebEnv")

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from harvester.eutils._lxml import etree
-from harvester.eutils.results import ErrorResult, Item, Record
-from harvester.eutils.xmlstream import is_top_error
+from harvester.eutils.results import Item, Record
+from harvester.eutils.xmlstream import top_error
 from harvester.ncbi import FORMATS, RecordFormat
 
 __all__ = ["RecordHandler", "RecordSpec", "format_for_root", "guess_db", "specs_for"]
@@ -154,8 +154,8 @@ class RecordHandler:
                 parent = el.getparent()
                 if parent is not None and parent.tag == "DocumentSummary":
                     self._error = (parent, (el.text or "").strip())
-            elif is_top_error(el):
-                yield ErrorResult((el.text or "").strip(), "ERROR")
+            else:
+                yield from top_error(el)
             return
         parent = el.getparent()
         if parent is None or parent.tag not in self._containers:

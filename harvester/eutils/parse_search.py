@@ -1,4 +1,4 @@
-"""Parsers for the small answers: epost, esearch, einfo, and error-only documents.
+"""Parsers for the small answers: epost, esearch and einfo.
 
 These bodies are a few KB to a few hundred KB (esearch retmax <= 10,000 ids), so each is read
 whole from its root once the stream ends; an in-band `<ERROR>` wins over everything else.
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from harvester.eutils._lxml import etree
 from harvester.eutils.results import DbList, ErrorResult, Item, PostResult, SearchResult
 
-__all__ = ["ErrorDocHandler", "InfoHandler", "PostHandler", "SearchHandler"]
+__all__ = ["InfoHandler", "PostHandler", "SearchHandler", "top_errors"]
 
 
 def _text(el: etree._Element, path: str) -> str | None:
@@ -21,6 +21,12 @@ def _text(el: etree._Element, path: str) -> str | None:
 
 def _texts(el: etree._Element, path: str) -> tuple[str, ...]:
     return tuple((e.text or "").strip() for e in el.iterfind(path))
+
+
+def top_errors(root: etree._Element) -> list[ErrorResult]:
+    """Every non-empty `<ERROR>` directly under the root, in order (an empty one says nothing)."""
+    texts = ((e.text or "").strip() for e in root.iterfind("ERROR"))
+    return [ErrorResult(text, "ERROR") for text in texts if text]
 
 
 def _int(value: str | None) -> int:
@@ -37,9 +43,9 @@ class _WholeDocument:
         return iter(())
 
     def finish(self, root: etree._Element) -> Iterator[Item]:
-        error = _text(root, "ERROR")
-        if error is not None and root.find("Count") is None:
-            yield ErrorResult(error, "ERROR")
+        errors = top_errors(root)
+        if errors and root.find("Count") is None:
+            yield from errors
             return
         yield from self.read(root)
 
@@ -81,9 +87,7 @@ class SearchHandler(_WholeDocument):
             fields_not_found=_texts(root, "ErrorList/FieldNotFound"),
             warnings=warnings,
         )
-        error = _text(root, "ERROR")
-        if error:
-            yield ErrorResult(error, "ERROR")
+        yield from top_errors(root)
 
 
 class InfoHandler(_WholeDocument):
@@ -94,12 +98,3 @@ class InfoHandler(_WholeDocument):
     def read(self, root: etree._Element) -> Iterator[Item]:
         names = _texts(root, "DbList/DbName") or _texts(root, "DbInfo/DbName")
         yield DbList(names)
-
-
-class ErrorDocHandler(_WholeDocument):
-    """eFetchResult and other roots that only ever carry an `<ERROR>`."""
-
-    __slots__ = ()
-
-    def read(self, root: etree._Element) -> Iterator[Item]:
-        yield ErrorResult(f"unexpected {root.tag} answer without an ERROR", root.tag)

@@ -26,6 +26,7 @@ __all__ = [
     "LinkSetDb",
     "LinkSetHistory",
     "ObjUrl",
+    "OtherResult",
     "PostResult",
     "Provider",
     "Record",
@@ -161,6 +162,14 @@ class DbList:
 
 
 @dataclass(frozen=True, slots=True)
+class OtherResult:
+    """A valid answer of a kind the parsers were not taught (ESpell, ECitMatch, ...), with no
+    non-empty ERROR in it: reported by its root, never mistaken for an error."""
+
+    root: str
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorResult:
     """An in-band error (`<ERROR>`, JSON "error"/"ERROR"); `where` names the element or key."""
 
@@ -212,5 +221,6 @@ Item = (
     | SearchResult
     | DbList
     | Record
+    | OtherResult
     | ErrorResult
 )

@@ -154,11 +154,27 @@ def _json_error(body: bytes) -> str | None:
     return str(doc["error"]) if isinstance(doc, dict) and "error" in doc else None
 
 
+REFUSALS = (
+    "neither query_key nor id specified",
+    "empty term and query_key",
+    "cannot be larger than",
+)
+"""In-band texts NCBI gives for requests that will never succeed as sent (see NCBI_BEHAVIOUR.md);
+"retstart cannot be larger than 9998" comes wrapped in "Search Backend failed", so it is
+checked before the backend's transient failures."""
+
+
 def _classify_text(message: str, history_attempts: int) -> Verdict:
     low = message.lower()
     if "unable to obtain query" in low:
         expired = HistoryExpiredError(f"the History server lost an entry ({message}); rebuild it")
         return Retry("history", expired, limit=history_attempts)
+    if "empty history id list" in low:
+        return Fail(
+            NcbiPermanentError(f"NCBI found nothing to do for that history entry: {message}")
+        )
+    if any(text in low for text in REFUSALS):
+        return Fail(NcbiPermanentError(f"NCBI refused the request: {message}"))
     if "backend failed" in low or "temporarily unavailable" in low:
         return Retry("backend", NcbiTransientError(f"NCBI's backend kept failing: {message}"))
     if "rate limit exceeded" in low:
@@ -171,10 +187,6 @@ def _classify_text(message: str, history_attempts: int) -> Verdict:
         return Fail(NcbiPermanentError(_BAD_IDS))
     if "api key invalid" in low:
         return Fail(NcbiPermanentError("NCBI rejected the API key ('API key invalid')"))
-    if "empty history id list" in low:
-        return Fail(
-            NcbiPermanentError(f"NCBI found nothing to do for that history entry: {message}")
-        )
     if is_per_uid_error(message) or "too many uids" in low:
         return Fail(NcbiPermanentError(f"NCBI refused part of the request: {message}"))
     error = NcbiTransientError(f"NCBI reported an error: {message}")

@@ -101,9 +101,11 @@ def is_top_error(el: etree._Element) -> bool:
 
 
 def top_error(el: etree._Element) -> Iterator[Item]:
-    """The in-band `<ERROR>` of a document as an item, if it sits at the top level."""
-    if is_top_error(el):
-        yield ErrorResult((el.text or "").strip(), "ERROR")
+    """The in-band `<ERROR>` of a document as an item, if it sits at the top level and says
+    something (ESpell answers carry an empty `<ERROR/>`)."""
+    text = (el.text or "").strip()
+    if text and is_top_error(el):
+        yield ErrorResult(text, "ERROR")
 
 
 # --- sniffing: which shape is this body? ---------------------------------------------------

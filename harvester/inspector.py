@@ -14,12 +14,17 @@ has `kind` and `source` (the file); the other fields by kind:
     search           count, retmax, retstart, ids[], query_key, webenv, query_translation,
                      phrases_not_found[], fields_not_found[], warnings[]
     record           db, uid, error (per-uid error text or null); xml with --xml
+                     (an untaught record set: each child of its root, uid "" unless an attribute
+                     names it; db from --db or "")
     info             dbs[]  (einfo database list)
+    result           root  (a valid answer of a kind not taught here, e.g. eSpellResult)
     error            message, where (ERROR element / JSON key / "parse"), retryable (bool),
-                     reason (the retry reason, or null)
+                     reason (the retry reason, or null); one object per non-empty ERROR
 
-Ids are strings, scores integers. An esearch whose ErrorList is not empty prints its `search`
-object followed by one `error` object naming the phrases and fields not found. Exit status:
+An answer is an error only when it holds a non-empty ERROR (an empty `<ERROR/>`, as ESpell
+sends, says nothing). Ids are strings, scores integers. An esearch whose ErrorList is not empty
+prints its `search` object followed by one `error` object naming the phrases and fields not
+found. Exit status:
 0 when every file was read (error objects included), 3 for a missing file, 6 when a file could
 not be parsed at all (its `error` object is printed first).
 """
@@ -45,6 +50,7 @@ from harvester.eutils.results import (
     Item,
     LinkSet,
     LinkSetHistory,
+    OtherResult,
     PostResult,
     Record,
     SearchResult,
@@ -61,6 +67,7 @@ _KINDS: dict[type, str] = {
     PostResult: "post",
     SearchResult: "search",
     DbList: "info",
+    OtherResult: "result",
 }
 
 
