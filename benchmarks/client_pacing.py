@@ -39,11 +39,12 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.dataset import Dataset
 from harvester.emulator.latency import LatencyModel, profile
 from harvester.emulator.requestlog import LogEntry, peak_per_second, per_endpoint, per_status
 from harvester.emulator.requestlog import read_log as read_request_log
-from harvester.emulator.server import Emulator, EmulatorConfig, EmulatorThread
+from harvester.emulator.server import Emulator, EmulatorThread
 from harvester.emulator.spec import load_spec
 from harvester.eutils.client import ClientConfig, EutilsClient
 from harvester.eutils.pacing import DEFAULT_MARGIN, reset_process_gate

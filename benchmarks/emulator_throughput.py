@@ -23,8 +23,9 @@ from pathlib import Path
 
 import aiohttp
 
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.dataset import Dataset
-from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.emulator.server import Emulator
 from harvester.emulator.spec import load_spec
 
 SERVER_CORE, CLIENT_CORE = 0, 1

@@ -27,8 +27,9 @@ from typing import Any
 import orjson
 
 from harvester.config import job_from_mapping
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.dataset import Dataset
-from harvester.emulator.server import Emulator, EmulatorConfig, EmulatorThread
+from harvester.emulator.server import Emulator, EmulatorThread
 from harvester.emulator.spec import load_spec
 from harvester.errors import HarvesterError
 from harvester.harvest.runner import STORE_NAME, RunOptions, run_job

@@ -8,7 +8,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.emulator.config import EmulatorConfig
+from harvester.emulator.server import Emulator
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "ncbi-samples"
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"

@@ -16,7 +16,8 @@ import pytest
 
 from harvester import errors
 from harvester.cli import main
-from harvester.emulator.server import EmulatorConfig, EmulatorThread
+from harvester.emulator.config import EmulatorConfig
+from harvester.emulator.server import EmulatorThread
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB = """\

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 from eutils_helpers import fast_client
 
-from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.emulator.config import EmulatorConfig
+from harvester.emulator.server import Emulator
 from harvester.errors import HistoryExpiredError
 from harvester.eutils.client import EutilsClient, index_by_id
 from harvester.eutils.pacing import Gate, policy_for

@@ -8,7 +8,8 @@ import json
 import pytest
 from eutils_raw import call, xml
 
-from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.emulator.config import EmulatorConfig
+from harvester.emulator.server import Emulator
 
 SNP_NS = "{https://www.ncbi.nlm.nih.gov/SNP/docsum}"
 

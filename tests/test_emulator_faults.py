@@ -9,8 +9,9 @@ import orjson
 import pytest
 from lxml import etree
 
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.faults import KINDS, FaultInjector, FaultPlan
-from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.emulator.server import Emulator
 from harvester.errors import ConfigError
 
 PAGE = 5  # records per probing efetch

@@ -14,10 +14,11 @@ import orjson
 import pytest
 
 from harvester.emulator.cli import config_from_args, register
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.faults import FaultPlan
 from harvester.emulator.gate import RateGate, RateLimits
 from harvester.emulator.latency import PRESETS, LatencyModel, profile
-from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.emulator.server import Emulator
 from harvester.errors import ConfigError
 
 

@@ -12,9 +12,10 @@ import aiohttp
 import pytest
 
 from harvester.emulator.cli import config_from_args, register
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.gate import RateGate, RateLimits
 from harvester.emulator.latency import PRESETS, LatencyModel
-from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.emulator.server import Emulator
 from harvester.errors import ConfigError
 
 

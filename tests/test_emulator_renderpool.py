@@ -13,8 +13,9 @@ import aiohttp
 import pytest
 
 from harvester.emulator.app import POOL_KEY
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.dataset import Dataset
-from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.emulator.server import Emulator
 from harvester.eutils.parse import parse_bytes
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiohttp
 
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.requestlog import (
     LogEntry,
     peak_per_second,
@@ -15,7 +16,7 @@ from harvester.emulator.requestlog import (
     read_log,
     who_label,
 )
-from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.emulator.server import Emulator
 
 
 class FakeClock:

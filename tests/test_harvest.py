@@ -10,8 +10,8 @@ import orjson
 import pytest
 from harvest_helpers import TINY, assert_matches_ground_truth, make_job, read_jsonl
 
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.requestlog import read_log
-from harvester.emulator.server import EmulatorConfig
 from harvester.errors import StoreError
 from harvester.harvest.runner import RunOptions, run_job
 

@@ -20,7 +20,8 @@ from harvest_helpers import TINY, make_job
 
 from harvester.cli import main
 from harvester.emulator import hostile
-from harvester.emulator.server import Emulator, EmulatorConfig, EmulatorThread
+from harvester.emulator.config import EmulatorConfig
+from harvester.emulator.server import Emulator, EmulatorThread
 from harvester.errors import ConfigError, ParseError
 from harvester.harvest.runner import RunOptions, run_job
 

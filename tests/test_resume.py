@@ -17,8 +17,9 @@ import yaml
 from harvest_helpers import SNP_FIELDS, TINY
 
 from harvester.config import JobConfig, load_job
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.requestlog import read_log
-from harvester.emulator.server import EmulatorConfig, EmulatorThread
+from harvester.emulator.server import EmulatorThread
 from harvester.harvest.runner import RunOptions, run_job
 
 GENES = [3718, 7157, 672] + [TINY.maps["gene"].uid(i) for i in range(TINY.spec.genes)]

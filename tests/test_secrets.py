@@ -18,7 +18,8 @@ import pytest
 from harvest_helpers import TINY, make_job
 
 from harvester.cli import main
-from harvester.emulator.server import EmulatorConfig, EmulatorThread
+from harvester.emulator.config import EmulatorConfig
+from harvester.emulator.server import EmulatorThread
 from harvester.errors import NcbiPermanentError
 from harvester.harvest.runner import STORE_NAME, RunOptions, run_job
 

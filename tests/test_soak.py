@@ -15,9 +15,10 @@ import orjson
 import pytest
 from harvest_helpers import TINY, make_job
 
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.dataset import Dataset
 from harvester.emulator.faults import KINDS
-from harvester.emulator.server import Emulator, EmulatorConfig
+from harvester.emulator.server import Emulator
 from harvester.emulator.spec import load_spec
 from harvester.errors import TransportError
 from harvester.eutils.retry import Backoff, Retry, RetryState

@@ -37,8 +37,9 @@ PAGE = 500
 
 
 def render(directory: Path) -> dict[str, Path]:
+    from harvester.emulator.config import EmulatorConfig
     from harvester.emulator.dataset import Dataset
-    from harvester.emulator.server import EmulatorConfig, EmulatorThread
+    from harvester.emulator.server import EmulatorThread
     from harvester.emulator.spec import load_spec
 
     dataset = Dataset(load_spec("large"))

@@ -10,9 +10,9 @@ import sys
 from typing import Any
 
 from harvester.emulator import hostile
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.faults import KINDS, FaultPlan
 from harvester.emulator.latency import PRESETS
-from harvester.emulator.server import Emulator, EmulatorConfig
 from harvester.errors import ConfigError
 
 SERVE_HELP = """\
@@ -173,6 +173,8 @@ def config_from_args(args: argparse.Namespace, **extra: Any) -> EmulatorConfig:
 
 
 async def _serve(config: EmulatorConfig) -> None:
+    from harvester.emulator.server import Emulator  # only `serve` loads the server
+
     stop = asyncio.Event()
     with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)

@@ -32,7 +32,7 @@ from harvester.emulator.requestlog import LogEntry, RequestLog, page_label, who_
 from harvester.ncbi import RESULT_ROOTS, RETMAX_CAP
 
 if TYPE_CHECKING:
-    from harvester.emulator.server import EmulatorConfig
+    from harvester.emulator.config import EmulatorConfig
 
 Sleep = Callable[[float], Awaitable[None]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

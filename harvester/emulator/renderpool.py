@@ -33,7 +33,7 @@ from harvester.emulator.spec import DatasetSpec
 from harvester.emulator.state import State
 
 if TYPE_CHECKING:
-    from harvester.emulator.server import EmulatorConfig
+    from harvester.emulator.config import EmulatorConfig
 
 Body = str | bytes
 Entry = tuple[str, int, str, "array[int]"]

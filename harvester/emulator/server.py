@@ -8,8 +8,6 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
@@ -17,53 +15,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from harvester.emulator.app import build_app
 from harvester.emulator.catalog import Catalog
+from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.dataset import Dataset
-from harvester.emulator.faults import FaultPlan
 from harvester.emulator.gatekeeper import from_config
 from harvester.emulator.history import HistoryStore
 from harvester.emulator.spec import load_spec
 from harvester.emulator.state import State
-from harvester.ncbi import EUTILS_PATH, MAX_QUERY_KEYS
-
-
-@dataclass(frozen=True, slots=True)
-class EmulatorConfig:
-    """Everything that shapes an emulator run; equal configs answer identically."""
-
-    dataset: str | Path | None = "tiny"
-    host: str = "127.0.0.1"
-    port: int = 0
-    history_ttl: float = 3600.0
-    """Seconds a WebEnv lives after its last use (NCBI does not document it; guesses vary)."""
-    max_query_keys: int = MAX_QUERY_KEYS
-    seed: int = 0
-    """Seeds WebEnv names, latency jitter and fault choice: equal seeds, equal runs."""
-    rate_limit: bool = False
-    """Refuse requests over the limits with NCBI's 429 (False: count them, refuse none).
-    Off by default here so tests can hammer the emulator; `harvester serve` turns it on."""
-    rate_without_key: int = 3
-    rate_with_key: int = 10
-    api_keys: frozenset[str] | None = None
-    """Known keys; when set, any other `api_key` gets NCBI's 400 "API key invalid"."""
-    latency: str = "zero"
-    """Latency preset: `zero`, `realistic`, `slow`, `heavy` or `shifting` (see latency.py)."""
-    shared_load: float = 0.0
-    """Requests/s a second program on the same address or key spends of its allowance."""
-    faults: str | FaultPlan = ""
-    """`mixed:0.05`, or per kind `500:0.02,cut:0.01` (see faults.py for the kinds)."""
-    stall_seconds: float = 150.0
-    """How long a `stall` fault holds a response (longer than the client's read timeout)."""
-    request_log: str | Path | None = None
-    """JSONL file with one line per request (see requestlog.py)."""
-    speedup: float = 1.0
-    """Run K times faster than NCBI: rate limits x K, latencies / K (stall_seconds unscaled)."""
-    render_processes: int = 0
-    """Worker processes that render large answers (0: a thread of this process). With workers,
-    rendering never delays the stamping of arrivals, as on NCBI; `harvester serve` uses 1."""
-    hostile: str | None = None
-    """Serve hostile XML from efetch/elink: `xxe`, `bomb`, `netdtd`, `huge`, `deep`, `badutf8`
-    (optionally `KIND:ARG`; see hostile.py). For testing clients, never for real data."""
-
+from harvester.ncbi import EUTILS_PATH
 
 Sleep = Callable[[float], Awaitable[None]]
 

@@ -15,8 +15,8 @@ from harvester.emulator.linklists import DB_LIST, LEGACY_DBS, NUCLEOTIDE_ALIAS
 from harvester.emulator.params import ParamError, Params, split_ids
 
 if TYPE_CHECKING:
+    from harvester.emulator.config import EmulatorConfig
     from harvester.emulator.gatekeeper import Gatekeeper
-    from harvester.emulator.server import EmulatorConfig
 
 _ACCESSION = re.compile(r"^(N[MP])_(\d{6})(?:\.\d+)?$")
 EMPTY_IDS = "Empty id list - nothing todo"

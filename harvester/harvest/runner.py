@@ -12,10 +12,9 @@ import gc
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harvester.config import JobConfig
-from harvester.emulator.server import Emulator, EmulatorConfig
 from harvester.errors import InputError, StoreError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import Gate
@@ -30,6 +29,9 @@ from harvester.harvest.summary import build_summary
 from harvester.harvest.table import require_pyarrow
 from harvester.ncbi import DEFAULT_BASE_URL, RETMAX_CAP
 from harvester.stats import Stats
+
+if TYPE_CHECKING:
+    from harvester.emulator.config import EmulatorConfig
 
 STORE_NAME = "state.sqlite"
 
@@ -59,8 +61,12 @@ def open_store(job: JobConfig, restart: bool) -> Store:
 
 @contextlib.asynccontextmanager
 async def endpoint(job: JobConfig, options: RunOptions) -> AsyncIterator[str]:
-    """The base URL to use, starting the embedded emulator for the run if asked."""
+    """The base URL to use, starting the embedded emulator for the run if asked (imported
+    here, so a run against NCBI or a URL loads none of the emulator)."""
     if job.endpoint.partition(":")[0] == "embedded":
+        from harvester.emulator.config import EmulatorConfig
+        from harvester.emulator.server import Emulator
+
         config = options.emulator or EmulatorConfig()
         if dataset := job.endpoint.partition(":")[2]:
             config = dataclasses.replace(config, dataset=dataset)

@@ -1,0 +1,78 @@
+"""The package's import graph: a client run loads none of the emulator, and no module imports
+itself back through others (which would make its import order matter)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import harvester
+
+PACKAGE = Path(harvester.__file__).parent
+
+
+def _emulator_modules_after(code: str) -> list[str]:
+    """The `harvester.emulator` modules a fresh interpreter has loaded after running `code`."""
+    listing = "print(sorted(m for m in sys.modules if m.startswith('harvester.emulator')))"
+    probe = f"{code}\nimport sys\n{listing}"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = ast.literal_eval(out.strip().splitlines()[-1])
+    assert isinstance(loaded, list)
+    return loaded
+
+
+def test_a_harvest_run_loads_none_of_the_emulator() -> None:
+    code = "import harvester.harvest.runner, harvester.harvest.cli, harvester.eutils.client"
+    assert _emulator_modules_after(code) == []
+
+
+def test_the_command_line_loads_only_the_serve_flags_not_the_server() -> None:
+    loaded = _emulator_modules_after("import harvester.cli; harvester.cli.build_parser()")
+    assert "harvester.emulator.cli" in loaded  # the probe did build the serve subcommand
+    for machinery in ("server", "app", "dataset", "state", "gatekeeper", "records"):
+        assert f"harvester.emulator.{machinery}" not in loaded
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the package modules it imports anywhere (type-checking and lazy imports too)."""
+    names: dict[str, Path] = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = ("harvester", *path.relative_to(PACKAGE).with_suffix("").parts)
+        names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    child = f"{node.module}.{alias.name}"
+                    deps.add(child if child in names else node.module)
+            elif isinstance(node, ast.Import):
+                deps.update(alias.name for alias in node.names)
+        graph[name] = {dep for dep in deps if dep in names and dep != name}
+    return graph
+
+
+def _cycle_from(graph: dict[str, set[str]], start: str) -> list[str] | None:
+    """A path start -> ... -> start through the graph, if there is one (depth-first)."""
+    stack, seen = [(start, [start])], set()
+    while stack:
+        node, path = stack.pop()
+        for dep in sorted(graph[node]):
+            if dep == start:
+                return [*path, start]
+            if dep not in seen:
+                seen.add(dep)
+                stack.append((dep, [*path, dep]))
+    return None
+
+
+def test_no_module_imports_itself_back() -> None:
+    graph = _import_graph()
+    assert "harvester.emulator.server" in graph["harvester.emulator.cli"]  # the walk sees lazy ones
+    cycles = [cycle for name in graph if (cycle := _cycle_from(graph, name))]
+    assert cycles == []
