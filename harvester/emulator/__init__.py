@@ -10,10 +10,15 @@ from typing import TYPE_CHECKING, Any
 __all__ = ["Emulator", "EmulatorConfig", "EmulatorThread"]
 
 if TYPE_CHECKING:
-    from harvester.emulator.server import Emulator, EmulatorConfig, EmulatorThread
+    from harvester.emulator.config import EmulatorConfig
+    from harvester.emulator.server import Emulator, EmulatorThread
 
 
 def __getattr__(name: str) -> Any:
+    if name == "EmulatorConfig":
+        from harvester.emulator.config import EmulatorConfig
+
+        return EmulatorConfig
     if name in __all__:
         from harvester.emulator import server
 
