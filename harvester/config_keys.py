@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from harvester import ncbi
-from harvester.emulator.spec import load_spec
 from harvester.errors import ConfigError
 from harvester.yamldoc import Section, show
 
@@ -97,6 +96,8 @@ def endpoint(top: Section) -> str:
     if value in ("ncbi", "embedded"):
         return value
     if value.startswith("embedded:"):
+        from harvester.emulator.spec import load_spec  # only an embedded run loads the emulator
+
         try:
             load_spec(value.partition(":")[2])
         except ConfigError as exc:
