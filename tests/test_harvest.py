@@ -4,14 +4,12 @@ several jobs, page sizes and batch sizes, with and without faults."""
 from __future__ import annotations
 
 import csv
-import re
 
 import orjson
 import pytest
 from harvest_helpers import TINY, assert_matches_ground_truth, make_job, read_jsonl
 
 from harvester.emulator.config import EmulatorConfig
-from harvester.emulator.requestlog import read_log
 from harvester.errors import StoreError
 from harvester.harvest.runner import RunOptions, run_job
 
@@ -191,26 +189,3 @@ async def test_size_checks_wait_for_queued_pages_and_every_entry_gets_one(tmp_pa
     checks = [i for i, e in enumerate(endpoints) if e == "esearch"]
     assert len(checks) == summary["counts"]["entries"] > 1
     assert checks[0] > pages[0]  # the first entry's pages went out before its check
-
-
-async def test_one_worker_sends_short_pages_last_and_confirms_before_the_size_check(tmp_path):
-    """Full pages first, then the entry's short page, then the by-id confirmation of its
-    missing ids, which needs every page but not the size check; the check goes last."""
-    log = tmp_path / "requests.jsonl"
-    genes = ALL_GENES[:40]
-    job = make_job(tmp_path, genes, fetch={"page_size": 9}, elink_batch=40, concurrency=1)
-    summary = await run_job(job, RunOptions(quiet=True, emulator=EmulatorConfig(request_log=log)))
-    assert_matches_ground_truth(read_jsonl(job.output.path), genes)
-    counts = summary["counts"]
-    assert counts["entries"] == 1 and counts["targets_missing"] > 0
-    assert counts["targets"] % 9  # the entry ends on a short page
-    short = counts["targets"] // 9 * 9
-    kinds = []
-    for e in sorted(read_log(log), key=lambda e: e.t):
-        if e.endpoint == "efetch" and e.page is None:
-            kinds.append("C")  # a by-id confirmation
-        elif e.endpoint == "efetch":
-            kinds.append("S" if e.page.endswith(f"@{short}") else "P")
-        else:
-            kinds.append({"elink": "L", "esearch": "K"}[e.endpoint])
-    assert re.fullmatch(r"LLP+SC+K", "".join(kinds)), "".join(kinds)

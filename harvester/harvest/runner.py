@@ -114,23 +114,6 @@ def _frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
-async def _harvest_writing_early(harvest: Harvest, early: EarlyOutput) -> None:
-    """Run the harvest with the early output written beside it, told which ids are being
-    confirmed, and its last chunks written once nothing is left to fetch."""
-
-    async def finish_when_fetched() -> None:
-        await harvest.fetching_done.wait()
-        early.nothing_left_to_fetch()
-
-    harvest.confirming_listener = early.being_confirmed
-    early.start()
-    finisher = asyncio.create_task(finish_when_fetched())
-    try:
-        await harvest.run()
-    finally:
-        finisher.cancel()
-
-
 async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str, Any]:
     """Run or resume `job`; returns the summary (also written beside the output)."""
     options = options or RunOptions()
@@ -164,9 +147,10 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
                     if ids is None:
                         ids = await resolve_term(client, job)
                     store.initialise(job.semantic_hash(), ids, job.elink_batch)
-                harvest = Harvest(job, store, client)
+                harvest = Harvest(job, store, client, listener=early)
                 with Progress(store, stats, disabled=options.quiet), _frozen_heap():
-                    await _harvest_writing_early(harvest, early)
+                    early.start()
+                    await harvest.run()
         if await early.publish_if_current():
             stats.incr("output/early")
         else:

@@ -1,0 +1,105 @@
+"""Records for the job's db, by History page or by id, as the store keeps them: (uid, encoded
+fields) for each record, and the ids NCBI said it has no record for."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from harvester.config import JobConfig
+from harvester.eutils.client import EutilsClient
+from harvester.eutils.pacing import urgent
+from harvester.eutils.results import Record
+from harvester.harvest.fields import FieldExtractor
+from harvester.harvest.store import Entry
+
+Fetched = tuple[list[tuple[int, bytes]], list[int]]
+"""(records as (uid, encoded fields), ids NCBI said are missing)."""
+
+
+class Fetcher:
+    """Fetches by efetch or esummary, as the job says, through the client's one gate."""
+
+    def __init__(self, job: JobConfig, client: EutilsClient) -> None:
+        self.job, self.client = job, client
+        self.extractor = FieldExtractor(job.fields)
+
+    async def page(self, entry: Entry, retstart: int) -> Fetched:
+        """One page of a History entry."""
+        return await self._fetch(
+            webenv=entry.webenv,
+            query_key=entry.query_key,
+            retstart=retstart,
+            retmax=self.job.fetch.page_size,
+        )
+
+    async def confirm(self, uids: list[int]) -> tuple[dict[int, bytes], list[int]]:
+        """Fetch ids no page brought: (records found, ids missing at NCBI)."""
+        # An id is missing once two answers lack it: the page that should have held it and
+        # this by-id fetch. Withdrawn ids are the usual cause, and then the fetch finds none of
+        # them. When it finds some, the page was short (a backend hiccup, not withdrawn
+        # records) and this answer may be short too, so what it lacks is asked once more.
+        # The end of the run waits on these, and nothing waits on a check: they go ahead of
+        # the checks and pages waiting at the gate.
+        found: dict[int, bytes] = {}
+        said: set[int] = set()
+        asking = [str(t) for t in uids]
+        for _ in range(2):
+            with urgent():
+                good, missing = await self._fetch(ids=asking)
+            found.update(good)
+            said.update(missing)
+            asking = [str(t) for t in uids if t not in found and t not in said]
+            if not good or not asking:
+                break
+        absent = [t for t in uids if t not in found and t not in said]
+        return found, [*said, *absent]
+
+    async def _fetch(
+        self,
+        ids: list[str] | None = None,
+        webenv: str | None = None,
+        query_key: str | None = None,
+        retstart: int | None = None,
+        retmax: int | None = None,
+    ) -> Fetched:
+        good: list[tuple[int, bytes]] = []
+        missing: list[int] = []
+        async for record in self._records(ids, webenv, query_key, retstart, retmax):
+            if not record.uid.isdigit():
+                continue
+            if record.error:
+                missing.append(int(record.uid))
+            else:
+                good.append((int(record.uid), self.extractor.encode(record)))
+        return good, missing
+
+    def _records(
+        self,
+        ids: list[str] | None,
+        webenv: str | None,
+        query_key: str | None,
+        retstart: int | None,
+        retmax: int | None,
+    ) -> AsyncIterator[Record]:
+        fetch = self.job.fetch
+        if fetch.via == "esummary":
+            return self.client.esummary(
+                self.job.db,
+                ids=ids,
+                webenv=webenv,
+                query_key=query_key,
+                retstart=retstart,
+                retmax=retmax,
+                version=fetch.version,
+                retmode=fetch.retmode or "xml",
+            )
+        return self.client.efetch(
+            self.job.db,
+            ids=ids,
+            webenv=webenv,
+            query_key=query_key,
+            retstart=retstart,
+            retmax=retmax,
+            rettype=fetch.rettype,
+            retmode=fetch.retmode,
+        )

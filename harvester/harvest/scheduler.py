@@ -1,0 +1,283 @@
+"""What the harvest runs next: every ordering policy in one place, behind enqueue / next / done.
+
+The engine says what work exists and when each piece is done; the scheduler alone decides the
+order, from counts of its own (never the reporting counters of stats.py):
+
+- priorities, most urgent first: confirmations by id (the end of the run waits on them), elinks,
+  History requests, size checks, pages; first come, first served within one;
+- lookahead: a chunk's elink is queued only while few pages are queued (so the gate never idles
+  between chunks, yet the index grows no faster than it is fetched) and few chunks' links are
+  held in memory at once;
+- held back while pages are queued, released when the queue runs dry: entries' short last pages
+  (largest first), then size checks (the oldest goes early once too many wait);
+- confirmation batching: ids to confirm go out a request's worth at once, else at each stage of
+  the tail (the last page sent, one page left, none), or at once when nothing is left to fetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from harvester.harvest.store import Chunk, Entry
+
+LINKS_AHEAD = 6
+"""Chunks being linked at once, ahead of the pages in the queue ..."""
+LINKS_IN_FLIGHT = 100_000
+"""... as long as their parsed elink answers hold about this many links in all, so memory is
+bounded by this, not by how many links each source has."""
+HELD_CHECKS = 16
+"""Size checks held back while pages are queued: neither an entry's pages nor the confirmation
+of its missing ids needs its check, so checks sent after the last pages fill the time their
+answers take instead of pushing the last pages later."""
+HELD_SHORT_PAGES = 16
+"""Entries' short last pages held back the same way, and released before the checks, largest
+first: they answer sooner than full pages, so the last full pages go out earlier and the
+confirmation that has to wait for every page's answer starts sooner."""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Steps 1-2: the per-id elink of one chunk of source ids, committed as the index."""
+
+    chunk: Chunk
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Step 3: a linked chunk's new targets put on the History server (`mode`: history or post)."""
+
+    chunk: int
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """Step 3: an entry's size check against the index (esearch #N)."""
+
+    entry: Entry
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Steps 4-5: one page of an entry, at `retstart`, asking for `size` ids."""
+
+    entry: Entry
+    retstart: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Confirm:
+    """Step 5: ids no page brought, fetched by id. Enqueued with the ids wanted; handed out
+    with the batch to ask now."""
+
+    uids: tuple[int, ...]
+
+
+Work = Link | History | Check | Page | Confirm
+PRIORITY: dict[type[Work], int] = {Confirm: 0, Link: 1, History: 2, Check: 3, Page: 4}
+"""Most urgent first."""
+
+
+class FetchListener(Protocol):
+    """Told what no page will bring any more: the early output (early_output.py) writes a
+    chunk once its pending targets are all such ids."""
+
+    def being_confirmed(self, uids: Sequence[int]) -> None:
+        """These ids will be confirmed by id."""
+
+    def nothing_left_to_fetch(self) -> None:
+        """No chunk, History request or page is waiting, held back or running."""
+
+
+@dataclass(order=True, frozen=True, slots=True)
+class _Queued:
+    priority: int
+    seq: int
+    work: Work = field(compare=False)
+
+
+class Scheduler:
+    """Holds the harvest's work and hands it out in order to a pool of `concurrency` workers."""
+
+    def __init__(
+        self, concurrency: int, page_size: int, listener: FetchListener | None = None
+    ) -> None:
+        self._listener = listener
+        self._lookahead = 2 * concurrency
+        """Pages queued below which the next chunks are linked."""
+        self._page_size = page_size
+        self._ready: asyncio.PriorityQueue[_Queued] = asyncio.PriorityQueue()
+        self._seq = itertools.count()
+        self._queued: collections.Counter[type[Work]] = collections.Counter()
+        self._running: collections.Counter[type[Work]] = collections.Counter()
+        self._unlinked: collections.deque[Link] = collections.deque()
+        self._short_pages: list[Page] = []
+        self._checks: collections.deque[Check] = collections.deque()
+        self._to_confirm: set[int] = set()
+        self._confirming: set[int] = set()
+        self._confirm_queued = False
+        self._tail_confirmed = -1
+        """The last stage of the tail (see _tail_stage) at which the known gaps were asked."""
+        self._chunks_linked = 0
+        self._chunks_posted = 0
+        self._links = 0
+
+    # -- the interface -----------------------------------------------------------------------
+    def enqueue(self, work: Work) -> None:
+        """Add work; it runs when the policies say (a Confirm's ids are batched)."""
+        match work:
+            case Link():
+                self._unlinked.append(work)
+                self._feed()
+            case Check():
+                self._checks.append(work)
+                if len(self._checks) > HELD_CHECKS or not self._queued[Page]:
+                    self._put(self._checks.popleft())
+            case Page() if work.size < self._page_size:
+                self._short_pages.append(work)
+                if len(self._short_pages) > HELD_SHORT_PAGES or not self._queued[Page]:
+                    self._put(self._short_pages.pop(0))
+            case Confirm():
+                self._to_confirm.update(u for u in work.uids if u not in self._confirming)
+                if work.uids and self._listener is not None:
+                    self._listener.being_confirmed(work.uids)
+                self._confirm_if_due()
+            case _:
+                self._put(work)
+
+    async def next(self) -> Work:
+        """The most urgent work, waiting for some if none is queued."""
+        return self._take(await self._ready.get())
+
+    def next_nowait(self) -> Work | None:
+        """The most urgent work, or None if none is queued now."""
+        try:
+            return self._take(self._ready.get_nowait())
+        except asyncio.QueueEmpty:
+            return None
+
+    def done(self, work: Work) -> None:
+        """Work handed out by `next` has finished."""
+        self._running[type(work)] -= 1
+        if isinstance(work, Link):
+            self._feed()
+        elif isinstance(work, Confirm):
+            self._confirming.difference_update(work.uids)
+        self._confirm_if_due()
+        if self._listener is not None and self._nothing_left_to_fetch():
+            self._listener.nothing_left_to_fetch()
+        self._ready.task_done()
+
+    async def drained(self) -> None:
+        """Return once every piece of work enqueued is done."""
+        await self._ready.join()
+
+    def linked(self, mode: str, links: int) -> None:
+        """A chunk's index is stored: it held `links` links, its targets go on by `mode`."""
+        self._chunks_linked += 1
+        self._chunks_posted += mode == "post"
+        self._links += links
+
+    def speculate(self) -> bool:
+        """Whether to send a chunk's neighbor_history alongside its per-id elink: while chunks
+        mostly bring new targets; not once a third of them overlap earlier chunks (then their
+        History entries go unused and the targets are posted)."""
+        return self._chunks_linked < 3 or self._chunks_posted * 3 < self._chunks_linked
+
+    # -- policies ----------------------------------------------------------------------------
+    def _put(self, work: Work) -> None:
+        self._queued[type(work)] += 1
+        self._ready.put_nowait(_Queued(PRIORITY[type(work)], next(self._seq), work))
+
+    def _take(self, queued: _Queued) -> Work:
+        if self._ready.empty():  # the gate would idle: held-back work goes now
+            self._release_held_back()
+        work = queued.work
+        self._queued[type(work)] -= 1
+        self._running[type(work)] += 1
+        if isinstance(work, Page):
+            self._feed()
+            self._confirm_if_due()  # the last page to go out opens the tail
+        elif isinstance(work, Confirm):
+            work = self._confirm_batch()
+        return work
+
+    def _feed(self) -> None:
+        """Queue the next chunks' elinks once the queued pages would keep the gate busy for
+        less than an elink's round trip."""
+        per_chunk = self._links / self._chunks_linked if self._chunks_linked else 0
+        ahead = (
+            LINKS_AHEAD
+            if not per_chunk
+            else max(1, min(LINKS_AHEAD, int(LINKS_IN_FLIGHT // per_chunk)))
+        )
+        while self._unlinked and self._open(Link) < ahead and self._queued[Page] < self._lookahead:
+            self._put(self._unlinked.popleft())
+
+    def _release_held_back(self) -> None:
+        """The short pages first, largest first; the size checks once those are taken."""
+        if self._short_pages:
+            for page in sorted(self._short_pages, key=lambda p: -p.size):
+                self._put(page)
+            self._short_pages.clear()
+        else:
+            while self._checks:
+                self._put(self._checks.popleft())
+
+    def _open(self, kind: type[Work]) -> int:
+        return self._queued[kind] + self._running[kind]
+
+    def _tail_stage(self) -> int | None:
+        """None before every page is sent; then 0 while pages are out, 1 with one page left,
+        2 with none. The gaps known at each stage are confirmed then, so the last confirmation,
+        which waits for the slowest page, asks only for the few ids that page lacked."""
+        if self._unlinked or self._short_pages or self._queued[Page]:
+            return None
+        if self._open(Link) or self._open(History):
+            return None
+        running = self._running[Page]
+        return 2 if not running else 1 if running == 1 else 0
+
+    def _nothing_left_to_fetch(self) -> bool:
+        """No chunk, History request or page is waiting, held back or running (size checks
+        may be: they rarely add pages, and then those pages are confirmed in turn)."""
+        return not (
+            self._unlinked
+            or self._short_pages
+            or self._open(Link)
+            or self._open(History)
+            or self._open(Page)
+        )
+
+    def _confirm_if_due(self) -> None:
+        """Ask the ids waiting to be confirmed when a request's worth waits, the tail reaches a
+        new stage, or nothing is left to fetch; so confirming costs few requests."""
+        if not self._to_confirm:
+            return
+        stage = self._tail_stage()
+        if len(self._to_confirm) >= self._page_size:
+            self._queue_confirm()
+        elif stage is not None and stage > self._tail_confirmed:
+            self._tail_confirmed = stage
+            self._queue_confirm()
+        elif self._nothing_left_to_fetch():
+            self._queue_confirm()
+
+    def _queue_confirm(self) -> None:
+        if not self._confirm_queued:
+            self._confirm_queued = True
+            self._put(Confirm(()))
+
+    def _confirm_batch(self) -> Confirm:
+        """The ids to ask now: all those waiting that are not being asked already."""
+        self._confirm_queued = False
+        uids = sorted(self._to_confirm - self._confirming)
+        self._to_confirm.clear()
+        self._confirming.update(uids)
+        return Confirm(tuple(uids))
