@@ -174,28 +174,6 @@ def test_ids_being_confirmed_are_not_asked_twice_and_with_nothing_left_ids_go_at
     assert s.next_nowait() == Confirm((0,))
 
 
-def test_the_listener_hears_the_ids_to_confirm_and_when_nothing_is_left_to_fetch():
-    class Listener:
-        def __init__(self) -> None:
-            self.confirming: list[int] = []
-            self.fetched = 0
-
-        def being_confirmed(self, uids):
-            self.confirming.extend(uids)
-
-        def nothing_left_to_fetch(self) -> None:
-            self.fetched += 1
-
-    listener = Listener()
-    s = Scheduler(concurrency=4, page_size=PAGE, listener=listener)
-    s.enqueue(Page(entry(1), 0, PAGE))
-    page = s.next_nowait()
-    s.enqueue(Confirm((5, 6)))
-    assert listener.confirming == [5, 6] and not listener.fetched
-    s.done(page)
-    assert listener.fetched == 1
-
-
 async def test_drained_returns_once_every_piece_of_work_is_done():
     s = Scheduler(concurrency=4, page_size=PAGE)
     s.enqueue(Link(chunk(0)))

@@ -22,15 +22,7 @@ from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSet, LinkSetHistory
 from harvester.harvest.fetching import Fetcher
 from harvester.harvest.page_gaps import lacked
-from harvester.harvest.scheduler import (
-    Check,
-    Confirm,
-    FetchListener,
-    History,
-    Link,
-    Page,
-    Scheduler,
-)
+from harvester.harvest.scheduler import Check, Confirm, History, Link, Page, Scheduler
 from harvester.harvest.store import Chunk, Entry, Store
 from harvester.ncbi import MAX_QUERY_KEYS
 
@@ -41,18 +33,12 @@ KEY_MARGIN = 10
 class Harvest:
     """Runs (or resumes) one job against one client and one store."""
 
-    def __init__(
-        self,
-        job: JobConfig,
-        store: Store,
-        client: EutilsClient,
-        listener: FetchListener | None = None,
-    ) -> None:
+    def __init__(self, job: JobConfig, store: Store, client: EutilsClient) -> None:
         self.job, self.store, self.client = job, store, client
         self.stats = client.stats
         self.links = {name: i for i, name in enumerate(job.linknames)}
         self.fetcher = Fetcher(job, client)
-        self.scheduler = Scheduler(job.concurrency, job.fetch.page_size, listener)
+        self.scheduler = Scheduler(job.concurrency, job.fetch.page_size)
         self.keys = _HistoryKeys()
         self.pages_left: dict[int, set[int]] = {}
         """An open entry's pages not in yet, by retstart."""

@@ -3,8 +3,7 @@
 JSONL: one line per source id, its links in order, each with its record (or `missing`).
 TSV/CSV: one row per source-target pair (a source without links still gets one row).
 Parquet: the TSV rows as a table (optional `parquet` extra). Output goes to a temporary file
-in the same folder and is renamed into place, so a reader never sees half a file (or, written
-`early`, stays under its own temporary name until `publish_early` renames it).
+in the same folder and is renamed into place, so a reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -31,41 +30,29 @@ STATUS = {None: "pending", "linked": "linked", "no_links": "no_links", "unknown"
 
 
 class Joined(Protocol):
-    """What the writers read: the job store, or a view of it (see early_output.py)."""
+    """What the writers read: the join, as the job store streams it."""
 
     def joined(self) -> Iterator[JoinedRow]: ...
 
 
-def write_output(store: Joined, job: JobConfig, early: bool = False) -> int:
-    """The job's whole output in its format; returns the lines or rows written. An `early`
-    output stays at `early_path` until `publish_early`."""
+def write_output(store: Joined, job: JobConfig) -> int:
+    """The job's whole output in its format; returns the lines or rows written."""
     extractor = FieldExtractor(job.fields)
     path, fmt = job.output.path, job.output.format
     if fmt == "jsonl":
-        return write_jsonl(store, job, early)
+        return write_jsonl(store, job)
     if fmt == "parquet":
         from harvester.harvest.table import write_parquet  # the optional extra's code
 
-        with _atomic(path, "wb", early=early) as handle:
+        with _atomic(path, "wb") as handle:
             return write_parquet(store, job, handle)
     names = [n for n, _ in job.fields]
-    return write_table(store, path, fmt, job.linknames, names, extractor, early)
-
-
-def early_path(path: Path) -> Path:
-    """Where an early output waits: a temporary name of its own (so a write after it never
-    shares a file with it) that the next write's clean-up of stale temporaries matches."""
-    return path.with_name(f"{_temporary(path).name}-early")
+    return write_table(store, path, fmt, job.linknames, names, extractor)
 
 
 def _temporary(path: Path) -> Path:
     """This run's temporary name for an output: .PATH.tmp-PID, beside it."""
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
-def publish_early(path: Path) -> None:
-    """Rename an output written `early` into place."""
-    os.replace(early_path(path), path)
 
 
 def _grouped(store: Joined) -> Iterator[tuple[int, str | None, list[tuple[Any, ...]]]]:
@@ -103,9 +90,9 @@ def jsonl_docs(store: Joined, job: JobConfig) -> Iterator[dict[str, Any]]:
         }
 
 
-def write_jsonl(store: Joined, job: JobConfig, early: bool = False) -> int:
+def write_jsonl(store: Joined, job: JobConfig) -> int:
     lines = 0
-    with _atomic(job.output.path, "wb", early=early) as handle:
+    with _atomic(job.output.path, "wb") as handle:
         for doc in jsonl_docs(store, job):
             handle.write(orjson.dumps(doc) + b"\n")
             lines += 1
@@ -153,11 +140,10 @@ def write_table(
     linknames: Sequence[str],
     fields: Sequence[str],
     extractor: FieldExtractor,
-    early: bool = False,
 ) -> int:
     delimiter = "\t" if fmt == "tsv" else ","
     rows = 0
-    with _atomic(path, "w", newline="", early=early) as handle:
+    with _atomic(path, "w", newline="") as handle:
         quoted = _Quoter(delimiter)
         handle.write(quoted.join(header(fields)) + "\n")
         lines: list[str] = []
@@ -236,23 +222,18 @@ def _lines(
 
 
 class _atomic:
-    """Write to .PATH.tmp-PID, rename over PATH on success, remove the temporary on failure;
-    `early`: write to `early_path` and leave it there for `publish_early`."""
+    """Write to .PATH.tmp-PID, rename over PATH on success, remove the temporary on failure."""
 
-    def __init__(
-        self, path: Path, mode: str, newline: str | None = None, early: bool = False
-    ) -> None:
+    def __init__(self, path: Path, mode: str, newline: str | None = None) -> None:
         self.path = path
-        self.tmp = early_path(path) if early else _temporary(path)
-        self.mode, self.newline, self.early = mode, newline, early
+        self.tmp = _temporary(path)
+        self.mode, self.newline = mode, newline
 
     def __enter__(self) -> Any:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            own = _temporary(self.path).name  # this run's own, and its early write's
             for stale in self.path.parent.glob(f".{self.path.name}.tmp-*"):
-                if not (stale.name == own or stale.name.startswith(f"{own}-")):
-                    stale.unlink(missing_ok=True)  # left by a run killed while writing
+                stale.unlink(missing_ok=True)  # left by a run killed while writing
             self.handle = open(self.tmp, self.mode, newline=self.newline)
         except OSError as exc:
             raise InputError(f"cannot write the output {self.path}: {exc.strerror}") from None
@@ -262,7 +243,7 @@ class _atomic:
         self.handle.close()
         if exc_type is not None:
             self.tmp.unlink(missing_ok=True)
-        elif not self.early:
+        else:
             os.replace(self.tmp, self.path)
 
 

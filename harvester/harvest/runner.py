@@ -19,7 +19,6 @@ from harvester.errors import InputError, StoreError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import Gate
 from harvester.eutils.settings import ClientConfig
-from harvester.harvest.early_output import EarlyOutput
 from harvester.harvest.engine import Harvest
 from harvester.harvest.output import check_writable, write_output
 from harvester.harvest.progress import Progress
@@ -122,7 +121,6 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
         require_pyarrow()
     check_writable(job.output.path)
     store = open_store(job, options.restart)
-    early = EarlyOutput(job, store)
     try:
         fresh = store.get_meta("config_hash") is None
         ids: list[int] | None = None
@@ -147,14 +145,10 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
                     if ids is None:
                         ids = await resolve_term(client, job)
                     store.initialise(job.semantic_hash(), ids, job.elink_batch)
-                harvest = Harvest(job, store, client, listener=early)
+                harvest = Harvest(job, store, client)
                 with Progress(store, stats, disabled=options.quiet), _frozen_heap():
-                    early.start()
                     await harvest.run()
-        if await early.publish_if_current():
-            stats.incr("output/early")
-        else:
-            write_output(store, job)
+        write_output(store, job)
         elapsed = time.monotonic() - started
         rate = config.rate_policy().rate
         summary = build_summary(job, store, stats, rate, elapsed, warnings, resumed=not fresh)
@@ -162,7 +156,6 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
         summary_path.write_bytes(summary_bytes(summary))
         return summary
     finally:
-        early.stop()
         store.close()
 
 

@@ -19,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from harvester.harvest.store import Chunk, Entry
 
@@ -84,17 +82,6 @@ PRIORITY: dict[type[Work], int] = {Confirm: 0, Link: 1, History: 2, Check: 3, Pa
 """Most urgent first."""
 
 
-class FetchListener(Protocol):
-    """Told what no page will bring any more: the early output (early_output.py) writes a
-    chunk once its pending targets are all such ids."""
-
-    def being_confirmed(self, uids: Sequence[int]) -> None:
-        """These ids will be confirmed by id."""
-
-    def nothing_left_to_fetch(self) -> None:
-        """No chunk, History request or page is waiting, held back or running."""
-
-
 @dataclass(order=True, frozen=True, slots=True)
 class _Queued:
     priority: int
@@ -105,10 +92,7 @@ class _Queued:
 class Scheduler:
     """Holds the harvest's work and hands it out in order to a pool of `concurrency` workers."""
 
-    def __init__(
-        self, concurrency: int, page_size: int, listener: FetchListener | None = None
-    ) -> None:
-        self._listener = listener
+    def __init__(self, concurrency: int, page_size: int) -> None:
         self._lookahead = 2 * concurrency
         """Pages queued below which the next chunks are linked."""
         self._page_size = page_size
@@ -145,8 +129,6 @@ class Scheduler:
                     self._put(self._short_pages.pop(0))
             case Confirm():
                 self._to_confirm.update(u for u in work.uids if u not in self._confirming)
-                if work.uids and self._listener is not None:
-                    self._listener.being_confirmed(work.uids)
                 self._confirm_if_due()
             case _:
                 self._put(work)
@@ -170,8 +152,6 @@ class Scheduler:
         elif isinstance(work, Confirm):
             self._confirming.difference_update(work.uids)
         self._confirm_if_due()
-        if self._listener is not None and self._nothing_left_to_fetch():
-            self._listener.nothing_left_to_fetch()
         self._ready.task_done()
 
     async def drained(self) -> None:

@@ -367,60 +367,14 @@ class Store:
                 total += 2 + -(-sum(counts.values()) // page_size)
         return total
 
-    def settled(self) -> tuple[int, int]:
-        """(records stored, targets still pending): the output depends on nothing else once
-        every chunk is linked, so an output written early is current while both are unchanged
-        and no target is pending (pending ones written as missing: see early_output.py)."""
-        records = self.db.execute("SELECT count(*) FROM records").fetchone()[0]
-        pending = self.db.execute(f"SELECT count(*) FROM targets WHERE state={PENDING}")
-        return int(records), int(pending.fetchone()[0])
-
-    def chunk_pending(self, chunk: int, limit: int = -1) -> list[int] | None:
-        """Targets the chunk's sources link to that still lack a record (at most `limit`), or
-        None while the chunk is not linked: the rest of its rows are final (early_output.py)."""
-        linked = self.db.execute("SELECT linked FROM chunks WHERE chunk=?", (chunk,)).fetchone()
-        if not linked or not linked[0]:
-            return None
-        rows = self.db.execute(
-            "SELECT t.uid FROM chunks c JOIN sources s ON s.position BETWEEN c.first AND c.last "
-            "JOIN edges e ON e.source = s.uid JOIN targets t ON t.uid = e.target "
-            f"WHERE c.chunk=? AND t.state={PENDING} LIMIT ?",
-            (chunk, limit),
-        )
-        return [r[0] for r in rows]
-
-    def count_missing_among(self, uids: Sequence[int]) -> int:
-        """How many of `uids` (distinct) are targets marked missing."""
-        return sum(1 for _ in self._targets_in_state(MISSING, uids))
-
-    def stray_records(self) -> int:
-        """Records of targets marked missing: a late answer that would change settled rows."""
-        return int(
-            self.db.execute(
-                f"SELECT count(*) FROM targets t JOIN records r ON r.uid = t.uid "
-                f"WHERE t.state={MISSING}"
-            ).fetchone()[0]
-        )
-
-    def joined(
-        self, pending_as_missing: bool = False, chunk: Chunk | None = None
-    ) -> Iterator[JoinedRow]:
+    def joined(self) -> Iterator[JoinedRow]:
         """(source, status, link, target, score, target state, record) in source order,
-        links in link-name then NCBI order: the join (of one chunk's sources, if given),
-        streamed, never held whole."""
-        state = (
-            f"CASE t.state WHEN {PENDING} THEN {MISSING} ELSE t.state END"
-            if pending_as_missing
-            else "t.state"
-        )
-        first, last = (chunk.first, chunk.last) if chunk is not None else (0, -1)
-        where = "WHERE s.position BETWEEN ? AND ? " if chunk is not None else ""
+        links in link-name then NCBI order: the join, streamed, never held whole."""
         yield from self.db.execute(
-            f"SELECT s.uid, s.status, e.link, e.target, e.score, {state}, r.data "
+            "SELECT s.uid, s.status, e.link, e.target, e.score, t.state, r.data "
             "FROM sources s LEFT JOIN edges e ON e.source = s.uid "
             "LEFT JOIN targets t ON t.uid = e.target LEFT JOIN records r ON r.uid = e.target "
-            f"{where}ORDER BY s.position, e.link, e.rank",
-            (first, last) if chunk is not None else (),
+            "ORDER BY s.position, e.link, e.rank"
         )
 
 

@@ -53,7 +53,6 @@ def build_summary(
         "records_fetched_this_run": int(stats.get("harvest/records")),
         "refetched_by_id": int(stats.get("harvest/refetched")),
         "page_gaps_placed": int(stats.get("harvest/gaps")),
-        "output_written_early": bool(stats.get("output/early")),
         "history_size_mismatches": int(stats.get("check/mismatch")),
         "elapsed_seconds": round(elapsed, 3),
         "allowed_rate": rate,
