@@ -16,7 +16,8 @@ has `kind` and `source` (the file); the other fields by kind:
     record           db, uid, error (per-uid error text or null); xml with --xml
                      (an untaught record set: each child of its root, uid "" unless an attribute
                      names it; db from --db or "")
-    info             dbs[]  (einfo database list)
+    info             dbs[]  (einfo database list), or name, menu_name, description,
+                     links[{name, menu, description, dbto}]  (einfo of one database)
     result           root  (a valid answer of a kind not taught here, e.g. eSpellResult)
     error            message, where (ERROR element / JSON key / "parse"), retryable (bool),
                      reason (the retry reason, or null); one object per non-empty ERROR
@@ -43,6 +44,7 @@ import orjson
 from harvester.errors import InputError, ParseError
 from harvester.eutils.parse import CHUNK_SIZE, parse_chunks
 from harvester.eutils.results import (
+    DbInfo,
     DbList,
     ErrorResult,
     IdCheck,
@@ -68,6 +70,7 @@ _KINDS: dict[type, str] = {
     SearchResult: "search",
     DbList: "info",
     OtherResult: "result",
+    DbInfo: "info",
 }
 
 

@@ -21,6 +21,7 @@ from types import TracebackType
 from harvester.errors import ConfigError, ParseError
 from harvester.eutils.pacing import Gate
 from harvester.eutils.results import (
+    DbInfo,
     DbList,
     IdCheck,
     IdUrls,
@@ -277,4 +278,10 @@ class EutilsClient:
         """The database names NCBI (or the emulator) serves."""
         result = await self._one("einfo", [], 0, DbList)
         assert isinstance(result, DbList)
+        return result
+
+    async def einfo_db(self, db: str) -> DbInfo:
+        """One database's description and its link names (LinkList), in NCBI's order."""
+        result = await self._one("einfo", [("db", db)], 0, DbInfo)
+        assert isinstance(result, DbInfo)
         return result

@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from harvester.eutils._lxml import etree
-from harvester.eutils.results import DbList, ErrorResult, Item, PostResult, SearchResult
+from harvester.eutils.results import (
+    DbInfo,
+    DbLink,
+    DbList,
+    ErrorResult,
+    Item,
+    PostResult,
+    SearchResult,
+)
 
 __all__ = ["InfoHandler", "PostHandler", "SearchHandler", "top_errors"]
 
@@ -91,10 +99,27 @@ class SearchHandler(_WholeDocument):
 
 
 class InfoHandler(_WholeDocument):
-    """eInfoResult: the database list (per-db DbInfo is reported as a one-name list)."""
+    """eInfoResult: the database list, or one database's DbInfo with its LinkList."""
 
     __slots__ = ()
 
     def read(self, root: etree._Element) -> Iterator[Item]:
-        names = _texts(root, "DbList/DbName") or _texts(root, "DbInfo/DbName")
-        yield DbList(names)
+        info = root.find("DbInfo")
+        if info is None:
+            yield DbList(_texts(root, "DbList/DbName"))
+            return
+        links = tuple(
+            DbLink(
+                _text(link, "Name") or "",
+                _text(link, "Menu") or "",
+                _text(link, "Description") or "",
+                _text(link, "DbTo") or "",
+            )
+            for link in info.iterfind("LinkList/Link")
+        )
+        yield DbInfo(
+            _text(info, "DbName") or "",
+            _text(info, "MenuName") or "",
+            _text(info, "Description") or "",
+            links,
+        )

@@ -15,6 +15,8 @@ from harvester.eutils._lxml import etree
 from harvester.ncbi import SNP_DOCSUM_NS
 
 __all__ = [
+    "DbInfo",
+    "DbLink",
     "DbList",
     "ErrorResult",
     "HistoryLink",
@@ -170,6 +172,26 @@ class OtherResult:
 
 
 @dataclass(frozen=True, slots=True)
+class DbLink:
+    """One entry of einfo's LinkList: a link name from the db, where it leads, what it means."""
+
+    name: str
+    menu: str
+    description: str
+    dbto: str
+
+
+@dataclass(frozen=True, slots=True)
+class DbInfo:
+    """einfo with db: the database's names and its link names (LinkList), in NCBI's order."""
+
+    name: str
+    menu_name: str
+    description: str
+    links: tuple[DbLink, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorResult:
     """An in-band error (`<ERROR>`, JSON "error"/"ERROR"); `where` names the element or key."""
 
@@ -220,6 +242,7 @@ Item = (
     | PostResult
     | SearchResult
     | DbList
+    | DbInfo
     | Record
     | OtherResult
     | ErrorResult
