@@ -10,10 +10,11 @@ Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], Non
 
 def _registry() -> list[Register]:
     from harvester import inspector as inspect_cli
+    from harvester import links as links_cli
     from harvester.emulator import cli as emulator_cli
     from harvester.harvest import cli as harvest_cli
 
-    return [harvest_cli.register, emulator_cli.register, inspect_cli.register]
+    return [harvest_cli.register, links_cli.register, emulator_cli.register, inspect_cli.register]
 
 
 REGISTRY: list[Register] = _registry()
