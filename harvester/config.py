@@ -8,6 +8,7 @@ API keys never live in a job file: it names the environment variable that holds 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import json
 import os
@@ -69,6 +70,8 @@ OVERRIDE_KEYS = {  # command-line flag (and `harvester.load_job` keyword) -> job
 PATH_KEYS = ("source.file", "output.path", "job_dir")
 """Keys naming a path: relative ones in a job file mean beside the job file, given as an
 override (a flag, a keyword) beside the current folder, as a shell would read them."""
+NAME_KEYS = ("dbfrom", "db", "linkname")
+"""Keys whose names NCBI's einfo confirms at run time (harvest/names.py)."""
 MAX_ELINK_BATCH = 500
 MAX_CONCURRENCY = 64
 DEFAULT_CONCURRENCY = 8
@@ -130,6 +133,20 @@ class JobConfig:
     concurrency: int
     job_dir: Path
     job_file: Path | None
+    key_lines: tuple[tuple[str, str], ...] = ()
+    """`FILE:LINE` of the keys einfo confirms later (dbfrom, db, linkname[i]), for messages."""
+
+    @property
+    def elink_linkname(self) -> str | None:
+        """The `linkname` elink requests send: the job's one name, or none for several, as
+        NCBI documents one name and answers every link name to db without it (the harvest
+        keeps the job's names and drops the rest; docs/NCBI_BEHAVIOUR.md)."""
+        return self.linknames[0] if len(self.linknames) == 1 else None
+
+    def at(self, key: str) -> str:
+        """Where `key` is written (`FILE:LINE`), or the job file's name, for a message."""
+        found = dict(self.key_lines).get(key)
+        return found or str(self.job_file or "job")
 
     def semantic_hash(self) -> str:
         """sha256 of what decides the result; output, endpoint and speed settings are left out."""
@@ -279,6 +296,9 @@ def _build(data: dict[str, Any], doc: Doc, *, base_dir: Path, job_file: Path | N
         concurrency=concurrency,
         job_dir=_beside(base_dir, job_dir) if job_dir else Path(f"{output.path}.harvest"),
         job_file=job_file,
+        key_lines=tuple(
+            (key, doc.at(key)) for key in doc.lines if key.partition("[")[0] in NAME_KEYS
+        ),
     )
 
 
@@ -324,9 +344,18 @@ def _fetch(sec: Section, db: str) -> FetchSpec:
         sec.doc.fail("fetch.retmode", f"fetch.retmode {retmode!r} must be 'xml' or 'json'")
     if via == "efetch" and ncbi.efetch_format(db, rettype, retmode) is None:
         known = sorted(f"{r or 'null'}/{m or 'null'}" for d, r, m in ncbi.EFETCH_FORMATS if d == db)
+        if not known:
+            readable = sorted({d for d, _, _ in ncbi.EFETCH_FORMATS})
+            close = difflib.get_close_matches(db, readable, n=1)
+            typo = f" (did you mean {close[0]!r}?)" if close else ""
+            sec.doc.fail(
+                "db",
+                f"the harvester reads no efetch records of {db}{typo}; set fetch.via: esummary "
+                f"(it reads efetch of {', '.join(readable)})",
+            )
         where = "fetch.retmode" if "fetch.retmode" in sec.doc.lines else "fetch.rettype"
         asked = f"efetch of {db} with rettype {rettype or 'null'}, retmode {retmode or 'null'}"
-        hint = f"rettype/retmode for {db}: {', '.join(known)}" if known else "use via: esummary"
+        hint = f"rettype/retmode for {db}: {', '.join(known)}"
         sec.doc.fail(where, f"{asked} gives no records the harvester reads ({hint})")
     version = sec.get("version")
     if version is not None:

@@ -1,4 +1,4 @@
-"""Checks of single job keys against the protocol table (ncbi.py) and the environment.
+"""Checks of single job keys: their syntax, the protocol table (ncbi.py) and the environment.
 
 Each takes the section holding the key and returns the validated value, or fails with the
 key's `FILE:LINE`; `config.py` assembles the results into a `JobConfig`.
@@ -16,10 +16,12 @@ from harvester.errors import ConfigError
 from harvester.yamldoc import Section, show
 
 __all__ = [
+    "ALL_LINKS",
     "api_key_env",
     "database",
     "email",
     "endpoint",
+    "endpoint_value",
     "fields",
     "linknames",
     "rate",
@@ -27,28 +29,32 @@ __all__ = [
     "within_ncbi_limit",
 ]
 
+ALL_LINKS = "all"
+"""`linkname: all`: every link name NCBI's einfo lists from dbfrom to db."""
+_DB_NAME = re.compile(r"[a-z][a-z0-9]*")
+_LINK_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
+"""NCBI: "Every link in Entrez is given a name of the form dbfrom_db_subset"."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _API_KEY_SHAPE = re.compile(r"[0-9a-f]{36}")
 
 
 def database(top: Section, key: str) -> str:
-    """`dbfrom` or `db`: a database ncbi.py knows."""
+    """`dbfrom` or `db`: a well-formed database name, NCBI's alias mapped to its own name
+    (`nucleotide` is nuccore). Whether NCBI has it is asked of einfo later (harvest/names.py)."""
     name = top.text(key, required=True) or ""
-    if name not in ncbi.DATABASES:
-        top.doc.fail(key, f"unknown db {name!r} (known: {', '.join(sorted(ncbi.DATABASES))})")
-    return name
+    if not _DB_NAME.fullmatch(name):
+        top.doc.fail(key, f"{key} {name!r} is not a database name (lower-case letters and digits)")
+    return ncbi.DB_ALIASES.get(name, name)
 
 
 def linknames(top: Section, dbfrom: str, db: str) -> tuple[str, ...]:
-    """`linkname`: one or several names that really link dbfrom to db (default dbfrom_db)."""
-    between = ", ".join(ln.name for ln in ncbi.link_names_between(dbfrom, db))
-    choices = f"link names from {dbfrom} to {db}: {between or 'none'}"
+    """`linkname`: one or several well-formed names from dbfrom (default dbfrom_db), or `all`
+    (given as ()) for every link name NCBI lists from dbfrom to db. Existence is einfo's call."""
     raw = top.get("linkname")
     if raw is None:
-        default = ncbi.default_link_name(dbfrom, db)
-        if default not in ncbi.LINK_NAMES:
-            top.doc.fail("db", f"no link name {default!r}; set linkname ({choices})")
-        return (default,)
+        return (ncbi.default_link_name(dbfrom, db),)
+    if raw == ALL_LINKS:
+        return ()
     items = [raw] if isinstance(raw, str) else raw
     if not isinstance(items, list | tuple) or not all(isinstance(x, str) for x in items):
         top.doc.fail(
@@ -58,12 +64,11 @@ def linknames(top: Section, dbfrom: str, db: str) -> tuple[str, ...]:
         top.doc.fail("linkname", "'linkname' is an empty list")
     for i, name in enumerate(items):
         path = "linkname" if isinstance(raw, str) else f"linkname[{i}]"
-        link = ncbi.LINK_NAMES.get(name)
-        if link is None:
-            top.doc.fail(path, f"unknown link name {name!r} ({choices})")
-        if (link.dbfrom, link.dbto) != (dbfrom, db):
-            where = f"links {link.dbfrom} to {link.dbto}, not {dbfrom} to {db}"
-            top.doc.fail(path, f"link name {name!r} {where}")
+        if not _LINK_NAME.fullmatch(name):
+            form = f"{dbfrom}_DB or {dbfrom}_DB_SUBSET"
+            top.doc.fail(path, f"link name {name!r} is not of NCBI's form {form}")
+        if not name.startswith(f"{dbfrom}_"):
+            top.doc.fail(path, f"link name {name!r} does not start from {dbfrom} ({dbfrom}_...)")
         if name in items[:i]:
             top.doc.fail(path, f"link name {name!r} is listed twice")
     return tuple(items)
@@ -92,7 +97,15 @@ def fields(top: Section) -> tuple[tuple[str, str], ...]:
 def endpoint(top: Section) -> str:
     """`endpoint`: ncbi, embedded (or embedded:DATASET), or an http(s) E-utilities base
     ending in a slash."""
-    value = top.text("endpoint", "ncbi") or "ncbi"
+    try:
+        return endpoint_value(top.text("endpoint", "ncbi") or "ncbi")
+    except ValueError as exc:
+        top.doc.fail("endpoint", str(exc))
+
+
+def endpoint_value(value: str) -> str:
+    """ncbi, embedded (or embedded:DATASET), or an http(s) E-utilities base (a slash added);
+    ValueError says why not."""
     if value in ("ncbi", "embedded"):
         return value
     if value.startswith("embedded:"):
@@ -101,14 +114,14 @@ def endpoint(top: Section) -> str:
         try:
             load_spec(value.partition(":")[2])
         except ConfigError as exc:
-            top.doc.fail("endpoint", f"endpoint {value!r}: {exc}")
+            raise ValueError(f"endpoint {value!r}: {exc}") from None
         return value
     url = urlsplit(value)
     if url.scheme not in ("http", "https") or not url.netloc:
         message = "must be 'ncbi', 'embedded', 'embedded:DATASET' or an http(s) URL"
-        top.doc.fail("endpoint", f"endpoint {value!r} {message}")
+        raise ValueError(f"endpoint {value!r} {message}")
     if url.path.endswith(".fcgi"):
-        top.doc.fail("endpoint", f"endpoint {value!r} must be the E-utilities base (…/eutils/)")
+        raise ValueError(f"endpoint {value!r} must be the E-utilities base (…/eutils/)")
     return value if value.endswith("/") else value + "/"
 
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import difflib
-from collections.abc import AsyncIterator
 
 from harvester import ncbi
 from harvester.config_keys import endpoint_value
@@ -18,6 +16,7 @@ from harvester.errors import ConfigError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import DbLink
 from harvester.eutils.settings import ClientConfig
+from harvester.harvest.runner import serving
 from harvester.stats import Stats
 
 HELP = """\
@@ -42,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--endpoint",
         default="ncbi",
-        help="'ncbi' (default), 'embedded' (the local emulator) or a URL",
+        help="'ncbi' (default), 'embedded[:DATASET]' (the local emulator) or a URL",
     )
     parser.set_defaults(handler=links_command)
 
@@ -66,7 +65,7 @@ def links_command(args: argparse.Namespace) -> int:
 async def _links(where: str, dbfrom: str, db: str | None) -> list[DbLink]:
     """The link names from dbfrom (to db), refusing a database the endpoint does not list."""
     async with (
-        _base_url(where) as base_url,
+        serving(where) as base_url,
         EutilsClient(ClientConfig.from_env(base_url=base_url), stats=Stats()) as client,
     ):
         dbs = (await client.einfo()).dbs
@@ -80,15 +79,3 @@ async def _links(where: str, dbfrom: str, db: str | None) -> list[DbLink]:
                 )
         links = (await client.einfo_db(dbfrom)).links
     return [link for link in links if db is None or link.dbto == db]
-
-
-@contextlib.asynccontextmanager
-async def _base_url(where: str) -> AsyncIterator[str]:
-    """The E-utilities base URL, starting the embedded emulator for the command if asked."""
-    if where != "embedded":
-        yield ncbi.DEFAULT_BASE_URL if where == "ncbi" else where
-        return
-    from harvester.emulator.server import Emulator, EmulatorConfig
-
-    async with Emulator(EmulatorConfig()) as emu:
-        yield emu.base_url

@@ -78,6 +78,10 @@ DATABASES: dict[str, Database] = {
 }
 
 
+DB_ALIASES = {"nucleotide": "nuccore"}
+"""Names NCBI accepts for another database: its link names and records use the other name."""
+
+
 @dataclass(frozen=True, slots=True)
 class LinkName:
     """A named link between two databases (the seed schema's tables)."""

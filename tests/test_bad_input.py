@@ -73,12 +73,23 @@ CASES: list[tuple[str, Edit, int, str]] = [
         2,
         r"job\.yaml: missing required key 'dbfrom'",
     ),
-    ("unknown db", replace("db: snp", "db: snps"), 2, r"job\.yaml:4: unknown db 'snps'"),
+    (
+        "db without a reader",
+        replace("db: snp", "db: snps"),
+        2,
+        r"job\.yaml:4: the harvester reads no efetch records of snps \(did you mean 'snp'\?\)",
+    ),
+    (
+        "link name einfo does not list",
+        replace("linkname: gene_snp", "linkname: gene_snps"),
+        2,
+        r"job\.yaml:5: the endpoint's einfo lists no link name 'gene_snps' from gene \(did you",
+    ),
     (
         "link name",
         replace("gene_snp", "gene_pubmed"),
         2,
-        r"job\.yaml:5: link name 'gene_pubmed' links gene to pubmed, not gene to snp",
+        r"job\.yaml:5: link name 'gene_pubmed' links gene to pubmed, not to snp; its link names ",
     ),
     (
         "endpoint",

@@ -280,41 +280,57 @@ def test_required_key_without_value(tmp_path: Path) -> None:
     assert fails(tmp_path, MINIMAL.replace("db: snp", "db:")) == "job.yaml:4: 'db' needs a value"
 
 
-def test_unknown_db_lists_the_known_ones(tmp_path: Path) -> None:
+def test_db_names_are_checked_for_form_only(tmp_path: Path) -> None:
+    """Whether NCBI has a database is einfo's call (test_names.py); the file checks its form."""
+    assert fails(tmp_path, MINIMAL.replace("db: snp", "db: SNP")) == (
+        "job.yaml:4: db 'SNP' is not a database name (lower-case letters and digits)"
+    )
+    esummary = MINIMAL + "fetch: {via: esummary}\n"
+    job = load_job(write(tmp_path, esummary.replace("db: snp", "db: clinvar")))
+    assert (job.db, job.linknames) == ("clinvar", ("gene_clinvar",))
+
+
+def test_nucleotide_is_ncbis_alias_of_nuccore(tmp_path: Path) -> None:
+    text = MINIMAL.replace("db: snp", "db: nucleotide")
+    job = load_job(write(tmp_path, text + "fetch: {rettype: gb}\n"))
+    assert (job.db, job.linknames) == ("nuccore", ("gene_nuccore",))
+
+
+def test_efetch_of_a_db_without_a_reader_names_the_db_line(tmp_path: Path) -> None:
     assert fails(tmp_path, MINIMAL.replace("db: snp", "db: snps")) == (
-        "job.yaml:4: unknown db 'snps' (known: gene, mesh, nuccore, protein, pubmed, snp, "
-        "taxonomy, unists)"
-    )
-    assert fails(tmp_path, MINIMAL.replace("dbfrom: gene", "dbfrom: gen")).startswith(
-        "job.yaml:3: unknown db 'gen' (known: gene, mesh, "
+        "job.yaml:4: the harvester reads no efetch records of snps (did you mean 'snp'?); set "
+        "fetch.via: esummary (it reads efetch of gene, nuccore, protein, pubmed, snp, taxonomy)"
     )
 
 
-def test_link_name_between_other_databases(tmp_path: Path) -> None:
-    assert fails(tmp_path, MINIMAL + "linkname: gene_pubmed\n") == (
-        "job.yaml:7: link name 'gene_pubmed' links gene to pubmed, not gene to snp"
-    )
-    text = MINIMAL + "linkname:\n  - gene_snp\n  - snp_gene\n"
-    assert fails(tmp_path, text) == (
-        "job.yaml:9: link name 'snp_gene' links snp to gene, not gene to snp"
-    )
+@pytest.mark.parametrize(
+    ("linkname", "message"),
+    [
+        (
+            "gene-snp",
+            "job.yaml:7: link name 'gene-snp' is not of NCBI's form gene_DB or gene_DB_SUBSET",
+        ),
+        ("snp_gene", "job.yaml:7: link name 'snp_gene' does not start from gene (gene_...)"),
+        (
+            "[gene_snp, snp_gene]",
+            "job.yaml:7: link name 'snp_gene' does not start from gene (gene_...)",
+        ),
+    ],
+)
+def test_link_names_are_checked_for_form_only(tmp_path: Path, linkname: str, message: str) -> None:
+    assert fails(tmp_path, MINIMAL + f"linkname: {linkname}\n") == message
 
 
-def test_unknown_link_name_lists_those_between_dbfrom_and_db(tmp_path: Path) -> None:
-    assert fails(tmp_path, MINIMAL + "linkname: gene_snps\n") == (
-        "job.yaml:7: unknown link name 'gene_snps' (link names from gene to snp: gene_snp)"
-    )
-
-
-def test_default_link_name_must_exist(tmp_path: Path) -> None:
-    text = MINIMAL.replace("dbfrom: gene", "dbfrom: snp").replace("db: snp", "db: snp")
-    assert fails(tmp_path, text) == (
-        "job.yaml:4: no link name 'snp_snp'; set linkname "
-        "(link names from snp to snp: snp_snp_genegenotype)"
-    )
-    assert fails(tmp_path, MINIMAL.replace("db: snp", "db: mesh")) == (
-        "job.yaml:4: no link name 'gene_mesh'; set linkname (link names from gene to mesh: none)"
-    )
+def test_several_link_names_and_all(tmp_path: Path) -> None:
+    text = MINIMAL.replace("dbfrom: gene", "dbfrom: pubmed").replace("db: snp", "db: pubmed")
+    text += "linkname:\n  - pubmed_pubmed_citedin\n  - pubmed_pubmed_refs\n"
+    job = load_job(write(tmp_path, text))
+    assert job.linknames == ("pubmed_pubmed_citedin", "pubmed_pubmed_refs")
+    assert job.at("linkname[1]") == f"{tmp_path / 'job.yaml'}:9"
+    assert job.elink_linkname is None  # elink is asked for every name to db, then filtered
+    assert load_job(write(tmp_path, MINIMAL)).elink_linkname == "gene_snp"
+    job = load_job(write(tmp_path, MINIMAL + "linkname: all\n"))
+    assert job.linknames == ()
 
 
 def test_link_name_listed_twice(tmp_path: Path) -> None:
@@ -347,8 +363,8 @@ def test_fetch_format_checks(tmp_path: Path) -> None:
     )
     mesh = MINIMAL.replace("dbfrom: gene", "dbfrom: pubmed").replace("db: snp", "db: mesh")
     assert fails(tmp_path, mesh) == (
-        "job.yaml: efetch of mesh with rettype null, retmode xml gives no records the "
-        "harvester reads (use via: esummary)"
+        "job.yaml:4: the harvester reads no efetch records of mesh; set fetch.via: esummary "
+        "(it reads efetch of gene, nuccore, protein, pubmed, snp, taxonomy)"
     )
     assert fails(tmp_path, MINIMAL + "fetch:\n  version: '2.0'\n") == (
         "job.yaml:8: fetch.version applies only to esummary, not efetch"

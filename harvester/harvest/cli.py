@@ -4,6 +4,7 @@ done by `runner`, `store` and `summary`."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import math
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 from harvester.config import OVERRIDE_KEYS, JobConfig, load_job
 from harvester.errors import InputError
 from harvester.eutils.pacing import policy_for
-from harvester.harvest.runner import STORE_NAME, RunOptions, run
+from harvester.harvest.runner import STORE_NAME, RunOptions, plan_names, run
 from harvester.harvest.sources import load_source_ids
 from harvester.harvest.store import Store
 from harvester.harvest.summary import print_summary
@@ -71,7 +72,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_parser.set_defaults(handler=run_command)
 
     plan_parser = subparsers.add_parser(
-        "plan", help="show the requests a job needs and its time floor, sending nothing"
+        "plan",
+        help="check the job's names with einfo, show the requests it needs and its time floor",
     )
     _job_arguments(plan_parser)
     plan_parser.add_argument(
@@ -114,7 +116,11 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def plan_command(args: argparse.Namespace) -> int:
-    job = _load(args)
+    job, warnings = asyncio.run(plan_names(_load(args), RunOptions()))
+    for warning in warnings:
+        print(f"harvester: warning: {warning}", file=sys.stderr)
+    checked = "not checked" if warnings else "as the endpoint's einfo lists them"
+    print(f"links          {job.dbfrom} -> {job.db}: {', '.join(job.linknames)} ({checked})")
     rate = policy_for(job.policy, api_key=job.api_key() is not None, rate=job.rate).rate
     if job.source.term is not None:
         sources = None
@@ -130,7 +136,8 @@ def plan_command(args: argparse.Namespace) -> int:
     )
     print(
         f"history        up to {chunks if chunks is not None else '?'} neighbor_history or "
-        "epost requests, each followed by one esearch size check"
+        "epost requests, each followed by one esearch size check per History entry (one per "
+        "link name, or one for a chunk's targets posted together)"
     )
     if sources is not None and args.links_per_source is not None:
         pages = math.ceil(sources * args.links_per_source / job.fetch.page_size)

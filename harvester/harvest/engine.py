@@ -148,7 +148,7 @@ class Harvest:
             self.job.dbfrom,
             [str(i) for i in ids],
             db=self.job.db,
-            linkname=",".join(self.job.linknames),
+            linkname=self.job.elink_linkname,
             cmd=self.job.cmd,
             per_id=True,
         )
@@ -158,7 +158,7 @@ class Harvest:
             self.job.dbfrom,
             [str(i) for i in ids],
             db=self.job.db,
-            linkname=",".join(self.job.linknames),
+            linkname=self.job.elink_linkname,
             cmd="neighbor_history",
             per_id=False,
             webenv=self.keys.webenv_for(len(self.job.linknames)),

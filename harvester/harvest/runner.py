@@ -20,6 +20,7 @@ from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import Gate
 from harvester.eutils.settings import ClientConfig
 from harvester.harvest.engine import Harvest
+from harvester.harvest.names import checked_names
 from harvester.harvest.output import check_writable, write_output
 from harvester.harvest.progress import Progress
 from harvester.harvest.sources import load_source_ids
@@ -60,19 +61,27 @@ def open_store(job: JobConfig, restart: bool) -> Store:
 
 @contextlib.asynccontextmanager
 async def endpoint(job: JobConfig, options: RunOptions) -> AsyncIterator[str]:
-    """The base URL to use, starting the embedded emulator for the run if asked (imported
-    here, so a run against NCBI or a URL loads none of the emulator)."""
-    if job.endpoint.partition(":")[0] == "embedded":
+    """The base URL to use, starting the embedded emulator for the run if asked."""
+    async with serving(job.endpoint, options.emulator) as base_url:
+        yield base_url
+
+
+@contextlib.asynccontextmanager
+async def serving(where: str, emulator: EmulatorConfig | None = None) -> AsyncIterator[str]:
+    """The base URL of an endpoint value (ncbi, a URL, embedded[:DATASET]), starting the
+    embedded emulator (with `emulator`'s settings) while the block runs if it names it; the
+    emulator is imported here, so a run against NCBI or a URL loads none of it."""
+    if where.partition(":")[0] == "embedded":
         from harvester.emulator.config import EmulatorConfig
         from harvester.emulator.server import Emulator
 
-        config = options.emulator or EmulatorConfig()
-        if dataset := job.endpoint.partition(":")[2]:
+        config = emulator or EmulatorConfig()
+        if dataset := where.partition(":")[2]:
             config = dataclasses.replace(config, dataset=dataset)
         async with Emulator(config) as emu:
             yield emu.base_url
     else:
-        yield DEFAULT_BASE_URL if job.endpoint == "ncbi" else job.endpoint
+        yield DEFAULT_BASE_URL if where == "ncbi" else where
 
 
 async def resolve_term(client: EutilsClient, job: JobConfig) -> list[int]:
@@ -113,6 +122,28 @@ def _frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
+def client_config(job: JobConfig, base_url: str, **overrides: object) -> ClientConfig:
+    """The job's client settings against `base_url` (the API key from its variable)."""
+    return ClientConfig.from_env(
+        base_url=base_url,
+        api_key=job.api_key(),
+        email=job.email,
+        tool=job.tool,
+        policy=job.policy,
+        rate=job.rate,
+        concurrency=job.concurrency,
+        **overrides,
+    )
+
+
+async def plan_names(job: JobConfig, options: RunOptions) -> tuple[JobConfig, tuple[str, ...]]:
+    """`checked_names` for `harvester plan`: einfo only (or the cache), with little patience."""
+    async with endpoint(job, options) as base_url:
+        config = client_config(job, base_url, max_attempts=2, max_outage_seconds=5.0)
+        async with EutilsClient(config, stats=Stats()) as client:
+            return await checked_names(job, client)
+
+
 async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str, Any]:
     """Run or resume `job`; returns the summary (also written beside the output)."""
     options = options or RunOptions()
@@ -120,37 +151,42 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
     if job.output.format == "parquet":
         require_pyarrow()
     check_writable(job.output.path)
+    async with endpoint(job, options) as base_url:
+        config = client_config(job, base_url)
+        stats = Stats()
+        gate = Gate(config.rate_policy(), margin=config.margin, stats=stats)
+        async with EutilsClient(config, gate=gate, stats=Stats()) as einfo_client:
+            job, warnings = await checked_names(job, einfo_client)
+        async with EutilsClient(config, gate=gate, stats=stats) as client:
+            return await _harvest(job, options, client, started, warnings)
+
+
+async def _harvest(
+    job: JobConfig,
+    options: RunOptions,
+    client: EutilsClient,
+    started: float,
+    warnings: tuple[str, ...],
+) -> dict[str, Any]:
+    """Open (or resume) the store, run the harvest, write the output and the summary."""
     store = open_store(job, options.restart)
+    stats = client.stats
     try:
         fresh = store.get_meta("config_hash") is None
-        ids: list[int] | None = None
-        warnings: tuple[str, ...] = ()
-        if fresh and job.source.term is None:
-            loaded = load_source_ids(job.source, job_file=job.job_file)
-            ids, warnings = [int(i) for i in loaded.ids], loaded.warnings
-        async with endpoint(job, options) as base_url:
-            config = ClientConfig.from_env(
-                base_url=base_url,
-                api_key=job.api_key(),
-                email=job.email,
-                tool=job.tool,
-                policy=job.policy,
-                rate=job.rate,
-                concurrency=job.concurrency,
-            )
-            stats = Stats()
-            gate = Gate(config.rate_policy(), margin=config.margin, stats=stats)
-            async with EutilsClient(config, gate=gate, stats=stats) as client:
-                if fresh:
-                    if ids is None:
-                        ids = await resolve_term(client, job)
-                    store.initialise(job.semantic_hash(), ids, job.elink_batch)
-                harvest = Harvest(job, store, client)
-                with Progress(store, stats, disabled=options.quiet), _frozen_heap():
-                    await harvest.run()
+        if fresh:
+            ids: list[int]
+            if job.source.term is None:
+                loaded = load_source_ids(job.source, job_file=job.job_file)
+                ids, warnings = [int(i) for i in loaded.ids], warnings + loaded.warnings
+            else:
+                ids = await resolve_term(client, job)
+            store.initialise(job.semantic_hash(), ids, job.elink_batch)
+        harvest = Harvest(job, store, client)
+        with Progress(store, stats, disabled=options.quiet), _frozen_heap():
+            await harvest.run()
         write_output(store, job)
+        rate = client.config.rate_policy().rate
         elapsed = time.monotonic() - started
-        rate = config.rate_policy().rate
         summary = build_summary(job, store, stats, rate, elapsed, warnings, resumed=not fresh)
         summary_path = job.output.path.with_name(job.output.path.name + ".summary.json")
         summary_path.write_bytes(summary_bytes(summary))

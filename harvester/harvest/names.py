@@ -1,0 +1,171 @@
+"""A job's database and link names checked against the lists its endpoint serves (einfo).
+
+`plan` and `run` ask einfo once for the database list and for the LinkList of `dbfrom`, keep
+the answers in the job directory (`einfo.json`, per endpoint), and refuse a name not listed
+there with the endpoint's own list and a did-you-mean. No table of ours decides what exists:
+when einfo cannot be reached the check is skipped with a warning, and the built-in table
+(ncbi.py) only says which names it does not know, as a hint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from harvester import ncbi
+from harvester.config import JobConfig
+from harvester.errors import ConfigError, NcbiTransientError, ParseError, TransportError
+from harvester.eutils.client import EutilsClient
+from harvester.eutils.results import DbLink
+
+__all__ = [
+    "CACHE_NAME",
+    "EndpointNames",
+    "ask_einfo",
+    "check_names",
+    "checked_names",
+    "names_for",
+    "offline_note",
+]
+
+CACHE_NAME = "einfo.json"
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointNames:
+    """What einfo said: every database name, and the link names from one database."""
+
+    dbs: tuple[str, ...]
+    dbfrom: str
+    links: tuple[DbLink, ...]
+
+
+async def ask_einfo(client: EutilsClient, dbfrom: str) -> EndpointNames:
+    """Two einfo requests: the database list, then dbfrom's LinkList (when dbfrom is listed)."""
+    dbs = (await client.einfo()).dbs
+    if dbfrom not in dbs:
+        return EndpointNames(dbs, dbfrom, ())
+    return EndpointNames(dbs, dbfrom, (await client.einfo_db(dbfrom)).links)
+
+
+async def names_for(
+    client: EutilsClient, job: JobConfig, *, refresh: bool = False
+) -> EndpointNames | None:
+    """The endpoint's names for `job`, from the job directory's cache (unless `refresh`) or
+    einfo (then cached); None when einfo cannot be reached or understood."""
+    cached = None if refresh else _read_cache(job.job_dir / CACHE_NAME, job.endpoint, job.dbfrom)
+    if cached is not None:
+        return cached
+    try:
+        names = await ask_einfo(client, job.dbfrom)
+    except (TransportError, NcbiTransientError, ParseError):
+        return None
+    _write_cache(job.job_dir / CACHE_NAME, job.endpoint, names)
+    return names
+
+
+async def checked_names(job: JobConfig, client: EutilsClient) -> tuple[JobConfig, tuple[str, ...]]:
+    """The job with its names confirmed by the endpoint's einfo (`linkname: all` resolved),
+    and a warning when einfo could not be reached and nothing was checked. A name the cached
+    answer lacks is asked of einfo again before it is refused: the endpoint may have it now."""
+    found = await names_for(client, job)
+    if found is None:
+        if not job.linknames:
+            raise ConfigError(
+                f"{job.at('linkname')}: 'linkname: all' needs the endpoint's einfo, which could "
+                "not be reached; name the link names instead"
+            )
+        return job, (offline_note(job),)
+    try:
+        return check_names(job, found), ()
+    except ConfigError:
+        fresh = await names_for(client, job, refresh=True)
+        if fresh is None or fresh == found:
+            raise
+        return check_names(job, fresh), ()
+
+
+def check_names(job: JobConfig, names: EndpointNames) -> JobConfig:
+    """The job with `linkname: all` resolved, once dbfrom, db and every link name are in the
+    endpoint's lists and each link name leads to db; else ConfigError naming the key's line."""
+    for key in ("dbfrom", "db"):
+        db = getattr(job, key)
+        if db not in names.dbs:
+            raise ConfigError(
+                f"{job.at(key)}: the endpoint's einfo lists no database {db!r}"
+                f"{_did_you_mean(db, names.dbs)}; its databases: {', '.join(names.dbs)}"
+            )
+    to_db = [link.name for link in names.links if link.dbto == job.db]
+    between = f"its link names from {job.dbfrom} to {job.db}: {', '.join(to_db) or 'none'}"
+    if not job.linknames:
+        if not to_db:
+            raise ConfigError(f"{job.at('linkname')}: linkname all, but {between}")
+        return replace(job, linknames=tuple(to_db))
+    by_name = {link.name: link for link in names.links}
+    for i, name in enumerate(job.linknames):
+        where = _linkname_at(job, i)
+        link = by_name.get(name)
+        if link is None:
+            known = [link.name for link in names.links]
+            raise ConfigError(
+                f"{where}: the endpoint's einfo lists no link name {name!r} from {job.dbfrom}"
+                f"{_did_you_mean(name, known)}; {between}"
+            )
+        if link.dbto != job.db:
+            raise ConfigError(
+                f"{where}: link name {name!r} links {job.dbfrom} to {link.dbto}, not to "
+                f"{job.db}; {between}"
+            )
+    return job
+
+
+def offline_note(job: JobConfig) -> str:
+    """The warning when einfo could not be reached, with what the built-in table lacks."""
+    unknown = [db for db in (job.dbfrom, job.db) if db not in ncbi.DATABASES]
+    unknown += [name for name in job.linknames if name not in ncbi.LINK_NAMES]
+    hint = f" (the built-in table does not know {', '.join(unknown)})" if unknown else ""
+    return (
+        f"einfo could not be reached at {job.endpoint}: databases and link names are not "
+        f"checked{hint}"
+    )
+
+
+def _linkname_at(job: JobConfig, i: int) -> str:
+    lines = dict(job.key_lines)
+    for key in (f"linkname[{i}]", "linkname", "db"):
+        if key in lines:
+            return lines[key]
+    return job.at("linkname")
+
+
+def _did_you_mean(name: str, known: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _read_cache(path: Path, endpoint: str, dbfrom: str) -> EndpointNames | None:
+    """The cached names, if they were asked of this endpoint for this dbfrom."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["endpoint"] != endpoint or data["dbfrom"] != dbfrom:
+            return None
+        links = tuple(DbLink(*map(str, link)) for link in data["links"])
+        return EndpointNames(tuple(map(str, data["dbs"])), dbfrom, links)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # absent or damaged: ask again
+
+
+def _write_cache(path: Path, endpoint: str, names: EndpointNames) -> None:
+    data = {
+        "endpoint": endpoint,
+        "dbfrom": names.dbfrom,
+        "dbs": list(names.dbs),
+        "links": [[ln.name, ln.menu, ln.description, ln.dbto] for ln in names.links],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    tmp.replace(path)
