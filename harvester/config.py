@@ -20,6 +20,7 @@ from typing import Any
 from harvester import config_keys as keys
 from harvester import ncbi
 from harvester.errors import ConfigError, InputError
+from harvester.eutils.pacing import Policy
 from harvester.yamldoc import Doc, Section, alternatives, read_yaml, show, suggest
 
 __all__ = [
@@ -53,7 +54,6 @@ CMDS = ("neighbor", "neighbor_score")
 FORMATS = ("jsonl", "tsv", "csv", "parquet")
 SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".tsv": "tsv", ".csv": "csv"}
 SUFFIX_FORMATS[".parquet"] = "parquet"
-POLICIES = ("ncbi", "ncbi-2007", "custom")
 OVERRIDE_KEYS = {  # command-line flag (and `harvester.load_job` keyword) -> job key
     "output": "output.path",
     "format": "output.format",
@@ -125,7 +125,7 @@ class JobConfig:
     fields: tuple[tuple[str, str], ...]
     output: OutputSpec
     endpoint: str
-    policy: str
+    policy: Policy
     rate: float | None
     api_key_env: str
     email: str | None
@@ -269,7 +269,7 @@ def _build(data: dict[str, Any], doc: Doc, *, base_dir: Path, job_file: Path | N
     fields = keys.fields(top)
     output = _output(_section(top, "output", required=True), base_dir)
     endpoint = keys.endpoint(top)
-    policy = top.choice("policy", POLICIES, "ncbi")
+    policy = Policy(top.choice("policy", tuple(Policy), Policy.NCBI))
     rate = keys.rate(top, policy)
     api_key_env = keys.api_key_env(top)
     keys.within_ncbi_limit(top, endpoint, rate, api_key_env)

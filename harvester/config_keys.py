@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from harvester import ncbi
 from harvester.errors import ConfigError
+from harvester.eutils.pacing import Policy
 from harvester.yamldoc import Section, show
 
 __all__ = [
@@ -125,16 +126,16 @@ def endpoint_value(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def rate(top: Section, policy: str) -> float | None:
+def rate(top: Section, policy: Policy) -> float | None:
     """`rate`: only with policy custom, and then required: a silently ignored rate misleads."""
     raw = top.get("rate")
     if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0):
         top.doc.fail("rate", f"'rate' must be a positive number of requests/s, got {show(raw)}")
-    if policy == "custom" and raw is None:
+    if policy == Policy.CUSTOM and raw is None:
         top.doc.fail("policy", "policy 'custom' needs 'rate' (requests per second)")
-    if policy != "custom" and raw is not None:
+    if policy != Policy.CUSTOM and raw is not None:
         top.doc.fail(
-            "rate", f"'rate' is set but policy is {policy!r}; set policy: custom to use it"
+            "rate", f"'rate' is set but policy is '{policy}'; set policy: custom to use it"
         )
     return None if raw is None else float(raw)
 

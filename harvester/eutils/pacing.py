@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from aiolimiter import AsyncLimiter
@@ -33,8 +34,8 @@ from harvester.stats import Stats
 
 __all__ = [
     "DEFAULT_MARGIN",
-    "POLICIES",
     "Gate",
+    "Policy",
     "RatePolicy",
     "Release",
     "is_us_peak",
@@ -44,7 +45,16 @@ __all__ = [
 ]
 
 US_EASTERN = ZoneInfo("America/New_York")
-POLICIES = ("ncbi", "ncbi-2007", "custom")
+
+
+class Policy(StrEnum):
+    """The rate policies a job may name."""
+
+    NCBI = "ncbi"
+    NCBI_2007 = "ncbi-2007"
+    CUSTOM = "custom"
+
+
 DEFAULT_MARGIN = 0.02
 """Share of the rate given up so that network jitter at the server cannot make n+1 in a window:
 20 ms a window at 10/s, above the worst send-to-arrival spread measured (17 ms, CLIENT.md)."""
@@ -82,7 +92,7 @@ def is_us_peak(when: datetime) -> bool:
 class RatePolicy:
     """Requests per second allowed; `peak_rate` (if set) applies during US peak hours."""
 
-    name: str
+    name: Policy
     rate: float
     peak_rate: float | None = None
 
@@ -95,16 +105,16 @@ class RatePolicy:
 
 def policy_for(name: str, *, api_key: bool = False, rate: float | None = None) -> RatePolicy:
     """`ncbi` (3/s, 10/s with a key), `ncbi-2007` (3 s apart, 15 s at peak) or a custom rate."""
-    if name == "ncbi":
-        return RatePolicy("ncbi", RATE_WITH_KEY if api_key else RATE_NO_KEY)
-    if name == "ncbi-2007":
-        return RatePolicy("ncbi-2007", 1 / 3, 1 / 15)
-    if name == "custom" or _is_number(name):
+    if name == Policy.NCBI:
+        return RatePolicy(Policy.NCBI, RATE_WITH_KEY if api_key else RATE_NO_KEY)
+    if name == Policy.NCBI_2007:
+        return RatePolicy(Policy.NCBI_2007, 1 / 3, 1 / 15)
+    if name == Policy.CUSTOM or _is_number(name):
         value = rate if rate is not None else (float(name) if _is_number(name) else None)
         if value is None or value <= 0:
             raise ConfigError("a custom rate policy needs a positive rate (requests per second)")
-        return RatePolicy("custom", value)
-    raise ConfigError(f"unknown rate policy {name!r}; use one of {', '.join(POLICIES)} or a number")
+        return RatePolicy(Policy.CUSTOM, value)
+    raise ConfigError(f"unknown rate policy {name!r}; use one of {', '.join(Policy)} or a number")
 
 
 def _is_number(text: str) -> bool:
@@ -283,7 +293,7 @@ def process_gate(
         _PROCESS_GATE = Gate(policy, margin=margin, stats=stats)
     elif _PROCESS_GATE.policy != policy:
         raise ConfigError(
-            f"this process already paces requests with policy {_PROCESS_GATE.policy.name!r}"
+            f"this process already paces requests with policy '{_PROCESS_GATE.policy.name}'"
         )
     return _PROCESS_GATE
 

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field, replace
 
 from harvester.errors import ConfigError
-from harvester.eutils.pacing import DEFAULT_MARGIN, RatePolicy, policy_for
+from harvester.eutils.pacing import DEFAULT_MARGIN, Policy, RatePolicy, policy_for
 from harvester.eutils.retry import Backoff
 from harvester.ncbi import DEFAULT_BASE_URL
 
@@ -24,7 +24,7 @@ class ClientConfig:
     api_key: str | None = field(default=None, repr=False)
     email: str | None = None
     tool: str = "harvester"
-    policy: str = "ncbi"
+    policy: str = Policy.NCBI
     rate: float | None = None
     """Requests per second for the `custom` policy."""
     margin: float = DEFAULT_MARGIN
