@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "OVERRIDE_KEYS",
     "FetchSpec",
     "JobConfig",
+    "OutputFormat",
     "OutputSpec",
     "SourceSpec",
     "job_from_mapping",
@@ -51,9 +53,6 @@ ALIASES = {"retmax": "fetch.page_size", "batch_size": "elink_batch", "threads": 
 ALIASES.update({k: f"{p}.{k}" for p, names in SCHEMA.items() if p for k in names})
 INT_KEYS = {"fetch.page_size", "elink_batch", "concurrency"}
 CMDS = ("neighbor", "neighbor_score")
-FORMATS = ("jsonl", "tsv", "csv", "parquet")
-SUFFIX_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".tsv": "tsv", ".csv": "csv"}
-SUFFIX_FORMATS[".parquet"] = "parquet"
 OVERRIDE_KEYS = {  # command-line flag (and `harvester.load_job` keyword) -> job key
     "output": "output.path",
     "format": "output.format",
@@ -75,6 +74,18 @@ NAME_KEYS = ("dbfrom", "db", "linkname")
 MAX_ELINK_BATCH = 500
 MAX_CONCURRENCY = 64
 DEFAULT_CONCURRENCY = 8
+
+
+class OutputFormat(StrEnum):
+    """The formats the output can be written in."""
+
+    JSONL = "jsonl"
+    TSV = "tsv"
+    CSV = "csv"
+    PARQUET = "parquet"
+
+
+SUFFIX_FORMATS = {f".{f}": f for f in OutputFormat} | {".json": OutputFormat.JSONL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +118,7 @@ class OutputSpec:
     """Where the joined results go and in which format."""
 
     path: Path
-    format: str
+    format: OutputFormat
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,10 +395,10 @@ def _output(sec: Section, base_dir: Path) -> OutputSpec:
     written = sec.text("path", required=True) or ""
     fmt = sec.text("format") or SUFFIX_FORMATS.get(Path(written).suffix.lower())
     if fmt is None:
-        known = ", ".join(FORMATS)
+        known = ", ".join(OutputFormat)
         sec.doc.fail(
             "output.path", f"cannot tell the format of '{written}'; set output.format ({known})"
         )
-    if fmt not in FORMATS:
-        sec.doc.fail("output.format", f"output.format {fmt!r} must be {alternatives(FORMATS)}")
-    return OutputSpec(_beside(base_dir, written), fmt)
+    if fmt not in tuple(OutputFormat):
+        sec.doc.fail("output.format", f"output.format {fmt!r} must be {alternatives(OutputFormat)}")
+    return OutputSpec(_beside(base_dir, written), OutputFormat(fmt))

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harvester.config import OVERRIDE_KEYS, JobConfig, load_job
+from harvester.config import OVERRIDE_KEYS, JobConfig, OutputFormat, load_job
 from harvester.errors import InputError
 from harvester.eutils.pacing import policy_for
 from harvester.harvest.runner import STORE_NAME, RunOptions, plan_names, run
@@ -37,7 +37,7 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="output path (overrides output.path)")
     parser.add_argument(
         "--format",
-        choices=("jsonl", "tsv", "csv", "parquet"),
+        choices=tuple(OutputFormat),
         help="output format (default: from the output's suffix)",
     )
     parser.add_argument(

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from harvester.config import JobConfig
+from harvester.config import JobConfig, OutputFormat
 from harvester.errors import InputError
 from harvester.harvest.fields import FieldExtractor
 from harvester.harvest.store import MISSING, JoinedRow
@@ -39,9 +39,9 @@ def write_output(store: Joined, job: JobConfig) -> int:
     """The job's whole output in its format; returns the lines or rows written."""
     extractor = FieldExtractor(job.fields)
     path, fmt = job.output.path, job.output.format
-    if fmt == "jsonl":
+    if fmt == OutputFormat.JSONL:
         return write_jsonl(store, job)
-    if fmt == "parquet":
+    if fmt == OutputFormat.PARQUET:
         from harvester.harvest.table import write_parquet  # the optional extra's code
 
         with _atomic(path, "wb") as handle:
@@ -136,12 +136,12 @@ def header(fields: Sequence[str]) -> list[str]:
 def write_table(
     store: Joined,
     path: Path,
-    fmt: str,
+    fmt: OutputFormat,
     linknames: Sequence[str],
     fields: Sequence[str],
     extractor: FieldExtractor,
 ) -> int:
-    delimiter = "\t" if fmt == "tsv" else ","
+    delimiter = "\t" if fmt == OutputFormat.TSV else ","
     rows = 0
     with _atomic(path, "w", newline="") as handle:
         quoted = _Quoter(delimiter)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harvester.config import JobConfig
+from harvester.config import JobConfig, OutputFormat
 from harvester.errors import InputError, StoreError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import Gate
@@ -148,7 +148,7 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
     """Run or resume `job`; returns the summary (also written beside the output)."""
     options = options or RunOptions()
     started = time.monotonic()
-    if job.output.format == "parquet":
+    if job.output.format == OutputFormat.PARQUET:
         require_pyarrow()
     check_writable(job.output.path)
     async with endpoint(job, options) as base_url:
