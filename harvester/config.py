@@ -106,7 +106,7 @@ class SourceSpec:
 class FetchSpec:
     """How records are fetched: efetch or esummary, their format and the page size."""
 
-    via: str = "efetch"
+    via: ncbi.FetchVia = ncbi.FetchVia.EFETCH
     rettype: str | None = None
     retmode: str | None = "xml"
     version: str | None = None
@@ -347,13 +347,14 @@ def _source(sec: Section, base_dir: Path) -> SourceSpec:
 
 
 def _fetch(sec: Section, db: str) -> FetchSpec:
-    via = sec.choice("via", ("efetch", "esummary"), "efetch")
+    via = ncbi.FetchVia(sec.choice("via", tuple(ncbi.FetchVia), ncbi.FetchVia.EFETCH))
+    summaries = via == ncbi.FetchVia.ESUMMARY
     rettype, retmode = sec.text("rettype"), sec.text("retmode", "xml")
-    if via == "esummary" and rettype is not None:
+    if summaries and rettype is not None:
         sec.doc.fail("fetch.rettype", "fetch.rettype applies only to efetch, not esummary")
-    if via == "esummary" and retmode not in (None, "xml", "json"):
+    if summaries and retmode not in (None, "xml", "json"):
         sec.doc.fail("fetch.retmode", f"fetch.retmode {retmode!r} must be 'xml' or 'json'")
-    if via == "efetch" and ncbi.efetch_format(db, rettype, retmode) is None:
+    if not summaries and ncbi.efetch_format(db, rettype, retmode) is None:
         known = sorted(f"{r or 'null'}/{m or 'null'}" for d, r, m in ncbi.EFETCH_FORMATS if d == db)
         if not known:
             readable = sorted({d for d, _, _ in ncbi.EFETCH_FORMATS})
@@ -373,13 +374,13 @@ def _fetch(sec: Section, db: str) -> FetchSpec:
         normal = {"1": "1.0", "1.0": "1.0", "2": "2.0", "2.0": "2.0"}.get(str(version))
         if normal is None or isinstance(version, bool):
             sec.doc.fail("fetch.version", f"fetch.version {str(version)!r} must be '1.0' or '2.0'")
-        if via != "esummary":
+        if not summaries:
             sec.doc.fail("fetch.version", "fetch.version applies only to esummary, not efetch")
         version = normal
     cap = ncbi.page_cap(db, via, retmode)
     page_size = sec.integer("page_size", min(ncbi.DEFAULT_PAGE_SIZE, cap), 1)
     if page_size > cap:
-        what = f"{db} {via}" + (" JSON" if via == "esummary" and retmode == "json" else "")
+        what = f"{db} {via}" + (" JSON" if summaries and retmode == "json" else "")
         message = f"fetch.page_size {page_size} is above the cap of {cap} for {what}"
         sec.doc.fail("fetch.page_size", message)
     return FetchSpec(via, rettype, retmode, version, page_size)

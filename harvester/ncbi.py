@@ -7,6 +7,7 @@ NCBI (where a record's UID lives, how many ids a JSON esummary takes) is stated 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 DEFAULT_BASE_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 EUTILS_PATH = "/entrez/eutils/"
@@ -264,9 +265,16 @@ def esummary_format(db: str, version: str | None) -> RecordFormat:
     return FORMATS["docsum_v2" if (version or default).startswith("2") else "docsum_v1"]
 
 
-def page_cap(db: str, via: str, retmode: str | None = None) -> int:
+class FetchVia(StrEnum):
+    """The two E-utilities that return records by uid or by History entry."""
+
+    EFETCH = "efetch"
+    ESUMMARY = "esummary"
+
+
+def page_cap(db: str, via: FetchVia, retmode: str | None = None) -> int:
     """The most records one efetch/esummary request may ask for."""
-    if via == "esummary" and retmode == "json":
+    if via == FetchVia.ESUMMARY and retmode == "json":
         return ESUMMARY_JSON_CAP
     database = DATABASES.get(db)
     return database.efetch_cap if database else RETMAX_CAP

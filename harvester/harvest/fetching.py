@@ -11,6 +11,7 @@ from harvester.eutils.pacing import urgent
 from harvester.eutils.results import Record
 from harvester.harvest.fields import FieldExtractor
 from harvester.harvest.store import Entry
+from harvester.ncbi import FetchVia
 
 Fetched = tuple[list[tuple[int, bytes]], list[int]]
 """(records as (uid, encoded fields), ids NCBI said are missing)."""
@@ -82,7 +83,7 @@ class Fetcher:
         retmax: int | None,
     ) -> AsyncIterator[Record]:
         fetch = self.job.fetch
-        if fetch.via == "esummary":
+        if fetch.via == FetchVia.ESUMMARY:
             return self.client.esummary(
                 self.job.db,
                 ids=ids,
