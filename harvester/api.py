@@ -21,6 +21,7 @@ from harvester.config import JobConfig
 from harvester.harvest.output import jsonl_docs
 from harvester.harvest.runner import STORE_NAME, RunOptions, run_job
 from harvester.harvest.store import Store
+from harvester.harvest.views import StoreView
 
 Job = JobConfig
 """A validated harvest job (what `load_job` returns)."""
@@ -48,7 +49,7 @@ class HarvestResult:
         """One dict per source id, as in the JSONL output, whatever the output's format."""
         store = Store(self.job.job_dir / STORE_NAME, read_only=True)
         try:
-            yield from jsonl_docs(store, self.job)
+            yield from jsonl_docs(StoreView(store), self.job)
         finally:
             store.close()
 
@@ -58,7 +59,7 @@ class HarvestResult:
 
         store = Store(self.job.job_dir / STORE_NAME, read_only=True)
         try:
-            return to_arrow(store, self.job)
+            return to_arrow(StoreView(store), self.job)
         finally:
             store.close()
 

@@ -13,6 +13,7 @@ from harvester.eutils.results import Record
 from harvester.harvest.fields import PLAIN, FieldExtractor
 from harvester.harvest.output import header, write_table
 from harvester.harvest.store import Store
+from harvester.harvest.views import StoreView
 
 RECORDS = {
     10: {"A": "tab\there", "B": 'say "hi"'},
@@ -40,7 +41,7 @@ def test_table_rows_round_trip_through_a_csv_reader(tmp_path, fmt, delimiter):
     store.commit_records(stored, missing=[13])
     out = tmp_path / f"out.{fmt}"
     extractor = FieldExtractor([("A", "A"), ("B", "B")])
-    assert write_table(store, out, fmt, ["gene_snp"], ["A", "B"], extractor) == 6
+    assert write_table(StoreView(store), out, fmt, ["gene_snp"], ["A", "B"], extractor) == 6
     with out.open(newline="") as handle:
         rows = list(csv.reader(handle, delimiter=delimiter))
     assert rows == [

@@ -7,6 +7,7 @@ import pytest
 
 from harvester.errors import StoreError
 from harvester.harvest.store import Store
+from harvester.harvest.views import StoreView
 
 
 def test_a_second_run_on_the_same_job_directory_is_refused(tmp_path):
@@ -39,7 +40,7 @@ def test_floor_counts_one_elink_history_check_and_full_pages_per_chunk(tmp_path)
     store.commit_links(0, {}, [(1, 0, r, 100 + r, None) for r in range(7)])
     store.commit_links(1, {}, [(3, 0, r, 100 + r, None) for r in range(9)])
     # chunk 0: elink + history + check + 2 pages of 5; chunk 1: elink + post + check + 1 page
-    assert store.floor_requests(page_size=5) == 5 + 4
+    assert StoreView(store).floor_requests(page_size=5) == 5 + 4
     store.close()
 
 
@@ -47,5 +48,5 @@ def test_reset_forgets_everything_under_the_same_lock(tmp_path):
     store = Store(tmp_path / "state.sqlite")
     store.initialise("hash", [1, 2], batch=2)
     store.reset()
-    assert store.get_meta("config_hash") is None and store.counts()["sources"] == 0
+    assert store.get_meta("config_hash") is None and StoreView(store).counts()["sources"] == 0
     store.close()

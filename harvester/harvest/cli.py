@@ -17,6 +17,7 @@ from harvester.harvest.runner import STORE_NAME, RunOptions, plan_names, run
 from harvester.harvest.sources import load_source_ids
 from harvester.harvest.store import Store
 from harvester.harvest.summary import print_summary
+from harvester.harvest.views import StoreView
 
 RUN_HELP = """\
 Run a harvest job: per-id elink builds the index from each source id to its linked ids, the
@@ -169,7 +170,7 @@ def status_command(args: argparse.Namespace) -> int:
         raise InputError(f"no job store in {job_dir} (run the job first)")
     store = Store(path, lock=False)  # reading progress while a run works is fine
     try:
-        c = store.counts()
+        c = StoreView(store).counts()
     finally:
         store.close()
     done = c["targets_fetched"] + c["targets_missing"]

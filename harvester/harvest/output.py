@@ -22,7 +22,8 @@ import orjson
 from harvester.config import JobConfig, OutputFormat
 from harvester.errors import InputError
 from harvester.harvest.fields import FieldExtractor
-from harvester.harvest.store import MISSING, JoinedRow
+from harvester.harvest.store import MISSING
+from harvester.harvest.views import JoinedRow
 
 CELL_CACHE = 65_536
 """Records whose decoded cells are kept: targets shared by many sources are decoded once."""
@@ -30,7 +31,7 @@ STATUS = {None: "pending", "linked": "linked", "no_links": "no_links", "unknown"
 
 
 class Joined(Protocol):
-    """What the writers read: the join, as the job store streams it."""
+    """What the writers read: the join, as a view of the job store streams it (views.py)."""
 
     def joined(self) -> Iterator[JoinedRow]: ...
 

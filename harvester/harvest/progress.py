@@ -10,6 +10,7 @@ from types import TracebackType
 from tqdm import tqdm
 
 from harvester.harvest.store import Store
+from harvester.harvest.views import StoreView
 from harvester.stats import Stats
 
 INTERVAL = 0.5
@@ -27,7 +28,7 @@ class Progress:
         self._base: dict[str, int] = {}
         if self.disabled:
             return  # the counts scan every edge: only pay for them when bars are drawn
-        counts = self._base = store.counts()
+        counts = self._base = StoreView(store).counts()
         self.bars = {
             "link": tqdm(
                 total=counts["chunks"],

@@ -27,6 +27,7 @@ from harvester.harvest.sources import load_source_ids
 from harvester.harvest.store import Store
 from harvester.harvest.summary import build_summary
 from harvester.harvest.table import require_pyarrow
+from harvester.harvest.views import StoreView
 from harvester.ncbi import DEFAULT_BASE_URL, RETMAX_CAP
 from harvester.stats import Stats
 
@@ -184,7 +185,7 @@ async def _harvest(
         harvest = Harvest(job, store, client)
         with Progress(store, stats, disabled=options.quiet), _frozen_heap():
             await harvest.run()
-        write_output(store, job)
+        write_output(StoreView(store), job)
         rate = client.config.rate_policy().rate
         elapsed = time.monotonic() - started
         summary = build_summary(job, store, stats, rate, elapsed, warnings, resumed=not fresh)

@@ -51,8 +51,6 @@ CREATE TABLE IF NOT EXISTS notes(at REAL NOT NULL, text TEXT NOT NULL);
 """
 
 PENDING, FETCHED, MISSING = 0, 1, 2
-JoinedRow = tuple[int, str | None, int | None, int | None, int | None, int | None, bytes | None]
-"""(source, status, link, target, score, target state, record): one row of the join."""
 
 
 def _lock(job_dir: Path) -> int:
@@ -148,9 +146,6 @@ class Store:
 
     def note(self, text: str) -> None:
         self.db.execute("INSERT INTO notes VALUES(?, ?)", (time.time(), text))
-
-    def notes(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT text FROM notes ORDER BY rowid")]
 
     def initialise(self, config_hash: str, sources: Iterable[int], batch: int) -> None:
         """Store the source ids and their chunks once, with the job's hash, atomically."""
@@ -332,50 +327,6 @@ class Store:
             db.execute("INSERT OR IGNORE INTO pages VALUES(?, ?)", page)
         self._commit()
         return fresh
-
-    # -- progress and output ---------------------------------------------------------------
-    def counts(self) -> dict[str, int]:
-        def one(sql: str) -> int:
-            return int(self.db.execute(sql).fetchone()[0] or 0)
-
-        return {
-            "sources": one("SELECT count(*) FROM sources"),
-            "sources_linked": one("SELECT count(*) FROM sources WHERE status IS NOT NULL"),
-            "sources_unknown": one("SELECT count(*) FROM sources WHERE status='unknown'"),
-            "sources_without_links": one("SELECT count(*) FROM sources WHERE status='no_links'"),
-            "chunks": one("SELECT count(*) FROM chunks"),
-            "chunks_linked": one("SELECT count(*) FROM chunks WHERE linked=1"),
-            "links": one("SELECT count(*) FROM edges"),
-            "targets": one("SELECT count(*) FROM targets"),
-            "targets_fetched": one(f"SELECT count(*) FROM targets WHERE state={FETCHED}"),
-            "targets_missing": one(f"SELECT count(*) FROM targets WHERE state={MISSING}"),
-            "entries": one("SELECT count(*) FROM entries"),
-            "entries_rebuilt": one("SELECT count(*) FROM entries WHERE state='replaced'"),
-            "pages": one("SELECT count(*) FROM pages"),
-        }
-
-    def floor_requests(self, page_size: int) -> int:
-        """The fewest requests this job's index allows: one elink per chunk, one history or
-        post request and one size check per entry, and full pages."""
-        chunks = int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-        total = chunks
-        for chunk, mode in self.db.execute("SELECT chunk, mode FROM chunks WHERE linked=1"):
-            counts = self.chunk_link_counts(chunk)
-            if mode == "history":
-                total += 1 + sum(1 + -(-n // page_size) for n in counts.values())
-            elif mode == "post":
-                total += 2 + -(-sum(counts.values()) // page_size)
-        return total
-
-    def joined(self) -> Iterator[JoinedRow]:
-        """(source, status, link, target, score, target state, record) in source order,
-        links in link-name then NCBI order: the join, streamed, never held whole."""
-        yield from self.db.execute(
-            "SELECT s.uid, s.status, e.link, e.target, e.score, t.state, r.data "
-            "FROM sources s LEFT JOIN edges e ON e.source = s.uid "
-            "LEFT JOIN targets t ON t.uid = e.target LEFT JOIN records r ON r.uid = e.target "
-            "ORDER BY s.position, e.link, e.rank"
-        )
 
 
 def _targets_of(chunk: int, link: int | None, pending_only: bool) -> tuple[str, list[object]]:

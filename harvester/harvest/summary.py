@@ -9,6 +9,7 @@ from typing import Any
 
 from harvester.config import JobConfig
 from harvester.harvest.store import Store
+from harvester.harvest.views import StoreView
 from harvester.stats import Stats
 
 WINDOW = 1.0
@@ -33,10 +34,11 @@ def build_summary(
 ) -> dict[str, Any]:
     """The run's figures; the time floor counts the whole job's requests, so a `resumed` run
     is not compared with it."""
-    counts = store.counts()
+    view = StoreView(store)
+    counts = view.counts()
     requests = {k: int(v) for k, v in stats.prefixed("requests").items()}
     total = sum(requests.values())
-    floor_requests = store.floor_requests(job.fetch.page_size)
+    floor_requests = view.floor_requests(job.fetch.page_size)
     # n requests are n-1 gate periods apart: the first goes out at once
     floor_seconds = (floor_requests - 1) / rate if rate and floor_requests else 0.0
     return {
@@ -64,7 +66,7 @@ def build_summary(
             round(elapsed / floor_seconds, 3) if floor_seconds and not resumed else None
         ),
         "warnings": [*warnings, *unknown_sources_warning(job, counts)],
-        "notes": store.notes(),
+        "notes": view.notes(),
     }
 
 

@@ -1,0 +1,68 @@
+"""Read-only views of a job store, for people and files: the counts behind the progress bars,
+`harvester status` and the summary, the request floor, the notes, and the join the output
+writers stream. The store (store.py) keeps the durable state the harvest reads and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from harvester.harvest.store import FETCHED, MISSING, Store
+
+JoinedRow = tuple[int, str | None, int | None, int | None, int | None, int | None, bytes | None]
+"""(source, status, link, target, score, target state, record): one row of the join."""
+
+
+class StoreView:
+    """Reads a job store; never writes to it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def counts(self) -> dict[str, int]:
+        db = self.store.db
+
+        def one(sql: str) -> int:
+            return int(db.execute(sql).fetchone()[0] or 0)
+
+        return {
+            "sources": one("SELECT count(*) FROM sources"),
+            "sources_linked": one("SELECT count(*) FROM sources WHERE status IS NOT NULL"),
+            "sources_unknown": one("SELECT count(*) FROM sources WHERE status='unknown'"),
+            "sources_without_links": one("SELECT count(*) FROM sources WHERE status='no_links'"),
+            "chunks": one("SELECT count(*) FROM chunks"),
+            "chunks_linked": one("SELECT count(*) FROM chunks WHERE linked=1"),
+            "links": one("SELECT count(*) FROM edges"),
+            "targets": one("SELECT count(*) FROM targets"),
+            "targets_fetched": one(f"SELECT count(*) FROM targets WHERE state={FETCHED}"),
+            "targets_missing": one(f"SELECT count(*) FROM targets WHERE state={MISSING}"),
+            "entries": one("SELECT count(*) FROM entries"),
+            "entries_rebuilt": one("SELECT count(*) FROM entries WHERE state='replaced'"),
+            "pages": one("SELECT count(*) FROM pages"),
+        }
+
+    def floor_requests(self, page_size: int) -> int:
+        """The fewest requests this job's index allows: one elink per chunk, one history or
+        post request and one size check per entry, and full pages."""
+        db = self.store.db
+        total = int(db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        for chunk, mode in db.execute("SELECT chunk, mode FROM chunks WHERE linked=1"):
+            counts = self.store.chunk_link_counts(chunk)
+            if mode == "history":
+                total += 1 + sum(1 + -(-n // page_size) for n in counts.values())
+            elif mode == "post":
+                total += 2 + -(-sum(counts.values()) // page_size)
+        return total
+
+    def notes(self) -> list[str]:
+        """What the harvest noted for people (a size mismatch, a link name posted instead)."""
+        return [r[0] for r in self.store.db.execute("SELECT text FROM notes ORDER BY rowid")]
+
+    def joined(self) -> Iterator[JoinedRow]:
+        """(source, status, link, target, score, target state, record) in source order,
+        links in link-name then NCBI order: the join, streamed, never held whole."""
+        yield from self.store.db.execute(
+            "SELECT s.uid, s.status, e.link, e.target, e.score, t.state, r.data "
+            "FROM sources s LEFT JOIN edges e ON e.source = s.uid "
+            "LEFT JOIN targets t ON t.uid = e.target LEFT JOIN records r ON r.uid = e.target "
+            "ORDER BY s.position, e.link, e.rank"
+        )
