@@ -153,3 +153,17 @@ async def test_emulator_faults_are_survived() -> None:
     retries = client.stats.prefixed("retry")
     assert sum(retries.values()) >= 3, retries
     assert len(retries) >= 3  # several kinds of fault were met and classified
+
+
+async def test_pooled_connections_the_server_closed_are_resent_at_once_not_as_faults() -> None:
+    config = EmulatorConfig(faults="closed:0.5", seed=3)
+    async with (  # every request by POST, which aiohttp itself would never resend
+        Emulator(config) as emu,
+        fast_client(emu.base_url, concurrency=2, post_threshold=0) as client,
+    ):
+        ids = [str(g) for g in emu.state.dataset.uids("gene")][:60]
+        found = await asyncio.gather(*(client.elink("gene", [i], db="snp") for i in ids))
+    assert len(found) == len(ids)
+    closed = client.stats.get("connection/closed_by_server")
+    assert closed >= 5
+    assert not [k for k in client.stats.snapshot() if k.startswith(("retry/", "giveup/"))]

@@ -6,6 +6,7 @@ show that every attempt, retries included, went through it.
 
 from __future__ import annotations
 
+import gzip
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -276,3 +277,16 @@ async def test_a_raw_read_of_a_lost_webenv_is_refused_without_a_request() -> Non
         with pytest.raises(HistoryExpiredError):
             await client.efetch_raw("gene", webenv="W", query_key=1, rettype="uilist")
     assert script.requests == []
+
+
+async def test_a_gzip_answer_is_asked_for_and_read() -> None:
+    async def gzipped(request: web.Request) -> web.StreamResponse:
+        assert "gzip" in request.headers["Accept-Encoding"]
+        return web.Response(
+            body=gzip.compress(snp_page(3)),
+            headers={"Content-Type": XML, "Content-Encoding": "gzip"},
+        )
+
+    async with fault_server(gzipped) as url, fast_client(url) as client:
+        records = [r.uid async for r in client.efetch("snp", ids=["1", "2", "3"])]
+    assert len(records) == 3

@@ -38,7 +38,7 @@ GET_CASES = [
     ("id beyond int64", f"efetch.fcgi?db=snp&id={'9' * 40}", 200, OK),
     ("bad percent escapes", "esearch.fcgi?db=gene&term=%ff%fe%zz", 200, OK),
     ("unknown endpoint", "nope.fcgi?db=snp", 404, OK),
-    ("huge query string", "esearch.fcgi?db=gene&term=" + "a" * 100_000, 400, OK),
+    ("huge query string", "esearch.fcgi?db=gene&term=" + "a" * 100_000, 414, b"414"),
 ]
 
 

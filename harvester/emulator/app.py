@@ -14,8 +14,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
-from harvester.emulator import faults, gatekeeper, hostile, render
+from harvester.emulator import connection, faults, gatekeeper, hostile, render
 from harvester.emulator.fetch import RecordPage, efetch_body, esummary_body
 from harvester.emulator.linklists import DB_LIST, DB_MENUS, LEGACY_DBS, links_from
 from harvester.emulator.links import elink_body
@@ -156,11 +157,12 @@ HANDLERS: dict[str, Callable[[State, Params], Body]] = {
 }
 
 
-async def _prepared(request: web.Request, content_type: str) -> web.StreamResponse:
+async def _prepared(
+    request: web.Request, content_type: str, *, gzip: bool = True
+) -> web.StreamResponse:
+    """A streamed answer's head, chunked and (unless it is to be cut) gzipped as NCBI's."""
     response = web.StreamResponse(headers={"Content-Type": f"{content_type}; charset=UTF-8"})
-    if request.version >= (1, 1):
-        response.enable_chunked_encoding()  # as NCBI; HTTP/1.0 clients (EDirect's curl
-    # --http1.0) may not receive chunks, so they get a body delimited by closing instead
+    connection.shape(request, response, gzip=gzip)
     await response.prepare(request)
     return response
 
@@ -179,7 +181,8 @@ async def _stream(
     fault = request.get(gatekeeper.FAULT_KEY)
     if fault == "short":
         chunks = faults.drop_records(chunks)
-    response = await _prepared(request, content_type)
+    # a cut gzip stream would hold back the part it does send: cut ones go uncompressed
+    response = await _prepared(request, content_type, gzip=fault != "cut")
     if fault == "cut":
         await faults.cut_stream(request, response, (c.encode() for c in chunks))
         return response
@@ -351,7 +354,9 @@ async def _start_pool(app: web.Application) -> None:
 def build_app(state: State) -> web.Application:
     """The emulator as an aiohttp application (mount it, or run it with `server.Emulator`)."""
     keeper = state.gatekeeper
-    middlewares = [ncbi_errors] if keeper is None else [ncbi_errors, gatekeeper.middleware(keeper)]
+    middlewares: list[Middleware] = [connection.middleware(connection.Connections()), ncbi_errors]
+    if keeper is not None:
+        middlewares.append(gatekeeper.middleware(keeper))
     app = web.Application(
         middlewares=middlewares,
         client_max_size=64 * 1024 * 1024,
@@ -366,6 +371,7 @@ def build_app(state: State) -> web.Application:
     app.on_cleanup.append(_stop_renderer)
     app.on_response_prepare.append(ncbi_headers)
     app.on_response_prepare.append(gatekeeper.rate_headers)
+    app.on_response_prepare.append(connection.keep_alive)
     for endpoint in RESULT_ROOTS:
         handler = make_handler(endpoint)
         path = f"{EUTILS_PATH}{endpoint}.fcgi"

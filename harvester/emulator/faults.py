@@ -13,7 +13,9 @@ as reported in rentrez#159/#162), `502`, `503`, `429` (refused although under th
 `stall_seconds`, longer than a client's read timeout), `backend` (HTTP 200 with
 `<ERROR>Search Backend failed: …</ERROR>`), `unable` (transient `Unable to obtain query #N` on a
 valid WebEnv), `expire` (the WebEnv is dropped before the request is served), `short` (an efetch
-page silently missing records from its middle and end).
+page silently missing records from its middle and end), `closed` (a connection the client had
+pooled is closed as its next request arrives, unanswered: NCBI drops idle and 40-times-used
+connections, see connection.py; only requests on a reused connection can meet it).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from harvester.errors import ConfigError
 from harvester.ncbi import RESULT_ROOTS
 
 KINDS = (
-    "500", "502", "503", "429", "empty", "cut", "stall", "backend", "unable", "expire", "short"
+    "500", "502", "503", "429", "empty", "cut", "stall", "backend", "unable", "expire", "short",
+    "closed",
 )  # fmt: skip
 WEBENV_KINDS = frozenset({"unable", "expire"})
 
@@ -85,8 +88,11 @@ class FaultPlan:
         return cls(tuple(rates), mixed)
 
 
-def applies(kind: str, endpoint: str, webenv: bool, query_key: bool) -> bool:
-    """Whether a kind can imitate anything on this request."""
+def applies(kind: str, endpoint: str, webenv: bool, query_key: bool, reused: bool) -> bool:
+    """Whether a kind can imitate anything on this request (`reused`: not the first request
+    of its connection)."""
+    if kind == "closed":
+        return reused
     if kind == "short":
         return endpoint == "efetch"
     if kind == "unable":
@@ -104,33 +110,35 @@ class FaultInjector:
         self._rng = random.Random(f"faults-{seed}")
         self._deck: list[str] = []
 
-    def choose(self, endpoint: str, webenv: bool, query_key: bool) -> str | None:
+    def choose(
+        self, endpoint: str, webenv: bool, query_key: bool, *, reused: bool = False
+    ) -> str | None:
         """The fault for this request, or None; draws nothing when the plan is empty."""
         if not self.plan:
             return None
         u = self._rng.random()
         if self.plan.mixed:
             if u < self.plan.mixed:
-                return self._deal(endpoint, webenv, query_key)
+                return self._deal(endpoint, webenv, query_key, reused)
             u -= self.plan.mixed
         for kind, rate in self.plan.rates:
-            if applies(kind, endpoint, webenv, query_key):
+            if applies(kind, endpoint, webenv, query_key, reused):
                 if u < rate:
                     return kind
                 u -= rate
         return None
 
-    def _deal(self, endpoint: str, webenv: bool, query_key: bool) -> str:
+    def _deal(self, endpoint: str, webenv: bool, query_key: bool, reused: bool) -> str:
         """The first kind in the deck that applies here. When none does, the deck is topped up
         with the kinds it lacks, in seeded order; `500` applies to everything, so one top-up
         always finds a card."""
         for i, kind in enumerate(self._deck):
-            if applies(kind, endpoint, webenv, query_key):
+            if applies(kind, endpoint, webenv, query_key, reused):
                 return self._deck.pop(i)
         lacking = [k for k in KINDS if k not in self._deck]
         self._rng.shuffle(lacking)
         self._deck += lacking
-        return self._deal(endpoint, webenv, query_key)
+        return self._deal(endpoint, webenv, query_key, reused)
 
     def coin(self) -> bool:
         """A fair seeded coin, for faults with two forms (the HTML or JSON 500)."""
@@ -165,6 +173,13 @@ def immediate(
             return _in_band(render.json_error(endpoint, message), True)
         return _in_band(render.xml_error(RESULT_ROOTS[endpoint], message).encode(), False)
     return None
+
+
+def close_unanswered(request: web.Request) -> web.Response:
+    """Close the connection without a byte of answer; the response returned is never sent."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=499, text="")
 
 
 def _in_band(body: bytes, as_json: bool) -> web.Response:

@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from harvester.emulator import faults as f
+from harvester.emulator.connection import REQUEST_NUMBER
 from harvester.emulator.gate import (
     Clock,
     RateGate,
@@ -124,7 +125,11 @@ def middleware(keeper: Gatekeeper) -> Middleware:
                 response = verdict_response(verdict)
                 return response
             webenv, query_key = p.get("webenv") or "", p.get("query_key") or ""
-            fault = keeper.faults.choose(name, bool(webenv), bool(query_key))
+            reused = request.get(REQUEST_NUMBER, 1) > 1
+            fault = keeper.faults.choose(name, bool(webenv), bool(query_key), reused=reused)
+            if fault == "closed":  # the server had dropped the pooled connection
+                response = f.close_unanswered(request)
+                return response
             delay = keeper.latency.delay(name, ids)
             if delay > 0:
                 await keeper.sleep(delay)

@@ -9,15 +9,30 @@ the emulator holds no records of point at plausible synthetic uids.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from harvester.emulator.graph import mix, salt_of
+from harvester.emulator.graph import BlockGraph, UidMap, mix, salt_of
 from harvester.emulator.linklists import LINKS, EmuLink
-
-if TYPE_CHECKING:
-    from harvester.emulator.dataset import Dataset
+from harvester.emulator.spec import DatasetSpec
 
 Link = tuple[int, int]
+
+
+class Dataset(Protocol):
+    """What the rules read of `dataset.Dataset` (which calls them back for its links)."""
+
+    spec: DatasetSpec
+    maps: dict[str, UidMap]
+    gene_snp: BlockGraph
+    gene_pubmed: BlockGraph
+    gene_protein: BlockGraph
+
+    def index(self, db: str, uid: int) -> int | None: ...
+
+    def links(self, linkname: str, uid: int) -> list[Link]: ...
+
+    def gene_taxid(self, index: int) -> int: ...
+
 
 SUBSETS: dict[str, tuple[str, int]] = {
     "gene_nuccore_mgc": ("gene_nuccore", 5),

@@ -13,6 +13,7 @@ from types import TracebackType
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from harvester.emulator import connection
 from harvester.emulator.app import build_app
 from harvester.emulator.catalog import Catalog
 from harvester.emulator.config import EmulatorConfig
@@ -82,7 +83,12 @@ class Emulator:
 
     async def start(self) -> str:
         self._runner = web.AppRunner(
-            self.app, access_log=None, handle_signals=False, logger=PROTOCOL_LOG
+            self.app,
+            access_log=None,
+            handle_signals=False,
+            logger=PROTOCOL_LOG,
+            keepalive_timeout=connection.KEEPALIVE_TIMEOUT,
+            max_line_size=connection.PARSER_LINE_LIMIT,
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
@@ -99,8 +105,8 @@ class Emulator:
         for site in list(self._runner.sites):
             await site.stop()
         server = self._runner.server
-        for connection in list(server.connections if server is not None else ()):
-            connection.force_close()
+        for open_connection in list(server.connections if server is not None else ()):
+            open_connection.force_close()
 
     async def reappear(self) -> None:
         """Listen again on the same port after `vanish`."""

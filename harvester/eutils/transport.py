@@ -14,7 +14,6 @@ import random
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from functools import partial
-from types import SimpleNamespace
 from typing import TypeVar
 from urllib.parse import urlencode
 
@@ -23,6 +22,7 @@ from yarl import URL
 
 from harvester import __version__
 from harvester.errors import HistoryExpiredError, TransportError
+from harvester.eutils.connections import POOL_IDLE_SECONDS, Exchange, StaleConnection, trace
 from harvester.eutils.pacing import Gate, Release, process_gate
 from harvester.eutils.parse import aparse
 from harvester.eutils.results import ErrorResult, Item, Record
@@ -86,26 +86,19 @@ class Transport:
             cfg = self.config
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
-                    limit=cfg.concurrency, limit_per_host=cfg.concurrency
+                    limit=cfg.concurrency,
+                    limit_per_host=cfg.concurrency,
+                    keepalive_timeout=POOL_IDLE_SECONDS,
                 ),
                 timeout=aiohttp.ClientTimeout(
                     total=cfg.total_timeout, connect=cfg.connect_timeout, sock_read=cfg.read_timeout
                 ),
-                headers={"User-Agent": f"harvester/{__version__}"},
-                trace_configs=[self._sent_trace()],
+                headers={"User-Agent": f"harvester/{__version__}"},  # Accept-Encoding: gzip too
+                trace_configs=[trace(self.gate)],
             )
-
-    def _sent_trace(self) -> aiohttp.TraceConfig:
-        """Tell the gate when each request's bytes actually leave (headers, then any body)."""
-
-        async def sent(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
-            if isinstance(ctx.trace_request_ctx, Release):
-                self.gate.sent(ctx.trace_request_ctx)
-
-        trace = aiohttp.TraceConfig()
-        trace.on_request_headers_sent.append(sent)
-        trace.on_request_chunk_sent.append(sent)
-        return trace
+            # aiohttp would resend a GET whose pooled connection was closed, behind the gate's
+            # back; `_retried` resends it instead (see connections.py)
+            self._session._retry_connection = False
 
     async def close(self) -> None:
         """Close the session (idempotent)."""
@@ -162,6 +155,7 @@ class Transport:
         state = RetryState(self.config.backoff(), rng=self._rng)
         state.start()
         seen: set[str] = set()
+        stale = 0
         while True:
             self._refuse_lost_entry(params)
             held: list[_T] = []
@@ -179,6 +173,12 @@ class Transport:
                 for out in held:
                     yield out
                 return
+            except StaleConnection as exc:
+                stale += 1
+                if stale <= self.config.concurrency + 1:  # each pooled connection at most once
+                    self.stats.incr("connection/closed_by_server")
+                    continue
+                verdict = classify(exc.__cause__ or exc) or Fail(exc)
             except _Classified as exc:
                 verdict = exc.verdict
             except Exception as exc:  # classified; unknown ones re-raised
@@ -242,25 +242,39 @@ class Transport:
     async def _send(
         self, endpoint: str, params: Params, n_ids: int, release: Release
     ) -> AsyncGenerator[bytes, None]:
-        """One HTTP exchange: a non-2xx status becomes a verdict, a 2xx body streams out."""
+        """One HTTP exchange; a pooled connection found closed raises StaleConnection."""
         if self._session is None:
             await self.open()
         assert self._session is not None
         method, url, data = self._request(endpoint, params, n_ids)
         headers = _FORM if data is not None else None
-        async with self._session.request(
-            method, url, data=data, headers=headers, trace_request_ctx=release
-        ) as resp:
-            self.stats.request(endpoint, resp.status)
-            if not 200 <= resp.status < 300:
-                body = await resp.content.read(4096)
-                outcome = HttpOutcome(
-                    resp.status, body, parse_retry_after(resp.headers.get("Retry-After"))
-                )
-                unexpected = Fail(TransportError(f"unexpected HTTP {resp.status}"))
-                raise _Classified(classify(outcome) or unexpected)
-            async for chunk in self._chunks(resp):
-                yield chunk
+        exchange = Exchange(release)
+        try:
+            async with self._session.request(
+                method, url, data=data, headers=headers, trace_request_ctx=exchange
+            ) as resp:
+                exchange.answered = True
+                async for chunk in self._answer(endpoint, resp):
+                    yield chunk
+        except aiohttp.ClientError as exc:
+            if exchange.stale(exc):
+                raise StaleConnection(str(exc)) from exc
+            raise
+
+    async def _answer(
+        self, endpoint: str, resp: aiohttp.ClientResponse
+    ) -> AsyncGenerator[bytes, None]:
+        """A non-2xx status becomes a verdict; a 2xx body streams out."""
+        self.stats.request(endpoint, resp.status)
+        if not 200 <= resp.status < 300:
+            body = await resp.content.read(4096)
+            outcome = HttpOutcome(
+                resp.status, body, parse_retry_after(resp.headers.get("Retry-After"))
+            )
+            unexpected = Fail(TransportError(f"unexpected HTTP {resp.status}"))
+            raise _Classified(classify(outcome) or unexpected)
+        async for chunk in self._chunks(resp):
+            yield chunk
 
     async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         total, cap = 0, self.config.max_response_bytes

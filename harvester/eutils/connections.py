@@ -1,0 +1,56 @@
+"""Pooled connections and the server that closes them: NCBI drops a connection after 4 idle
+seconds or 40 requests (`Keep-Alive: timeout=4, max=40`), so a request sent on a pooled
+connection may find it already closed. That is not a fault of the request: it is resent at
+once, through the gate again, and not counted against its retries."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import aiohttp
+
+from harvester.eutils.pacing import Gate, Release
+
+__all__ = ["POOL_IDLE_SECONDS", "Exchange", "StaleConnection", "trace"]
+
+POOL_IDLE_SECONDS = 3.0
+"""Keep idle connections a second less than NCBI's 4, so few are reused just as it drops them."""
+
+
+class Exchange:
+    """One HTTP exchange's trace context: its gate release, and what its connection did."""
+
+    __slots__ = ("answered", "release", "reused")
+
+    def __init__(self, release: Release) -> None:
+        self.release = release
+        self.reused = False
+        self.answered = False
+
+    def stale(self, exc: BaseException) -> bool:
+        """Whether `exc` is a pooled connection found closed before any answer came back."""
+        lost = isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError)
+        return lost and self.reused and not self.answered
+
+
+class StaleConnection(Exception):
+    """The server had closed the pooled connection this request went out on."""
+
+
+def trace(gate: Gate) -> aiohttp.TraceConfig:
+    """Tell the gate when each request's bytes actually leave (headers, then any body), and
+    mark exchanges that went out on a reused connection."""
+
+    async def sent(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
+        if isinstance(ctx.trace_request_ctx, Exchange):
+            gate.sent(ctx.trace_request_ctx.release)
+
+    async def reused(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
+        if isinstance(ctx.trace_request_ctx, Exchange):
+            ctx.trace_request_ctx.reused = True
+
+    config = aiohttp.TraceConfig()
+    config.on_request_headers_sent.append(sent)
+    config.on_request_chunk_sent.append(sent)
+    config.on_connection_reuseconn.append(reused)
+    return config
