@@ -17,6 +17,7 @@ from harvester.config import JobConfig, load_job
 from harvester.emulator.server import Emulator
 from harvester.errors import ConfigError
 from harvester.eutils.client import EutilsClient
+from harvester.eutils.pacing import Gate
 from harvester.eutils.parse import parse_bytes
 from harvester.eutils.results import DbInfo, DbLink, DbList
 from harvester.eutils.settings import ClientConfig
@@ -125,8 +126,9 @@ async def test_unreachable_einfo_is_a_warning_not_a_refusal(tmp_path: Path) -> N
     async def no_wait(_: float) -> None:
         return None
 
-    config = ClientConfig(base_url=url, max_outage_seconds=1.0)
-    async with EutilsClient(config, sleep=no_wait) as client:
+    config = ClientConfig(base_url=url, policy="custom", rate=1000, max_outage_seconds=1.0)
+    gate = Gate(config.rate_policy())  # its own: the process-wide gate paces at NCBI's rate
+    async with EutilsClient(config, gate=gate, sleep=no_wait) as client:
         checked, warnings = await checked_names(job, client)
         assert checked is job
         assert warnings == (
