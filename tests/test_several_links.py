@@ -10,8 +10,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from harvest_helpers import TINY, read_jsonl
 
+from harvester.cli import main
 from harvester.config import JobConfig, load_job
 from harvester.emulator.requestlog import read_log
 from harvester.emulator.server import EmulatorConfig, EmulatorThread
@@ -47,13 +49,19 @@ def assert_each_name_matches_the_dataset(job: JobConfig) -> list[dict[str, Any]]
     return rows
 
 
-def test_pubmed_job_with_three_link_names_labels_each_link(tmp_path: Path) -> None:
+def test_pubmed_job_with_three_link_names_labels_each_link(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     job = example("pubmed_citations.yaml", tmp_path)
     assert job.linknames == ("pubmed_pubmed", "pubmed_pubmed_citedin", "pubmed_pubmed_refs")
-    asyncio.run(run_job(job, RunOptions(quiet=True)))
+    summary = asyncio.run(run_job(job, RunOptions(quiet=True)))
     rows = assert_each_name_matches_the_dataset(job)
-    names = {link["linkname"] for row in rows for link in row["links"]}
-    assert names == set(job.linknames)
+    names = [link["linkname"] for row in rows for link in row["links"]]
+    assert summary["links_by_name"] == {name: names.count(name) for name in job.linknames}
+    assert all(summary["links_by_name"].values())
+    assert main(["status", str(job.job_dir)]) == 0
+    shares = ", ".join(f"{k} {v}" for k, v in summary["links_by_name"].items())
+    assert f"by name        {shares}\n" in capsys.readouterr().out
     assert all(link["record"] for row in rows for link in row["links"])
     tsv = example("pubmed_citations.yaml", tmp_path, **{"output.path": str(tmp_path / "c.tsv")})
     asyncio.run(run_job(tsv, RunOptions(quiet=True)))

@@ -170,7 +170,9 @@ def status_command(args: argparse.Namespace) -> int:
         raise InputError(f"no job store in {job_dir} (run the job first)")
     store = Store(path, lock=False)  # reading progress while a run works is fine
     try:
-        c = StoreView(store).counts()
+        view = StoreView(store)
+        c = view.counts()
+        names, by_name = view.linknames(), view.links_per_name()
     finally:
         store.close()
     done = c["targets_fetched"] + c["targets_missing"]
@@ -180,6 +182,9 @@ def status_command(args: argparse.Namespace) -> int:
         f"({c['sources_linked']:,} of {c['sources']:,} source ids)"
     )
     print(f"index          {c['links']:,} links to {c['targets']:,} distinct targets")
+    if len(names) > 1:
+        shares = ", ".join(f"{name} {by_name.get(i, 0):,}" for i, name in enumerate(names))
+        print(f"by name        {shares}")
     print(f"history        {c['entries']:,} entries ({c['entries_rebuilt']:,} rebuilt)")
     print(
         f"fetch          {done:,} of {c['targets']:,} targets "

@@ -181,7 +181,7 @@ async def _harvest(
                 ids, warnings = [int(i) for i in loaded.ids], warnings + loaded.warnings
             else:
                 ids = await resolve_term(client, job)
-            store.initialise(job.semantic_hash(), ids, job.elink_batch)
+            store.initialise(job.semantic_hash(), ids, job.elink_batch, job.linknames)
         harvest = Harvest(job, store, client)
         with Progress(store, stats, disabled=options.quiet), _frozen_heap():
             await harvest.run()

@@ -147,8 +147,15 @@ class Store:
     def note(self, text: str) -> None:
         self.db.execute("INSERT INTO notes VALUES(?, ?)", (time.time(), text))
 
-    def initialise(self, config_hash: str, sources: Iterable[int], batch: int) -> None:
-        """Store the source ids and their chunks once, with the job's hash, atomically."""
+    def initialise(
+        self,
+        config_hash: str,
+        sources: Iterable[int],
+        batch: int,
+        linknames: Sequence[str] = (),
+    ) -> None:
+        """Store the source ids and their chunks once, with the job's hash and link names (the
+        index numbers them in this order), atomically."""
         db = self._tx()
         db.executemany("INSERT INTO sources(position, uid) VALUES(?, ?)", enumerate(sources))
         total = db.execute("SELECT count(*) FROM sources").fetchone()[0]
@@ -161,6 +168,7 @@ class Store:
         )
         db.execute("INSERT INTO meta VALUES('config_hash', ?)", (config_hash,))
         db.execute("INSERT INTO meta VALUES('created', ?)", (str(time.time()),))
+        db.execute("INSERT INTO meta VALUES('linknames', ?)", (",".join(linknames),))
         self._commit()
 
     # -- chunks and the index --------------------------------------------------------------

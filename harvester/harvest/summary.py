@@ -47,6 +47,9 @@ def build_summary(
         "format": job.output.format,
         "job_dir": str(job.job_dir),
         "counts": counts,
+        "links_by_name": {
+            name: view.links_per_name().get(i, 0) for i, name in enumerate(job.linknames)
+        },
         "requests": requests,
         "requests_total": total,
         "http_status": {k: int(v) for k, v in stats.prefixed("http").items()},
@@ -105,6 +108,9 @@ def print_summary(summary: dict[str, Any], file: Any = None) -> None:
         + (" (the whole job's; this run resumed it)" if summary.get("resumed") else ""),
         f"output       {summary['output']}",
     ]
+    by_name = summary.get("links_by_name", {})
+    if len(by_name) > 1:  # several link names: each one's share, under the links line
+        lines.insert(2, f"by name      {', '.join(f'{k} {v:,}' for k, v in by_name.items())}")
     for warning in summary["warnings"]:
         lines.append(f"warning      {warning}")
     print("\n".join(lines), file=file or sys.stderr)

@@ -53,6 +53,15 @@ class StoreView:
                 total += 2 + -(-sum(counts.values()) // page_size)
         return total
 
+    def linknames(self) -> list[str]:
+        """The job's link names in the index's numbering ([] in a store made before they were
+        kept)."""
+        return [name for name in (self.store.get_meta("linknames") or "").split(",") if name]
+
+    def links_per_name(self) -> dict[int, int]:
+        """How many links the index holds under each link name (by its number)."""
+        return dict(self.store.db.execute("SELECT link, count(*) FROM edges GROUP BY link"))
+
     def notes(self) -> list[str]:
         """What the harvest noted for people (a size mismatch, a link name posted instead)."""
         return [r[0] for r in self.store.db.execute("SELECT text FROM notes ORDER BY rowid")]
