@@ -123,3 +123,18 @@ def test_each_name_gets_its_own_entry_and_size_check_and_resumes_alone(tmp_path:
     assert {e.endpoint for e in again} == {"esummary"}
     assert {e.page.split("@")[0].rpartition("#")[2] for e in again if e.page} == {key}
     assert job.output.path.read_bytes() == clean
+
+
+@pytest.mark.parametrize(
+    ("name", "links"),
+    [
+        ("pubmed_citations.yaml", "pubmed -> pubmed: pubmed_pubmed, pubmed_pubmed_citedin, "),
+        ("gene_nucleotide.yaml", "gene -> nuccore: gene_nuccore (as the endpoint's einfo"),
+    ],
+)
+def test_the_examples_plan_on_the_embedded_emulator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, links: str
+) -> None:
+    assert main(["plan", str(JOBS / name), "--output", str(tmp_path / "out.jsonl")]) == 0
+    assert f"links          {links}" in capsys.readouterr().out
+    assert (tmp_path / "out.jsonl.harvest" / "einfo.json").is_file()
