@@ -1,4 +1,5 @@
-"""The gate: no burst in any one-second window, late sends made up, 429 slow-down and recovery.
+"""The gate: no burst in any one-second window, late sends made up, the rate cut by 429s and
+recovered, another program's share left to it.
 
 All timing runs on a virtual loop clock (tests/eutils_helpers.py): nothing here sleeps.
 """
@@ -24,6 +25,7 @@ from harvester.eutils.pacing import (
     reset_process_gate,
     urgent,
 )
+from harvester.eutils.rate_control import DECREASE, LONE_CUT, RateControl
 
 KEEP_RATE = 1 - DEFAULT_MARGIN
 """The share of the limit the gate uses when saturated."""
@@ -163,16 +165,16 @@ async def test_a_cancelled_waiter_gives_its_turn_away() -> None:
     assert all(not isinstance(d, BaseException) for d in done[1:])
 
 
-async def test_429_without_retry_after_halves_the_rate() -> None:
+async def test_429_without_retry_after_cuts_the_rate() -> None:
     async with virtual_time() as clock:
         gate = Gate(policy_for("ncbi"))
         await release_times(gate, clock, 2)
         gate.on_429()
-        assert gate.rate == pytest.approx(1.5)
-        times = await release_times(gate, clock, 4)
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 1 / 1.5
-    assert gate.stats.get("gate/slowdowns") == 1
+        assert gate.rate == pytest.approx(3 * DECREASE)
+        times = await release_times(gate, clock, 8)
+        window = gate.window
+    assert most_in_window(times, window - 1e-9) <= 2  # two lanes a window at 2.25/s
+    assert gate.stats.get("gate/slowdowns") == 1 and gate.stats.get("gate/rate_cuts") == 1
 
 
 async def test_retry_after_holds_every_request_until_it_passes() -> None:
@@ -182,8 +184,8 @@ async def test_retry_after_holds_every_request_until_it_passes() -> None:
         hit = clock.now
         gate.on_429(retry_after=2.0)
         times = await release_times(gate, clock, 3)
+        assert gate.rate == pytest.approx(3.0 * LONE_CUT)  # a lone 429: a nudge, no more
     assert times[0] >= hit + 2.0
-    assert gate.rate == pytest.approx(3.0)  # Retry-After given: hold, not halve
     assert most_in_window(times) <= 3
 
 
@@ -199,26 +201,61 @@ async def test_429_arriving_while_queued_still_holds_the_waiters() -> None:
     assert times[0] >= hit + 5.0
 
 
-async def test_recovery_is_gradual_and_capped_at_policy_rate() -> None:
-    async with virtual_time():
-        gate = Gate(policy_for("ncbi"), recovery=0.1)
-        gate.on_429()
-        gate.on_429()
-        assert gate.rate == pytest.approx(0.75)
+async def test_repeated_429s_cut_the_rate_for_a_while_then_it_recovers() -> None:
+    async with virtual_time() as clock:
+        gate = Gate(policy_for("ncbi", api_key=True))
+        gate.on_429(retry_after=1.0)
+        clock.now += 2
+        gate.on_429(retry_after=1.0)
+        assert gate.rate == pytest.approx(10 * LONE_CUT * DECREASE)
         rates = []
-        for _ in range(20):
-            gate.on_success()
+        for _ in range(80):
+            clock.now += 1
             rates.append(gate.rate)
-    assert rates[0] == pytest.approx(3 * 0.35)  # additive: +10% of the policy rate
-    assert all(b >= a for a, b in itertools.pairwise(rates))
-    assert max(rates) == pytest.approx(3.0)
+    assert rates[0] == pytest.approx(10 * LONE_CUT * DECREASE)  # held ...
+    assert all(b >= a for a, b in itertools.pairwise(rates))  # ... then won back gradually
+    assert rates[-1] == pytest.approx(10.0)
 
 
 async def test_rate_never_drops_below_floor() -> None:
-    gate = Gate(policy_for("ncbi"), min_factor=1 / 8)
-    for _ in range(10):
-        gate.on_429()
-    assert gate.rate == pytest.approx(3 / 8)
+    async with virtual_time() as clock:
+        gate = Gate(policy_for("ncbi"), control=RateControl(min_factor=1 / 8))
+        for _ in range(20):
+            gate.on_429()
+            clock.now += 1.5
+        assert gate.rate == pytest.approx(3 / 8)
+
+
+async def test_rate_headers_leave_another_programs_share_and_count_our_own() -> None:
+    """Another program spends 3 of a 10/s key: each answer's X-RateLimit-Remaining is 10 less
+    ours in its window less those 3, so the gate keeps to 7 lanes a window."""
+    async with virtual_time() as clock:
+        gate = Gate(policy_for("ncbi", api_key=True))
+        sent = []
+        for _ in range(12):  # four a second: room to see the other program
+            release = await gate.acquire()
+            gate.sent(release)
+            sent.append(release)
+            clock.now += 0.25
+        for release in sent[-8:]:
+            ours = sum(release.at - 1.0 < r.at <= release.at for r in sent)
+            gate.on_rate_headers(release, 10, 10 - ours - 3)
+        assert gate.rate == pytest.approx(7)
+        times = await release_times(gate, clock, 28)
+    assert most_in_window(times) <= 7
+
+
+async def test_idle_counts_only_a_due_release_nobody_takes() -> None:
+    async with virtual_time() as clock:
+        gate = Gate(policy_for("ncbi"))
+        await release_times(gate, clock, 3)  # three lanes used: the next is due a window on
+        assert gate.idle() == 0.0
+        clock.now += 1.5
+        assert gate.idle() == pytest.approx(1.5 - (1 / KEEP_RATE - 2 * MIN_GAP / 3), abs=1e-6)
+        waiter = asyncio.ensure_future(gate.acquire())
+        await asyncio.sleep(0)
+        assert gate.idle() == 0.0  # someone holds the gate
+        await waiter
 
 
 async def test_wait_seconds_are_counted() -> None:

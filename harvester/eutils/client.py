@@ -84,6 +84,7 @@ class EutilsClient:
         self.transport = Transport(self.config, gate=gate, stats=stats, rng=rng, sleep=sleep)
         self.stats = self.transport.stats
         self.gate = self.transport.gate
+        self.concurrency = self.transport.concurrency
 
     async def __aenter__(self) -> EutilsClient:
         await self.transport.open()

@@ -4,9 +4,10 @@ NCBI counts requests over a sliding second, so the gate enforces exactly that: a
 requests (the limit) in any window of one second plus a safety margin (default 3%) against
 jitter at the server, with consecutive releases kept apart by aiolimiter's bucket of one, so
 there is never a burst. Windows are counted from when each request actually left, which lets a
-release the event loop delayed be made up instead of lost. A 429 slows the gate (Retry-After
-holds every request until it passes; without it the rate halves) and successes win the rate
-back additively, never above the policy. Time comes from the running loop (tests use a
+release the event loop delayed be made up instead of lost. The server's word sets how much of
+the policy's rate is used (rate_control.py): a 429's Retry-After holds every request until it
+passes, repeated 429s cut the rate for a while, and the `X-RateLimit-*` headers leave another
+program's share of the allowance to it. Time comes from the running loop (tests use a
 virtual one). Attempts take their turns first come, first served, except that those started
 inside `urgent()` go ahead of every other waiting attempt.
 """
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo
 from aiolimiter import AsyncLimiter
 
 from harvester.errors import ConfigError
+from harvester.eutils.rate_control import RateControl
 from harvester.ncbi import RATE_NO_KEY, RATE_WITH_KEY
 from harvester.stats import Stats
 
@@ -137,7 +139,8 @@ class Release:
 
 class Gate:
     """Lets at most n requests through in any window of n / rate seconds (plus the margin),
-    spaced at least `min_gap` periods apart, and adapts the rate to 429s.
+    spaced at least `min_gap` periods of the policy's rate apart, and adapts the rate to what
+    the server says (429s, rate headers).
 
     The window is counted from when each request's bytes actually left (`sent`), the moment the
     server counts it, so a release the busy event loop delays costs one of the n lanes a few
@@ -150,8 +153,7 @@ class Gate:
         *,
         margin: float = DEFAULT_MARGIN,
         min_gap: float = MIN_GAP,
-        recovery: float = 0.05,
-        min_factor: float = 1 / 64,
+        control: RateControl | None = None,
         clock: Callable[[], float] | None = None,
         wall: Callable[[], datetime] | None = None,
         stats: Stats | None = None,
@@ -163,12 +165,10 @@ class Gate:
         self.policy = policy
         self.margin = margin
         self.min_gap = min_gap
-        self.recovery = recovery
-        self.min_factor = min_factor
+        self.control = control or RateControl()
         self.stats = stats if stats is not None else Stats()
         self._clock = clock
         self._wall = wall or (lambda: datetime.now(UTC))
-        self._factor = 1.0
         self._hold_until = float("-inf")
         self._limiter: AsyncLimiter | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -177,6 +177,8 @@ class Gate:
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         """Attempts waiting for their turn: a heap by (priority, arrival)."""
         self._arrivals = itertools.count()
+        self._free_since = float("-inf")
+        """When the last turn was passed on with nobody waiting (see `idle`)."""
 
     def now(self) -> float:
         """The gate's clock (the running loop's time unless one was injected)."""
@@ -184,8 +186,8 @@ class Gate:
 
     @property
     def rate(self) -> float:
-        """The rate the gate releases at right now (policy rate x slow-down factor)."""
-        return self.policy.rate_at(self._wall()) * self._factor
+        """The rate the gate releases at right now (the policy's, less what the server said)."""
+        return self.control.rate(self.policy.rate_at(self._wall()), self.now())
 
     @property
     def lanes(self) -> int:
@@ -198,13 +200,12 @@ class Gate:
         return self.lanes / (self.rate * (1.0 - self.margin))
 
     def _bucket(self) -> AsyncLimiter:
-        """aiolimiter's bucket of one keeps consecutive releases `min_gap` periods apart."""
-        gap = self.min_gap / self.rate
-        if self._limiter is None:
+        """aiolimiter's bucket of one keeps consecutive releases `min_gap` periods of the
+        policy's rate apart. A slowed rate is kept by the lanes' windows alone, so the bucket
+        changes only with the policy's rate (ncbi-2007's peak hours): a new one then."""
+        gap = self.min_gap / self.policy.rate_at(self._wall())
+        if self._limiter is None or self._limiter.time_period != gap:
             self._limiter = AsyncLimiter(1, gap)
-        if self._limiter.time_period != gap:  # aiolimiter has no public setter for the rate
-            self._limiter.time_period = gap
-            self._limiter._rate_per_sec = 1.0 / gap
         return self._limiter
 
     def _due(self) -> float:
@@ -235,6 +236,7 @@ class Gate:
         finally:
             self._pass_turn()
         self.stats.incr("gate/acquired")
+        self.stats.incr("gate/rate_sum", self.rate)  # / acquired: the mean rate paced at
         if release.waited > 0:
             self.stats.incr("gate/waits")
             self.stats.incr("gate/wait_seconds", release.waited)
@@ -262,23 +264,37 @@ class Gate:
                 ticket.set_result(None)
                 return
         self._busy = False
+        self._free_since = self.now()
+
+    def idle(self) -> float:
+        """Seconds the gate has had a release due and nobody to take it (0 while any attempt
+        holds or waits for a turn): time lost to the rate unless the work ran out."""
+        if self._busy or self._waiting:
+            return 0.0
+        return max(0.0, self.now() - max(self._due(), self._free_since))
 
     def sent(self, release: Release) -> None:
         """The request's bytes went out now: count its window from here."""
         release.at = max(release.at, self.now())
 
-    def on_success(self) -> None:
-        """A request went through: win back a step of the rate (additive increase)."""
-        if self._factor < 1.0:
-            self._factor = min(1.0, self._factor + self.recovery)
-
     def on_429(self, retry_after: float | None = None) -> None:
-        """NCBI said too many: hold everything until Retry-After, or halve the rate."""
+        """NCBI said too many: hold everything until Retry-After; repeated, cut the rate."""
         self.stats.incr("gate/slowdowns")
         if retry_after is not None and retry_after > 0:
             self._hold_until = max(self._hold_until, self.now() + retry_after)
-        else:
-            self._factor = max(self.min_factor, self._factor / 2)
+        if self.control.on_429(self.now(), retry_after):
+            self.stats.incr("gate/rate_cuts")
+
+    def on_rate_headers(self, release: Release, limit: int, remaining: int) -> None:
+        """An accepted answer's `X-RateLimit-Limit`/`-Remaining`, for the request `release`
+        sent: the window the server counted it in held this many of ours."""
+        start = release.at - 1.0
+        own = 0
+        for earlier in reversed(self._log):
+            if earlier.at <= start - 1.0:  # sends are logged in order, give or take a little
+                break
+            own += start < earlier.at <= release.at
+        self.control.on_rate_headers(limit, remaining, own)
 
 
 _PROCESS_GATE: Gate | None = None
@@ -290,7 +306,9 @@ def process_gate(
     """The single gate of this process: every client shares it, so limits hold across them."""
     global _PROCESS_GATE
     if _PROCESS_GATE is None:
-        _PROCESS_GATE = Gate(policy, margin=margin, stats=stats)
+        _PROCESS_GATE = Gate(
+            policy, margin=margin, control=RateControl(slow_start=True), stats=stats
+        )
     elif _PROCESS_GATE.policy != policy:
         raise ConfigError(
             f"this process already paces requests with policy '{_PROCESS_GATE.policy.name}'"

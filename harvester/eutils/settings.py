@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field, replace
 
 from harvester.errors import ConfigError
+from harvester.eutils.concurrency import DEFAULT_CEILING
 from harvester.eutils.pacing import DEFAULT_MARGIN, Policy, RatePolicy, policy_for
 from harvester.eutils.retry import Backoff
 from harvester.ncbi import DEFAULT_BASE_URL
@@ -28,7 +29,8 @@ class ClientConfig:
     rate: float | None = None
     """Requests per second for the `custom` policy."""
     margin: float = DEFAULT_MARGIN
-    concurrency: int = 4
+    concurrency: int = DEFAULT_CEILING
+    """The most requests in flight at once (connections, and the adaptive limit's ceiling)."""
     connect_timeout: float = 20.0
     read_timeout: float = 120.0
     """Longest silence between two chunks of a body."""

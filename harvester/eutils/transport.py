@@ -22,6 +22,7 @@ from yarl import URL
 
 from harvester import __version__
 from harvester.errors import HistoryExpiredError, TransportError
+from harvester.eutils.concurrency import ConcurrencyControl
 from harvester.eutils.connections import POOL_IDLE_SECONDS, Exchange, StaleConnection, trace
 from harvester.eutils.pacing import Gate, Release, process_gate
 from harvester.eutils.parse import aparse
@@ -79,6 +80,8 @@ class Transport:
         self._session: aiohttp.ClientSession | None = None
         self.lost_webenvs: set[str] = set()
         """WebEnvs the History server has lost: reading an entry of one fails at once."""
+        self.concurrency = ConcurrencyControl(config.concurrency)
+        """Told each answer's latency and each 5xx or timeout; says how many may be out."""
 
     async def open(self) -> None:
         """Create the one session; its connector is sized to the configured concurrency."""
@@ -169,7 +172,7 @@ class Transport:
                         seen.add(item.uid)
                         self.stats.incr(f"{endpoint}/records")
                         yield item
-                self.gate.on_success()
+                self._answered(release)
                 for out in held:
                     yield out
                 return
@@ -216,6 +219,8 @@ class Transport:
         self.stats.incr(f"retry/{verdict.reason}")
         if verdict.reason == "http_429":
             self.gate.on_429(verdict.retry_after)
+        elif verdict.reason == "timeout" or verdict.reason.startswith("http_5"):
+            self.concurrency.on_trouble(self.gate.now(), self.gate.rate)
         delay = state.next_delay(verdict)
         if delay is None:
             self.stats.incr(f"giveup/{verdict.reason}")
@@ -254,7 +259,7 @@ class Transport:
                 method, url, data=data, headers=headers, trace_request_ctx=exchange
             ) as resp:
                 exchange.answered = True
-                async for chunk in self._answer(endpoint, resp):
+                async for chunk in self._answer(endpoint, resp, release):
                     yield chunk
         except aiohttp.ClientError as exc:
             if exchange.stale(exc):
@@ -262,11 +267,13 @@ class Transport:
             raise
 
     async def _answer(
-        self, endpoint: str, resp: aiohttp.ClientResponse
+        self, endpoint: str, resp: aiohttp.ClientResponse, release: Release
     ) -> AsyncGenerator[bytes, None]:
         """A non-2xx status becomes a verdict; a 2xx body streams out."""
         self.stats.request(endpoint, resp.status)
-        if not 200 <= resp.status < 300:
+        if 200 <= resp.status < 300:
+            self._rate_headers(resp, release)
+        else:
             body = await resp.content.read(4096)
             outcome = HttpOutcome(
                 resp.status, body, parse_retry_after(resp.headers.get("Retry-After"))
@@ -275,6 +282,17 @@ class Transport:
             raise _Classified(classify(outcome) or unexpected)
         async for chunk in self._chunks(resp):
             yield chunk
+
+    def _rate_headers(self, resp: aiohttp.ClientResponse, release: Release) -> None:
+        """Pass `X-RateLimit-Limit`/`-Remaining` to the gate, when both are there and whole."""
+        limit = resp.headers.get("X-RateLimit-Limit", "")
+        remaining = resp.headers.get("X-RateLimit-Remaining", "")
+        if limit.isdigit() and remaining.isdigit():
+            self.gate.on_rate_headers(release, int(limit), int(remaining))
+
+    def _answered(self, release: Release) -> None:
+        """An attempt's answer is in whole: its time since the send is a latency sample."""
+        self.concurrency.on_latency(max(0.0, self.gate.now() - release.at))
 
     async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         total, cap = 0, self.config.max_response_bytes

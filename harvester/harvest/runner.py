@@ -18,6 +18,7 @@ from harvester.config import JobConfig, OutputFormat
 from harvester.errors import InputError, StoreError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import Gate
+from harvester.eutils.rate_control import RateControl
 from harvester.eutils.settings import ClientConfig
 from harvester.harvest.engine import Harvest
 from harvester.harvest.names import checked_names
@@ -155,7 +156,8 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
     async with endpoint(job, options) as base_url:
         config = client_config(job, base_url)
         stats = Stats()
-        gate = Gate(config.rate_policy(), margin=config.margin, stats=stats)
+        control = RateControl(slow_start=True)
+        gate = Gate(config.rate_policy(), margin=config.margin, control=control, stats=stats)
         async with EutilsClient(config, gate=gate, stats=Stats()) as einfo_client:
             job, warnings = await checked_names(job, einfo_client)
         async with EutilsClient(config, gate=gate, stats=stats) as client:
