@@ -21,6 +21,7 @@ from typing import Any
 from harvester import config_keys as keys
 from harvester import ncbi
 from harvester.errors import ConfigError, InputError
+from harvester.eutils.concurrency import DEFAULT_CEILING, MAX_CEILING
 from harvester.eutils.pacing import Policy
 from harvester.yamldoc import Doc, Section, alternatives, read_yaml, show, suggest
 
@@ -72,8 +73,10 @@ override (a flag, a keyword) beside the current folder, as a shell would read th
 NAME_KEYS = ("dbfrom", "db", "linkname")
 """Keys whose names NCBI's einfo confirms at run time (harvest/names.py)."""
 MAX_ELINK_BATCH = 500
-MAX_CONCURRENCY = 64
-DEFAULT_CONCURRENCY = 8
+MAX_CONCURRENCY = MAX_CEILING
+DEFAULT_CONCURRENCY = DEFAULT_CEILING
+"""`concurrency` is the ceiling of the adaptive limit on requests in flight (see
+eutils/concurrency.py); the limit itself follows the latency the client sees."""
 
 
 class OutputFormat(StrEnum):

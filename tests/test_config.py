@@ -56,7 +56,7 @@ def test_minimal_job_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert job.fetch == FetchSpec("efetch", None, "xml", None, 500)
     assert job.elink_batch == 100 and job.fields == ()
     assert job.output == OutputSpec(tmp_path / "out/jak3.jsonl", "jsonl")
-    assert (job.endpoint, job.policy, job.rate, job.concurrency) == ("ncbi", "ncbi", None, 8)
+    assert (job.endpoint, job.policy, job.rate, job.concurrency) == ("ncbi", "ncbi", None, 64)
     assert (job.api_key_env, job.tool) == ("NCBI_API_KEY", "harvester")
     assert job.job_dir == tmp_path / "out/jak3.jsonl.harvest"
     assert job.job_file == tmp_path / "jak3.yaml"
@@ -389,8 +389,8 @@ def test_fetch_format_checks(tmp_path: Path) -> None:
             "base (…/eutils/)",
         ),
         ("cmd: acheck\n", "job.yaml:7: cmd 'acheck' must be 'neighbor' or 'neighbor_score'"),
-        ("concurrency: 0\n", "job.yaml:7: concurrency must be 1..64, got 0"),
-        ("concurrency: 65\n", "job.yaml:7: concurrency must be 1..64, got 65"),
+        ("concurrency: 0\n", "job.yaml:7: concurrency must be 1..256, got 0"),
+        ("concurrency: 257\n", "job.yaml:7: concurrency must be 1..256, got 257"),
         ("elink_batch: 501\n", "job.yaml:7: elink_batch must be 1..500, got 501"),
         ("policy: fast\n", "job.yaml:7: policy 'fast' must be 'ncbi', 'ncbi-2007' or 'custom'"),
         ("policy: custom\n", "job.yaml:7: policy 'custom' needs 'rate' (requests per second)"),

@@ -50,7 +50,11 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--page-size", type=int, help="records per efetch/esummary page")
     parser.add_argument("--elink-batch", type=int, help="source ids per elink request")
-    parser.add_argument("--concurrency", type=int, help="requests in flight (default 8)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help="the most requests in flight; fewer are sent while fewer keep the rate (default 64)",
+    )
     parser.add_argument("--policy", help="ncbi (3/s, 10/s with NCBI_API_KEY), ncbi-2007, custom")
     parser.add_argument("--rate", type=float, help="requests per second for --policy custom")
     parser.add_argument("--job-dir", help="where the job store lives (default OUTPUT.harvest)")

@@ -1,4 +1,4 @@
-"""The six steps of the index-list workflow, as the work a fixed pool of workers runs.
+"""The six steps of the index-list workflow, as the work a pool of workers runs.
 
 Per chunk of source ids: (1) per-id elink builds the index, (2) committed to the store with the
 chunk's new targets claimed, (3) one neighbor_history elink (or an epost of the new targets when
@@ -8,7 +8,9 @@ by WebEnv, (5) parsed records keyed by uid go to the store, and the ids no page 
 confirmed by fetching them directly. (6) The join is the output writer's job.
 
 This module says what each piece of work does and what work it adds; the scheduler
-(scheduler.py) alone says when it runs. Every request passes the client's one gate.
+(scheduler.py) alone says when it runs. Every request passes the client's one gate. How many
+workers run at once follows the latency the client sees (slots.py), up to the job's
+`concurrency`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from harvester.eutils.results import LinkSet, LinkSetHistory
 from harvester.harvest.fetching import Fetcher
 from harvester.harvest.page_gaps import lacked
 from harvester.harvest.scheduler import Check, Confirm, History, Link, Page, Scheduler
+from harvester.harvest.slots import Slots
 from harvester.harvest.store import Chunk, Entry, Store
 from harvester.ncbi import MAX_QUERY_KEYS
 
@@ -38,7 +41,8 @@ class Harvest:
         self.stats = client.stats
         self.links = {name: i for i, name in enumerate(job.linknames)}
         self.fetcher = Fetcher(job, client)
-        self.scheduler = Scheduler(job.concurrency, job.fetch.page_size)
+        self.slots = Slots(client.concurrency, client.gate, self._has_ready, self.stats)
+        self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size)
         self.keys = _HistoryKeys()
         self.pages_left: dict[int, set[int]] = {}
         """An open entry's pages not in yet, by retstart."""
@@ -78,21 +82,25 @@ class Harvest:
         for entry in self.store.entries(("open",)):
             self._start_entry(entry)
 
+    def _has_ready(self) -> bool:
+        return self.scheduler.has_ready()
+
     async def _worker(self) -> None:
         while True:
-            work = await self.scheduler.next()
-            match work:
-                case Link(chunk):
-                    await self.link(chunk)
-                case History(chunk, mode):
-                    await self.history(chunk, mode)
-                case Check(entry):
-                    await self.check(entry)
-                case Page(entry, retstart):
-                    await self.page(entry, retstart)
-                case Confirm(uids):
-                    await self.confirm(list(uids))
-            self.scheduler.done(work)
+            async with self.slots.hold():  # a slot first: work leaves in the scheduler's order
+                work = await self.scheduler.next()
+                match work:
+                    case Link(chunk):
+                        await self.link(chunk)
+                    case History(chunk, mode):
+                        await self.history(chunk, mode)
+                    case Check(entry):
+                        await self.check(entry)
+                    case Page(entry, retstart):
+                        await self.page(entry, retstart)
+                    case Confirm(uids):
+                        await self.confirm(list(uids))
+                self.scheduler.done(work)
 
     # -- steps 1-2: per-id elink, the index ---------------------------------------------------
     async def link(self, chunk: Chunk) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harvester.harvest.store import Chunk, Entry
@@ -90,11 +91,11 @@ class _Queued:
 
 
 class Scheduler:
-    """Holds the harvest's work and hands it out in order to a pool of `concurrency` workers."""
+    """Holds the harvest's work and hands it out in order to a pool of `concurrency` workers
+    (a number, or what the concurrency controller allows at the moment)."""
 
-    def __init__(self, concurrency: int, page_size: int) -> None:
-        self._lookahead = 2 * concurrency
-        """Pages queued below which the next chunks are linked."""
+    def __init__(self, concurrency: int | Callable[[], int], page_size: int) -> None:
+        self._workers = concurrency if callable(concurrency) else lambda: concurrency
         self._page_size = page_size
         self._ready: asyncio.PriorityQueue[_Queued] = asyncio.PriorityQueue()
         self._seq = itertools.count()
@@ -154,6 +155,10 @@ class Scheduler:
         self._confirm_if_due()
         self._ready.task_done()
 
+    def has_ready(self) -> bool:
+        """Whether work is queued for the next worker."""
+        return not self._ready.empty()
+
     async def drained(self) -> None:
         """Return once every piece of work enqueued is done."""
         await self._ready.join()
@@ -197,7 +202,8 @@ class Scheduler:
             if not per_chunk
             else max(1, min(LINKS_AHEAD, int(LINKS_IN_FLIGHT // per_chunk)))
         )
-        while self._unlinked and self._open(Link) < ahead and self._queued[Page] < self._lookahead:
+        lookahead = 2 * self._workers()  # pages queued below which the next chunks are linked
+        while self._unlinked and self._open(Link) < ahead and self._queued[Page] < lookahead:
             self._put(self._unlinked.popleft())
 
     def _release_held_back(self) -> None:

@@ -41,6 +41,7 @@ def build_summary(
     floor_requests = view.floor_requests(job.fetch.page_size)
     # n requests are n-1 gate periods apart: the first goes out at once
     floor_seconds = (floor_requests - 1) / rate if rate and floor_requests else 0.0
+    acquired, taken = stats.get("gate/acquired"), stats.get("slots/taken")
     return {
         "job": job.name,
         "output": str(job.output.path),
@@ -61,6 +62,10 @@ def build_summary(
         "history_size_mismatches": int(stats.get("check/mismatch")),
         "elapsed_seconds": round(elapsed, 3),
         "allowed_rate": rate,
+        "paced_rate": round(stats.get("gate/rate_sum") / acquired, 3) if acquired else rate,
+        "rate_cuts": int(stats.get("gate/rate_cuts")),
+        "concurrency_peak": int(stats.get("slots/peak")),
+        "concurrency_mean_limit": round(stats.get("slots/limit_sum") / taken, 1) if taken else 0,
         "achieved_rate": achieved_rate(total, elapsed),
         "floor_requests": floor_requests,
         "floor_seconds": round(floor_seconds, 3),
@@ -103,7 +108,8 @@ def print_summary(summary: dict[str, Any], file: Any = None) -> None:
         + " ".join(f"{k} {v}" for k, v in sorted(summary["requests"].items())),
         f"retries      {retries}",
         f"elapsed      {summary['elapsed_seconds']:>10.1f} s  at "
-        f"{summary['achieved_rate']:.2f} req/s (allowed {summary['allowed_rate']:g}/s); "
+        f"{summary['achieved_rate']:.2f} req/s (allowed {summary['allowed_rate']:g}/s, "
+        f"paced at {summary['paced_rate']:g}/s on average); "
         f"floor {summary['floor_seconds']:.1f} s for {summary['floor_requests']:,} requests"
         + (" (the whole job's; this run resumed it)" if summary.get("resumed") else ""),
         f"output       {summary['output']}",
