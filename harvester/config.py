@@ -163,10 +163,11 @@ class JobConfig:
         return found or str(self.job_file or "job")
 
     def semantic_hash(self) -> str:
-        """sha256 of what decides the result; output, endpoint and speed settings are left out."""
+        """sha256 of what decides what is fetched; fields, output, endpoint and speed settings
+        are left out."""
         src = self.source
         content = {
-            "v": 1,
+            "v": 2,
             "source": {
                 "ids": list(src.ids),
                 "file_sha256": _file_sha256(src.file) if src.file else None,
@@ -180,10 +181,14 @@ class JobConfig:
             "fetch": [self.fetch.via, self.fetch.rettype, self.fetch.retmode, self.fetch.version],
             "page_size": self.fetch.page_size,
             "elink_batch": self.elink_batch,
-            "fields": [list(pair) for pair in self.fields],
         }
         text = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def fields_key(self) -> str:
+        """The fields, as the job store records them: changing them re-derives the output
+        from the records it keeps, with no request (so they are not in `semantic_hash`)."""
+        return json.dumps([list(pair) for pair in self.fields], separators=(",", ":"))
 
     def api_key(self) -> str | None:
         """The key from the environment variable the job names, or None."""

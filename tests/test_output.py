@@ -36,8 +36,8 @@ def test_table_rows_round_trip_through_a_csv_reader(tmp_path, fmt, delimiter):
     ]
     statuses = {1: "linked", 2: "linked", 3: "no_links"}
     store.commit_links(chunk, statuses, edges)
-    stored = [(u, orjson.dumps(v)) for u, v in RECORDS.items()]
-    stored.append((14, PLAIN + b"p q\x1f"))  # stored as cells: B is ""
+    stored = [(u, (orjson.dumps(v), b"<R/>")) for u, v in RECORDS.items()]
+    stored.append((14, (PLAIN + b"p q\x1f", b"<R/>")))  # stored as cells: B is ""
     store.commit_records(stored, missing=[13])
     out = tmp_path / f"out.{fmt}"
     extractor = FieldExtractor([("A", "A"), ("B", "B")])
@@ -73,7 +73,7 @@ def test_table_rows_round_trip_through_a_csv_reader(tmp_path, fmt, delimiter):
 def test_records_are_stored_as_plain_cells_only_when_nothing_is_lost(body, plain):
     extractor = FieldExtractor([("A", "A"), ("B", "B")])
     record = Record("snp", "1", etree.fromstring(b"<R>" + body + b"</R>"))
-    data = extractor.encode(record)
+    data, _ = extractor.encode(record)
     assert (data[:1] == PLAIN) is plain
     assert extractor.decode(data) == extractor.values(record)  # the same values either way
     cells = extractor.plain_cells(data, "\t")
@@ -83,6 +83,6 @@ def test_records_are_stored_as_plain_cells_only_when_nothing_is_lost(body, plain
 def test_a_json_record_carrying_the_cell_separator_is_stored_as_json():
     extractor = FieldExtractor([("A", "a"), ("B", "b")])
     record = Record("gene", "1", doc={"a": "x\x1fy", "b": "z"})  # JSON esummary may carry it
-    data = extractor.encode(record)
+    data, _ = extractor.encode(record)
     assert data[:1] != PLAIN
     assert extractor.decode(data) == {"A": "x\x1fy", "B": "z"}

@@ -1,5 +1,5 @@
-"""Records for the job's db, by History page or by id, as the store keeps them: (uid, encoded
-fields) for each record, and the ids NCBI said it has no record for."""
+"""Records for the job's db, by History page or by id, as the store keeps them: (uid, (encoded
+fields, whole record)) for each record, and the ids NCBI said it has no record for."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from harvester.config import JobConfig
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import urgent
 from harvester.eutils.results import Record
-from harvester.harvest.fields import FieldExtractor
+from harvester.harvest.fields import FieldExtractor, Stored
 from harvester.harvest.store import Entry
 from harvester.ncbi import FetchVia
 
-Fetched = tuple[list[tuple[int, bytes]], list[int]]
-"""(records as (uid, encoded fields), ids NCBI said are missing)."""
+Fetched = tuple[list[tuple[int, Stored]], list[int]]
+"""(records as (uid, (encoded fields, whole record)), ids NCBI said are missing)."""
 
 
 class Fetcher:
@@ -33,7 +33,7 @@ class Fetcher:
             retmax=self.job.fetch.page_size,
         )
 
-    async def confirm(self, uids: list[int]) -> tuple[dict[int, bytes], list[int]]:
+    async def confirm(self, uids: list[int]) -> tuple[dict[int, Stored], list[int]]:
         """Fetch ids no page brought: (records found, ids missing at NCBI)."""
         # An id is missing once two answers lack it: the page that should have held it and
         # this by-id fetch. Withdrawn ids are the usual cause, and then the fetch finds none of
@@ -41,7 +41,7 @@ class Fetcher:
         # records) and this answer may be short too, so what it lacks is asked once more.
         # The end of the run waits on these, and nothing waits on a check: they go ahead of
         # the checks and pages waiting at the gate.
-        found: dict[int, bytes] = {}
+        found: dict[int, Stored] = {}
         said: set[int] = set()
         asking = [str(t) for t in uids]
         for _ in range(2):
@@ -63,7 +63,7 @@ class Fetcher:
         retstart: int | None = None,
         retmax: int | None = None,
     ) -> Fetched:
-        good: list[tuple[int, bytes]] = []
+        good: list[tuple[int, Stored]] = []
         missing: list[int] = []
         async for record in self._records(ids, webenv, query_key, retstart, retmax):
             if not record.uid.isdigit():

@@ -9,15 +9,18 @@ match gives a string, several a list, none null. Without fields, the whole recor
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 
-from harvester.eutils._lxml import etree
 from harvester.eutils.results import Record
+from harvester.harvest import kept
+from harvester.harvest.field_paths import record_paths, unmatched_warnings
 
 Value = str | list[str] | None
+Stored = tuple[bytes, bytes]
+"""A fetched record as the store takes it: (the output's value, the whole record kept)."""
 PLAIN = b"\x1e"
 """First byte of a record stored as its cells: every value is text that neither a TSV nor a
 CSV writer would quote, joined by SEP in field order (anything else is stored as JSON)."""
@@ -32,6 +35,24 @@ class FieldExtractor:
         self.fields = tuple(fields)
         self.names = tuple(name for name, _ in self.fields)
         self._paths: dict[tuple[str, str], str] = {}
+        self.seen = 0
+        """Records extracted so far."""
+        self.matched: set[str] = set()
+        """Names of fields that matched something in at least one record."""
+        self.sample_paths: list[tuple[str, str]] | None = None
+        """The paths of the first record where a field matched nothing, for suggestions."""
+        self._report_at = 0
+        self._report: Callable[[list[str]], None] | None = None
+
+    def report_unmatched(self, after: int, report: Callable[[list[str]], None]) -> None:
+        """Once `after` records are extracted (a first page), `report` the fields that
+        matched nothing in any of them, if there are such."""
+        self._report_at, self._report = after, report
+
+    def unmatched(self) -> list[str]:
+        """One warning per field that matched nothing in every record seen, naming the
+        closest paths the records do have."""
+        return unmatched_warnings(self.fields, self.matched, self.seen, self.sample_paths)
 
     def _qualified(self, path: str, ns: str) -> str:
         key = (path, ns)
@@ -61,15 +82,24 @@ class FieldExtractor:
             out[name] = None if not found else found[0] if len(found) == 1 else found
         return out
 
-    def encode(self, record: Record) -> bytes:
-        """What the store keeps: extracted fields as plain cells (the common case, so the
-        table writer at the end of the run copies them) or JSON, or the record's XML/JSON."""
-        if self.fields:
-            values = self.values(record)
-            return _plain(values) or orjson.dumps(values)
-        if record.element is not None:
-            return bytes(etree.tostring(record.element, encoding="utf-8", with_tail=False))
-        return orjson.dumps(record.doc or {})
+    def encode(self, record: Record) -> Stored:
+        """What the store keeps: the output's value (extracted fields as plain cells, the
+        common case the table writer copies, or JSON; or the record's XML/JSON) and the whole
+        record, from which other fields can be extracted later without a request."""
+        whole = kept.raw(record)
+        return self.cells(record) if self.fields else whole, whole
+
+    def cells(self, record: Record) -> bytes:
+        """The extracted fields as stored for output; notes which fields matched."""
+        values = self.values(record)
+        self.seen += 1
+        if len(self.matched) < len(self.names):
+            self.matched.update(name for name, value in values.items() if value is not None)
+            if self.sample_paths is None and len(self.matched) < len(self.names):
+                self.sample_paths = record_paths(record)
+            if self.seen == self._report_at and self._report is not None:
+                self._report(self.unmatched())
+        return _plain(values) or orjson.dumps(values)
 
     def decode(self, data: bytes) -> Any:
         """The stored value for output: a dict of fields, or the record text."""

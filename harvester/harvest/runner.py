@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import dataclasses
 import gc
+import logging
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from harvester.harvest.engine import Harvest
 from harvester.harvest.names import checked_names
 from harvester.harvest.output import check_writable, write_output
 from harvester.harvest.progress import Progress
+from harvester.harvest.rederive import fields_changed, rederive
 from harvester.harvest.sources import load_source_ids
 from harvester.harvest.store import Store
 from harvester.harvest.summary import build_summary
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from harvester.emulator.config import EmulatorConfig
 
 STORE_NAME = "state.sqlite"
+log = logging.getLogger("harvester")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +179,8 @@ async def _harvest(
     stats = client.stats
     try:
         fresh = store.get_meta("config_hash") is None
+        if fields_changed(store, job):
+            warnings += tuple(rederive(store, job))
         if fresh:
             ids: list[int]
             if job.source.term is None:
@@ -183,11 +188,15 @@ async def _harvest(
                 ids, warnings = [int(i) for i in loaded.ids], warnings + loaded.warnings
             else:
                 ids = await resolve_term(client, job)
-            store.initialise(job.semantic_hash(), ids, job.elink_batch, job.linknames)
+            store.initialise(
+                job.semantic_hash(), ids, job.elink_batch, job.linknames, job.fields_key()
+            )
         harvest = Harvest(job, store, client)
+        harvest.fetcher.extractor.report_unmatched(job.fetch.page_size, _warn)
         with Progress(store, stats, disabled=options.quiet), _frozen_heap():
             await harvest.run()
         write_output(StoreView(store), job)
+        warnings += tuple(harvest.fetcher.extractor.unmatched())
         rate = client.config.rate_policy().rate
         elapsed = time.monotonic() - started
         summary = build_summary(job, store, stats, rate, elapsed, warnings, resumed=not fresh)
@@ -196,6 +205,12 @@ async def _harvest(
         return summary
     finally:
         store.close()
+
+
+def _warn(lines: list[str]) -> None:
+    """Say at once (after the first page) what the summary will say again at the end."""
+    for line in lines:
+        log.warning("%s", line)
 
 
 def summary_bytes(summary: dict[str, Any]) -> bytes:

@@ -10,7 +10,8 @@ leaves a store that resuming can trust: resuming is "planned minus done".
     targets  each distinct target once: the chunk that claimed it, its link name, its state
     entries  History entries (WebEnv, query key, size checked) that hold targets to fetch
     pages    finished fetch pages of an entry
-    records  extracted fields (or the whole record) per target
+    records  extracted fields (or the whole record) per target: what the output shows
+    kept     every fetched record whole, compressed per commit (kept.py): fields re-derive
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harvester.errors import StoreError
+from harvester.harvest import kept
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,6 +49,7 @@ CREATE TABLE IF NOT EXISTS pages(
     entry INTEGER NOT NULL, retstart INTEGER NOT NULL, PRIMARY KEY(entry, retstart))
     WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS records(uid INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS kept(batch INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS notes(at REAL NOT NULL, text TEXT NOT NULL);
 """
 
@@ -153,9 +156,11 @@ class Store:
         sources: Iterable[int],
         batch: int,
         linknames: Sequence[str] = (),
+        fields_key: str = "[]",
     ) -> None:
-        """Store the source ids and their chunks once, with the job's hash and link names (the
-        index numbers them in this order), atomically."""
+        """Store the source ids and their chunks once, with the job's hash, its link names (the
+        index numbers them in this order) and the fields its records are extracted with,
+        atomically."""
         db = self._tx()
         db.executemany("INSERT INTO sources(position, uid) VALUES(?, ?)", enumerate(sources))
         total = db.execute("SELECT count(*) FROM sources").fetchone()[0]
@@ -167,6 +172,7 @@ class Store:
             ),
         )
         db.execute("INSERT INTO meta VALUES('config_hash', ?)", (config_hash,))
+        db.execute("INSERT INTO meta VALUES('fields', ?)", (fields_key,))
         db.execute("INSERT INTO meta VALUES('created', ?)", (str(time.time()),))
         db.execute("INSERT INTO meta VALUES('linknames', ?)", (",".join(linknames),))
         self._commit()
@@ -313,12 +319,13 @@ class Store:
 
     def commit_records(
         self,
-        records: Sequence[tuple[int, bytes]],
+        records: Sequence[tuple[int, tuple[bytes, bytes]]],
         missing: Sequence[int] = (),
         page: tuple[int, int] | None = None,
     ) -> int:
-        """Store fetched records (first copy wins), mark targets, and finish a page; returns
-        how many of the records were targets still pending."""
+        """Store fetched records, each as (uid, (output value, whole record)): the values
+        (first copy wins) and the whole records kept in one blob; mark targets, and finish a
+        page; returns how many of the records were targets still pending."""
         db = self._tx()
         before = db.total_changes
         db.executemany(
@@ -326,7 +333,12 @@ class Store:
             ((uid,) for uid, _ in records),
         )
         fresh = db.total_changes - before
-        db.executemany("INSERT OR IGNORE INTO records VALUES(?, ?)", records)
+        db.executemany(
+            "INSERT OR IGNORE INTO records VALUES(?, ?)", ((u, value) for u, (value, _) in records)
+        )
+        if records:
+            whole = kept.pack([(uid, body) for uid, (_, body) in records])
+            db.execute("INSERT INTO kept(data) VALUES(?)", (whole,))
         db.executemany(
             f"UPDATE targets SET state={MISSING} WHERE uid=? AND state={PENDING}",
             ((uid,) for uid in missing),
@@ -335,6 +347,24 @@ class Store:
             db.execute("INSERT OR IGNORE INTO pages VALUES(?, ?)", page)
         self._commit()
         return fresh
+
+    def kept_records(self) -> Iterator[tuple[int, bytes]]:
+        """Every fetched record whole, (uid, body), in the order they were committed."""
+        for (blob,) in self.db.execute("SELECT data FROM kept ORDER BY batch"):
+            yield from kept.unpack(blob)
+
+    def replace_records(self, values: Iterable[tuple[int, bytes]], fields_key: str) -> None:
+        """Swap every output value for `values` (first copy wins, as when fetched) and record
+        which fields they hold, in one transaction."""
+        db = self._tx()
+        try:
+            db.execute("DELETE FROM records")
+            db.executemany("INSERT OR IGNORE INTO records VALUES(?, ?)", values)
+            db.execute("INSERT OR REPLACE INTO meta VALUES('fields', ?)", (fields_key,))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._commit()
 
 
 def _targets_of(chunk: int, link: int | None, pending_only: bool) -> tuple[str, list[object]]:

@@ -1,0 +1,86 @@
+"""The field paths a record offers (for `harvester fields`), and the closest of them to a
+path that matched nothing, so a typo in `fields` is named instead of leaving a column empty."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from harvester.eutils._lxml import etree
+from harvester.eutils.results import Record
+
+EXAMPLE_WIDTH = 60
+
+
+def record_paths(record: Record) -> list[tuple[str, str]]:
+    """(path, an example value) for every path that leads to text in the record, in document
+    order, each once: what a `fields` entry can name."""
+    found: dict[str, str] = {}
+    pairs = _json_paths(record.doc or {}, "") if record.element is None else _xml_paths(record)
+    for path, text in pairs:
+        found.setdefault(path, text[:EXAMPLE_WIDTH])
+    return list(found.items())
+
+
+def _xml_paths(record: Record) -> Iterator[tuple[str, str]]:
+    root = record.element
+    assert root is not None
+    if root.tag == "DocSum":  # esummary v1: an Item is named by its Name
+        for item in root.iter("Item"):
+            yield item.get("Name", ""), item.text or ""
+        return
+    yield from _children(root, "")
+
+
+def _children(el: Any, prefix: str) -> Iterator[tuple[str, str]]:
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue  # a comment or processing instruction
+        path = f"{prefix}{etree.QName(child).localname}"
+        if len(child):
+            yield from _children(child, path + "/")
+        else:
+            yield path, child.text or ""
+
+
+def _json_paths(node: Any, prefix: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield from _json_paths(value, f"{prefix}/{key}" if prefix else str(key))
+    elif isinstance(node, list):
+        for item in node:
+            yield from _json_paths(item, prefix)
+    elif prefix:
+        yield prefix.upper(), "" if node is None else str(node)
+
+
+def closest(path: str, paths: Sequence[str], n: int = 3) -> list[str]:
+    """Paths ending in the same name first (`GENE/NAME` -> `GENES/GENE_E/NAME`), then the
+    most alike."""
+    leaf = path.rpartition("/")[2].upper()
+    same_leaf = [p for p in paths if p.rpartition("/")[2].upper() == leaf]
+    alike = difflib.get_close_matches(path.upper(), [p.upper() for p in paths], n, 0.4)
+    by_upper = {p.upper(): p for p in paths}
+    ordered = [*same_leaf, *(by_upper[a] for a in alike)]
+    return list(dict.fromkeys(ordered))[:n]
+
+
+def unmatched_warnings(
+    fields: Sequence[tuple[str, str]],
+    matched: set[str],
+    seen: int,
+    sample_paths: Sequence[tuple[str, str]] | None,
+) -> list[str]:
+    """One line per field whose path matched nothing in any of `seen` records."""
+    if not seen:
+        return []
+    paths = [p for p, _ in sample_paths or ()]
+    lines = []
+    for name, path in fields:
+        if name in matched:
+            continue
+        near = closest(path, paths)
+        hint = f"; closest paths: {', '.join(near)}" if near else ""
+        lines.append(f"field {name}: path {path!r} matched nothing in {seen:,} records{hint}")
+    return lines

@@ -1,0 +1,50 @@
+"""Whole records kept in the job store, so changing `fields` or the output format re-derives
+the output from the store instead of downloading everything again.
+
+Each commit of fetched records keeps them as one zlib blob: `uid US record` joined by RS.
+Neither separator can occur in XML 1.0 text or in orjson's output (both escape or forbid
+control characters), and similar records compressed together cost a few dozen bytes each
+(see benchmarks/SCALE.md).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+
+import orjson
+
+from harvester.eutils._lxml import etree
+from harvester.eutils.results import Record
+from harvester.eutils.xmlstream import PARSER_OPTIONS
+
+RS, US = b"\x1e", b"\x1f"
+LEVEL = 1
+"""zlib level: records of one page are alike, so the fastest level already packs them ~20x."""
+_PARSER = etree.XMLParser(**PARSER_OPTIONS)
+
+
+def raw(record: Record) -> bytes:
+    """The record as fetched: its XML, or its JSON for a JSON esummary."""
+    if record.element is not None:
+        return bytes(etree.tostring(record.element, encoding="utf-8", with_tail=False))
+    return orjson.dumps(record.doc or {})
+
+
+def pack(records: Sequence[tuple[int, bytes]]) -> bytes:
+    """One blob of (uid, raw record) pairs."""
+    return zlib.compress(RS.join(b"%d%b%b" % (uid, US, body) for uid, body in records), LEVEL)
+
+
+def unpack(blob: bytes) -> Iterator[tuple[int, bytes]]:
+    """The (uid, raw record) pairs of a blob, in the order they were kept."""
+    for item in zlib.decompress(blob).split(RS):
+        uid, _, body = item.partition(US)
+        yield int(uid), body
+
+
+def parsed(db: str, uid: int, body: bytes) -> Record:
+    """A kept record parsed again (network off, no entities), for field extraction."""
+    if body[:1] == b"{":
+        return Record(db, str(uid), doc=orjson.loads(body))
+    return Record(db, str(uid), element=etree.fromstring(body, _PARSER))
