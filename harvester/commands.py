@@ -13,8 +13,15 @@ def _registry() -> list[Register]:
     from harvester import links as links_cli
     from harvester.emulator import cli as emulator_cli
     from harvester.harvest import cli as harvest_cli
+    from harvester.harvest import export_cli
 
-    return [harvest_cli.register, links_cli.register, emulator_cli.register, inspect_cli.register]
+    return [
+        harvest_cli.register,
+        export_cli.register,
+        links_cli.register,
+        emulator_cli.register,
+        inspect_cli.register,
+    ]
 
 
 REGISTRY: list[Register] = _registry()

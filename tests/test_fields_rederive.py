@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from harvester.cli import main
 from harvester.emulator import EmulatorConfig
 from harvester.harvest.runner import RunOptions, run_job
 from tests.harvest_helpers import TINY, make_job, read_jsonl
@@ -65,3 +66,51 @@ async def test_whole_records_come_back_when_fields_are_dropped(tmp_path: Path) -
     record = read_jsonl(whole.output.path)[0]["links"][0]["record"]
     assert record.startswith("<DocumentSummary") and "<SNP_ID>867174</SNP_ID>" in record
     assert orjson.loads(orjson.dumps(record)) == record
+
+
+JOB = """\
+source: {ids: [3718, 7157]}
+dbfrom: gene
+db: snp
+fields: {SNP_ID: SNP_ID}
+output: {path: out.jsonl}
+endpoint: embedded
+policy: custom
+rate: 1000
+"""
+
+
+def test_export_writes_another_format_and_fields_from_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job_file = tmp_path / "job.yaml"
+    job_file.write_text(JOB)
+    assert main(["export", str(job_file)]) == 3  # nothing to export yet
+    assert "no job store in" in capsys.readouterr().err
+    assert main(["run", str(job_file), "--quiet"]) == 0
+    # other fields, and an endpoint nothing listens on: export must not need it
+    changed = JOB.replace("{SNP_ID: SNP_ID}", "{POS: CHRPOS}").replace(
+        "endpoint: embedded", "endpoint: http://127.0.0.1:9/"
+    )
+    job_file.write_text(changed)
+    out = tmp_path / "o.tsv"
+    assert main(["export", str(job_file), "--format", "tsv", "--output", str(out)]) == 0
+    rows = out.read_text().splitlines()
+    assert rows[0].endswith("\ttarget_status\tPOS")
+    assert "3718\tlinked\tgene_snp\t867174\t\tok\t19:17813929" in rows
+    assert f"wrote {len(rows) - 1} rows to {out}" in capsys.readouterr().err
+
+
+def test_fields_prints_the_paths_of_an_emulated_or_a_stored_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["fields", "snp"]) == 0
+    emulated = capsys.readouterr().out
+    assert "\nGENES/GENE_E/NAME " in emulated and "\nCHRPOS " in emulated
+    job_file = tmp_path / "job.yaml"
+    job_file.write_text(JOB)
+    assert main(["run", str(job_file), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["fields", str(job_file)]) == 0
+    stored = capsys.readouterr().out.splitlines()
+    assert any(line.split() == ["GENES/GENE_E/NAME", "JAK3"] for line in stored)
