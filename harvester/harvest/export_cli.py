@@ -18,6 +18,7 @@ from harvester.harvest.output import check_writable, write_output
 from harvester.harvest.rederive import fields_changed, rederive
 from harvester.harvest.runner import STORE_NAME, open_store
 from harvester.harvest.table import require_pyarrow
+from harvester.harvest.views import StoreView
 
 EXPORT_HELP = """\
 Write a job's output again from its job directory, sending no request: in another format
@@ -62,8 +63,9 @@ def export_command(args: argparse.Namespace) -> int:
     store = open_store(job, restart=False)
     try:
         warnings = rederive(store, job) if fields_changed(store, job) else []
-        written = write_output(store, job)
-        counts = store.counts()
+        view = StoreView(store)
+        written = write_output(view, job)
+        counts = view.counts()
     finally:
         store.close()
     unit = "lines" if job.output.format == "jsonl" else "rows"
