@@ -273,13 +273,40 @@ async def test_elink_check_and_linkout_commands(emulator, http, cmd, path):
         assert json.loads(js)["linksets"][0]["dbfrom"] == "pubmed"
 
 
-async def test_elink_unknown_id_gets_a_per_linkset_error(emulator, http):
+async def test_elink_unknown_id_gets_a_linkset_without_links_not_an_error(emulator, http):
     _, text = await call(
         http, emulator.base_url, "elink", dbfrom="gene", db="snp", id=["3718", "99999999999"]
     )
     sets = xml(text).findall("LinkSet")
     assert sets[1].findtext("IdList/Id") == "99999999999"
-    assert sets[1].findtext("ERROR") == "Id not found"
+    assert sets[1].find("ERROR") is None and sets[1].find("LinkSetDb") is None
+    assert sets[0].find("LinkSetDb") is not None
+
+
+async def test_idtype_acc_gives_accession_versions_for_sequence_dbs(emulator, http):
+    gene = next(g for g in emulator.state.dataset.uids("gene") if g > 1_000_000)
+    params = {"dbfrom": "gene", "db": "protein", "linkname": "gene_protein", "id": str(gene)}
+    _, plain = await call(http, emulator.base_url, "elink", **params)
+    _, acc = await call(http, emulator.base_url, "elink", idtype="acc", **params)
+    uids = [i.text for i in xml(plain).iterfind("LinkSet/LinkSetDb/Link/Id")]
+    accs = [i.text for i in xml(acc).iterfind("LinkSet/LinkSetDb/Link/Id")]
+    assert uids and all(u.isdigit() for u in uids)
+    assert len(accs) == len(uids) and all(a.startswith("NP_") and "." in a for a in accs)
+    _, found = await call(
+        http, emulator.base_url, "esearch", db="protein", term=f"{uids[0]}[UID]", idtype="acc"
+    )
+    assert xml(found).findtext("IdList/Id") == accs[0]
+
+
+async def test_a_webenv_read_without_retmax_is_not_capped_at_10000(emulator, http):
+    ids = ",".join(str(i) for i in range(1, 12_001))
+    _, posted = await call(http, emulator.base_url, "epost", post=True, db="snp", id=ids)
+    env, key = xml(posted).findtext("WebEnv"), xml(posted).findtext("QueryKey")
+    read = {"db": "snp", "WebEnv": env, "query_key": key, "rettype": "uilist"}
+    _, whole = await call(http, emulator.base_url, "efetch", **read)
+    _, capped = await call(http, emulator.base_url, "efetch", retmax=12_000, **read)
+    assert len(whole.split()) == 12_000
+    assert len(capped.split()) == 10_000
 
 
 @pytest.mark.parametrize(

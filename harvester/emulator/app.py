@@ -19,11 +19,11 @@ from aiohttp.typedefs import Middleware
 from harvester.emulator import connection, faults, gatekeeper, hostile, render
 from harvester.emulator.fetch import RecordPage, efetch_body, esummary_body
 from harvester.emulator.linklists import DB_LIST, DB_MENUS, LEGACY_DBS, links_from
-from harvester.emulator.links import elink_body
+from harvester.emulator.links import as_accessions, elink_body
 from harvester.emulator.params import ParamError, Params, read_params
 from harvester.emulator.renderpool import Entry, RenderPool
 from harvester.emulator.search import Searcher, SearchSyntaxError
-from harvester.emulator.state import EMPTY_IDS, HistoryMissing, NoValidIds, State
+from harvester.emulator.state import EMPTY_IDS, NO_VALID_IDS, HistoryMissing, NoValidIds, State
 from harvester.ncbi import (
     DEFAULT_ESEARCH_RETMAX,
     EUTILS_PATH,
@@ -121,11 +121,12 @@ def esearch(state: State, p: Params) -> Body:
         webenv, query_key = state.history.add(webenv, db, uids)
     if (p.get("rettype") or "") == "count":
         retmax = 0
+    shown = uids[retstart : retstart + retmax]
     result = render.SearchResult(
         len(uids),
-        len(uids[retstart : retstart + retmax]),
+        len(shown),
         retstart,
-        uids[retstart : retstart + retmax],
+        as_accessions(state, p, db, shown),
         term,
         query_key,
         webenv if query_key else None,
@@ -139,11 +140,7 @@ def epost(state: State, p: Params) -> Body:
     db = state.check_db(p.get("db"))
     uids, bad = state.ids_from(db, p.getall("id"))
     if not uids:
-        raise (
-            ParamError(EMPTY_IDS)
-            if not bad
-            else NoValidIds("ID list is empty! Possibly it has no correct IDs.")
-        )
+        raise (ParamError(EMPTY_IDS) if not bad else NoValidIds(NO_VALID_IDS))
     webenv, key = state.history.add(p.get("webenv"), db, uids)
     return render.epost(key, webenv, bad)
 

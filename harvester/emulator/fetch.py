@@ -20,9 +20,12 @@ CHUNK_RECORDS = 100
 
 
 def page(uids: list[int], p: Params, from_history: bool) -> list[int]:
+    """The records a request reads: `retmax` of them (at most 10,000) from `retstart`; without
+    `retmax`, a History entry is read whole, as NCBI processes the whole stored set."""
     retstart = p.int("retstart", 0)
-    default = len(uids) if from_history else RETMAX_CAP
-    retmax = min(p.int("retmax", default), RETMAX_CAP)
+    if from_history and p.get("retmax") is None:
+        return uids[retstart:]
+    retmax = min(p.int("retmax", RETMAX_CAP), RETMAX_CAP)
     return uids[retstart : retstart + retmax]
 
 

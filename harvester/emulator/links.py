@@ -20,8 +20,11 @@ from harvester.emulator.render_links import (
     elink_xml,
 )
 from harvester.emulator.search import Searcher
-from harvester.emulator.state import NO_VALID_IDS, NoValidIds, State
+from harvester.emulator.state import EMPTY_IDS, NO_VALID_IDS, NoValidIds, State
 from harvester.ncbi import ELINK_COMMANDS
+
+ACCESSION_DBS = ("nuccore", "protein")
+"""The dbs whose records have accession.versions (idtype=acc answers them instead of uids)."""
 
 
 def _groups(state: State, dbfrom: str, p: Params) -> list[list[int]]:
@@ -29,7 +32,7 @@ def _groups(state: State, dbfrom: str, p: Params) -> list[list[int]]:
     if not raw:
         entry = state.from_history(p)
         if entry is None:
-            raise ParamError("Empty id list - nothing todo")
+            raise ParamError(EMPTY_IDS)
         return [list(entry[1])]
     groups: list[list[int]] = []
     seen: set[tuple[int, ...]] = set()
@@ -95,31 +98,46 @@ def _linkset(
     p: Params,
 ) -> LinkSetOut:
     ids = [str(u) for u in group]
-    ds = state.dataset
     if cmd in ("acheck", "ncheck", "lcheck", "llinks", "llinkslib", "prlinks"):
         return _check(state, cmd, dbfrom, names, group)
-    if not any(ds.known(dbfrom, u) for u in group):
-        return LinkSetOut(dbfrom, ids, error="Id not found")
-    found: list[LinkSetDbOut] = []
+    # An id the db does not hold gets its LinkSet with no LinkSetDb, as one without links: NCBI
+    # documents no error for it (the seed's "Id not found" is not NCBI's).
+    found: list[tuple[EmuLink, list[tuple[int, int]]]] = []
     for ln in names:
         links = _union(state, ln.name, group)
         if term and ln.dbto == dbfrom and links:
             keep = Searcher(state.catalog, ln.dbto, lambda _k: None).run(term).uids
             links = [(t, s) for t, s in links if t in keep]
         if links:
-            found.append(LinkSetDbOut(ln.dbto, ln.name, links))
+            found.append((ln, links))
     if cmd != "neighbor_history":
-        return LinkSetOut(dbfrom, ids, dbs=found, scored=cmd == "neighbor_score")
+        dbs = [LinkSetDbOut(ln.dbto, ln.name, _acc(state, p, ln.dbto, lk)) for ln, lk in found]
+        return LinkSetOut(dbfrom, ids, dbs=dbs, scored=cmd == "neighbor_score")
     webenv = p.get("webenv")
     histories = []
-    for out in found:
-        if db == "all" and out.dbto == dbfrom:
+    for ln, links in found:
+        if db == "all" and ln.dbto == dbfrom:
             continue  # the seed's db=all history example leaves same-db links out
-        webenv, key = state.history.add(webenv, out.dbto, sorted(t for t, _ in out.links))
-        histories.append(HistoryOut(out.dbto, out.linkname, key))
+        webenv, key = state.history.add(webenv, ln.dbto, sorted(t for t, _ in links))
+        histories.append(HistoryOut(ln.dbto, ln.name, key))
     return LinkSetOut(
         dbfrom, ids, histories=histories, webenv=webenv or p.get("webenv"), kind="history"
     )
+
+
+def as_accessions(state: State, p: Params, db: str, uids: list[int]) -> list[int | str]:
+    """With `idtype=acc`, a sequence db's uids as accession.versions (as NCBI); else uids."""
+    if (p.get("idtype") or "").lower() != "acc" or db not in ACCESSION_DBS:
+        return list(uids)
+    seq = state.catalog.records.seq
+    return [record.accession_version if (record := seq(db, u)) else u for u in uids]
+
+
+def _acc(
+    state: State, p: Params, db: str, links: list[tuple[int, int]]
+) -> list[tuple[int | str, int]]:
+    ids = as_accessions(state, p, db, [t for t, _ in links])
+    return list(zip(ids, (s for _, s in links), strict=True))
 
 
 def _check(

@@ -157,7 +157,8 @@ class SearchResult:
     count: int
     retmax: int
     retstart: int
-    ids: Sequence[int]
+    ids: Sequence[int | str]
+    """uids, or accession.versions with idtype=acc"""
     translation: str
     query_key: int | None = None
     webenv: str | None = None

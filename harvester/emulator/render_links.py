@@ -16,7 +16,8 @@ from harvester.emulator.render import esc, head, json_doc
 class LinkSetDbOut:
     dbto: str
     linkname: str
-    links: Sequence[tuple[int, int]]
+    links: Sequence[tuple[int | str, int]]
+    """(uid, or accession.version with idtype=acc; score)"""
 
 
 @dataclass(frozen=True, slots=True)
