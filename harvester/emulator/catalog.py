@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from functools import lru_cache
 
+from harvester.emulator import bulk
 from harvester.emulator import render_records as rr
 from harvester.emulator.dataset import Dataset
+from harvester.emulator.graph import mix
 from harvester.emulator.records import Records
 from harvester.emulator.render import esc
+
+GENE_END = "</Entrezgene>\n"
 
 
 class Catalog:
@@ -16,7 +21,24 @@ class Catalog:
     def __init__(self, dataset: Dataset) -> None:
         self.ds = dataset
         self.records = Records(dataset)
-        self.efetch = lru_cache(maxsize=131_072)(self._efetch)
+        self._cached = lru_cache(maxsize=131_072)(self._efetch)
+
+    def efetch(self, fmt: str, db: str, uid: int) -> str | None:
+        """A record's efetch text; a gene's comments, its bulk, are added uncached."""
+        text = self._cached(fmt, db, uid)
+        if text is None or fmt != "entrezgene":
+            return text
+        comments = self._gene_comments(uid)
+        return text[: -len(GENE_END)] + comments + GENE_END if comments else text
+
+    def _gene_comments(self, uid: int) -> str:
+        index = self.ds.index("gene", uid)
+        if index is None:
+            return ""
+        spec = self.ds.spec
+        count = spec.gene_comments.sample(random.Random(mix(spec.seed, 61, index)))
+        pmids = [p for p, _ in self.ds.links("gene_pubmed", uid)]
+        return bulk.entrezgene_comments(count, pmids, spec.seed, uid)
 
     def _efetch(self, fmt: str, db: str, uid: int) -> str | None:
         r = self.records
@@ -28,7 +50,7 @@ class Catalog:
             return rr.entrezgene_record(g) if g else None
         if fmt == "pubmed":
             a = r.article(uid)
-            return rr.pubmed_record(a) if a else None
+            return rr.pubmed_record(a, self._references(uid)) if a else None
         if fmt in ("gbset", "tseqset"):
             q = r.seq(db, uid)
             if q is None:
@@ -45,9 +67,14 @@ class Catalog:
                 f"        <GenbankCommonName>{t.common_name}</GenbankCommonName>\n"
                 "    </OtherNames>\n"
                 f"    <Rank>{t.rank}</Rank>\n    <Division>{t.division}</Division>\n"
-                f"    <Lineage>{esc(t.lineage)}</Lineage>\n</Taxon>\n"
+                f"    <Lineage>{esc(t.lineage)}</Lineage>\n"
+                f"{bulk.lineage_ex(t.lineage, t.uid)}</Taxon>\n"
             )
         return None
+
+    def _references(self, uid: int) -> list[int]:
+        """The PMIDs an article cites (its pubmed_pubmed_refs links, oldest first)."""
+        return sorted(t for t, _ in self.ds.links("pubmed_pubmed_refs", uid))
 
     def summary_v1(self, db: str, uid: int) -> list[rr.Item] | None:
         r = self.records

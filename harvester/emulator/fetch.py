@@ -135,24 +135,32 @@ def esummary_body(state: State, p: Params) -> str | bytes:
     return "".join(out)
 
 
+DB_BUILD = "Build251201-0300m.1"
+"""esummary v2's `<DbBuild>` (NCBI names the index build the answer came from)."""
+
+
 def _summary_v2(state: State, db: str, uids: list[int]) -> str:
+    """DocumentSummarySet with its DbBuild: one element per line, or (dataset option
+    `one_line`) the whole set on one line after the DOCTYPE, as NCBI sends many dbs today."""
+    one_line = state.dataset.spec.one_line
+    nl = "" if one_line else "\n"
     out = [
         XML_DECL,
         f'<!DOCTYPE eSummaryResult PUBLIC "-//NLM//DTD esummary {db} 20130927//EN" '
-        f'"https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20130927/esummary_{db}.dtd">',
-        "\n<eSummaryResult>\n",
-        '<DocumentSummarySet status="OK">\n',
+        f'"https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20130927/esummary_{db}.dtd">\n',
+        f'<eSummaryResult>{nl}<DocumentSummarySet status="OK">{nl}',
+        f"<DbBuild>{DB_BUILD}</DbBuild>{nl}",
     ]
     for uid in uids:
         nodes = state.catalog.summary_v2(db, uid)
         if nodes is None:
-            out.append(
-                f'<DocumentSummary uid="{uid}">\n\t<error>cannot get document summary'
-                "</error>\n</DocumentSummary>\n"
-            )
+            body = "<error>cannot get document summary</error>"
+            out.append(f'<DocumentSummary uid="{uid}">{body}</DocumentSummary>{nl}')
+        elif one_line:
+            out.append(f'<DocumentSummary uid="{uid}">{rr.compact(nodes)}</DocumentSummary>')
         else:
             out.append(f'<DocumentSummary uid="{uid}">\n{rr.pretty(nodes)}</DocumentSummary>\n')
-    out.append("\n</DocumentSummarySet>\n</eSummaryResult>\n")
+    out.append(f"{nl}</DocumentSummarySet>{nl}</eSummaryResult>\n")
     return "".join(out)
 
 

@@ -81,7 +81,10 @@ def elink_body(state: State, p: Params) -> str | bytes:
     groups = _groups(state, dbfrom, p)
     names = _link_names(dbfrom, db, linkname)
     term = p.get("term")
-    linksets = [_linkset(state, cmd, dbfrom, db, names, group, term, p) for group in groups]
+    # A group none of whose ids the db holds is left out (fewer LinkSets than ids), one of the
+    # answers reported from NCBI; the seed's "Id not found" ERROR is not NCBI's.
+    known = [g for g in groups if any(state.dataset.known(dbfrom, u) for u in g)]
+    linksets = [_linkset(state, cmd, dbfrom, db, names, group, term, p) for group in known]
     if p.json and cmd != "llinkslib":
         return elink_json(linksets)
     return elink_xml(linksets)
@@ -100,8 +103,6 @@ def _linkset(
     ids = [str(u) for u in group]
     if cmd in ("acheck", "ncheck", "lcheck", "llinks", "llinkslib", "prlinks"):
         return _check(state, cmd, dbfrom, names, group)
-    # An id the db does not hold gets its LinkSet with no LinkSetDb, as one without links: NCBI
-    # documents no error for it (the seed's "Id not found" is not NCBI's).
     found: list[tuple[EmuLink, list[tuple[int, int]]]] = []
     for ln in names:
         links = _union(state, ln.name, group)

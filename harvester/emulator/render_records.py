@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Union
 
+from harvester.emulator.bulk import reference_list
 from harvester.emulator.records import SPECIES, ArticleInfo, GeneInfo, Records, SeqInfo, SnpInfo
 from harvester.emulator.render import esc
 
@@ -275,7 +276,8 @@ def _names(author: str) -> tuple[str, str]:
     return (last or initials, initials)
 
 
-def pubmed_record(a: ArticleInfo) -> str:
+def pubmed_record(a: ArticleInfo, references: list[int] | None = None) -> str:
+    """One PubmedArticle on one line, as PubMed sends them, with its ReferenceList."""
     authors = "".join(
         f'<Author ValidYN="Y"><LastName>{esc(last)}</LastName><ForeName>{ini}</ForeName>'
         f"<Initials>{ini}</Initials></Author>"
@@ -290,8 +292,8 @@ def pubmed_record(a: ArticleInfo) -> str:
         f"<Abstract><AbstractText>{esc(a.abstract)}</AbstractText></Abstract>"
         f'<AuthorList CompleteYN="Y">{authors}</AuthorList><Language>eng</Language></Article>'
         "</MedlineCitation><PubmedData><ArticleIdList>"
-        f'<ArticleId IdType="pubmed">{a.uid}</ArticleId></ArticleIdList></PubmedData>'
-        "</PubmedArticle>\n"
+        f'<ArticleId IdType="pubmed">{a.uid}</ArticleId></ArticleIdList>'
+        f"{reference_list(references or [])}</PubmedData></PubmedArticle>\n"
     )
 
 

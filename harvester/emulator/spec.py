@@ -41,6 +41,12 @@ class DatasetSpec:
         default_factory=lambda: LinkSpec(DegreeSpec(1.5, 0.5, 0.1, 4), 1, 0.0)
     )
     pubmed_neighbors: int = 12
+    gene_comments: DegreeSpec = field(default_factory=lambda: DegreeSpec(1, 0.5, 0.5, 8))
+    """GeneRIF comments per generated gene (~700 bytes each): its Entrezgene's size. Heavy-tailed
+    in the benchmark datasets, up to NCBI's ~1 MB; a handful here, so tests stay fast."""
+    one_line: bool = False
+    """esummary v2 as NCBI sends it for many dbs today: the whole DocumentSummarySet on one line
+    (False: one element per line, as the older captures)."""
     withdrawn_snp_per_mille: int = 5
     """SNPs that genes still link to but whose records are gone (NCBI's withdrawn/merged ids)."""
 
@@ -59,7 +65,9 @@ def _merge(default: Any, data: dict[str, Any], where: str) -> Any:
             changes[key] = _merge(current, value, f"{where}.{key}")
         elif isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
             changes[key] = float(value)
-        elif isinstance(value, bool) or not isinstance(value, type(current)):
+        elif isinstance(value, bool) != isinstance(current, bool) or not isinstance(
+            value, type(current)
+        ):
             raise ConfigError(f"{where}: '{key}' must be {type(current).__name__}, got {value!r}")
         else:
             changes[key] = value
