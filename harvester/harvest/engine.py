@@ -23,14 +23,11 @@ from harvester.errors import HistoryExpiredError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSet, LinkSetHistory
 from harvester.harvest.fetching import Fetcher
+from harvester.harvest.history_keys import HistoryKeys
 from harvester.harvest.page_gaps import lacked
 from harvester.harvest.scheduler import Check, Confirm, History, Link, Page, Scheduler
 from harvester.harvest.slots import Slots
 from harvester.harvest.store import Chunk, Entry, Store
-from harvester.ncbi import MAX_QUERY_KEYS
-
-KEY_MARGIN = 10
-"""Start a fresh WebEnv this many query keys before NCBI's practical limit."""
 
 
 class Harvest:
@@ -43,7 +40,7 @@ class Harvest:
         self.fetcher = Fetcher(job, client)
         self.slots = Slots(client.concurrency, client.gate, self._has_ready, self.stats)
         self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size)
-        self.keys = _HistoryKeys()
+        self.keys = HistoryKeys()
         self.pages_left: dict[int, set[int]] = {}
         """An open entry's pages not in yet, by retstart."""
         self.entry_ids: dict[int, list[int]] = {}
@@ -362,27 +359,3 @@ class Harvest:
                 for gone in lost
             )
         )
-
-
-class _HistoryKeys:
-    """The WebEnv new History entries join, and how many query keys it holds: a fresh one is
-    started KEY_MARGIN keys before NCBI's practical limit, and after it is lost."""
-
-    def __init__(self) -> None:
-        self.webenv: str | None = None
-        self.used = 0
-
-    def webenv_for(self, needed: int) -> str | None:
-        """The WebEnv for `needed` more keys (None: let NCBI start one)."""
-        if self.used + needed > MAX_QUERY_KEYS - KEY_MARGIN:
-            self.webenv, self.used = None, 0
-        return self.webenv
-
-    def adopt(self, webenv: str, keys: int) -> None:
-        if webenv != self.webenv:
-            self.webenv, self.used = webenv, 0
-        self.used += keys
-
-    def lost(self, webenv: str) -> None:
-        if self.webenv == webenv:
-            self.webenv, self.used = None, 0
