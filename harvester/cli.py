@@ -8,6 +8,7 @@ their documented exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
@@ -34,16 +35,43 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"harvester {__version__}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="say more on stderr: -v each retry and its reason, -vv everything",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        help="what goes to stderr (default warning; overrides -v)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in commands.REGISTRY:
         register(subparsers)
     return parser
 
 
+_HANDLER = logging.StreamHandler()
+_HANDLER.setFormatter(logging.Formatter("harvester: %(levelname)s: %(message)s"))
+
+
+def configure_logging(level: str | None, verbose: int) -> None:
+    """The `harvester` loggers to stderr, at --log-level or by -v count (default warnings)."""
+    chosen = level.upper() if level else ("WARNING", "INFO", "DEBUG")[min(verbose, 2)]
+    logger = logging.getLogger("harvester")
+    logger.setLevel(chosen)
+    _HANDLER.stream = sys.stderr  # the current stderr (tests capture it)
+    if _HANDLER not in logger.handlers:
+        logger.addHandler(_HANDLER)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run the chosen command, and turn known errors into exit codes."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging(args.log_level, args.verbose)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

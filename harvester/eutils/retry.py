@@ -13,6 +13,7 @@ Error messages are plain sentences and never include the API key or a request UR
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from collections import Counter
@@ -107,15 +108,34 @@ def _classify_exception(exc: BaseException) -> Verdict:
         return Retry("truncated", TransportError("the response body was cut off on every attempt"))
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return Retry("timeout", TransportError("NCBI did not answer in time on any attempt"))
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return Fail(
+            TransportError(f"cannot find the host {exc.host!r} (its name does not resolve)")
+        )
     if isinstance(exc, aiohttp.ClientConnectionError):
-        kind = type(exc).__name__
-        error = TransportError(f"could not reach the server ({kind})")
+        error = TransportError(f"could not reach {_where(exc)} ({_why(exc)})")
         return Retry("connection", error, outage=True)
     if isinstance(exc, HistoryExpiredError):
         return Retry("history", exc, limit=HISTORY_ATTEMPTS)
     if isinstance(exc, NcbiTransientError):
         return Retry("ncbi", exc)
     return Fail(exc)
+
+
+_KEY = "check the key in NCBI_API_KEY (or in the variable the job's api_key_env names)"
+
+
+def _where(exc: aiohttp.ClientConnectionError) -> str:
+    """host:port of a connection that failed, when aiohttp says (it says for connects)."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"{exc.host}:{exc.port}"
+    return "the server"
+
+
+def _why(exc: aiohttp.ClientConnectionError) -> str:
+    """The system's reason (`Connection refused`), else the exception's kind."""
+    errno = getattr(getattr(exc, "os_error", None), "errno", None)
+    return os.strerror(errno) if errno else type(exc).__name__
 
 
 def _classify_http(out: HttpOutcome) -> Verdict | None:
@@ -131,10 +151,7 @@ def _classify_http(out: HttpOutcome) -> Verdict | None:
     message = _json_error(out.body) or out.body[:300].decode("utf-8", "replace")
     if "api key invalid" in message.lower():
         return Fail(
-            NcbiPermanentError(
-                "NCBI rejected the API key (HTTP 400 'API key invalid'); "
-                "check NCBI_API_KEY or the api_key setting"
-            )
+            NcbiPermanentError(f"NCBI rejected the API key (HTTP 400 'API key invalid'); {_KEY}")
         )
     if "id list is empty" in message.lower():
         return Fail(NcbiPermanentError(_BAD_IDS))
@@ -186,7 +203,7 @@ def _classify_text(message: str, history_attempts: int) -> Verdict:
     if "id list is empty" in low or "empty id list" in low:
         return Fail(NcbiPermanentError(_BAD_IDS))
     if "api key invalid" in low:
-        return Fail(NcbiPermanentError("NCBI rejected the API key ('API key invalid')"))
+        return Fail(NcbiPermanentError(f"NCBI rejected the API key ('API key invalid'); {_KEY}"))
     if is_per_uid_error(message) or "too many uids" in low:
         return Fail(NcbiPermanentError(f"NCBI refused part of the request: {message}"))
     error = NcbiTransientError(f"NCBI reported an error: {message}")

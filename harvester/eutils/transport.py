@@ -45,6 +45,9 @@ from harvester.stats import Stats
 __all__ = ["Params", "Transport"]
 
 log = logging.getLogger("harvester.eutils")
+NEVER_REACHED_WAIT = 8.0
+"""Seconds of backoff a server that has not answered once in this run may cost a request
+(one that answered before gets `max_outage_seconds`, to ride out an outage)."""
 Params = Sequence[tuple[str, str]]
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 _ERROR_TEXT = re.compile(rb"<ERROR>(.*?)</ERROR>", re.S)
@@ -82,6 +85,8 @@ class Transport:
         """WebEnvs the History server has lost: reading an entry of one fails at once."""
         self.concurrency = ConcurrencyControl(config.concurrency)
         """Told each answer's latency and each 5xx or timeout; says how many may be out."""
+        self.reached = False
+        """Whether the server has answered once: one never reached is given up on sooner."""
 
     async def open(self) -> None:
         """Create the one session; its connector is sized to the configured concurrency."""
@@ -222,9 +227,13 @@ class Transport:
         elif verdict.reason == "timeout" or verdict.reason.startswith("http_5"):
             self.concurrency.on_trouble(self.gate.now(), self.gate.rate)
         delay = state.next_delay(verdict)
+        if verdict.outage and not self.reached and state.outage_waited > NEVER_REACHED_WAIT:
+            delay = None  # a wrong host or port, far more often than an outage at the start
         if delay is None:
             self.stats.incr(f"giveup/{verdict.reason}")
             raise verdict.error
+        if verdict.outage and state.outages == 1:
+            log.warning("%s; trying again for a while", verdict.error)
         log.info("%s: %s; retry %d in %.2fs", endpoint, verdict.reason, state.failures, delay)
         await self._sleep(delay)
 
@@ -271,6 +280,7 @@ class Transport:
     ) -> AsyncGenerator[bytes, None]:
         """A non-2xx status becomes a verdict; a 2xx body streams out."""
         self.stats.request(endpoint, resp.status)
+        self.reached = True
         if 200 <= resp.status < 300:
             self._rate_headers(resp, release)
         else:

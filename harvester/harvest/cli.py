@@ -15,7 +15,7 @@ from harvester.errors import InputError
 from harvester.eutils.pacing import policy_for
 from harvester.harvest.runner import STORE_NAME, RunOptions, plan_names, run
 from harvester.harvest.sources import load_source_ids
-from harvester.harvest.store import Store
+from harvester.harvest.store import Store, in_use
 from harvester.harvest.summary import print_summary
 from harvester.harvest.views import StoreView
 
@@ -172,8 +172,10 @@ def status_command(args: argparse.Namespace) -> int:
     path = job_dir / STORE_NAME
     if not path.exists():
         raise InputError(f"no job store in {job_dir} (run the job first)")
+    running = in_use(job_dir)
     store = Store(path, lock=False)  # reading progress while a run works is fine
     try:
+        started = store.get_meta("config_hash") is not None
         view = StoreView(store)
         c = view.counts()
         names, by_name = view.linknames(), view.links_per_name()
@@ -195,8 +197,11 @@ def status_command(args: argparse.Namespace) -> int:
         f"({c['targets_missing']:,} missing at NCBI), {c['pages']:,} pages"
     )
     finished = c["chunks_linked"] == c["chunks"] and done == c["targets"]
-    print(
-        f"state          {'finished' if finished else 'in progress: run the job again'}",
-        file=sys.stdout,
-    )
+    if running:
+        state = "running (a harvester run holds this job directory now)"
+    elif not started:
+        state = "not started (no run got past its checks; run the job)"
+    else:
+        state = "finished" if finished else "stopped before the end: run the job again to resume"
+    print(f"state          {state}")
     return 0

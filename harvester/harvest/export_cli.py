@@ -113,6 +113,7 @@ async def _emulator_sample(db: str, via: str, dataset: str) -> Record:
     """One record of `db` from an in-process emulator, fetched as a harvest would."""
     from harvester.emulator import Emulator, EmulatorConfig
     from harvester.eutils.client import EutilsClient
+    from harvester.eutils.pacing import Gate
     from harvester.eutils.settings import ClientConfig
 
     async with Emulator(EmulatorConfig(dataset=dataset)) as emu:
@@ -120,7 +121,8 @@ async def _emulator_sample(db: str, via: str, dataset: str) -> Record:
         if uid_map is None:
             known = ", ".join(sorted(emu.state.dataset.maps))
             raise InputError(f"no sample record of {db!r} in the emulator (databases: {known})")
-        async with EutilsClient(ClientConfig(base_url=emu.base_url)) as client:
+        config = ClientConfig(base_url=emu.base_url)
+        async with EutilsClient(config, gate=Gate(config.rate_policy())) as client:
             ids = [str(uid_map.uid(0))]
             records = (
                 client.esummary(db, ids=ids) if via == "esummary" else client.efetch(db, ids=ids)

@@ -71,6 +71,21 @@ def _lock(job_dir: Path) -> int:
     return fd
 
 
+def in_use(job_dir: Path) -> bool:
+    """Whether a run holds the job directory's lock right now (for `harvester status`)."""
+    try:
+        fd = os.open(job_dir / "lock", os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the lock this probe may have taken
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """A History entry holding targets of one chunk (one link name, or all for a post)."""

@@ -1,0 +1,87 @@
+"""Rough edges of a first hour (issue 18, item 9): `status` of a refused or a live run, a host
+that cannot be reached, and a refused API key's advice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from harvester.cli import main
+from harvester.errors import NcbiPermanentError, TransportError
+from harvester.eutils.client import EutilsClient
+from harvester.eutils.pacing import Gate
+from harvester.eutils.retry import InBandError, classify
+from harvester.eutils.settings import ClientConfig
+from harvester.harvest.store import Store
+
+JOB = """\
+source: {term: "no-such-gene-anywhere[GENE]"}
+dbfrom: gene
+db: snp
+output: {path: out.jsonl}
+endpoint: embedded
+policy: custom
+rate: 1000
+"""
+
+
+def test_status_of_a_refused_run_says_not_started(tmp_path: Path, capsys) -> None:
+    job = tmp_path / "job.yaml"
+    job.write_text(JOB)
+    assert main(["run", str(job), "--quiet"]) == 3  # the search finds nothing
+    assert "found no records" in capsys.readouterr().err
+    assert main(["status", str(job)]) == 0
+    assert "state          not started" in capsys.readouterr().out
+
+
+def test_status_during_a_live_run_says_running(tmp_path: Path, capsys) -> None:
+    job_dir = tmp_path / "out.jsonl.harvest"
+    live = Store(job_dir / "state.sqlite")  # holds the job directory's lock, as a run does
+    try:
+        live.initialise("hash", [3718], 1)
+        assert main(["status", str(job_dir)]) == 0
+        assert "state          running" in capsys.readouterr().out
+    finally:
+        live.close()
+    assert main(["status", str(job_dir)]) == 0
+    assert "state          stopped before the end: run the job again" in capsys.readouterr().out
+
+
+async def test_a_host_never_reached_is_named_and_given_up_on_soon() -> None:
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+        await asyncio.sleep(0)
+
+    config = ClientConfig(base_url="http://127.0.0.1:9/entrez/eutils/", policy="custom", rate=1e4)
+    async with EutilsClient(config, gate=Gate(config.rate_policy()), sleep=sleep) as client:
+        with pytest.raises(TransportError, match=r"could not reach 127\.0\.0\.1:9 \(.*refused"):
+            await client.einfo()
+    assert sum(waited) <= 20.0  # not the minute an outage of a server once reached gets
+
+
+def test_a_refused_key_points_at_a_setting_that_exists() -> None:
+    verdict = classify(InBandError("API key invalid"))
+    error = getattr(verdict, "error", None)
+    assert isinstance(error, NcbiPermanentError)
+    assert "api_key setting" not in str(error)
+    assert "NCBI_API_KEY" in str(error) and "api_key_env" in str(error)
+
+
+def test_verbose_and_log_level_choose_what_goes_to_stderr(tmp_path: Path, capsys) -> None:
+    job_dir = tmp_path / "jobdir"
+    Store(job_dir / "state.sqlite").close()
+    logger = logging.getLogger("harvester.eutils")
+    assert main(["-v", "status", str(job_dir)]) == 0
+    logger.info("a retry")
+    assert "harvester: INFO: a retry" in capsys.readouterr().err
+    assert main(["--log-level", "error", "-v", "status", str(job_dir)]) == 0
+    logger.warning("a warning")
+    assert "a warning" not in capsys.readouterr().err
+    assert main(["status", str(job_dir)]) == 0  # the default: warnings
+    logger.warning("a warning")
+    assert "harvester: WARNING: a warning" in capsys.readouterr().err
