@@ -1,9 +1,11 @@
-"""`python -m benchmarks.compare run [--quick] [options]` from the repository root."""
+"""`python -m benchmarks.compare run [--quick] [options]` (or `parsers`, the parser stage alone)
+from the repository root."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import shlex
 import sys
 import tempfile
@@ -43,7 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="rebuild the runs from the files a previous invocation left in --workdir",
     )
+    only = sub.add_parser("parsers", help="only the parser throughput stage (prints JSON)")
+    only.add_argument("--repeats", type=int, default=7)
     args = p.parse_args(argv)
+    if args.command == "parsers":
+        with tempfile.TemporaryDirectory(prefix="compare-pages-") as tmp:
+            print(json.dumps(parsers.run(Path(tmp), args.repeats, print)))
+        return 0
 
     opts = runner.Options(
         sources=args.sources,

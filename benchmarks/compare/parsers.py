@@ -25,6 +25,12 @@ PAGES = {
     "snp_exchangeset": ("efetch", "snp", "DocumentSummary", "snp efetch XML (ExchangeSet)"),
     "pubmed": ("efetch", "pubmed", "PubmedArticle", "pubmed efetch XML (PubmedArticleSet)"),
     "gene": ("efetch", "gene", "Entrezgene", "gene efetch XML (Entrezgene-Set)"),
+    "gene_1mb": (
+        "efetch",
+        "gene",
+        "Entrezgene",
+        "gene efetch XML, 20 records of ~1 MB each (the large dataset's heaviest)",
+    ),
     "esummary_gene": (
         "esummary",
         "gene",
@@ -34,6 +40,8 @@ PAGES = {
 }
 PARSERS = ("ours", "lxml", "biopython")
 PAGE = 500
+HEAVY = 1300
+"""GeneRIF comments (~700 bytes each) that make a gene record ~1 MB."""
 
 
 def render(directory: Path) -> dict[str, Path]:
@@ -45,9 +53,13 @@ def render(directory: Path) -> dict[str, Path]:
     dataset = Dataset(load_spec("large"))
     files = {}
     with EmulatorThread(EmulatorConfig(dataset="large"), dataset) as emu:
+        catalog = emu.emulator.state.catalog
         for name, (endpoint, db, _tag, _desc) in PAGES.items():
             uid_map = dataset.maps[db]
             ids = [str(uid_map.uid(i)) for i in range(PAGE)]
+            if name == "gene_1mb":  # the genes whose records reach NCBI's ~1 MB
+                uids = (uid_map.uid(i) for i in range(uid_map.count))
+                ids = [str(u) for u in uids if catalog.gene_comment_count(u) >= HEAVY][:20]
             params = {"db": db, "id": ",".join(ids)}
             if endpoint == "efetch":
                 params["retmode"] = "xml"

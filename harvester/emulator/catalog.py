@@ -31,14 +31,18 @@ class Catalog:
         comments = self._gene_comments(uid)
         return text[: -len(GENE_END)] + comments + GENE_END if comments else text
 
-    def _gene_comments(self, uid: int) -> str:
+    def gene_comment_count(self, uid: int) -> int:
+        """How many GeneRIF comments a gene's record carries (its size: ~700 bytes each)."""
         index = self.ds.index("gene", uid)
         if index is None:
-            return ""
+            return 0
         spec = self.ds.spec
-        count = spec.gene_comments.sample(random.Random(mix(spec.seed, 61, index)))
-        pmids = [p for p, _ in self.ds.links("gene_pubmed", uid)]
-        return bulk.entrezgene_comments(count, pmids, spec.seed, uid)
+        return spec.gene_comments.sample(random.Random(mix(spec.seed, 61, index)))
+
+    def _gene_comments(self, uid: int) -> str:
+        count = self.gene_comment_count(uid)
+        pmids = [p for p, _ in self.ds.links("gene_pubmed", uid)] if count else []
+        return bulk.entrezgene_comments(count, pmids, self.ds.spec.seed, uid)
 
     def _efetch(self, fmt: str, db: str, uid: int) -> str | None:
         r = self.records
