@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 
 import pytest
 
 from harvester.cli import main
+from harvester.config import SCHEMA
 from harvester.errors import NcbiPermanentError, TransportError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import Gate
@@ -85,3 +87,19 @@ def test_verbose_and_log_level_choose_what_goes_to_stderr(tmp_path: Path, capsys
     assert main(["status", str(job_dir)]) == 0  # the default: warnings
     logger.warning("a warning")
     assert "harvester: WARNING: a warning" in capsys.readouterr().err
+
+
+def test_the_readme_documents_every_job_key_and_where_names_come_from() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme.split("### Job file reference", 1)[1].split("###", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z_.]+)` \|", table, re.M))
+    every = {
+        f"{section}.{key}" if section else key
+        for section, keys in SCHEMA.items()
+        for key in keys
+        if key not in SCHEMA
+    }
+    assert every <= documented, sorted(every - documented)
+    assert "### Finding link names and field paths" in readme
+    assert "harvester fields" in readme and "harvester links" in readme
+    assert "--log-level" in readme and "-v" in readme
