@@ -37,7 +37,6 @@ KINDS = (
     "500", "502", "503", "429", "empty", "cut", "stall", "backend", "unable", "expire", "short",
     "closed",
 )  # fmt: skip
-WEBENV_KINDS = frozenset({"unable", "expire"})
 
 JSON_KINDS = frozenset({"einfo", "esearch", "elink", "esummary"})
 BACKEND_FAILED = "Search Backend failed: Couldn't resolve #exLinkSrv2, the address table is empty."

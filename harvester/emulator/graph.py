@@ -53,10 +53,6 @@ class UidMap:
             return k
         return None
 
-    @property
-    def last_uid(self) -> int:
-        return self.base + self.count * self.stride
-
 
 @dataclass(frozen=True, slots=True)
 class DegreeSpec:

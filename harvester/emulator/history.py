@@ -86,10 +86,3 @@ class HistoryStore:
                 self._sessions.clear()
                 return count
             return 1 if self._sessions.pop(webenv, None) is not None else 0
-
-    def purge(self) -> None:
-        """Drop every expired session (called now and then to bound memory)."""
-        with self._lock:
-            now = self.clock()
-            for key in [k for k, s in self._sessions.items() if now - s.last_used > self.ttl]:
-                del self._sessions[key]

@@ -1,7 +1,7 @@
 """The one process-wide gate every E-utilities attempt passes, retries included.
 
 NCBI counts requests over a sliding second, so the gate enforces exactly that: at most n
-requests (the limit) in any window of one second plus a safety margin (default 3%) against
+requests (the limit) in any window of one second plus a safety margin (default 2%) against
 jitter at the server, with consecutive releases kept apart by aiolimiter's bucket of one, so
 there is never a burst. Windows are counted from when each request actually left, which lets a
 release the event loop delayed be made up instead of lost. The server's word sets how much of

@@ -17,7 +17,7 @@ INTERVAL = 0.5
 
 
 class Progress:
-    """`with Progress(store, stats):` shows elink chunks, History entries and records fetched."""
+    """`with Progress(store, stats):` shows elink chunks linked and records fetched."""
 
     def __init__(self, store: Store, stats: Stats, disabled: bool = False) -> None:
         self.stats = stats

@@ -159,9 +159,6 @@ class Store:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, value))
-
     def note(self, text: str) -> None:
         self.db.execute("INSERT INTO notes VALUES(?, ?)", (time.time(), text))
 
