@@ -173,3 +173,10 @@ def test_retry_after_header_forms() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
+
+
+def test_the_client_and_the_backoff_share_the_readmes_defaults() -> None:
+    from harvester.eutils.settings import ClientConfig
+
+    assert ClientConfig().backoff() == Backoff()
+    assert (Backoff().max_attempts, Backoff().max_total) == (6, 600.0)  # "6 attempts or 10 minutes"

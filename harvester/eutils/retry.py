@@ -237,7 +237,8 @@ class Backoff:
     """Exponential backoff with full jitter, capped per wait, in attempts and in total time."""
 
     max_attempts: int = 6
-    max_total: float = 300.0
+    max_total: float = 600.0
+    """Seconds from a request's first attempt after which it is not retried again."""
     base: float = 0.5
     cap: float = 30.0
     max_outage: float = 60.0

@@ -11,10 +11,13 @@ from dataclasses import dataclass, field, replace
 from harvester.errors import ConfigError
 from harvester.eutils.concurrency import DEFAULT_CEILING
 from harvester.eutils.pacing import DEFAULT_MARGIN, Policy, RatePolicy, policy_for
-from harvester.eutils.retry import Backoff
+from harvester.eutils.retry import HISTORY_ATTEMPTS, Backoff
 from harvester.ncbi import DEFAULT_BASE_URL
 
 __all__ = ["ClientConfig"]
+
+_RETRY = Backoff()
+"""The retry defaults, stated once, in retry.py."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +38,13 @@ class ClientConfig:
     read_timeout: float = 120.0
     """Longest silence between two chunks of a body."""
     total_timeout: float = 900.0
-    max_attempts: int = 6
-    max_retry_seconds: float = 600.0
-    max_outage_seconds: float = 60.0
+    max_attempts: int = _RETRY.max_attempts
+    max_retry_seconds: float = _RETRY.max_total
+    max_outage_seconds: float = _RETRY.max_outage
     """Backoff a request may spend waiting for an unreachable server to come back."""
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
-    history_attempts: int = 3
+    backoff_base: float = _RETRY.base
+    backoff_cap: float = _RETRY.cap
+    history_attempts: int = HISTORY_ATTEMPTS
     max_response_bytes: int = 1 << 30
     post_threshold: int = 200
     """Send ids by POST above this many."""
