@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.server import Emulator
+from harvester.eutils.retry import Backoff
+from harvester.eutils.settings import ClientConfig
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "ncbi-samples"
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -33,3 +36,16 @@ async def emulator() -> AsyncIterator[Emulator]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retry waits a hundredth of the real ones, every cap and count unchanged: a test that
+    provokes retries checks that they happen and how they end, not how long NCBI is waited for."""
+    real = ClientConfig.backoff
+
+    def quick(config: ClientConfig) -> Backoff:
+        backoff = real(config)
+        return dataclasses.replace(backoff, base=backoff.base / 100, cap=backoff.cap / 100)
+
+    monkeypatch.setattr(ClientConfig, "backoff", quick)

@@ -233,7 +233,9 @@ def html_server() -> Iterator[str]:
         server.server_close()
 
 
-def test_a_server_answering_html_is_retried_then_reported(tmp_path, capsys, html_server):
+def test_a_server_answering_html_is_retried_then_reported(
+    tmp_path, capsys, html_server, quick_retries
+):
     _HtmlHandler.hits = 0
     job = write_job(tmp_path, replace("embedded", html_server))
     code, err = run_cli(["run", str(job), "--quiet"], capsys)

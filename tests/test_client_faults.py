@@ -65,13 +65,13 @@ def truncated(data: bytes) -> Callable[[web.Request], Any]:
 
 async def test_429_with_retry_after_then_success() -> None:
     script = Script(
-        body(b'{"error":"API rate limit exceeded"}', 429, **{"Retry-After": "2"}), body(POST_OK)
+        body(b'{"error":"API rate limit exceeded"}', 429, **{"Retry-After": "1"}), body(POST_OK)
     )
     sleeps: list[float] = []
     async with fault_server(script) as url, fast_client(url, sleeps=sleeps) as client:
         post = await client.epost("gene", ["3718"])
     assert post.webenv == "MCID_abc"
-    assert sleeps and sleeps[0] >= 2.0
+    assert sleeps and sleeps[0] >= 1.0
     assert client.stats.get("retry/http_429") == 1
     assert client.stats.get("http/429") == 1 and client.stats.get("http/200") == 1
     assert client.gate.stats.get("gate/acquired") == 2  # the retry passed the gate too

@@ -73,7 +73,7 @@ async def test_whole_output_matches_ground_truth(tmp_path, page_size, batch):
     assert 0 < summary["page_gaps_placed"] <= counts["targets_missing"]
 
 
-async def test_faults_change_nothing_in_the_output(tmp_path):
+async def test_faults_change_nothing_in_the_output(tmp_path, quick_retries):
     clean = make_job(tmp_path / "clean", ALL_GENES, fetch={"page_size": 100})
     await run_job(clean, RunOptions(quiet=True))
     faulty = make_job(tmp_path / "faulty", ALL_GENES, fetch={"page_size": 100})

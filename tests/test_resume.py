@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 from harvest_helpers import SNP_FIELDS, TINY
 
@@ -21,6 +22,9 @@ from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.requestlog import read_log
 from harvester.emulator.server import EmulatorThread
 from harvester.harvest.runner import RunOptions, run_job
+
+pytestmark = pytest.mark.usefixtures("quick_retries")
+"""Resumed runs (in this process) retry quickly; the killed ones, in subprocesses, wait as usual."""
 
 GENES = [3718, 7157, 672] + [TINY.maps["gene"].uid(i) for i in range(TINY.spec.genes)]
 ROOT = Path(__file__).resolve().parents[1]

@@ -69,7 +69,7 @@ def snapshots(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_the_key_is_nowhere_after_a_run_through_faults(
-    tmp_path, monkeypatch, capfd, caplog, snapshots
+    tmp_path, monkeypatch, capfd, caplog, snapshots, quick_retries
 ):
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("NCBI_API_KEY", KEY)

@@ -24,6 +24,8 @@ from harvester.errors import TransportError
 from harvester.eutils.retry import Backoff, Retry, RetryState
 from harvester.harvest.runner import STORE_NAME, RunOptions, run_job
 
+pytestmark = pytest.mark.usefixtures("quick_retries")
+
 SOAK = Path(__file__).parent / "data" / "soak.yaml"
 DATASET = Dataset(load_spec(SOAK))
 SOAK_GENES = [DATASET.maps["gene"].uid(i) for i in range(DATASET.spec.genes)]
@@ -104,7 +106,7 @@ async def test_a_server_that_vanishes_mid_job_and_comes_back(tmp_path, clean_tin
         async def outage() -> None:
             await _when_records_exist(job.job_dir / STORE_NAME)
             await emu.vanish()
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(0.5)
             await emu.reappear()
 
         outage_task = asyncio.create_task(outage())
