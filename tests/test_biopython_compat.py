@@ -46,6 +46,7 @@ def test_biopython_index_list_workflow(entrez):
     assert all(f'uid="{u}"' in fetched for u in index["3718"] + index["7157"])
 
 
+@pytest.mark.slow
 def test_biopython_parses_every_dtd_validated_shape(entrez):
     post = entrez.read(entrez.epost("snp", id="242,28853987"))
     summary = entrez.read(

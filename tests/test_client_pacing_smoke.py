@@ -31,6 +31,7 @@ def _load() -> ModuleType:
 client_pacing = _load()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("limit", [3, 10])
 def test_quick_run_draws_no_429_and_stays_under_the_limit(limit: int) -> None:
     scenario = client_pacing.Scenario(limit, requests=QUICK, speedup=20)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
 compare = pytest.importorskip("benchmarks.compare.runner")
 from benchmarks.compare import verify  # noqa: E402
 from benchmarks.compare.runner import Options, available, run_all  # noqa: E402

@@ -134,6 +134,7 @@ async def test_paced_clients_over_http_are_never_refused() -> None:
             clock.now += 1 / 10
 
 
+@pytest.mark.slow
 async def test_real_time_client_at_ten_per_second_with_a_key() -> None:
     async with Emulator(EmulatorConfig(rate_limit=True)) as emu, aiohttp.ClientSession() as s:
         start = time.monotonic()

@@ -137,6 +137,7 @@ FETCH_AND_MEASURE = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_huge_body_streams_in_bounded_memory():
     size = 80_000_000
     with EmulatorThread(EmulatorConfig(hostile=f"huge:{size}")) as emu:

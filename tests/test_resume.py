@@ -96,6 +96,7 @@ def kill_after_new_pages(
     return False
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_then_resume_gives_the_clean_runs_bytes(tmp_path):
     log = tmp_path / "requests.jsonl"
     rng = random.Random(2026)

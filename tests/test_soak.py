@@ -60,6 +60,7 @@ def test_the_clean_soak_output_is_the_ground_truth(clean_soak):
         assert [link["record"] is not None for link in row["links"]] == [g.has_record for g in want]
 
 
+@pytest.mark.slow
 async def test_every_fault_at_five_percent_changes_nothing(tmp_path, clean_soak):
     output, clean = clean_soak
     job = make_job(tmp_path, SOAK_GENES, **SOAK_JOB)
@@ -99,6 +100,7 @@ async def _when_records_exist(store: Path) -> None:
                 continue
 
 
+@pytest.mark.slow
 async def test_a_server_that_vanishes_mid_job_and_comes_back(tmp_path, clean_tiny):
     async with Emulator(EmulatorConfig()) as emu:
         job = make_job(tmp_path, TINY_GENES, endpoint=emu.base_url, **TINY_JOB)
