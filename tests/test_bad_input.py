@@ -208,6 +208,9 @@ class _HtmlHandler(http.server.BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         type(self).hits += 1
+        # Read a POST's form first: closing on an unread body resets the connection, a
+        # different failure (a dropped connection) from the one this server stands for.
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
         page = b"<!DOCTYPE html><html><body><h1>Please log in</h1></body></html>"
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
