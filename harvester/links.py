@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import sys
 
 from harvester import ncbi
 from harvester.config_keys import endpoint_value
@@ -54,6 +55,11 @@ def links_command(args: argparse.Namespace) -> int:
     dbfrom = ncbi.DB_ALIASES.get(args.dbfrom, args.dbfrom)
     db = ncbi.DB_ALIASES.get(args.db, args.db) if args.db else None
     links = asyncio.run(_links(where, dbfrom, db))
+    if not links:
+        to = f" to {db}" if db else ""
+        print(
+            f"harvester: the endpoint's einfo lists no link name from {dbfrom}{to}", file=sys.stderr
+        )
     width = max((len(link.name) for link in links), default=0)
     dbto = max((len(link.dbto) for link in links), default=0)
     menu = max((len(link.menu) for link in links), default=0)

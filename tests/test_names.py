@@ -165,6 +165,9 @@ def test_links_command_lists_the_endpoints_link_names() -> None:
     rows = [line.split(None, 2) for line in out.splitlines()]
     assert rows and all(row[1] == "nuccore" for row in rows)
     assert "gene_nuccore" in [row[0] for row in rows]
+    code, out, err = run_cli("links", "gene", "mesh", "--endpoint", "embedded")
+    assert (code, out) == (0, "")
+    assert err == "harvester: the endpoint's einfo lists no link name from gene to mesh\n"
     code, _, err = run_cli("links", "gen", "--endpoint", "embedded")
     assert code == 2 and "lists no database 'gen' (did you mean 'gene'?)" in err
 
