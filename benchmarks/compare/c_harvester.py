@@ -1,7 +1,8 @@
 """The harvester, as its README runs a job: `harvester run JOB.yaml --policy ncbi` (the key from
-NCBI_API_KEY), JSONL output. The job file is written per run: the task's ids, `elink_batch: 100`,
-efetch/esummary pages of 500 (the floor's page size), and `concurrency` sized by Little's law
-(allowed rate x mean modelled latency x 2, as benchmarks/CLIENT.md does; the default is 8)."""
+NCBI_API_KEY), JSONL output. The job file is written per run: the task's ids, `elink_batch: 100`
+and efetch/esummary pages of 500 (the floor's page size); no `concurrency`: the harvester sizes
+its requests in flight from the latency it sees (its default ceiling, 64), as a new user's
+job file would leave it."""
 
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ def job_yaml(task: Task) -> str:
             "elink_batch: 100",
             f"output: {{path: {task.path('harvest.jsonl')}}}",
             f"endpoint: {task.base_url}",
-            f"concurrency: {task.concurrency}",
             "",
         ]
     )

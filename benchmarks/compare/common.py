@@ -43,8 +43,6 @@ class Task:
     rate: float
     """Requests/s the server allows this client (scaled by speedup)."""
     speedup: float = 1.0
-    concurrency: int = 8
-    """Harvester only: requests in flight (the job file's `concurrency`)."""
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))

@@ -39,8 +39,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTENDERS = ("harvester", "biopython", "edirect", "entrezpy", "naive")
 GENES_FILE = ROOT / "configs" / "jobs" / "bulk_genes.txt"
 RATE_NO_KEY, RATE_KEY = 3, 10
-MEAN_LATENCY = 1.5
-"""Seconds: the realistic preset's mean for a 500-record page (sizes the harvester's workers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +277,6 @@ def run_one(job: Job, contender: str, repeat: int, opts: Options, base: Path) ->
             scenario.keyed,
             rate,
             opts.speedup,
-            max(4, math.ceil(rate / opts.speedup * MEAN_LATENCY * 2)),
         )
         task.save(workdir / "task.json")
         env = dict(os.environ, PYTHONPATH=str(ROOT))
