@@ -65,6 +65,8 @@ MIN_GAP = 0.5
 busy loop made late would push the next one late too, and every lane after it (measured: 0.9
 lost 2-4% of the rate at 10/s, 0.5 none; CLIENT.md)."""
 MAX_LANES = 1024
+NCBI_WINDOW = 1.0
+"""Seconds over which NCBI counts requests (a sliding second)."""
 NORMAL, URGENT = 1, 0
 """Turn priorities at the gate, smallest first."""
 _PRIORITY: contextvars.ContextVar[int] = contextvars.ContextVar("gate_priority", default=NORMAL)
@@ -278,7 +280,8 @@ class Gate:
         release.at = max(release.at, self.now())
 
     def on_429(self, retry_after: float | None = None) -> None:
-        """NCBI said too many: hold everything until Retry-After; repeated, cut the rate."""
+        """NCBI said too many: hold everything until Retry-After, and cut the rate (a little,
+        or by a quarter when 429s repeat with no rate headers to go by: rate_control.py)."""
         self.stats.incr("gate/slowdowns")
         if retry_after is not None and retry_after > 0:
             self._hold_until = max(self._hold_until, self.now() + retry_after)
@@ -288,10 +291,10 @@ class Gate:
     def on_rate_headers(self, release: Release, limit: int, remaining: int) -> None:
         """An accepted answer's `X-RateLimit-Limit`/`-Remaining`, for the request `release`
         sent: the window the server counted it in held this many of ours."""
-        start = release.at - 1.0
+        start = release.at - NCBI_WINDOW
         own = 0
         for earlier in reversed(self._log):
-            if earlier.at <= start - 1.0:  # sends are logged in order, give or take a little
+            if earlier.at <= start - NCBI_WINDOW:  # logged in order of sending, give or take
                 break
             own += start < earlier.at <= release.at
         self.control.on_rate_headers(limit, remaining, own)
