@@ -1,7 +1,7 @@
 """Full speed with no tuning (issue 17): job sizes x latency profiles x NCBI's two limits, each
 run with the job file's defaults only (no `concurrency`, no page size, no rate), genes -> SNPs
-on the large dataset against a `harvester serve` emulator that enforces the limit (emulator
-on core 0 at nice -10 when allowed, harvester on core 1 at normal priority).
+on the large dataset against a `harvester serve` emulator that enforces the limit (the
+emulator at nice -10 when allowed, the harvester at normal priority; see `referee`).
 
 Per cell: requests, 429s, the rate at the server (requests between the first and the last
 arrival, over that span, / the limit), the run's own rate (the summary's: requests over the
@@ -30,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -73,18 +72,12 @@ def cells(args: argparse.Namespace) -> list[Cell]:
     return grid
 
 
-def pin(core: int, nice: int = 0) -> Callable[[], None]:
-    """Emulator and harvester on cores of their own, as harvest_bench.py runs them; the
-    emulator (NCBI's stand-in, the referee) ahead of other work where that is allowed, so the
-    machine's load jitters its arrival clock less."""
-
-    def setup() -> None:
-        os.sched_setaffinity(0, {core % (os.cpu_count() or 1)})
-        if nice:
-            with contextlib.suppress(PermissionError):
-                os.nice(nice)
-
-    return setup
+def referee() -> None:
+    """The emulator (NCBI's stand-in, the referee) ahead of other work where that is allowed,
+    so the machine's load jitters its arrival clock less. Neither process is pinned to a core:
+    on a machine others load too, a pinned harvester cannot escape their work."""
+    with contextlib.suppress(PermissionError):
+        os.nice(EMULATOR_NICE)
 
 
 def gene_ids(count: int) -> list[str]:
@@ -114,7 +107,7 @@ def run_cell(cell: Cell, seed: int) -> dict[str, Any]:
     serve += ["--request-log", str(log), "--seed", str(seed)]
     serve += ["--shared-load", str(cell.shared_load)]
     emulator = subprocess.Popen(
-        serve, stdout=subprocess.PIPE, text=True, env=env, preexec_fn=pin(0, EMULATOR_NICE)
+        serve, stdout=subprocess.PIPE, text=True, env=env, preexec_fn=referee
     )
     assert emulator.stdout is not None
     base_url = emulator.stdout.readline().strip().rsplit(" ", 1)[1]
@@ -125,7 +118,7 @@ def run_cell(cell: Cell, seed: int) -> dict[str, Any]:
     )
     try:
         run = [sys.executable, "-m", "harvester", "run", str(job), "--quiet"]
-        done = subprocess.run(run, env=env, capture_output=True, text=True, preexec_fn=pin(1))
+        done = subprocess.run(run, env=env, capture_output=True, text=True)
     finally:
         emulator.terminate()
         emulator.wait()

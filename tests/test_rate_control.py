@@ -9,6 +9,7 @@ import pytest
 
 from harvester.eutils.rate_control import (
     DECREASE,
+    FIRST_READINGS,
     HOLD,
     LONE_CUT,
     RECOVERY,
@@ -88,6 +89,9 @@ def test_one_odd_reading_does_not_move_the_rate() -> None:
 def test_slow_start_runs_at_half_rate_until_the_first_headers() -> None:
     control = RateControl(slow_start=True)
     assert control.rate(10, 50.0) == 5  # nobody has said how much is free yet
+    for _ in range(FIRST_READINGS - 1):
+        control.on_rate_headers(10, 9, 1)
+    assert control.rate(10, 50.5) == 5  # another program's share may not show yet
     control.on_rate_headers(10, 9, 1)
     assert control.rate(10, 50.5) == 10
     silent = RateControl(slow_start=True)  # a server without rate headers

@@ -8,8 +8,9 @@ per key) and another program on the same machine may be spending part of it:
   highest of the last few answers' readings is taken off the policy's rate (not off the
   header's limit: a server may announce one it does not enforce): one reading off by one
   (the clocks' noise at the window's edge) moves nothing. The rate follows that share back
-  up as soon as it falls. Until the first answer says how much is free, the gate runs at
-  half the rate (for `slow_start` seconds at most, for servers that send no headers).
+  up as soon as it falls. Until `FIRST_READINGS` answers have said how much is free, the gate
+  runs at half the rate (for `SLOW_START` seconds at most, for servers that send no headers):
+  another program's share shows in full only once a window has passed.
 - 429s. Each holds the gate for its Retry-After and cuts the rate by `LONE_CUT`, a wider
   margin (NCBI sends spurious ones, and jitter can make a well-paced request look early).
   Without rate headers to say how much is free, one within `REPEAT_WINDOW` of the last, or
@@ -38,7 +39,8 @@ MIN_FACTOR = 1 / 64
 SAMPLES = 8
 """Answers whose rate headers are taken together (the second highest of their readings)."""
 SLOW_START = 3.0
-"""Seconds at half the rate, at most, before the first rate headers (`slow_start=True`)."""
+"""Seconds at half the rate, at most, before `FIRST_READINGS` (with `slow_start=True`)."""
+FIRST_READINGS = 3
 
 
 class RateControl:
@@ -69,10 +71,11 @@ class RateControl:
         rate = policy_rate * self.factor(now)
         if self._heard:
             room = policy_rate - sorted(self._foreign)[-2:][0]
-            return min(rate, max(room, policy_rate * self.min_factor))
+            rate = min(rate, max(room, policy_rate * self.min_factor))
         if self._slow_until is None:
             self._slow_until = now + SLOW_START
-        return rate / 2 if now < self._slow_until else rate
+        starting = len(self._foreign) < FIRST_READINGS and now < self._slow_until
+        return rate / 2 if starting else rate
 
     def on_429(self, now: float, retry_after: float | None) -> bool:
         """A refusal at `now`; True when it cut the rate (False: part of the last cut's burst)."""
