@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from aiolimiter import AsyncLimiter
 
 from harvester.errors import ConfigError
-from harvester.eutils.rate_control import RateControl
+from harvester.eutils.rate_control import WINDOW, RateControl
 from harvester.ncbi import RATE_NO_KEY, RATE_WITH_KEY
 from harvester.stats import Stats
 
@@ -65,8 +65,6 @@ MIN_GAP = 0.5
 busy loop made late would push the next one late too, and every lane after it (measured: 0.9
 lost 2-4% of the rate at 10/s, 0.5 none; CLIENT.md)."""
 MAX_LANES = 1024
-NCBI_WINDOW = 1.0
-"""Seconds over which NCBI counts requests (a sliding second)."""
 NORMAL, URGENT = 1, 0
 """Turn priorities at the gate, smallest first."""
 _PRIORITY: contextvars.ContextVar[int] = contextvars.ContextVar("gate_priority", default=NORMAL)
@@ -291,13 +289,13 @@ class Gate:
     def on_rate_headers(self, release: Release, limit: int, remaining: int) -> None:
         """An accepted answer's `X-RateLimit-Limit`/`-Remaining`, for the request `release`
         sent: the window the server counted it in held this many of ours."""
-        start = release.at - NCBI_WINDOW
+        start = release.at - WINDOW
         own = 0
         for earlier in reversed(self._log):
-            if earlier.at <= start - NCBI_WINDOW:  # logged in order of sending, give or take
+            if earlier.at <= start - WINDOW:  # logged in order of sending, give or take
                 break
             own += start < earlier.at <= release.at
-        self.control.on_rate_headers(limit, remaining, own)
+        self.control.on_rate_headers(limit, remaining, own, release.at)
 
 
 _PROCESS_GATE: Gate | None = None
