@@ -11,8 +11,9 @@ fewest requests the index allows / the limit) and the concurrency limit's peak. 
 key's allowance in the emulator.
 
     PYTHONPATH=. python benchmarks/grid.py --quick          # 300, 1,000 at 10/s; realistic,
-                                                           # slow; shared load (about 5 min)
-    PYTHONPATH=. python benchmarks/grid.py                  # the whole grid (about 2 h 15 min)
+                                                           # slow; shared load (3-5 min)
+    PYTHONPATH=. python benchmarks/grid.py                  # the whole grid: floors of about
+                                                           # 118 min, 2.5-3 h in all
     PYTHONPATH=. python benchmarks/grid.py --estimate       # the cells and their floors only
 
 Results go to benchmarks/results/grid-<date>.json as each cell finishes; GRID.md has them.
