@@ -21,9 +21,10 @@ from typing import Any
 from harvester.config import JobConfig
 from harvester.errors import HistoryExpiredError
 from harvester.eutils.client import EutilsClient
-from harvester.eutils.results import LinkSet, LinkSetHistory
+from harvester.eutils.results import LinkSetHistory
 from harvester.harvest.fetching import Fetcher
 from harvester.harvest.history_keys import HistoryKeys
+from harvester.harvest.index import index_of
 from harvester.harvest.page_gaps import lacked
 from harvester.harvest.scheduler import Check, Confirm, History, Link, Page, Scheduler
 from harvester.harvest.slots import Slots
@@ -108,7 +109,7 @@ class Harvest:
             )
         else:
             items, early = await self._index_request(ids), None
-        statuses, edges = self._index_of(ids, items)
+        statuses, edges = index_of(ids, items, self.links)
         mode, claimed = self.store.commit_links(chunk.chunk, statuses, edges)
         self.scheduler.linked(mode, len(edges))
         self.stats.incr("harvest/chunks_linked")
@@ -120,33 +121,6 @@ class Harvest:
             if early is not None:
                 self.stats.incr("harvest/speculation_unused")
             self.scheduler.enqueue(History(chunk.chunk, mode))
-
-    def _index_of(
-        self, ids: list[int], items: list[Any]
-    ) -> tuple[dict[int, str], list[tuple[int, int, int, int, int | None]]]:
-        """Each source's status and its edges (source, link, rank, target, score), matched to
-        the sources by the id each linkset names, never by position."""
-        wanted = set(ids)
-        statuses = dict.fromkeys(ids, "unknown")  # ids NCBI drops are unknown to it
-        edges: list[tuple[int, int, int, int, int | None]] = []
-        for item in items:
-            if not isinstance(item, LinkSet) or len(item.ids) != 1 or not item.ids[0].isdigit():
-                continue
-            source = int(item.ids[0])
-            if source not in wanted or item.error:
-                continue
-            count = 0
-            for db in item.dbs:
-                link = self.links.get(db.linkname)
-                if link is None:
-                    continue
-                scores = db.scores or ()
-                for rank, target in enumerate(db.links):
-                    score = scores[rank] if rank < len(scores) else None
-                    edges.append((source, link, rank, int(target), score))
-                    count += 1
-            statuses[source] = "linked" if count else "no_links"
-        return statuses, edges
 
     async def _index_request(self, ids: list[int]) -> list[Any]:
         return await self.client.elink(
