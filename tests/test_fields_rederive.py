@@ -114,3 +114,16 @@ def test_fields_prints_the_paths_of_an_emulated_or_a_stored_record(
     assert main(["fields", str(job_file)]) == 0
     stored = capsys.readouterr().out.splitlines()
     assert any(line.split() == ["GENES/GENE_E/NAME", "JAK3"] for line in stored)
+
+
+async def test_changing_the_output_format_alone_sends_no_request(tmp_path: Path) -> None:
+    log = tmp_path / "requests.jsonl"
+    options = RunOptions(quiet=True, emulator=EmulatorConfig(request_log=log))
+    await run_job(make_job(tmp_path, GENES[:3]), options)
+    sent = requests_in(log)
+    tsv = make_job(
+        tmp_path, GENES[:3], output={"path": str(tmp_path / "out.jsonl"), "format": "tsv"}
+    )
+    summary = await run_job(tsv, options)
+    assert requests_in(log) == sent and summary["requests_total"] == 0
+    assert tsv.output.path.read_text().startswith("source\tsource_status\tlinkname\t")
