@@ -169,12 +169,12 @@ pubmed_popset | PopSet Links | Published population set | popset
 pubmed_protein | Protein Links | Published protein sequences | protein
 pubmed_protein_refseq | Protein (RefSeq) Links | Link to Protein RefSeqs | protein
 pubmed_proteinclusters | Protein Cluster Links | Related Protein Clusters | proteinclusters
-pubmed_pubmed | Similar articles | Similar PubMed articles, obtained by matching text and MeSH terms | pubmed
+pubmed_pubmed | Related Articles | Related PubMed articles, obtained by matching text and MeSH terms | pubmed
 pubmed_pubmed_alsoviewed | Articles frequently viewed together | Articles frequently viewed together | pubmed
 pubmed_pubmed_citedin | Cited by | PubMed articles that cite the current article | pubmed
 pubmed_pubmed_combined | Similar articles (combined) | Similar articles and similar reviews, combined | pubmed
 pubmed_pubmed_five | Similar articles (top five) | The five most similar articles | pubmed
-pubmed_pubmed_refs | References | PubMed articles cited by the current article | pubmed
+pubmed_pubmed_refs | Cited Articles | Referenced PubMed articles | pubmed
 pubmed_pubmed_reviews | Review articles | Similar review articles | pubmed
 pubmed_pubmed_reviews_five | Review articles (top five) | The five most similar review articles | pubmed
 pubmed_snp | SNP Links | PubMed to SNP links | snp
