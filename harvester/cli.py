@@ -1,8 +1,9 @@
 """The `harvester` command: argparse subcommands that hand off to the modules that do the work.
 
 Each subcommand lives in its own module exposing `register(subparsers)`; the handler it sets
-returns an exit code. Errors of the `HarvesterError` hierarchy become one line on stderr and
-their documented exit code, never a traceback.
+returns an exit code, and once it has read its job file it leaves the job in `args.job_config`
+so a failure can name the job. Every exception ends here as one line on stderr and its
+documented exit code (see `failure.py`), never a traceback unless `--debug` asks for it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import sys
 from collections.abc import Callable, Sequence
 
 from harvester import __version__
-from harvester.errors import EXIT_INTERRUPTED, HarvesterError
+from harvester.errors import EXIT_INTERRUPTED
+from harvester.failure import describe, print_traceback
 
 EPILOG = """\
 exit codes:
-  0  success            2  bad job file or flag     3  bad input (ids, files, output path)
-  4  network failed     5  NCBI refused              6  unparsable response
-  7  job store problem  130 interrupted (run again to resume)
+  0  success            1  a bug (a crash report is written)   2  bad job file or flag
+  3  bad input (ids, files, output path)    4  network failed    5  NCBI refused
+  6  unparsable response    7  job store or disk problem (full, read-only, damaged)
+  130 interrupted (run again to resume)
 """
 
 
@@ -47,9 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("debug", "info", "warning", "error"),
         help="what goes to stderr (default warning; overrides -v)",
     )
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in commands.REGISTRY:
         register(subparsers)
+    for command in subparsers.choices.values():  # `harvester run job.yaml --debug` too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     return parser
 
 
@@ -68,7 +74,8 @@ def configure_logging(level: str | None, verbose: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, run the chosen command, and turn known errors into exit codes."""
+    """Parse arguments, run the chosen command, and turn every failure into an exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(args.log_level, args.verbose)
@@ -78,9 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return handler(args)
-    except HarvesterError as exc:
-        print(f"harvester: error: {exc}", file=sys.stderr)
-        return exc.exit_code
     except KeyboardInterrupt:
         print("harvester: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:
+        job = getattr(args, "job_config", None)
+        if args.debug:
+            print_traceback(exc, job)
+        failure = describe(exc, job, argv)
+        print(f"harvester: error: {failure.message}", file=sys.stderr)
+        return failure.exit_code

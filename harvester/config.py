@@ -73,6 +73,8 @@ override (a flag, a keyword) beside the current folder, as a shell would read th
 NAME_KEYS = ("dbfrom", "db", "linkname")
 """Keys whose names NCBI's einfo confirms at run time (harvest/names.py)."""
 MAX_ELINK_BATCH = 500
+MAX_JOB_BYTES = 4 << 20
+"""A job file is settings: anything bigger is refused before it is parsed."""
 MAX_CONCURRENCY = MAX_CEILING
 DEFAULT_CONCURRENCY = DEFAULT_CEILING
 """`concurrency` is the ceiling of the adaptive limit on requests in flight (see
@@ -199,13 +201,20 @@ def load_job(path: Path, overrides: Mapping[str, object] | None = None) -> JobCo
     """Read a YAML job file, apply CLI overrides (dotted keys), validate."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_JOB_BYTES + 1)
+        text = raw.decode("utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(f"job file not found: {path}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: the job file is not UTF-8 text") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the job file ({exc.strerror})") from None
+    if len(raw) > MAX_JOB_BYTES:
+        raise ConfigError(
+            f"{path}: the job file is larger than {MAX_JOB_BYTES >> 20} MiB; "
+            "put long id lists in an id file (source.file)"
+        )
     data, lines = read_yaml(text, str(path), keep_text=("source.ids",))
     _apply_overrides(data, lines, overrides or {})
     return _build(data, Doc(str(path), lines), base_dir=path.parent, job_file=path)

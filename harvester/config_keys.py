@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from harvester import ncbi
 from harvester.errors import ConfigError
 from harvester.eutils.pacing import Policy
+from harvester.harvest.fields import path_problem
 from harvester.yamldoc import Section, show
 
 __all__ = [
@@ -35,6 +36,8 @@ ALL_LINKS = "all"
 _DB_NAME = re.compile(r"[a-z][a-z0-9]*")
 _LINK_NAME = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)+")
 """NCBI: "Every link in Entrez is given a name of the form dbfrom_db_subset"."""
+MAX_RATE = 1e6
+"""Requests per second: anything above is a typo (and `.inf`/`.nan` are not rates)."""
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _API_KEY_SHAPE = re.compile(r"[0-9a-f]{36}")
 
@@ -91,6 +94,13 @@ def fields(top: Section) -> tuple[tuple[str, str], ...]:
             top.doc.fail(
                 where, f"'{where}' must be a path like 'GENES/GENE_E/NAME', got {show(path)}"
             )
+        problem = path_problem(path.strip())
+        if problem is not None:
+            top.doc.fail(
+                where,
+                f"'{where}' {path.strip()!r} is not a path the harvester can follow "
+                f"({problem}); write element names joined by '/'",
+            )
         pairs.append((name, path.strip()))
     return tuple(pairs)
 
@@ -117,8 +127,12 @@ def endpoint_value(value: str) -> str:
         except ConfigError as exc:
             raise ValueError(f"endpoint {value!r}: {exc}") from None
         return value
-    url = urlsplit(value)
-    if url.scheme not in ("http", "https") or not url.netloc:
+    try:
+        url = urlsplit(value)
+        url.port  # noqa: B018  (parsed only when asked: a bad port or host raises here)
+    except ValueError as exc:
+        raise ValueError(f"endpoint {value!r} is not a valid URL ({exc})") from None
+    if url.scheme not in ("http", "https") or not url.hostname:
         message = "must be 'ncbi', 'embedded', 'embedded:DATASET' or an http(s) URL"
         raise ValueError(f"endpoint {value!r} {message}")
     if url.path.endswith(".fcgi"):
@@ -131,6 +145,8 @@ def rate(top: Section, policy: Policy) -> float | None:
     raw = top.get("rate")
     if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0):
         top.doc.fail("rate", f"'rate' must be a positive number of requests/s, got {show(raw)}")
+    if raw is not None and not raw <= MAX_RATE:  # also .nan and .inf
+        top.doc.fail("rate", f"'rate' must be at most {MAX_RATE:g} requests/s, got {show(raw)}")
     if policy == Policy.CUSTOM and raw is None:
         top.doc.fail("policy", "policy 'custom' needs 'rate' (requests per second)")
     if policy != Policy.CUSTOM and raw is not None:

@@ -1,7 +1,9 @@
 """YAML read with the line of every key and list item, and mappings read through checked getters.
 
 So every mistake in a user's file is one sentence, `FILE:LINE: ...`, never a traceback. Paths
-name keys the way messages do: `fetch.page_size`, `source.ids[3]`.
+name keys the way messages do: `fetch.page_size`, `source.ids[3]`. The document is bounded
+before anything is built from it: nesting depth is capped and anchors and aliases are refused
+(a job file has no use for them, and a few nested aliases expand to gigabytes).
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import yaml
 
 from harvester.errors import ConfigError
 
-__all__ = ["Doc", "Section", "alternatives", "read_yaml", "show", "suggest"]
+__all__ = ["MAX_DEPTH", "Doc", "Section", "alternatives", "read_yaml", "show", "suggest"]
+
+MAX_DEPTH = 32
+"""Mappings and lists nested deeper than this are refused (a job file needs three)."""
 
 
 def read_yaml(
@@ -24,6 +29,7 @@ def read_yaml(
     """A mapping document -> (data, line of each key path). Items of `keep_text` lists stay text."""
     loader = yaml.SafeLoader(text)
     try:
+        _check_bounds(text, label)
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -49,6 +55,25 @@ def read_yaml(
     return data, reader.lines
 
 
+def _check_bounds(text: str, label: str) -> None:
+    """Refuse anchors, aliases and deep nesting from the parser's events, before the composer
+    (which recurses once per level and expands aliases) sees the document."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark else 0
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ConfigError(
+                f"{label}:{line}: YAML anchors and aliases ('&name', '*name') are not allowed "
+                "in a job file; write the value out"
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError(f"{label}:{line}: nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 class _Reader:
     """Walks composed nodes into plain data, noting lines and refusing duplicate keys."""
 
@@ -58,7 +83,7 @@ class _Reader:
 
     def value(self, node: yaml.Node, path: str) -> Any:
         if isinstance(node, yaml.MappingNode):
-            self.loader.flatten_mapping(node)  # honour `<<: *anchor` merge keys
+            self.loader.flatten_mapping(node)  # honour `<<: {...}` merge keys
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 line = key_node.start_mark.line + 1

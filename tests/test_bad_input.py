@@ -33,6 +33,18 @@ policy: custom
 rate: 500
 """
 Edit = Callable[[str, Path], str]
+LAUGHS = """\
+extra:
+  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]
+  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+  d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+  e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+  f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+  g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+  h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+  i: [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
 
 
 def replace(old: str, new: str) -> Edit:
@@ -137,6 +149,50 @@ CASES: list[tuple[str, Edit, int, str]] = [
         r"cannot write the output .*afile\.txt/out\.jsonl: .*afile\.txt is a file, not a folder",
     ),
     (
+        "yaml aliases (a billion laughs under an unknown key)",
+        lambda t, _: t + LAUGHS,
+        2,
+        r"job\.yaml:12: YAML anchors and aliases \('&name', '\*name'\) are not allowed",
+    ),
+    (
+        "yaml nested 5,000 levels",
+        lambda t, _: t + "deep: " + "[" * 5000 + "]" * 5000 + "\n",
+        2,
+        r"job\.yaml:11: nested deeper than 32 levels",
+    ),
+    (
+        "yaml block-nested 5,000 levels",
+        lambda t, _: t + "deep:\n  " + "- " * 5000 + "x\n",
+        2,
+        r"job\.yaml:12: nested deeper than 32 levels",
+    ),
+    (
+        "job file over 4 MiB",
+        lambda t, _: t + "# " + "x" * (4 << 20) + "\n",
+        2,
+        r"job\.yaml: the job file is larger than 4 MiB",
+    ),
+    ("rate .nan", replace("rate: 500", "rate: .nan"), 2, r"job\.yaml:10: 'rate' must be at most"),
+    ("rate .inf", replace("rate: 500", "rate: .inf"), 2, r"job\.yaml:10: 'rate' must be at most"),
+    (
+        "endpoint with a broken IPv6 host",
+        replace("embedded", '"http://[::1"'),
+        2,
+        r"job\.yaml:8: endpoint 'http://\[::1' is not a valid URL",
+    ),
+    (
+        "field path the extractor cannot follow",
+        replace("CHRPOS: CHRPOS", "CHRPOS: 'CHRPOS['"),
+        2,
+        r"job\.yaml:6: 'fields\.CHRPOS' 'CHRPOS\[' is not a path the harvester can follow",
+    ),
+    (
+        "id of 2**63",
+        replace("3718, 7157", f"3718, {2**63}"),
+        3,
+        r"job\.yaml:2: source id '9223372036854775808' is too large",
+    ),
+    (
         "phrase not found",
         replace("ids: [3718, 7157]", "term: 'zzqqxx[sym]'"),
         3,
@@ -178,6 +234,8 @@ def test_bad_input_is_one_line_with_its_exit_code_and_no_output(
     got, err = run_cli(["run", str(job), "--quiet"], capsys)
     assert (got, outputs(tmp_path)) == (code, [])
     assert_one_line(err, pattern)
+    if code != errors.InputError.exit_code or "search" not in pattern:
+        assert not (tmp_path / "out.jsonl.harvest").exists()  # nothing half-made either
 
 
 def test_duplicate_ids_are_merged_with_a_warning_and_the_run_succeeds(tmp_path, capsys):
@@ -267,7 +325,8 @@ def test_the_readme_documents_every_exit_code():
     table = dict(re.findall(r"^\| (\d+) \| (.+?) \|$", readme, re.M))
     kinds = [errors.ConfigError, errors.InputError, errors.TransportError, errors.NcbiError]
     kinds += [errors.ParseError, errors.StoreError]
-    assert set(table) == {"0", "130"} | {str(k.exit_code) for k in kinds}
+    assert set(table) == {"0", "1", "130"} | {str(k.exit_code) for k in kinds}
+    assert "crash report" in table["1"] and "disk full" in table["7"]
     assert "job file" in table["2"] and "output path" in table["3"]
     assert "network" in table["4"] and "refused" in table["5"]
     assert "parsed" in table["6"] and "store" in table["7"]

@@ -106,7 +106,9 @@ def _load(args: argparse.Namespace) -> JobConfig:
     }
     if getattr(args, "dataset", None) is not None:
         overrides["endpoint"] = f"embedded:{args.dataset}"
-    return load_job(args.job, overrides)
+    job = load_job(args.job, overrides)
+    args.job_config = job  # names the job if the command fails (cli.py)
+    return job
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from harvester.eutils._lxml import etree
 from harvester.eutils.results import Record
 from harvester.harvest import kept
 from harvester.harvest.field_paths import record_paths, unmatched_warnings
@@ -140,3 +141,22 @@ def _json_value(doc: Any, path: str) -> Value:
     if isinstance(node, list):
         return [str(n) for n in node if n is not None]
     return str(node)
+
+
+_PROBE = etree.fromstring(
+    b'<r xmlns="urn:probe"><a x="1"><b y="2">t</b><b/></a><Item Name="N">v</Item></r>'
+)
+
+
+def path_problem(path: str) -> str | None:
+    """Why the extractor could not use `path` (None if it can): the path is run, bare and
+    namespace-qualified as `values` qualifies it, on a small record, so a field that would
+    fail mid-harvest fails when the job is read instead."""
+    extractor = FieldExtractor(())
+    for element, ns in ((_PROBE[0], "urn:probe"), (_PROBE[0], "")):
+        try:
+            for _ in element.iterfind(extractor._qualified(path, ns)):
+                pass
+        except (SyntaxError, KeyError, ValueError, TypeError, IndexError) as exc:
+            return str(exc) or type(exc).__name__
+    return None

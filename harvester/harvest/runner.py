@@ -26,7 +26,7 @@ from harvester.harvest.names import checked_names
 from harvester.harvest.output import check_writable, write_output
 from harvester.harvest.progress import Progress
 from harvester.harvest.rederive import fields_changed, rederive
-from harvester.harvest.sources import load_source_ids
+from harvester.harvest.sources import SourceIds, load_source_ids
 from harvester.harvest.store import Store
 from harvester.harvest.summary import build_summary
 from harvester.harvest.table import require_pyarrow
@@ -156,6 +156,9 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
     if job.output.format == OutputFormat.PARQUET:
         require_pyarrow()
     check_writable(job.output.path)
+    preloaded = None
+    if job.source.term is None and (options.restart or not (job.job_dir / STORE_NAME).exists()):
+        preloaded = load_source_ids(job.source, job_file=job.job_file)  # before a job dir exists
     async with endpoint(job, options) as base_url:
         config = client_config(job, base_url)
         stats = Stats()
@@ -164,7 +167,7 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
         async with EutilsClient(config, gate=gate, stats=Stats()) as einfo_client:
             job, warnings = await checked_names(job, einfo_client)
         async with EutilsClient(config, gate=gate, stats=stats) as client:
-            return await _harvest(job, options, client, started, warnings)
+            return await _harvest(job, options, client, started, warnings, preloaded)
 
 
 async def _harvest(
@@ -173,8 +176,10 @@ async def _harvest(
     client: EutilsClient,
     started: float,
     warnings: tuple[str, ...],
+    preloaded: SourceIds | None,
 ) -> dict[str, Any]:
-    """Open (or resume) the store, run the harvest, write the output and the summary."""
+    """Open (or resume) the store, run the harvest, write the output and the summary;
+    `preloaded`: the source ids, when they were checked before the store was opened."""
     store = open_store(job, options.restart)
     stats = client.stats
     try:
@@ -184,7 +189,7 @@ async def _harvest(
         if fresh:
             ids: list[int]
             if job.source.term is None:
-                loaded = load_source_ids(job.source, job_file=job.job_file)
+                loaded = preloaded or load_source_ids(job.source, job_file=job.job_file)
                 ids, warnings = [int(i) for i in loaded.ids], warnings + loaded.warnings
             else:
                 ids = await resolve_term(client, job)

@@ -20,6 +20,8 @@ from harvester.errors import InputError
 __all__ = ["SourceIds", "load_source_ids", "validate_ids"]
 
 _TSV_SUFFIXES = (".tsv", ".tab")
+MAX_UID = 2**63 - 1
+"""The largest id the job store's integer columns hold (Entrez ids are far below it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,11 @@ def validate_ids(raw: Iterable[tuple[str, str]]) -> SourceIds:
     first_duplicate = duplicate_where = ""
     for value, where in raw:
         text = value.strip()
-        if not (text.isdigit() and text.isascii()) or not text.strip("0"):
+        if (
+            not (text.isdigit() and text.isascii())
+            or not text.strip("0")
+            or (len(text) > 18 and int(text) > MAX_UID)
+        ):
             if error is None:
                 error = f"{where}: {_problem(text)}"
             else:
@@ -90,14 +96,17 @@ def validate_ids(raw: Iterable[tuple[str, str]]) -> SourceIds:
 
 
 def _problem(text: str) -> str:
+    shown = repr(text) if len(text) <= 40 else repr(text[:37] + "...")
     if not text:
         return "source id is blank"
     if text.startswith("-") and text[1:].strip().isdigit():
-        return f"source id {text!r} is negative"
+        return f"source id {shown} is negative"
+    if text.isdigit() and text.isascii() and text.strip("0"):
+        return f"source id {shown} is too large (ids are below 2**63)"
     if text.isdigit() and text.isascii():
-        return f"source id {text!r} is zero (Entrez ids start at 1)"
+        return f"source id {shown} is zero (Entrez ids start at 1)"
     hint = "; is this a CSV file? set source.column" if ("," in text or "\t" in text) else ""
-    return f"source id {text!r} is not a numeric id{hint}"
+    return f"source id {shown} is not a numeric id{hint}"
 
 
 def _file_of(where: str) -> str:

@@ -16,6 +16,7 @@ leaves a store that resuming can trust: resuming is "planned minus done".
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from harvester.errors import StoreError
 from harvester.harvest import kept
+from harvester.harvest.store_errors import GuardedConnection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -119,20 +121,31 @@ class Store:
         self._lock_fd: int | None = None
         try:
             if read_only:
-                self.db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+                uri = f"{path.absolute().as_uri()}?mode=ro"
+                self.db = sqlite3.connect(uri, uri=True, factory=GuardedConnection)
+                self.db.path = path
+                self.db.execute("SELECT count(*) FROM sqlite_master")  # a store at all?
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
             if lock:
                 self._lock_fd = _lock(path.parent)
-            self.db = sqlite3.connect(path, isolation_level=None)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the job store {path}: {exc}") from None
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+            self.db = sqlite3.connect(path, isolation_level=None, factory=GuardedConnection)
+            self.db.path = path
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+        except OSError as exc:
+            self._release_lock()
+            raise StoreError(f"cannot open the job store {path}: {exc.strerror}") from None
+        except StoreError:
+            self._release_lock()
+            raise
 
     def close(self) -> None:
         self.db.close()
+        self._release_lock()
+
+    def _release_lock(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
@@ -147,12 +160,19 @@ class Store:
         self.db.executescript(SCHEMA)
         self.db.execute("VACUUM")
 
-    def _tx(self) -> sqlite3.Connection:
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: committed when the block ends, rolled back when it raises, so a
+        failed write (a full disk) leaves the store as it was and the connection usable."""
         self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def _commit(self) -> None:
-        self.db.execute("COMMIT")
+        try:
+            yield self.db
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.rollback()
+            raise
 
     # -- meta and set-up -------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -173,21 +193,20 @@ class Store:
         """Store the source ids and their chunks once, with the job's hash, its link names (the
         index numbers them in this order) and the fields its records are extracted with,
         atomically."""
-        db = self._tx()
-        db.executemany("INSERT INTO sources(position, uid) VALUES(?, ?)", enumerate(sources))
-        total = db.execute("SELECT count(*) FROM sources").fetchone()[0]
-        db.executemany(
-            "INSERT INTO chunks(chunk, first, last) VALUES(?, ?, ?)",
-            (
-                (c, start, min(start + batch, total) - 1)
-                for c, start in enumerate(range(0, total, batch))
-            ),
-        )
-        db.execute("INSERT INTO meta VALUES('config_hash', ?)", (config_hash,))
-        db.execute("INSERT INTO meta VALUES('fields', ?)", (fields_key,))
-        db.execute("INSERT INTO meta VALUES('created', ?)", (str(time.time()),))
-        db.execute("INSERT INTO meta VALUES('linknames', ?)", (",".join(linknames),))
-        self._commit()
+        with self._tx() as db:
+            db.executemany("INSERT INTO sources(position, uid) VALUES(?, ?)", enumerate(sources))
+            total = db.execute("SELECT count(*) FROM sources").fetchone()[0]
+            db.executemany(
+                "INSERT INTO chunks(chunk, first, last) VALUES(?, ?, ?)",
+                (
+                    (c, start, min(start + batch, total) - 1)
+                    for c, start in enumerate(range(0, total, batch))
+                ),
+            )
+            db.execute("INSERT INTO meta VALUES('config_hash', ?)", (config_hash,))
+            db.execute("INSERT INTO meta VALUES('fields', ?)", (fields_key,))
+            db.execute("INSERT INTO meta VALUES('created', ?)", (str(time.time()),))
+            db.execute("INSERT INTO meta VALUES('linknames', ?)", (",".join(linknames),))
 
     # -- chunks and the index --------------------------------------------------------------
     def chunks(self) -> list[Chunk]:
@@ -217,32 +236,31 @@ class Store:
         the mode saying how they will be posted:
         'history' when every target is new to this job and belongs to one link name,
         'post' when some were already claimed by earlier chunks, 'none' when nothing is new."""
-        db = self._tx()
-        db.executemany(
-            "UPDATE sources SET status=? WHERE uid=?", [(s, uid) for uid, s in statuses.items()]
-        )
-        db.executemany("INSERT OR REPLACE INTO edges VALUES(?, ?, ?, ?, ?)", edges)
-        distinct: dict[int, int] = {}
-        per_link_total = 0
-        seen_per_link: set[tuple[int, int]] = set()
-        for _source, link, _rank, target, _score in edges:
-            distinct.setdefault(target, link)
-            if (link, target) not in seen_per_link:
-                seen_per_link.add((link, target))
-                per_link_total += 1
-        before = db.total_changes
-        db.executemany(
-            "INSERT OR IGNORE INTO targets(uid, chunk, link) VALUES(?, ?, ?)",
-            ((t, chunk, link) for t, link in distinct.items()),
-        )
-        claimed = db.total_changes - before
-        mode = (
-            "none"
-            if claimed == 0
-            else ("history" if claimed == len(distinct) == per_link_total else "post")
-        )
-        db.execute("UPDATE chunks SET linked=1, mode=? WHERE chunk=?", (mode, chunk))
-        self._commit()
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE sources SET status=? WHERE uid=?", [(s, uid) for uid, s in statuses.items()]
+            )
+            db.executemany("INSERT OR REPLACE INTO edges VALUES(?, ?, ?, ?, ?)", edges)
+            distinct: dict[int, int] = {}
+            per_link_total = 0
+            seen_per_link: set[tuple[int, int]] = set()
+            for _source, link, _rank, target, _score in edges:
+                distinct.setdefault(target, link)
+                if (link, target) not in seen_per_link:
+                    seen_per_link.add((link, target))
+                    per_link_total += 1
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO targets(uid, chunk, link) VALUES(?, ?, ?)",
+                ((t, chunk, link) for t, link in distinct.items()),
+            )
+            claimed = db.total_changes - before
+            mode = (
+                "none"
+                if claimed == 0
+                else ("history" if claimed == len(distinct) == per_link_total else "post")
+            )
+            db.execute("UPDATE chunks SET linked=1, mode=? WHERE chunk=?", (mode, chunk))
         return mode, claimed
 
     def chunk_targets(
@@ -283,16 +301,15 @@ class Store:
     # -- History entries and pages ---------------------------------------------------------
     def add_entries(self, rows: Sequence[tuple[int, int | None, str, str, int]]) -> list[Entry]:
         """Record new entries (chunk, link, webenv, query_key, expected) in one transaction."""
-        db = self._tx()
-        ids = []
-        for chunk, link, webenv, key, expected in rows:
-            cur = db.execute(
-                "INSERT INTO entries(chunk, link, webenv, query_key, expected, created) "
-                "VALUES(?, ?, ?, ?, ?, ?)",
-                (chunk, link, webenv, key, expected, time.time()),
-            )
-            ids.append(cur.lastrowid)
-        self._commit()
+        with self._tx() as db:
+            ids = []
+            for chunk, link, webenv, key, expected in rows:
+                cur = db.execute(
+                    "INSERT INTO entries(chunk, link, webenv, query_key, expected, created) "
+                    "VALUES(?, ?, ?, ?, ?, ?)",
+                    (chunk, link, webenv, key, expected, time.time()),
+                )
+                ids.append(cur.lastrowid)
         return [self.entry(i) for i in ids if i is not None]
 
     def entry(self, entry: int) -> Entry:
@@ -338,26 +355,26 @@ class Store:
         """Store fetched records, each as (uid, (output value, whole record)): the values
         (first copy wins) and the whole records kept in one blob; mark targets, and finish a
         page; returns how many of the records were targets still pending."""
-        db = self._tx()
-        before = db.total_changes
-        db.executemany(
-            f"UPDATE targets SET state={FETCHED} WHERE uid=? AND state={PENDING}",
-            ((uid,) for uid, _ in records),
-        )
-        fresh = db.total_changes - before
-        db.executemany(
-            "INSERT OR IGNORE INTO records VALUES(?, ?)", ((u, value) for u, (value, _) in records)
-        )
-        if records:
-            whole = kept.pack([(uid, body) for uid, (_, body) in records])
-            db.execute("INSERT INTO kept(data) VALUES(?)", (whole,))
-        db.executemany(
-            f"UPDATE targets SET state={MISSING} WHERE uid=? AND state={PENDING}",
-            ((uid,) for uid in missing),
-        )
-        if page is not None:
-            db.execute("INSERT OR IGNORE INTO pages VALUES(?, ?)", page)
-        self._commit()
+        with self._tx() as db:
+            before = db.total_changes
+            db.executemany(
+                f"UPDATE targets SET state={FETCHED} WHERE uid=? AND state={PENDING}",
+                ((uid,) for uid, _ in records),
+            )
+            fresh = db.total_changes - before
+            db.executemany(
+                "INSERT OR IGNORE INTO records VALUES(?, ?)",
+                ((u, value) for u, (value, _) in records),
+            )
+            if records:
+                whole = kept.pack([(uid, body) for uid, (_, body) in records])
+                db.execute("INSERT INTO kept(data) VALUES(?)", (whole,))
+            db.executemany(
+                f"UPDATE targets SET state={MISSING} WHERE uid=? AND state={PENDING}",
+                ((uid,) for uid in missing),
+            )
+            if page is not None:
+                db.execute("INSERT OR IGNORE INTO pages VALUES(?, ?)", page)
         return fresh
 
     def kept_records(self) -> Iterator[tuple[int, bytes]]:
@@ -368,15 +385,10 @@ class Store:
     def replace_records(self, values: Iterable[tuple[int, bytes]], fields_key: str) -> None:
         """Swap every output value for `values` (first copy wins, as when fetched) and record
         which fields they hold, in one transaction."""
-        db = self._tx()
-        try:
+        with self._tx() as db:
             db.execute("DELETE FROM records")
             db.executemany("INSERT OR IGNORE INTO records VALUES(?, ?)", values)
             db.execute("INSERT OR REPLACE INTO meta VALUES('fields', ?)", (fields_key,))
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        self._commit()
 
 
 def _targets_of(chunk: int, link: int | None, pending_only: bool) -> tuple[str, list[object]]:

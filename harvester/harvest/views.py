@@ -4,9 +4,11 @@ writers stream. The store (store.py) keeps the durable state the harvest reads a
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 
 from harvester.harvest.store import FETCHED, MISSING, Store
+from harvester.harvest.store_errors import store_error
 
 JoinedRow = tuple[int, str | None, int | None, int | None, int | None, int | None, bytes | None]
 """(source, status, link, target, score, target state, record): one row of the join."""
@@ -69,9 +71,13 @@ class StoreView:
     def joined(self) -> Iterator[JoinedRow]:
         """(source, status, link, target, score, target state, record) in source order,
         links in link-name then NCBI order: the join, streamed, never held whole."""
-        yield from self.store.db.execute(
+        rows = self.store.db.execute(
             "SELECT s.uid, s.status, e.link, e.target, e.score, t.state, r.data "
             "FROM sources s LEFT JOIN edges e ON e.source = s.uid "
             "LEFT JOIN targets t ON t.uid = e.target LEFT JOIN records r ON r.uid = e.target "
             "ORDER BY s.position, e.link, e.rank"
         )
+        try:
+            yield from rows
+        except sqlite3.Error as exc:  # a page of the file that only reading it finds damaged
+            raise store_error(self.store.path, exc) from None
