@@ -6,6 +6,8 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
+
 from harvester.eutils.parse import parse_bytes
 from harvester.eutils.results import LinkSet, Record
 
@@ -84,3 +86,19 @@ def test_network_dtd_is_never_fetched() -> None:
             raise AssertionError("the parser fetched the DTD over the network")
     finally:
         listener.close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<eSearchResult><ERROR>bad &x; thing</ERROR></eSearchResult>",
+        b"<eLinkResult><ERROR>bad &x; thing</ERROR></eLinkResult>",
+        b"<eSummaryResult><ERROR>bad &x; thing</ERROR></eSummaryResult>",
+        b"<eLinkResult><LinkSet><ERROR>bad &x; thing</ERROR></LinkSet></eLinkResult>",
+    ],
+)
+def test_text_after_an_unexpanded_entity_stays_in_an_error_message(body: bytes) -> None:
+    doc = b'<!DOCTYPE d [<!ENTITY x "expanded">]>' + body
+    (item,) = parse_bytes(doc)
+    message = item.error if isinstance(item, LinkSet) else item.message
+    assert message == "bad &x; thing"

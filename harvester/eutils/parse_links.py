@@ -23,7 +23,7 @@ from harvester.eutils.results import (
     ObjUrl,
     Provider,
 )
-from harvester.eutils.xmlstream import drop_previous, top_error
+from harvester.eutils.xmlstream import drop_previous, text_of, top_error
 
 __all__ = ["LinkHandler"]
 
@@ -87,7 +87,8 @@ class LinkHandler:
     def _linkset(self, el: etree._Element) -> Iterator[Item]:
         dbfrom = _text(el, "DbFrom") or ""
         ids = tuple((i.text or "").strip() for i in el.iterfind("IdList/Id"))
-        error = _text(el, "ERROR") or None  # an empty <ERROR/> says nothing
+        found = el.find("ERROR")
+        error = text_of(found) or None if found is not None else None  # <ERROR/> says nothing
         checks = el.find("IdCheckList")
         urls = el.find("IdUrlList")
         webenv = _text(el, "WebEnv")

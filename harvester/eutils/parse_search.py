@@ -18,6 +18,7 @@ from harvester.eutils.results import (
     PostResult,
     SearchResult,
 )
+from harvester.eutils.xmlstream import text_of
 
 __all__ = ["InfoHandler", "PostHandler", "SearchHandler", "top_errors"]
 
@@ -33,7 +34,7 @@ def _texts(el: etree._Element, path: str) -> tuple[str, ...]:
 
 def top_errors(root: etree._Element) -> list[ErrorResult]:
     """Every non-empty `<ERROR>` directly under the root, in order (an empty one says nothing)."""
-    texts = ((e.text or "").strip() for e in root.iterfind("ERROR"))
+    texts = (text_of(e) for e in root.iterfind("ERROR"))
     return [ErrorResult(text, "ERROR") for text in texts if text]
 
 

@@ -103,9 +103,15 @@ def is_top_error(el: etree._Element) -> bool:
 def top_error(el: etree._Element) -> Iterator[Item]:
     """The in-band `<ERROR>` of a document as an item, if it sits at the top level and says
     something (ESpell answers carry an empty `<ERROR/>`)."""
-    text = (el.text or "").strip()
+    text = text_of(el)
     if text and is_top_error(el):
         yield ErrorResult(text, "ERROR")
+
+
+def text_of(el: etree._Element) -> str:
+    """All the text of an element, stripped: an unexpanded entity stays as written (`&x;`)
+    and the text after it is kept (it is the entity node's tail, which `el.text` misses)."""
+    return "".join(el.itertext()).strip()
 
 
 # --- sniffing: which shape is this body? ---------------------------------------------------
