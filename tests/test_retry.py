@@ -180,3 +180,9 @@ def test_the_client_and_the_backoff_share_the_readmes_defaults() -> None:
 
     assert ClientConfig().backoff() == Backoff()
     assert (Backoff().max_attempts, Backoff().max_total) == (6, 600.0)  # "6 attempts or 10 minutes"
+
+
+@pytest.mark.parametrize("attempts", [1, 5])
+def test_a_raised_history_expiry_uses_the_configured_attempts(attempts: int) -> None:
+    verdict = classify(HistoryExpiredError("lost"), history_attempts=attempts)
+    assert isinstance(verdict, Retry) and verdict.limit == attempts

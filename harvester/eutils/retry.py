@@ -98,10 +98,10 @@ def classify(outcome: Outcome, *, history_attempts: int = HISTORY_ATTEMPTS) -> V
         return _classify_http(outcome)
     if isinstance(outcome, InBandError):
         return _classify_text(outcome.message, history_attempts)
-    return _classify_exception(outcome)
+    return _classify_exception(outcome, history_attempts)
 
 
-def _classify_exception(exc: BaseException) -> Verdict:
+def _classify_exception(exc: BaseException, history_attempts: int) -> Verdict:
     if isinstance(exc, BadBody):
         return Retry(exc.reason, exc)
     if isinstance(exc, aiohttp.ClientPayloadError):
@@ -116,7 +116,7 @@ def _classify_exception(exc: BaseException) -> Verdict:
         error = TransportError(f"could not reach {_where(exc)} ({_why(exc)})")
         return Retry("connection", error, outage=True)
     if isinstance(exc, HistoryExpiredError):
-        return Retry("history", exc, limit=HISTORY_ATTEMPTS)
+        return Retry("history", exc, limit=history_attempts)
     if isinstance(exc, NcbiTransientError):
         return Retry("ncbi", exc)
     return Fail(exc)

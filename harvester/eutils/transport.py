@@ -168,7 +168,8 @@ class Transport:
             self._refuse_lost_entry(params)
             held: list[_T] = []
             release = await self.gate.acquire()
-            self.stats.incr("gate/wait_seconds", release.waited)
+            if self.stats is not self.gate.stats:  # a shared Stats has the gate's own count
+                self.stats.incr("gate/wait_seconds", release.waited)
             try:
                 async for item in attempt(release):
                     if not isinstance(item, Record):
