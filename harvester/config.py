@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -73,6 +74,8 @@ override (a flag, a keyword) beside the current folder, as a shell would read th
 NAME_KEYS = ("dbfrom", "db", "linkname")
 """Keys whose names NCBI's einfo confirms at run time (harvest/names.py)."""
 MAX_ELINK_BATCH = 500
+STDOUT = "-"
+"""`output.path: -` (or `--output -`) writes the output to stdout."""
 MAX_JOB_BYTES = 4 << 20
 """A job file is settings: anything bigger is refused before it is parsed."""
 MAX_CONCURRENCY = MAX_CEILING
@@ -262,7 +265,7 @@ def _apply_overrides(
         if key not in known:
             raise ConfigError(f"unknown override '{key}'{suggest(key, known, ALIASES)}")
         value = given
-        if key in PATH_KEYS and isinstance(value, str | Path):
+        if key in PATH_KEYS and isinstance(value, str | Path) and str(value) != STDOUT:
             value = str(Path(value).expanduser().absolute())
         if key in INT_KEYS and isinstance(value, str) and value.strip().isdigit():
             value = int(value)
@@ -304,8 +307,9 @@ def _build(data: dict[str, Any], doc: Doc, *, base_dir: Path, job_file: Path | N
     email, tool = keys.email(top), keys.tool(top)
     concurrency = top.integer("concurrency", DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY)
     job_dir = top.text("job_dir")
+    name = top.text("name") or (job_file.stem if job_file else "job")
     return JobConfig(
-        name=top.text("name") or (job_file.stem if job_file else "job"),
+        name=name,
         source=source,
         dbfrom=dbfrom,
         db=db,
@@ -322,7 +326,7 @@ def _build(data: dict[str, Any], doc: Doc, *, base_dir: Path, job_file: Path | N
         email=email,
         tool=tool,
         concurrency=concurrency,
-        job_dir=_beside(base_dir, job_dir) if job_dir else Path(f"{output.path}.harvest"),
+        job_dir=_beside(base_dir, job_dir) if job_dir else _default_job_dir(output, name, base_dir),
         job_file=job_file,
         key_lines=tuple(
             (key, doc.at(key)) for key in doc.lines if key.partition("[")[0] in NAME_KEYS
@@ -411,7 +415,11 @@ def _beside(base_dir: Path, text: str) -> Path:
 
 def _output(sec: Section, base_dir: Path) -> OutputSpec:
     written = sec.text("path", required=True) or ""
+    path = Path(STDOUT) if written == STDOUT else _beside(base_dir, written)
+    streamed = written == STDOUT or _is_special(path)
     fmt = sec.text("format") or SUFFIX_FORMATS.get(Path(written).suffix.lower())
+    if fmt is None and streamed:
+        fmt = OutputFormat.JSONL  # stdout, a FIFO or a device: lines as they come
     if fmt is None:
         known = ", ".join(OutputFormat)
         sec.doc.fail(
@@ -419,4 +427,20 @@ def _output(sec: Section, base_dir: Path) -> OutputSpec:
         )
     if fmt not in tuple(OutputFormat):
         sec.doc.fail("output.format", f"output.format {fmt!r} must be {alternatives(OutputFormat)}")
-    return OutputSpec(_beside(base_dir, written), OutputFormat(fmt))
+    return OutputSpec(path, OutputFormat(fmt))
+
+
+def _default_job_dir(output: OutputSpec, name: str, base_dir: Path) -> Path:
+    """OUTPUT.harvest beside the output; NAME.harvest beside the job file for a stream."""
+    if str(output.path) == STDOUT or _is_special(output.path):
+        return base_dir / f"{name}.harvest"
+    return Path(f"{output.path}.harvest")
+
+
+def _is_special(path: Path) -> bool:
+    """A FIFO, device or socket (after symlinks): no place for a job directory beside it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))

@@ -14,7 +14,8 @@ from harvester.errors import InputError
 from harvester.eutils.results import Record
 from harvester.harvest.field_paths import record_paths
 from harvester.harvest.kept import parsed
-from harvester.harvest.output import check_writable, write_output
+from harvester.harvest.outfile import check_output
+from harvester.harvest.output import write_output
 from harvester.harvest.rederive import fields_changed, rederive
 from harvester.harvest.runner import STORE_NAME, open_store
 from harvester.harvest.table import require_pyarrow
@@ -59,7 +60,7 @@ def export_command(args: argparse.Namespace) -> int:
     store_dir = _existing_store(job)
     if job.output.format == "parquet":
         require_pyarrow()
-    check_writable(job.output.path)
+    check_output(job)
     store = open_store(job, restart=False)
     try:
         warnings = rederive(store, job) if fields_changed(store, job) else []

@@ -2,8 +2,8 @@
 
 JSONL: one line per source id, its links in order, each with its record (or `missing`).
 TSV/CSV: one row per source-target pair (a source without links still gets one row).
-Parquet: the TSV rows as a table (optional `parquet` extra). Output goes to a temporary file
-in the same folder and is renamed into place, so a reader never sees half a file.
+Parquet: the TSV rows as a table (optional `parquet` extra). Where the bytes go (a file
+renamed into place, or a stream written through) is `outfile.py`'s.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -20,8 +19,8 @@ from typing import Any, Protocol
 import orjson
 
 from harvester.config import JobConfig, OutputFormat
-from harvester.errors import InputError
 from harvester.harvest.fields import FieldExtractor
+from harvester.harvest.outfile import open_output
 from harvester.harvest.store import MISSING
 from harvester.harvest.views import JoinedRow
 
@@ -45,15 +44,10 @@ def write_output(store: Joined, job: JobConfig) -> int:
     if fmt == OutputFormat.PARQUET:
         from harvester.harvest.table import write_parquet  # the optional extra's code
 
-        with _atomic(path, "wb") as handle:
+        with open_output(path, owner=job.job_dir) as handle:
             return write_parquet(store, job, handle)
     names = [n for n, _ in job.fields]
-    return write_table(store, path, fmt, job.linknames, names, extractor)
-
-
-def _temporary(path: Path) -> Path:
-    """This run's temporary name for an output: .PATH.tmp-PID, beside it."""
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    return write_table(store, path, fmt, job.linknames, names, extractor, job.job_dir)
 
 
 def _grouped(store: Joined) -> Iterator[tuple[int, str | None, list[tuple[Any, ...]]]]:
@@ -93,7 +87,7 @@ def jsonl_docs(store: Joined, job: JobConfig) -> Iterator[dict[str, Any]]:
 
 def write_jsonl(store: Joined, job: JobConfig) -> int:
     lines = 0
-    with _atomic(job.output.path, "wb") as handle:
+    with open_output(job.output.path, owner=job.job_dir) as handle:
         for doc in jsonl_docs(store, job):
             handle.write(orjson.dumps(doc) + b"\n")
             lines += 1
@@ -141,10 +135,13 @@ def write_table(
     linknames: Sequence[str],
     fields: Sequence[str],
     extractor: FieldExtractor,
+    owner: Path | None = None,
 ) -> int:
+    """A TSV or CSV table; `owner` is the job directory whose run writes it (for its
+    temporary file's name)."""
     delimiter = "\t" if fmt == OutputFormat.TSV else ","
     rows = 0
-    with _atomic(path, "w", newline="") as handle:
+    with open_output(path, text=True, owner=owner) as handle:
         quoted = _Quoter(delimiter)
         handle.write(quoted.join(header(fields)) + "\n")
         lines: list[str] = []
@@ -220,47 +217,3 @@ def _lines(
         score_text = "" if score is None else score
         pair = f"{source}{d}{status_text}{d}{names[link]}{d}{target}{d}{score_text}"
         yield f"{pair}{d}{target_state(data, state)}{d}{cells}\n"
-
-
-class _atomic:
-    """Write to .PATH.tmp-PID, rename over PATH on success, remove the temporary on failure."""
-
-    def __init__(self, path: Path, mode: str, newline: str | None = None) -> None:
-        self.path = path
-        self.tmp = _temporary(path)
-        self.mode, self.newline = mode, newline
-
-    def __enter__(self) -> Any:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            for stale in self.path.parent.glob(f".{self.path.name}.tmp-*"):
-                stale.unlink(missing_ok=True)  # left by a run killed while writing
-            self.handle = open(self.tmp, self.mode, newline=self.newline)
-        except OSError as exc:
-            raise InputError(f"cannot write the output {self.path}: {exc.strerror}") from None
-        return self.handle
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.handle.close()
-        if exc_type is not None:
-            self.tmp.unlink(missing_ok=True)
-        else:
-            os.replace(self.tmp, self.path)
-
-
-def check_writable(path: Path) -> None:
-    """Fail before any work when the output cannot be written, not after hours of harvesting."""
-    probe = path.with_name(f".{path.name}.probe-{os.getpid()}")
-    parent = path.parent.absolute()
-    folder = next(f for f in (parent, *parent.parents) if f.exists())
-    if not folder.is_dir():
-        raise InputError(f"cannot write the output {path}: {folder} is a file, not a folder")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-        raise InputError(f"cannot write the output {path}: {why}") from None
-    if path.is_dir():
-        raise InputError(f"cannot write the output {path}: it is a folder")

@@ -23,7 +23,8 @@ from harvester.eutils.rate_control import RateControl
 from harvester.eutils.settings import ClientConfig
 from harvester.harvest.engine import Harvest
 from harvester.harvest.names import checked_names
-from harvester.harvest.output import check_writable, write_output
+from harvester.harvest.outfile import check_output, summary_path
+from harvester.harvest.output import write_output
 from harvester.harvest.progress import Progress
 from harvester.harvest.rederive import fields_changed, rederive
 from harvester.harvest.sources import SourceIds, load_source_ids
@@ -155,7 +156,7 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
     started = time.monotonic()
     if job.output.format == OutputFormat.PARQUET:
         require_pyarrow()
-    check_writable(job.output.path)
+    check_output(job)
     preloaded = None
     if job.source.term is None and (options.restart or not (job.job_dir / STORE_NAME).exists()):
         preloaded = load_source_ids(job.source, job_file=job.job_file)  # before a job dir exists
@@ -205,8 +206,7 @@ async def _harvest(
         rate = client.config.rate_policy().rate
         elapsed = time.monotonic() - started
         summary = build_summary(job, store, stats, rate, elapsed, warnings, resumed=not fresh)
-        summary_path = job.output.path.with_name(job.output.path.name + ".summary.json")
-        summary_path.write_bytes(summary_bytes(summary))
+        summary_path(job).write_bytes(summary_bytes(summary))
         return summary
     finally:
         store.close()
