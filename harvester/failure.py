@@ -44,6 +44,11 @@ class Failure:
 
 def describe(exc: BaseException, job: JobConfig | None, argv: Sequence[str]) -> Failure:
     """The line and exit code for `exc`, writing a crash report when it is a bug."""
+    failure = _described(exc, job, argv)
+    return Failure(failure.exit_code, " ".join(failure.message.split()))  # one line, always
+
+
+def _described(exc: BaseException, job: JobConfig | None, argv: Sequence[str]) -> Failure:
     if isinstance(exc, HarvesterError):
         return Failure(exc.exit_code, _with_host(str(exc), exc, job))
     if isinstance(exc, sqlite3.Error):

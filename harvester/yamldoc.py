@@ -27,9 +27,9 @@ def read_yaml(
     text: str, label: str, *, keep_text: Iterable[str] = ()
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """A mapping document -> (data, line of each key path). Items of `keep_text` lists stay text."""
-    loader = yaml.SafeLoader(text)
     try:
         _check_bounds(text, label)
+        loader = yaml.SafeLoader(text)
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -42,6 +42,11 @@ def read_yaml(
         if exc.context and start and mark and start.line != mark.line:
             hint += f" ({' '.join(exc.context.split())} that starts at line {start.line + 1})"
         raise ConfigError(f"{where}: not valid YAML: {problem}{hint}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        message = f"not valid YAML: the character U+{code:04X} is not allowed"
+        raise ConfigError(f"{label}:{line}: {message}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{label}: not valid YAML: {' '.join(str(exc).split())}") from None
     if root is None:
