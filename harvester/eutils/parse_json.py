@@ -34,7 +34,17 @@ __all__ = ["parse_json"]
 
 
 def parse_json(data: bytes, db: str = "") -> Iterator[Item]:
-    """Items of one JSON body; the header's `type` picks the shape."""
+    """Items of one JSON body; one of the wrong shape (a list or a null where an object
+    belongs, ...) is a ParseError, as malformed JSON is, never a crash."""
+    try:
+        yield from _items(data, db)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+        why = f"{type(exc).__name__}: {exc}"
+        raise ParseError(f"JSON answer of an unexpected shape ({why})") from None
+
+
+def _items(data: bytes, db: str) -> Iterator[Item]:
+    """The header's `type` (or the top-level key) picks the shape."""
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
