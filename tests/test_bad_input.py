@@ -193,6 +193,12 @@ CASES: list[tuple[str, Edit, int, str]] = [
         r"job\.yaml:2: source id '9223372036854775808' is too large",
     ),
     (
+        "output is the job file",
+        lambda t, tmp: t.replace(f"{tmp / 'out.jsonl'}}}", f"{tmp / 'job.yaml'}, format: jsonl}}"),
+        3,
+        r"the output \S*job\.yaml is the job file: writing it would destroy it",
+    ),
+    (
         "phrase not found",
         replace("ids: [3718, 7157]", "term: 'zzqqxx[sym]'"),
         3,

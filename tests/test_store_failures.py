@@ -16,6 +16,7 @@ import pytest
 
 from harvester.cli import main
 from harvester.errors import StoreError
+from harvester.harvest.outfile import open_output
 from harvester.harvest.store import Store
 from harvester.harvest.views import StoreView
 
@@ -130,3 +131,29 @@ def test_a_full_disk_ends_in_one_line_and_the_run_resumes_after_space_is_freed(
     reference.write_text(JOB.replace("out.jsonl", str(tmp_path / "out.jsonl")))
     assert main(["run", str(reference), "--quiet"]) == 0
     assert (small_disk / "out.jsonl").read_bytes() == (tmp_path / "out.jsonl").read_bytes()
+
+
+def test_a_read_only_job_directory_is_one_line_exit_7_and_left_untouched(
+    tmp_path, small_disk, capsys
+):
+    subprocess.run(["mount", "-o", "remount,size=16m", str(small_disk)], check=True)
+    job = tmp_path / "job.yaml"
+    job.write_text(JOB.replace("out.jsonl", str(tmp_path / "out.jsonl")))
+    args = ["run", str(job), "--quiet", "--job-dir", str(small_disk / "job")]
+    assert main([*args, "--restart"]) == 0
+    before = (small_disk / "job" / "state.sqlite").read_bytes()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    assert main(args) == StoreError.exit_code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "cannot open the job store" in err and "Read-only file system" in err, err
+    assert (small_disk / "job" / "state.sqlite").read_bytes() == before
+
+
+def test_an_output_that_fills_the_disk_is_exit_7_and_leaves_no_temporary(small_disk):
+    out = small_disk / "out.tsv"
+    full = pytest.raises(StoreError, match=r"cannot write the output .*out\.tsv: No space left")
+    with full, open_output(out, text=True, owner=small_disk / "job") as handle:
+        for _ in range(1000):
+            handle.write("x" * 1000 + "\n")
+    assert list(small_disk.iterdir()) == []
