@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +109,35 @@ def test_the_readme_documents_every_job_key_and_where_names_come_from() -> None:
     assert "### Finding link names and field paths" in readme
     assert "harvester fields" in readme and "harvester links" in readme
     assert "--log-level" in readme and "-v" in readme
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_2(capsys) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"harvester: error: cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(give another --port, or --port 0 for any free one)\n"
+    )
+
+
+def test_ctrl_c_stops_serve_and_its_render_worker_without_a_traceback() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harvester", "serve", "--port", "0", "--render-processes", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith("serving E-utilities at ")
+        time.sleep(1.0)  # the render worker is up (spawned and built its dataset)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole group
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from array import array
@@ -64,6 +65,7 @@ def _start_worker(config: EmulatorConfig, spec: DatasetSpec) -> None:
     """Process initializer: build the dataset once (it is deterministic, so equal to the
     server's) with no gatekeeper: limits, latency, faults and logging stay in the server."""
     global _WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle: it stops us
     threading.Thread(target=_exit_with, args=(os.getppid(),), daemon=True).start()
     with contextlib.suppress(OSError, AttributeError):  # no nice() on Windows
         os.nice(WORKER_NICENESS)

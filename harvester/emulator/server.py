@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from harvester.emulator.gatekeeper import from_config
 from harvester.emulator.history import HistoryStore
 from harvester.emulator.spec import load_spec
 from harvester.emulator.state import State
+from harvester.errors import ConfigError
 from harvester.ncbi import EUTILS_PATH
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -92,7 +94,15 @@ class Emulator:
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:  # a port in use, or one this user may not open
+            await self.stop()
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ConfigError(
+                f"cannot listen on {self.config.host}:{self.config.port}: {why} "
+                "(give another --port, or --port 0 for any free one)"
+            ) from None
         server = site._server
         assert server is not None and isinstance(server, asyncio.base_events.Server)
         self.port = server.sockets[0].getsockname()[1]
