@@ -431,10 +431,13 @@ def _output(sec: Section, base_dir: Path) -> OutputSpec:
 
 
 def _default_job_dir(output: OutputSpec, name: str, base_dir: Path) -> Path:
-    """OUTPUT.harvest beside the output; NAME.harvest beside the job file for a stream."""
+    """OUTPUT.harvest beside the output (beside the file a symlink names: `/dev/stdout`
+    redirected to a file puts it there, not in /dev); NAME.harvest beside the job file for a
+    stream."""
     if str(output.path) == STDOUT or _is_special(output.path):
         return base_dir / f"{name}.harvest"
-    return Path(f"{output.path}.harvest")
+    target = output.path.resolve() if output.path.is_symlink() else output.path
+    return Path(f"{target}.harvest")
 
 
 def _is_special(path: Path) -> bool:

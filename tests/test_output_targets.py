@@ -83,6 +83,7 @@ def test_a_symlink_is_followed_and_stays_a_link(tmp_path, job, expected):
     assert main(["run", str(job), "--quiet", "--output", str(link)]) == 0
     assert link.is_symlink() and link.resolve() == target
     assert target.read_bytes() == expected
+    assert (target.parent / "target.jsonl.harvest" / "state.sqlite").is_file()  # the target's
     assert not [p.name for p in target.parent.iterdir() if p.name.startswith(".")]
 
 
