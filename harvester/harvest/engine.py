@@ -28,6 +28,7 @@ from harvester.harvest.index import index_of
 from harvester.harvest.page_gaps import lacked
 from harvester.harvest.scheduler import Check, Confirm, History, Link, Page, Scheduler
 from harvester.harvest.slots import Slots
+from harvester.harvest.states import EntryState, Posting
 from harvester.harvest.store import Chunk, Entry, Store
 
 
@@ -73,11 +74,11 @@ class Harvest:
         for chunk in self.store.chunks():
             if not chunk.linked:
                 self.scheduler.enqueue(Link(chunk))
-            elif chunk.mode in ("history", "post") and not self.store.chunk_has_entries(
+            elif chunk.mode in (Posting.HISTORY, Posting.POST) and not self.store.chunk_has_entries(
                 chunk.chunk
             ):
-                self.scheduler.enqueue(History(chunk.chunk, chunk.mode or ""))
-        for entry in self.store.entries(("open",)):
+                self.scheduler.enqueue(History(chunk.chunk, chunk.mode))
+        for entry in self.store.entries((EntryState.OPEN,)):
             self._start_entry(entry)
 
     def _has_ready(self) -> bool:
@@ -115,9 +116,9 @@ class Harvest:
         self.stats.incr("harvest/chunks_linked")
         self.stats.incr("harvest/targets", claimed)
         self.stats.incr("harvest/links", len(edges))
-        if mode == "history" and early is not None:
+        if mode == Posting.HISTORY and early is not None:
             await self._entries_from_history(chunk.chunk, early)
-        elif mode != "none":
+        elif mode != Posting.NONE:
             if early is not None:
                 self.stats.incr("harvest/speculation_unused")
             self.scheduler.enqueue(History(chunk.chunk, mode))
@@ -148,8 +149,8 @@ class Harvest:
         return found
 
     # -- step 3: targets onto the History server, size checked --------------------------------
-    async def history(self, chunk: int, mode: str) -> None:
-        if mode == "post":
+    async def history(self, chunk: int, mode: Posting) -> None:
+        if mode == Posting.POST:
             await self._post(chunk, None, self.store.chunk_targets(chunk))
             return
         chunk_row = next(c for c in self.store.chunks() if c.chunk == chunk)
@@ -236,7 +237,7 @@ class Harvest:
             self._pages_in(entry)
 
     async def page(self, entry: Entry, retstart: int) -> None:
-        if self.store.entry(entry.entry).state != "open":
+        if self.store.entry(entry.entry).state != EntryState.OPEN:
             return
         try:
             good, missing = await self.fetcher.page(entry, retstart)
@@ -307,19 +308,19 @@ class Harvest:
     def _finish(self, entry: Entry) -> None:
         self.confirmed.discard(entry.entry)
         self.entry_ids.pop(entry.entry, None)
-        self.store.set_entry_state(entry.entry, "done")
+        self.store.set_entry_state(entry.entry, EntryState.DONE)
 
     async def rebuild(self, entry: Entry) -> None:
         """The entry expired, and with it (as NCBI expires a WebEnv whole) every open entry of
         its WebEnv: post just their targets still missing and fetch those. Requests still
         reading that WebEnv stop at their next attempt instead of retrying to the same end."""
-        if self.store.entry(entry.entry).state != "open":
+        if self.store.entry(entry.entry).state != EntryState.OPEN:
             return
         self.client.history_lost(entry.webenv)
         self.keys.lost(entry.webenv)
-        lost = [e for e in self.store.entries(("open",)) if e.webenv == entry.webenv]
+        lost = [e for e in self.store.entries((EntryState.OPEN,)) if e.webenv == entry.webenv]
         for gone in lost:  # all marked before any await: their other failures return at once
-            self.store.set_entry_state(gone.entry, "replaced")
+            self.store.set_entry_state(gone.entry, EntryState.REPLACED)
             self.awaiting.pop(gone.entry, None)
             self.entry_ids.pop(gone.entry, None)
         self.stats.incr("harvest/rebuilt", len(lost))

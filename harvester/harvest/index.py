@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from harvester.eutils.results import LinkSet
+from harvester.harvest.states import SourceStatus
 
 Edge = tuple[int, int, int, int, int | None]
 """(source, link, rank, target, score): one link of the index, `link` the job's name index."""
@@ -14,11 +15,11 @@ Edge = tuple[int, int, int, int, int | None]
 
 def index_of(
     ids: Sequence[int], items: Iterable[Any], links: Mapping[str, int]
-) -> tuple[dict[int, str], list[Edge]]:
+) -> tuple[dict[int, SourceStatus], list[Edge]]:
     """The statuses of `ids` (linked, no_links, or unknown when NCBI dropped the id or said it
     has no such record) and their edges under the link names in `links`."""
     wanted = set(ids)
-    statuses = dict.fromkeys(ids, "unknown")
+    statuses = dict.fromkeys(ids, SourceStatus.UNKNOWN)
     edges: list[Edge] = []
     for item in items:
         if not isinstance(item, LinkSet) or len(item.ids) != 1 or not item.ids[0].isdigit():
@@ -36,5 +37,5 @@ def index_of(
                 score = scores[rank] if rank < len(scores) else None
                 edges.append((source, link, rank, int(target), score))
                 count += 1
-        statuses[source] = "linked" if count else "no_links"
+        statuses[source] = SourceStatus.LINKED if count else SourceStatus.NO_LINKS
     return statuses, edges

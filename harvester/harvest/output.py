@@ -21,12 +21,14 @@ import orjson
 from harvester.config import JobConfig, OutputFormat
 from harvester.harvest.fields import FieldExtractor
 from harvester.harvest.outfile import open_output
+from harvester.harvest.states import SourceStatus
 from harvester.harvest.store import MISSING
 from harvester.harvest.views import JoinedRow
 
 CELL_CACHE = 65_536
 """Records whose decoded cells are kept: targets shared by many sources are decoded once."""
-STATUS = {None: "pending", "linked": "linked", "no_links": "no_links", "unknown": "unknown"}
+STATUS: dict[str | None, str] = {None: "pending"} | {s.value: s.value for s in SourceStatus}
+"""A source's status as the output writes it: the store's word, "pending" before elink."""
 
 
 class Joined(Protocol):

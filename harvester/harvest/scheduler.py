@@ -22,6 +22,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from harvester.harvest.states import Posting
 from harvester.harvest.store import Chunk, Entry
 
 LINKS_AHEAD = 6
@@ -51,7 +52,7 @@ class History:
     """Step 3: a linked chunk's new targets put on the History server (`mode`: history or post)."""
 
     chunk: int
-    mode: str
+    mode: Posting
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,10 +164,10 @@ class Scheduler:
         """Return once every piece of work enqueued is done."""
         await self._ready.join()
 
-    def linked(self, mode: str, links: int) -> None:
+    def linked(self, mode: Posting, links: int) -> None:
         """A chunk's index is stored: it held `links` links, its targets go on by `mode`."""
         self._chunks_linked += 1
-        self._chunks_posted += mode == "post"
+        self._chunks_posted += mode == Posting.POST
         self._links += links
 
     def speculate(self) -> bool:

@@ -24,12 +24,14 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harvester.errors import StoreError
 from harvester.harvest import kept
+from harvester.harvest.states import EntryState, Posting, SourceStatus
 from harvester.harvest.store_errors import GuardedConnection
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources(
     position INTEGER PRIMARY KEY, uid INTEGER NOT NULL UNIQUE, status TEXT);
@@ -46,7 +48,7 @@ CREATE INDEX IF NOT EXISTS targets_by_chunk ON targets(chunk, state);
 CREATE TABLE IF NOT EXISTS entries(
     entry INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, link INTEGER,
     webenv TEXT NOT NULL, query_key TEXT NOT NULL, expected INTEGER NOT NULL,
-    reported INTEGER, created REAL NOT NULL, state TEXT NOT NULL DEFAULT 'open');
+    reported INTEGER, created REAL NOT NULL, state TEXT NOT NULL DEFAULT '{EntryState.OPEN}');
 CREATE TABLE IF NOT EXISTS pages(
     entry INTEGER NOT NULL, retstart INTEGER NOT NULL, PRIMARY KEY(entry, retstart))
     WITHOUT ROWID;
@@ -99,7 +101,7 @@ class Entry:
     query_key: str
     expected: int
     reported: int | None
-    state: str
+    state: EntryState
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,13 @@ class Chunk:
     first: int
     last: int
     linked: bool
-    mode: str | None
+    mode: Posting | None
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    """An entries row, its state read back as an EntryState."""
+    entry, chunk, link, webenv, query_key, expected, reported, state = row
+    return Entry(entry, chunk, link, webenv, query_key, expected, reported, EntryState(state))
 
 
 class Store:
@@ -211,7 +219,7 @@ class Store:
     # -- chunks and the index --------------------------------------------------------------
     def chunks(self) -> list[Chunk]:
         return [
-            Chunk(c, f, la, bool(lk), m)
+            Chunk(c, f, la, bool(lk), Posting(m) if m else None)
             for c, f, la, lk, m in self.db.execute(
                 "SELECT chunk, first, last, linked, mode FROM chunks"
             )
@@ -229,9 +237,9 @@ class Store:
     def commit_links(
         self,
         chunk: int,
-        statuses: dict[int, str],
+        statuses: dict[int, SourceStatus],
         edges: Sequence[tuple[int, int, int, int, int | None]],
-    ) -> tuple[str, int]:
+    ) -> tuple[Posting, int]:
         """Store a chunk's index and claim its new targets; returns (mode, targets claimed),
         the mode saying how they will be posted:
         'history' when every target is new to this job and belongs to one link name,
@@ -256,9 +264,11 @@ class Store:
             )
             claimed = db.total_changes - before
             mode = (
-                "none"
+                Posting.NONE
                 if claimed == 0
-                else ("history" if claimed == len(distinct) == per_link_total else "post")
+                else (
+                    Posting.HISTORY if claimed == len(distinct) == per_link_total else Posting.POST
+                )
             )
             db.execute("UPDATE chunks SET linked=1, mode=? WHERE chunk=?", (mode, chunk))
         return mode, claimed
@@ -318,12 +328,12 @@ class Store:
             "FROM entries WHERE entry=?",
             (entry,),
         ).fetchone()
-        return Entry(*row)
+        return _entry(row)
 
-    def entries(self, states: Sequence[str] = ("open",)) -> list[Entry]:
+    def entries(self, states: Sequence[EntryState] = (EntryState.OPEN,)) -> list[Entry]:
         marks = ",".join("?" * len(states))
         return [
-            Entry(*r)
+            _entry(r)
             for r in self.db.execute(
                 "SELECT entry, chunk, link, webenv, query_key, expected, reported, state "
                 f"FROM entries WHERE state IN ({marks}) ORDER BY entry",
@@ -340,7 +350,7 @@ class Store:
     def set_reported(self, entry: int, count: int) -> None:
         self.db.execute("UPDATE entries SET reported=? WHERE entry=?", (count, entry))
 
-    def set_entry_state(self, entry: int, state: str) -> None:
+    def set_entry_state(self, entry: int, state: EntryState) -> None:
         self.db.execute("UPDATE entries SET state=? WHERE entry=?", (state, entry))
 
     def done_pages(self, entry: int) -> set[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
+from harvester.harvest.states import EntryState, Posting, SourceStatus
 from harvester.harvest.store import FETCHED, MISSING, Store
 from harvester.harvest.store_errors import store_error
 
@@ -29,8 +30,12 @@ class StoreView:
         return {
             "sources": one("SELECT count(*) FROM sources"),
             "sources_linked": one("SELECT count(*) FROM sources WHERE status IS NOT NULL"),
-            "sources_unknown": one("SELECT count(*) FROM sources WHERE status='unknown'"),
-            "sources_without_links": one("SELECT count(*) FROM sources WHERE status='no_links'"),
+            "sources_unknown": one(
+                f"SELECT count(*) FROM sources WHERE status='{SourceStatus.UNKNOWN}'"
+            ),
+            "sources_without_links": one(
+                f"SELECT count(*) FROM sources WHERE status='{SourceStatus.NO_LINKS}'"
+            ),
             "chunks": one("SELECT count(*) FROM chunks"),
             "chunks_linked": one("SELECT count(*) FROM chunks WHERE linked=1"),
             "links": one("SELECT count(*) FROM edges"),
@@ -38,7 +43,9 @@ class StoreView:
             "targets_fetched": one(f"SELECT count(*) FROM targets WHERE state={FETCHED}"),
             "targets_missing": one(f"SELECT count(*) FROM targets WHERE state={MISSING}"),
             "entries": one("SELECT count(*) FROM entries"),
-            "entries_rebuilt": one("SELECT count(*) FROM entries WHERE state='replaced'"),
+            "entries_rebuilt": one(
+                f"SELECT count(*) FROM entries WHERE state='{EntryState.REPLACED}'"
+            ),
             "pages": one("SELECT count(*) FROM pages"),
         }
 
@@ -49,9 +56,9 @@ class StoreView:
         total = int(db.execute("SELECT count(*) FROM chunks").fetchone()[0])
         for chunk, mode in db.execute("SELECT chunk, mode FROM chunks WHERE linked=1"):
             counts = self.store.chunk_link_counts(chunk)
-            if mode == "history":
+            if mode == Posting.HISTORY:
                 total += 1 + sum(1 + -(-n // page_size) for n in counts.values())
-            elif mode == "post":
+            elif mode == Posting.POST:
                 total += 2 + -(-sum(counts.values()) // page_size)
         return total
 

@@ -1,0 +1,36 @@
+"""The words the job store keeps in its TEXT columns for where each piece of work stands."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["EntryState", "Posting", "SourceStatus"]
+
+
+class SourceStatus(StrEnum):
+    """What elink said of a source id (`sources.status`; NULL until its chunk is linked)."""
+
+    LINKED = "linked"
+    NO_LINKS = "no_links"
+    UNKNOWN = "unknown"
+    """NCBI dropped the id from its answer: it has no such record."""
+
+
+class Posting(StrEnum):
+    """How a linked chunk's new targets reach the History server (`chunks.mode`)."""
+
+    HISTORY = "history"
+    """All new and of one link name: one neighbor_history elink per link name."""
+    POST = "post"
+    """Some were claimed by earlier chunks: an epost of the new ones."""
+    NONE = "none"
+    """Nothing new to fetch."""
+
+
+class EntryState(StrEnum):
+    """Where a History entry stands (`entries.state`)."""
+
+    OPEN = "open"
+    DONE = "done"
+    REPLACED = "replaced"
+    """Its WebEnv was lost and its targets were put in a new entry."""
