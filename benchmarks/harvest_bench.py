@@ -43,7 +43,9 @@ def pin(core: int) -> Callable[[], None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the first 100 genes only")
-    parser.add_argument("--concurrency", type=int, default=24)
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="a ceiling (default: the job's, adaptive)"
+    )
     parser.add_argument(
         "--render-processes", type=int, default=1, help="the emulator's render workers (serve)"
     )
@@ -126,8 +128,7 @@ def run_once(args: argparse.Namespace, seed: int) -> dict[str, Any]:
                 "ncbi",
                 "--output",
                 str(output),
-                "--concurrency",
-                str(args.concurrency),
+                *(["--concurrency", str(args.concurrency)] if args.concurrency else []),
                 "--quiet",
                 "--restart",
             ],
