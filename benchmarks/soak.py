@@ -32,7 +32,7 @@ from harvester.emulator.dataset import Dataset
 from harvester.emulator.server import Emulator, EmulatorThread
 from harvester.emulator.spec import load_spec
 from harvester.errors import HarvesterError
-from harvester.harvest.runner import STORE_NAME, RunOptions, run_job
+from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,10 +18,10 @@ from typing import Any
 
 from harvester import config
 from harvester.config import JobConfig
-from harvester.harvest.output import jsonl_docs
-from harvester.harvest.runner import STORE_NAME, RunOptions, run_job
-from harvester.harvest.store import Store
-from harvester.harvest.views import StoreView
+from harvester.workflow.output import jsonl_docs
+from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
+from harvester.workflow.store import Store
+from harvester.workflow.views import StoreView
 
 Job = JobConfig
 """A validated harvest job (what `load_job` returns)."""
@@ -55,7 +55,7 @@ class HarvestResult:
 
     def to_arrow(self) -> Any:
         """The rows as the typed table the Parquet output holds (needs pyarrow)."""
-        from harvester.harvest.table import to_arrow
+        from harvester.workflow.table import to_arrow
 
         store = Store(self.job.job_dir / STORE_NAME, read_only=True)
         try:

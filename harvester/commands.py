@@ -12,8 +12,8 @@ def _registry() -> list[Register]:
     from harvester import inspector as inspect_cli
     from harvester import links as links_cli
     from harvester.emulator import cli as emulator_cli
-    from harvester.harvest import cli as harvest_cli
-    from harvester.harvest import export_cli
+    from harvester.workflow import cli as harvest_cli
+    from harvester.workflow import export_cli
 
     return [
         harvest_cli.register,

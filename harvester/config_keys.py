@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from harvester import ncbi
 from harvester.errors import ConfigError
 from harvester.eutils.pacing import Policy
-from harvester.harvest.fields import path_problem
+from harvester.workflow.fields import path_problem
 from harvester.yamldoc import Section, show
 
 __all__ = [

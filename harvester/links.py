@@ -17,8 +17,8 @@ from harvester.errors import ConfigError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import DbLink
 from harvester.eutils.settings import ClientConfig
-from harvester.harvest.runner import serving
 from harvester.stats import Stats
+from harvester.workflow.runner import serving
 
 HELP = """\
 List the link names from DBFROM (to DB, if given) with their menu names and descriptions, as

@@ -66,6 +66,13 @@ def test_public_names_are_pinned() -> None:
     assert EmulatorThread(EmulatorConfig()).emulator.__class__ is Emulator
 
 
+def test_harvest_stays_the_function_once_the_workflow_is_imported() -> None:
+    import harvester.workflow.engine
+    from harvester.api import harvest
+
+    assert harvester.harvest is harvest
+
+
 def test_load_job_takes_the_command_lines_overrides(tmp_path: Path) -> None:
     job_file = tmp_path / "job.yaml"
     job_file.write_text("source: {ids: [3718]}\ndbfrom: gene\ndb: snp\noutput: {path: a.jsonl}\n")

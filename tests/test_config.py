@@ -11,7 +11,7 @@ import pytest
 
 from harvester.config import FetchSpec, JobConfig, OutputSpec, job_from_mapping, load_job
 from harvester.errors import ConfigError, InputError
-from harvester.harvest.sources import load_source_ids
+from harvester.workflow.sources import load_source_ids
 
 JOBS = Path(__file__).resolve().parents[1] / "configs" / "jobs"
 

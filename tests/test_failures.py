@@ -12,7 +12,7 @@ from harvester import __version__
 from harvester.cli import main
 from harvester.config import load_job
 from harvester.failure import EXIT_BUG
-from harvester.harvest import cli as harvest_cli
+from harvester.workflow import cli as harvest_cli
 
 KEY = "0123456789abcdef0123456789abcdef0123"
 JOB = """\

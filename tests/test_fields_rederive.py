@@ -12,7 +12,7 @@ import pytest
 
 from harvester.cli import main
 from harvester.emulator import EmulatorConfig
-from harvester.harvest.runner import RunOptions, run_job
+from harvester.workflow.runner import RunOptions, run_job
 from tests.harvest_helpers import TINY, make_job, read_jsonl
 
 GENES = [3718, 7157, 672] + [TINY.maps["gene"].uid(i) for i in range(12)]

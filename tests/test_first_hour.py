@@ -23,7 +23,7 @@ from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import Gate
 from harvester.eutils.retry import InBandError, classify
 from harvester.eutils.settings import ClientConfig
-from harvester.harvest.store import Store
+from harvester.workflow.store import Store
 
 JOB = """\
 source: {term: "no-such-gene-anywhere[GENE]"}

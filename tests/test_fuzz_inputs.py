@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from harvester.config import SCHEMA, load_job
 from harvester.failure import describe
-from harvester.harvest.sources import load_source_ids
+from harvester.workflow.sources import load_source_ids
 
 DOCUMENTED = {0, 2, 3}
 """What reading a job file and its ids may end with."""

@@ -11,7 +11,7 @@ from harvest_helpers import TINY, assert_matches_ground_truth, make_job, read_js
 
 from harvester.emulator.config import EmulatorConfig
 from harvester.errors import StoreError
-from harvester.harvest.runner import RunOptions, run_job
+from harvester.workflow.runner import RunOptions, run_job
 
 ALL_GENES = [3718, 7157, 672, 653635] + [TINY.maps["gene"].uid(i) for i in range(TINY.spec.genes)]
 

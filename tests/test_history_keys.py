@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harvester.harvest.history_keys import KEY_MARGIN, HistoryKeys
 from harvester.ncbi import MAX_QUERY_KEYS
+from harvester.workflow.history_keys import KEY_MARGIN, HistoryKeys
 
 
 def test_entries_join_the_webenv_ncbi_gave_until_its_keys_near_the_limit():

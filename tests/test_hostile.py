@@ -23,7 +23,7 @@ from harvester.emulator import hostile
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.server import Emulator, EmulatorThread
 from harvester.errors import ConfigError, ParseError
-from harvester.harvest.runner import RunOptions, run_job
+from harvester.workflow.runner import RunOptions, run_job
 
 GENES = [3718, 7157, 672] + [TINY.maps["gene"].uid(i) for i in range(30)]
 SNPS = ["3008", "11888", "867174"]

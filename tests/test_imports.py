@@ -27,7 +27,7 @@ def _emulator_modules_after(code: str) -> list[str]:
 
 
 def test_a_harvest_run_loads_none_of_the_emulator() -> None:
-    code = "import harvester.harvest.runner, harvester.harvest.cli, harvester.eutils.client"
+    code = "import harvester.workflow.runner, harvester.workflow.cli, harvester.eutils.client"
     assert _emulator_modules_after(code) == []
 
 

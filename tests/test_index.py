@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harvester.eutils.results import LinkSet, LinkSetDb
-from harvester.harvest.index import index_of
+from harvester.workflow.index import index_of
 
 LINKS = {"gene_snp": 0, "gene_pubmed": 1}
 

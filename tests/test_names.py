@@ -21,7 +21,7 @@ from harvester.eutils.pacing import Gate
 from harvester.eutils.parse import parse_bytes
 from harvester.eutils.results import DbInfo, DbLink, DbList
 from harvester.eutils.settings import ClientConfig
-from harvester.harvest.names import (
+from harvester.workflow.names import (
     CACHE_NAME,
     EndpointNames,
     check_names,

@@ -10,10 +10,10 @@ import pytest
 
 from harvester.eutils._lxml import etree
 from harvester.eutils.results import Record
-from harvester.harvest.fields import PLAIN, FieldExtractor
-from harvester.harvest.output import header, write_table
-from harvester.harvest.store import Store
-from harvester.harvest.views import StoreView
+from harvester.workflow.fields import PLAIN, FieldExtractor
+from harvester.workflow.output import header, write_table
+from harvester.workflow.store import Store
+from harvester.workflow.views import StoreView
 
 RECORDS = {
     10: {"A": "tab\there", "B": 'say "hi"'},

@@ -14,7 +14,7 @@ import pytest
 
 from harvester.cli import main
 from harvester.errors import InputError
-from harvester.harvest.outfile import temporary_path
+from harvester.workflow.outfile import temporary_path
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB = """\

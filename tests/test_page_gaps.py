@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harvester.harvest.page_gaps import lacked
+from harvester.workflow.page_gaps import lacked
 
 IDS = list(range(100, 1300, 1))  # 1,200 ids, ascending: pages of 500 at 0, 500, 1000
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harvester.harvest.runner import RunOptions, run_job
+from harvester.workflow.runner import RunOptions, run_job
 from tests.harvest_helpers import TINY, make_job
 
 GENES = [3718, 7157, 99_999_999] + [TINY.maps["gene"].uid(i) for i in range(30)]

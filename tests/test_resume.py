@@ -21,7 +21,7 @@ from harvester.config import JobConfig, load_job
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.requestlog import read_log
 from harvester.emulator.server import EmulatorThread
-from harvester.harvest.runner import RunOptions, run_job
+from harvester.workflow.runner import RunOptions, run_job
 
 pytestmark = pytest.mark.usefixtures("quick_retries")
 """Resumed runs (in this process) retry quickly; the killed ones, in subprocesses, wait as usual."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from harvester.harvest.scheduler import (
+from harvester.workflow.scheduler import (
     HELD_CHECKS,
     HELD_SHORT_PAGES,
     LINKS_AHEAD,
@@ -17,7 +17,7 @@ from harvester.harvest.scheduler import (
     Scheduler,
     Work,
 )
-from harvester.harvest.store import Chunk, Entry
+from harvester.workflow.store import Chunk, Entry
 
 PAGE = 10
 

@@ -21,7 +21,7 @@ from harvester.cli import main
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.server import EmulatorThread
 from harvester.errors import NcbiPermanentError
-from harvester.harvest.runner import STORE_NAME, RunOptions, run_job
+from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
 
 KEY = "k3ysecretc0ffee4a1b2c3d4e5f60718293a4b5"
 """Shaped like a real key (hex, 36+ characters), so nothing treats it as special."""

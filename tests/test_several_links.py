@@ -17,7 +17,7 @@ from harvester.cli import main
 from harvester.config import JobConfig, load_job
 from harvester.emulator.requestlog import read_log
 from harvester.emulator.server import EmulatorConfig, EmulatorThread
-from harvester.harvest.runner import RunOptions, run_job
+from harvester.workflow.runner import RunOptions, run_job
 
 JOBS = Path(__file__).resolve().parents[1] / "configs" / "jobs"
 FAST = {"policy": "custom", "rate": 1000}

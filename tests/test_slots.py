@@ -9,8 +9,8 @@ from eutils_helpers import virtual_time
 
 from harvester.eutils.concurrency import WAITING, ConcurrencyControl
 from harvester.eutils.pacing import Gate, policy_for
-from harvester.harvest.slots import Slots
 from harvester.stats import Stats
+from harvester.workflow.slots import Slots
 
 
 async def hold_until(slots: Slots, release: asyncio.Event, held: list[int], i: int) -> None:

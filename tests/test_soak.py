@@ -22,7 +22,7 @@ from harvester.emulator.server import Emulator
 from harvester.emulator.spec import load_spec
 from harvester.errors import TransportError
 from harvester.eutils.retry import Backoff, Retry, RetryState
-from harvester.harvest.runner import STORE_NAME, RunOptions, run_job
+from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
 
 pytestmark = pytest.mark.usefixtures("quick_retries")
 

@@ -11,7 +11,7 @@ import pytest
 
 from harvester.config import SourceSpec, load_job
 from harvester.errors import InputError
-from harvester.harvest.sources import SourceIds, load_source_ids, validate_ids
+from harvester.workflow.sources import SourceIds, load_source_ids, validate_ids
 
 JOB = """\
 source:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from harvester.errors import StoreError
-from harvester.harvest.store import Store
-from harvester.harvest.views import StoreView
+from harvester.workflow.store import Store
+from harvester.workflow.views import StoreView
 
 
 def test_a_second_run_on_the_same_job_directory_is_refused(tmp_path):

@@ -16,9 +16,9 @@ import pytest
 
 from harvester.cli import main
 from harvester.errors import StoreError
-from harvester.harvest.outfile import open_output
-from harvester.harvest.store import Store
-from harvester.harvest.views import StoreView
+from harvester.workflow.outfile import open_output
+from harvester.workflow.store import Store
+from harvester.workflow.views import StoreView
 
 ROOT = Path(__file__).resolve().parents[1]
 JOB = """\

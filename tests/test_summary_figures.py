@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harvester.harvest.store import Store
-from harvester.harvest.summary import build_summary
 from harvester.stats import Stats
+from harvester.workflow.store import Store
+from harvester.workflow.summary import build_summary
 from tests.harvest_helpers import make_job
 
 

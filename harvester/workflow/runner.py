@@ -21,19 +21,19 @@ from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import Gate
 from harvester.eutils.rate_control import RateControl
 from harvester.eutils.settings import ClientConfig
-from harvester.harvest.engine import Harvest
-from harvester.harvest.names import checked_names
-from harvester.harvest.outfile import check_output, summary_path
-from harvester.harvest.output import write_output
-from harvester.harvest.progress import Progress
-from harvester.harvest.rederive import fields_changed, rederive
-from harvester.harvest.sources import SourceIds, load_source_ids
-from harvester.harvest.store import Store
-from harvester.harvest.summary import build_summary
-from harvester.harvest.table import require_pyarrow
-from harvester.harvest.views import StoreView
 from harvester.ncbi import DEFAULT_BASE_URL, RETMAX_CAP
 from harvester.stats import Stats
+from harvester.workflow.engine import Harvest
+from harvester.workflow.names import checked_names
+from harvester.workflow.outfile import check_output, summary_path
+from harvester.workflow.output import write_output
+from harvester.workflow.progress import Progress
+from harvester.workflow.rederive import fields_changed, rederive
+from harvester.workflow.sources import SourceIds, load_source_ids
+from harvester.workflow.store import Store
+from harvester.workflow.summary import build_summary
+from harvester.workflow.table import require_pyarrow
+from harvester.workflow.views import StoreView
 
 if TYPE_CHECKING:
     from harvester.emulator.config import EmulatorConfig

@@ -22,8 +22,8 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from harvester.harvest.states import Posting
-from harvester.harvest.store import Chunk, Entry
+from harvester.workflow.states import Posting
+from harvester.workflow.store import Chunk, Entry
 
 LINKS_AHEAD = 6
 """Chunks being linked at once, ahead of the pages in the queue ..."""

@@ -13,11 +13,11 @@ from typing import Any
 from harvester.config import OVERRIDE_KEYS, JobConfig, OutputFormat, load_job
 from harvester.errors import InputError
 from harvester.eutils.pacing import policy_for
-from harvester.harvest.runner import STORE_NAME, RunOptions, plan_names, run
-from harvester.harvest.sources import load_source_ids
-from harvester.harvest.store import Store, in_use
-from harvester.harvest.summary import print_summary
-from harvester.harvest.views import StoreView
+from harvester.workflow.runner import STORE_NAME, RunOptions, plan_names, run
+from harvester.workflow.sources import load_source_ids
+from harvester.workflow.store import Store, in_use
+from harvester.workflow.summary import print_summary
+from harvester.workflow.views import StoreView
 
 RUN_HELP = """\
 Run a harvest job: per-id elink builds the index from each source id to its linked ids, the

@@ -16,8 +16,8 @@ import orjson
 
 from harvester.eutils._lxml import etree
 from harvester.eutils.results import Record
-from harvester.harvest import kept
-from harvester.harvest.field_paths import record_paths, unmatched_warnings
+from harvester.workflow import kept
+from harvester.workflow.field_paths import record_paths, unmatched_warnings
 
 Value = str | list[str] | None
 Stored = tuple[bytes, bytes]

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from harvester.eutils.results import LinkSet
-from harvester.harvest.states import SourceStatus
+from harvester.workflow.states import SourceStatus
 
 Edge = tuple[int, int, int, int, int | None]
 """(source, link, rank, target, score): one link of the index, `link` the job's name index."""

@@ -22,14 +22,14 @@ from harvester.config import JobConfig
 from harvester.errors import HistoryExpiredError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSetHistory
-from harvester.harvest.fetching import Fetcher
-from harvester.harvest.history_keys import HistoryKeys
-from harvester.harvest.index import index_of
-from harvester.harvest.page_gaps import lacked
-from harvester.harvest.scheduler import Check, Confirm, History, Link, Page, Scheduler
-from harvester.harvest.slots import Slots
-from harvester.harvest.states import EntryState, Posting
-from harvester.harvest.store import Chunk, Entry, Store
+from harvester.workflow.fetching import Fetcher
+from harvester.workflow.history_keys import HistoryKeys
+from harvester.workflow.index import index_of
+from harvester.workflow.page_gaps import lacked
+from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Scheduler
+from harvester.workflow.slots import Slots
+from harvester.workflow.states import EntryState, Posting
+from harvester.workflow.store import Chunk, Entry, Store
 
 
 class Harvest:

@@ -7,9 +7,9 @@ import logging
 from collections.abc import Iterator
 
 from harvester.config import JobConfig
-from harvester.harvest import kept
-from harvester.harvest.fields import FieldExtractor
-from harvester.harvest.store import Store
+from harvester.workflow import kept
+from harvester.workflow.fields import FieldExtractor
+from harvester.workflow.store import Store
 
 log = logging.getLogger("harvester")
 

@@ -9,9 +9,9 @@ from types import TracebackType
 
 from tqdm import tqdm
 
-from harvester.harvest.store import Store
-from harvester.harvest.views import StoreView
 from harvester.stats import Stats
+from harvester.workflow.store import Store
+from harvester.workflow.views import StoreView
 
 INTERVAL = 0.5
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
-from harvester.harvest.states import EntryState, Posting, SourceStatus
-from harvester.harvest.store import FETCHED, MISSING, Store
-from harvester.harvest.store_errors import store_error
+from harvester.workflow.states import EntryState, Posting, SourceStatus
+from harvester.workflow.store import FETCHED, MISSING, Store
+from harvester.workflow.store_errors import store_error
 
 JoinedRow = tuple[int, str | None, int | None, int | None, int | None, int | None, bytes | None]
 """(source, status, link, target, score, target state, record): one row of the join."""

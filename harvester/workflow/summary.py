@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from harvester.config import JobConfig
-from harvester.harvest.store import Store
-from harvester.harvest.views import StoreView
 from harvester.stats import Stats
+from harvester.workflow.store import Store
+from harvester.workflow.views import StoreView
 
 WINDOW = 1.0
 """NCBI counts requests over a sliding second: at most `rate` of them in any such window."""

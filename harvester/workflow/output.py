@@ -19,11 +19,11 @@ from typing import Any, Protocol
 import orjson
 
 from harvester.config import JobConfig, OutputFormat
-from harvester.harvest.fields import FieldExtractor
-from harvester.harvest.outfile import open_output
-from harvester.harvest.states import SourceStatus
-from harvester.harvest.store import MISSING
-from harvester.harvest.views import JoinedRow
+from harvester.workflow.fields import FieldExtractor
+from harvester.workflow.outfile import open_output
+from harvester.workflow.states import SourceStatus
+from harvester.workflow.store import MISSING
+from harvester.workflow.views import JoinedRow
 
 CELL_CACHE = 65_536
 """Records whose decoded cells are kept: targets shared by many sources are decoded once."""
@@ -44,7 +44,7 @@ def write_output(store: Joined, job: JobConfig) -> int:
     if fmt == OutputFormat.JSONL:
         return write_jsonl(store, job)
     if fmt == OutputFormat.PARQUET:
-        from harvester.harvest.table import write_parquet  # the optional extra's code
+        from harvester.workflow.table import write_parquet  # the optional extra's code
 
         with open_output(path, owner=job.job_dir) as handle:
             return write_parquet(store, job, handle)

@@ -9,9 +9,9 @@ from harvester.config import JobConfig
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import urgent
 from harvester.eutils.results import Record
-from harvester.harvest.fields import FieldExtractor, Stored
-from harvester.harvest.store import Entry
 from harvester.ncbi import FetchVia
+from harvester.workflow.fields import FieldExtractor, Stored
+from harvester.workflow.store import Entry
 
 Fetched = tuple[list[tuple[int, Stored]], list[int]]
 """(records as (uid, (encoded fields, whole record)), ids NCBI said are missing)."""

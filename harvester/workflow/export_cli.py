@@ -12,14 +12,14 @@ from pathlib import Path
 from harvester.config import JobConfig, load_job
 from harvester.errors import InputError
 from harvester.eutils.results import Record
-from harvester.harvest.field_paths import record_paths
-from harvester.harvest.kept import parsed
-from harvester.harvest.outfile import check_output
-from harvester.harvest.output import write_output
-from harvester.harvest.rederive import fields_changed, rederive
-from harvester.harvest.runner import STORE_NAME, open_store
-from harvester.harvest.table import require_pyarrow
-from harvester.harvest.views import StoreView
+from harvester.workflow.field_paths import record_paths
+from harvester.workflow.kept import parsed
+from harvester.workflow.outfile import check_output
+from harvester.workflow.output import write_output
+from harvester.workflow.rederive import fields_changed, rederive
+from harvester.workflow.runner import STORE_NAME, open_store
+from harvester.workflow.table import require_pyarrow
+from harvester.workflow.views import StoreView
 
 EXPORT_HELP = """\
 Write a job's output again from its job directory, sending no request: in another format

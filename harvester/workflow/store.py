@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from harvester.errors import StoreError
-from harvester.harvest import kept
-from harvester.harvest.states import EntryState, Posting, SourceStatus
-from harvester.harvest.store_errors import GuardedConnection
+from harvester.workflow import kept
+from harvester.workflow.states import EntryState, Posting, SourceStatus
+from harvester.workflow.store_errors import GuardedConnection
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
