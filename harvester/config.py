@@ -72,7 +72,7 @@ PATH_KEYS = ("source.file", "output.path", "job_dir")
 """Keys naming a path: relative ones in a job file mean beside the job file, given as an
 override (a flag, a keyword) beside the current folder, as a shell would read them."""
 NAME_KEYS = ("dbfrom", "db", "linkname")
-"""Keys whose names NCBI's einfo confirms at run time (harvest/names.py)."""
+"""Keys whose names NCBI's einfo confirms at run time (workflow/names.py)."""
 MAX_ELINK_BATCH = 500
 STDOUT = "-"
 """`output.path: -` (or `--output -`) writes the output to stdout."""

@@ -44,7 +44,7 @@ _API_KEY_SHAPE = re.compile(r"[0-9a-f]{36}")
 
 def database(top: Section, key: str) -> str:
     """`dbfrom` or `db`: a well-formed database name, NCBI's alias mapped to its own name
-    (`nucleotide` is nuccore). Whether NCBI has it is asked of einfo later (harvest/names.py)."""
+    (`nucleotide` is nuccore). Whether NCBI has it is asked of einfo later (workflow/names.py)."""
     name = top.text(key, required=True) or ""
     if not _DB_NAME.fullmatch(name):
         top.doc.fail(key, f"{key} {name!r} is not a database name (lower-case letters and digits)")
