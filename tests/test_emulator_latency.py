@@ -104,6 +104,9 @@ def test_shared_load_leaves_the_client_the_rest_of_the_allowance() -> None:
         clock.now += 0.1
     refused = sum(not v.allowed for v in verdicts[10:])
     assert 20 <= refused <= 32
+    running = RateGate(RateLimits(with_key=10, shared_load=3), clock)
+    first = running.check("K", "a")  # the other program was there before us
+    assert first.allowed and first.remaining == 10 - 3 - 1
     assert RateLimits(shared_load=3).scaled(2).shared_load == 6
 
 

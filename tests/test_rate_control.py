@@ -14,7 +14,6 @@ from harvester.eutils.rate_control import (
     RECOVERY,
     SAMPLES,
     SLOW_START,
-    WINDOW,
     RateControl,
 )
 
@@ -45,7 +44,7 @@ def test_repeated_429s_cut_once_per_event_and_recover_slowly() -> None:
 
 def test_with_rate_headers_repeated_429s_only_widen_the_margin() -> None:
     control = RateControl()
-    control.on_rate_headers(10, 0, 10, 0.0)  # nobody else in the window: the 429s are jitter
+    control.on_rate_headers(10, 0, 10)  # nobody else in the window: the 429s are jitter
     for t in (100.0, 102.0, 104.0):
         assert control.on_429(t, retry_after=1.0)
     assert control.rate(10, 104.0) == pytest.approx(10 * LONE_CUT**3)
@@ -62,10 +61,10 @@ def test_a_429_without_retry_after_cuts_at_once() -> None:
 def test_rate_headers_leave_another_programs_share_to_it() -> None:
     control = RateControl()
     for own in range(1, SAMPLES + 1):  # another program holds 3 of 10 in every window
-        control.on_rate_headers(10, 10 - 3 - min(own, 7), min(own, 7), 0.0)
+        control.on_rate_headers(10, 10 - 3 - min(own, 7), min(own, 7))
     assert control.rate(10, 0.0) == pytest.approx(7)
     for _ in range(SAMPLES):  # it stopped: the whole allowance is ours again
-        control.on_rate_headers(10, 10 - 5, 5, 0.0)
+        control.on_rate_headers(10, 10 - 5, 5)
     assert control.rate(10, 0.0) == 10
 
 
@@ -74,7 +73,7 @@ def test_a_squeezed_share_is_still_seen() -> None:
     the readings that show its 3 keep us at 7."""
     control = RateControl()
     for foreign in [2, 2, 3, 2, 2, 3, 2, 2]:
-        control.on_rate_headers(10, 10 - 7 - foreign, 7, 0.0)
+        control.on_rate_headers(10, 10 - 7 - foreign, 7)
     assert control.rate(10, 0.0) == 7
 
 
@@ -82,20 +81,18 @@ def test_one_odd_reading_does_not_move_the_rate() -> None:
     control = RateControl()
     readings = [0, 0, 1, 0, 0, 0, 0, 0]  # clock noise at the window's edge
     for foreign in readings:
-        control.on_rate_headers(10, 10 - 6 - foreign, 6, 0.0)
+        control.on_rate_headers(10, 10 - 6 - foreign, 6)
     assert control.rate(10, 0.0) == 10
 
 
-def test_slow_start_runs_at_half_rate_until_a_full_windows_reading() -> None:
-    """Another program's share shows in full only in a window that began after our first
-    request: readings of requests sent earlier leave the rate at half."""
+def test_slow_start_runs_at_half_rate_until_the_first_reading() -> None:
+    """Until an answer has said how much of the allowance is free, half of it; the first
+    reading settles it, another program's share taken off."""
     control = RateControl(slow_start=True)
     assert control.rate(10, 50.0) == 5  # nobody has said how much is free yet
-    for sent in (50.0, 50.2, 50.6):  # the other program has spent 1 so far, then 2
-        control.on_rate_headers(10, 8, 1, sent)
-    assert control.rate(10, 51.0) == 4.5
-    control.on_rate_headers(10, 4, 3, 50.0 + WINDOW)
-    assert control.rate(10, 51.2) == 7  # the other program's 3 are seen: 7 of 10 for us
+    assert control.rate(10, 50.0 + SLOW_START / 2) == 5
+    control.on_rate_headers(10, 6, 1)  # the other program has spent 3 of this window
+    assert control.rate(10, 50.3) == 7
     silent = RateControl(slow_start=True)  # a server without rate headers
     assert silent.rate(10, 50.0) == 5
     assert silent.rate(10, 50.0 + SLOW_START) == 10
@@ -105,7 +102,7 @@ def test_slow_start_runs_at_half_rate_until_a_full_windows_reading() -> None:
 def test_a_limit_announced_but_not_enforced_does_not_slow_a_custom_rate() -> None:
     control = RateControl()
     for _ in range(SAMPLES):  # 2,000/s against a server that says 3 and refuses nothing
-        control.on_rate_headers(3, 0, 2000, 0.0)
+        control.on_rate_headers(3, 0, 2000)
     assert control.rate(2000, 0.0) == 2000
-    control.on_rate_headers(-1, 0, 0, 0.0)  # nonsense is ignored
+    control.on_rate_headers(-1, 0, 0)  # nonsense is ignored
     assert control.rate(2000, 0.0) == 2000

@@ -12,11 +12,12 @@ in one second at limit 3 read `"count":"4"`.
 
 With enforcement off, requests are still counted so `X-RateLimit-*` headers stay truthful.
 
-`shared_load` R imitates a second program on the same address (or key): from an identity's
-first request on, R requests/s evenly spaced are counted in its window as well, accepted while
-there is room (that program is refused too when the window is full), so the client is left
-with the rest of the allowance and learns of the other program only from the rate headers
-and its 429s, as on a shared machine.
+`shared_load` R imitates a second program on the same address (or key), one that was already
+running when the identity's first request came: R requests/s evenly spaced are counted in its
+window, the last window before that first request included, accepted while there is room (that
+program is refused too when the window is full). The client is left with the rest of the
+allowance and learns of the other program only from the rate headers and its 429s, as on a
+shared machine; its first answer's headers already show the other program's whole share.
 """
 
 from __future__ import annotations
@@ -122,8 +123,9 @@ class RateGate:
     def _shared_arrivals(self, ident: str, limit: int, now: float) -> None:
         """Count the other program's requests up to `now`, each where it fell in time."""
         accepted, seen = self._accepted[ident], self._seen[ident]
-        at = self._shared_next.get(ident, now)
         step = 1.0 / self.limits.shared_load
+        # a program already running: its requests of the last window are counted too
+        at = self._shared_next.get(ident, now - self.limits.window + step / 2)
         while at <= now:
             edge = at - self.limits.window + _EPSILON
             while accepted and accepted[0] <= edge:

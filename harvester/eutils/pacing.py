@@ -295,7 +295,7 @@ class Gate:
             if earlier.at <= start - WINDOW:  # logged in order of sending, give or take
                 break
             own += start < earlier.at <= release.at
-        self.control.on_rate_headers(limit, remaining, own, release.at)
+        self.control.on_rate_headers(limit, remaining, own)
 
 
 _PROCESS_GATE: Gate | None = None

@@ -8,10 +8,10 @@ per key) and another program on the same machine may be spending part of it:
   highest of the last few answers' readings is taken off the policy's rate (not off the
   header's limit: a server may announce one it does not enforce): one reading off by one
   (the clocks' noise at the window's edge) moves nothing. The rate follows that share back
-  up as soon as it falls. Another program's share shows in full only in a window that began
-  after our first request, so until an answer to a request sent a window after the first
-  has said how much is free, the gate runs at half the rate (for `SLOW_START` seconds at
-  most, for servers that send no headers).
+  up as soon as it falls. Until the first answer has said how much is free, the gate runs at
+  half the rate (for `SLOW_START` seconds at most, for servers that send no headers): the
+  harvest's first answers (einfo's) come back within a few tenths of a second, so a program
+  already spending part of the allowance is seen before the harvest's requests go out.
 - 429s. Each holds the gate for its Retry-After and cuts the rate by `LONE_CUT`, a wider
   margin (NCBI sends spurious ones, and jitter can make a well-paced request look early).
   Without rate headers to say how much is free, one within `REPEAT_WINDOW` of the last, or
@@ -40,7 +40,7 @@ MIN_FACTOR = 1 / 64
 SAMPLES = 8
 """Answers whose rate headers are taken together (the second highest of their readings)."""
 SLOW_START = 3.0
-"""Seconds at half the rate, at most, before a full window's reading (`slow_start=True`)."""
+"""Seconds at half the rate, at most, before the first reading (`slow_start=True`)."""
 WINDOW = 1.0
 """Seconds over which NCBI counts requests."""
 
@@ -52,9 +52,6 @@ class RateControl:
     def __init__(self, *, min_factor: float = MIN_FACTOR, slow_start: bool = False) -> None:
         self.min_factor = min_factor
         self._slow_until: float | None = None if slow_start else float("-inf")
-        self._first_sent: float | None = None
-        self._settled = not slow_start
-        """Whether a reading came from a request sent a window after the first."""
         self._factor = 1.0
         """The share right after the last cut (recovery is computed from it lazily)."""
         self._cut_at = float("-inf")
@@ -79,7 +76,7 @@ class RateControl:
             rate = min(rate, max(room, policy_rate * self.min_factor))
         if self._slow_until is None:
             self._slow_until = now + SLOW_START
-        return rate if self._settled or now >= self._slow_until else rate / 2
+        return rate if self._heard or now >= self._slow_until else rate / 2
 
     def on_429(self, now: float, retry_after: float | None) -> bool:
         """A refusal at `now`; True when it cut the rate (False: part of the last cut's burst)."""
@@ -94,15 +91,10 @@ class RateControl:
         self.cuts += 1
         return True
 
-    def on_rate_headers(self, limit: int, remaining: int, own: int, sent: float) -> None:
+    def on_rate_headers(self, limit: int, remaining: int, own: int) -> None:
         """An accepted answer said `remaining` of `limit` were left in the window that also
-        held `own` of our requests (this one included, sent at `sent`)."""
+        held `own` of our requests (this one included)."""
         if limit < 1 or remaining < 0:
             return
-        if self._first_sent is None:
-            self._first_sent = sent
-        if not self._settled and sent - self._first_sent >= WINDOW:
-            self._settled = True
-            self._foreign.clear()  # the first window's readings undercount the others
         self._heard = True
         self._foreign.append(max(0, limit - remaining - own))
