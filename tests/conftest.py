@@ -18,6 +18,13 @@ SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "ncbi-samples"
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with slow tests run first (each kept whole): parallel workers start on the long
+    runs and finish together, instead of one ending the suite alone on a late one."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 @pytest.fixture
 def samples() -> Path:
     """../shared/ncbi-samples, or a skip when this checkout has no shared folder beside it."""
