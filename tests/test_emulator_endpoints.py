@@ -313,7 +313,10 @@ async def test_a_webenv_read_without_retmax_is_not_capped_at_10000(emulator, htt
     [
         ("snp", None, "xml", f"{SNP_NS}DocumentSummary", "@uid"),
         ("gene", None, "xml", "Entrezgene", "Entrezgene_track-info/Gene-track/Gene-track_geneid"),
+        # EDirect's `efetch -format xml` sends rettype=full (docs/NCBI_BEHAVIOUR.md)
+        ("gene", "full", "xml", "Entrezgene", "Entrezgene_track-info/Gene-track/Gene-track_geneid"),
         ("pubmed", None, "xml", "PubmedArticle", "MedlineCitation/PMID"),
+        ("pubmed", "full", "xml", "PubmedArticle", "MedlineCitation/PMID"),
         ("protein", "gp", "xml", "GBSeq", "GBSeq_accession-version"),
         ("nuccore", "fasta", "xml", "TSeq", "TSeq_accver"),
         ("taxonomy", None, "xml", "Taxon", "TaxId"),

@@ -1,5 +1,6 @@
-"""`python -m benchmarks.compare run [--quick] [options]` (or `parsers`, the parser stage alone)
-from the repository root."""
+"""`python -m benchmarks.compare run [--quick] [options]` (or `parsers`, the parser stage alone;
+or `report A.json B.json ...`, one RESULTS.md from the results of separate `run --part`
+invocations) from the repository root."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.compare import parsers, report, runner
+from benchmarks.compare import combine, parsers, report, runner
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,13 +42,33 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--workdir", type=Path, help="keep every run's files here")
     r.add_argument("--stamp", help="results file name (default: today's date)")
     r.add_argument(
+        "--part",
+        action="store_true",
+        help="write only benchmarks/results/STAMP.json and .png, not RESULTS.md: a part to "
+        "join with others by `report`",
+    )
+    r.add_argument(
         "--reuse",
         action="store_true",
         help="rebuild the runs from the files a previous invocation left in --workdir",
     )
     only = sub.add_parser("parsers", help="only the parser throughput stage (prints JSON)")
     only.add_argument("--repeats", type=int, default=7)
+    joined = sub.add_parser(
+        "report", help="one RESULTS.md from the JSON results of separate `run --part` invocations"
+    )
+    joined.add_argument("files", nargs="+", type=Path, help="benchmarks/results/*.json")
+    joined.add_argument("--stamp", required=True, help="name of the joined results file")
     args = p.parse_args(argv)
+    if args.command == "report":
+        try:
+            results = combine.merge([combine.load(path) for path in args.files])
+        except (OSError, ValueError, KeyError, combine.CombineError) as exc:
+            print(f"cannot join: {exc}", file=sys.stderr)
+            return 2
+        for path in report.write(results, args.stamp):
+            print(path)
+        return 0
     if args.command == "parsers":
         with tempfile.TemporaryDirectory(prefix="compare-pages-") as tmp:
             print(json.dumps(parsers.run(Path(tmp), args.repeats, print)))
@@ -95,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "PYTHONPATH=. python -m benchmarks.compare " + shlex.join(
         argv if argv is not None else sys.argv[1:]
     )
-    paths = report.write(results, command, stamp)
-    for path in paths:
+    results["parts"] = [combine.provenance(results, command, stamp)]
+    for path in report.write(combine.merge([results]), stamp, markdown=not args.part):
         print(path)
     return 0
 

@@ -4,7 +4,7 @@ index and fetches the linked records:
     epost -db gene -input ids.txt -base URL | elink -target snp -cmd neighbor -base URL |
       xtract -pattern LinkSet -element IdList/Id -block LinkSetDb -sep , -element Link/Id
     epost -db gene -input ids.txt -base URL | elink -target snp -base URL |
-      efetch -format docsum -base URL
+      efetch -format docsum -base URL      (gene records: efetch -format xml)
 
 `-base` is not carried through pipes, so every stage gets it. EDirect's own pacing (0.35 s,
 0.11 s with NCBI_API_KEY), chunking (100 ids per elink) and retries (3 tries, 1 s apart, on empty
@@ -24,6 +24,7 @@ from benchmarks.compare.common import Task, write_normalised
 COMMANDS = ("epost", "elink", "efetch", "xtract", "nquire", "wget")
 DOCSUM = re.compile(rb"<DocumentSummary>(.*?)</DocumentSummary>", re.S)
 DOC_ID = re.compile(rb"<Id>(\d+)</Id>")
+GENE_ID = re.compile(rb"<Gene-track_geneid>(\d+)</Gene-track_geneid>")
 
 
 def available() -> str | None:
@@ -82,11 +83,16 @@ def work(task: Task) -> None:
         [
             post,
             ["elink", "-target", task.db, "-name", task.linkname],
-            ["efetch", "-format", "docsum"],
+            ["efetch", "-format", "xml" if gene_records(task) else "docsum"],
         ],
         task,
         "docsum.xml",
     )
+
+
+def gene_records(task: Task) -> bool:
+    """Full Entrezgene records (efetch -format xml), not the summaries EDirect's docsum gives."""
+    return task.db == "gene" and task.via == "efetch"
 
 
 def normalise(task: Task) -> None:
@@ -98,6 +104,10 @@ def normalise(task: Task) -> None:
                 t for t in targets.replace("\t", ",").split(",") if t
             )
     records = []
+    if gene_records(task):
+        found = GENE_ID.findall(task.path("docsum.xml").read_bytes())
+        write_normalised(task, index, [uid.decode() for uid in found])
+        return
     for body in DOCSUM.findall(task.path("docsum.xml").read_bytes()):
         found = DOC_ID.search(body)
         if found and b"<error>" not in body:

@@ -2,7 +2,8 @@
 `cmd=neighbor` with `link: True` (one LinkSet per id) builds the index; a second pipeline runs
 elink `cmd=neighbor_history` and an efetch (or esummary) that depends on it, with `reqsize: 500`
 so entrezpy pages the WebEnv itself. Efetch results need a user analyzer (entrezpy's own
-EfetchAnalyzer only prints): ours streams each page with ElementTree. entrezpy's pacing
+EfetchAnalyzer only prints): ours streams each page with ElementTree (snp DocumentSummary,
+Entrezgene). entrezpy's pacing
 (from its request rate: 3/s, 10/s with a key) and retries (up to 9, 1-3 s random waits) are
 untouched; the base URL is set on `EutilsQuery.base_url` (no trailing slash) before any query."""
 
@@ -61,6 +62,11 @@ def _analyzer(task: Task, records: list[str]) -> Any:
                     element.clear()
                 elif tag == "DocSum":
                     records.append(element.findtext("Id") or "")
+                    element.clear()
+                elif tag == "Entrezgene":
+                    records.append(
+                        element.findtext("Entrezgene_track-info/Gene-track/Gene-track_geneid") or ""
+                    )
                     element.clear()
 
     return RecordIds()

@@ -15,6 +15,7 @@ from benchmarks.compare.common import EMAIL, Task, write_normalised
 ID = re.compile(rb"<Id>(\d+)</Id>")
 SNP_UID = re.compile(rb'<DocumentSummary[^>]*\buid="(\d+)"')
 DOCSUM_ID = re.compile(rb"<DocSum>\s*<Id>(\d+)</Id>")
+GENE_ID = re.compile(rb"<Gene-track_geneid>(\d+)</Gene-track_geneid>")
 POST_OVER = 200
 """NCBI: use POST above ~200 ids."""
 
@@ -56,7 +57,8 @@ def work(task: Task) -> None:
             continue
         if task.via == "efetch":
             page = get("efetch.fcgi", db=task.db, id=",".join(targets), retmode="xml")
-            records += [m.decode() for m in SNP_UID.findall(page)]
+            uid = GENE_ID if task.db == "gene" else SNP_UID
+            records += [m.decode() for m in uid.findall(page)]
         else:
             page = get("esummary.fcgi", db=task.db, id=",".join(targets))
             records += [m.decode() for m in DOCSUM_ID.findall(page)]

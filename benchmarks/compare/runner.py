@@ -52,6 +52,11 @@ class Scenario:
     keyed: bool = True
     latency: str = "realistic"
     faults: str = ""
+    max_sources: int | None = None
+    """At most this many source ids, whatever --sources says (a scenario of big records)."""
+    spread: bool = False
+    """Source ids spread evenly over dbfrom's ids (a fair sample of the dataset's size
+    distribution), not its first ids."""
 
     @property
     def limit(self) -> int:
@@ -70,6 +75,16 @@ SCENARIOS = {
             db="gene",
             linkname="pubmed_gene",
             via="esummary",
+        ),
+        Scenario(
+            "gene_records",
+            "pubmed -> gene with efetch of full Entrezgene records (heavy-tailed, up to ~1 MB), "
+            "10/s, realistic latency",
+            dbfrom="pubmed",
+            db="gene",
+            linkname="pubmed_gene",
+            max_sources=200,
+            spread=True,
         ),
         Scenario("zero", "gene -> snp, 10/s, zero latency (pure pacing)", latency="zero"),
         Scenario(
@@ -171,10 +186,14 @@ def available(contender: str) -> str | None:
 
 
 def source_ids(dataset: Dataset, scenario: Scenario, n: int) -> list[str]:
+    if scenario.max_sources is not None:
+        n = min(n, scenario.max_sources)
     if scenario.dbfrom == "gene":
         return read_ids(GENES_FILE)[:n]
     uid_map = dataset.maps[scenario.dbfrom]
-    return [str(uid_map.uid(i)) for i in range(min(n, uid_map.count))]
+    n = min(n, uid_map.count)
+    step = uid_map.count // n if scenario.spread else 1
+    return [str(uid_map.uid(i * step)) for i in range(n)]
 
 
 def floor_requests(truth: verify.Truth, ids: list[str]) -> int:
@@ -403,7 +422,7 @@ def run_all(opts: Options) -> dict[str, Any]:
         "scenarios": {
             name: {
                 **asdict(SCENARIOS[name]),
-                "sources": opts.sources,
+                "sources": len(jobs[name].truth.links),
                 "links": jobs[name].truth.link_count,
                 "records": len(jobs[name].truth.fetchable),
                 "withdrawn": len(jobs[name].truth.withdrawn),
