@@ -351,7 +351,8 @@ async def _start_pool(app: web.Application) -> None:
 def build_app(state: State) -> web.Application:
     """The emulator as an aiohttp application (mount it, or run it with `server.Emulator`)."""
     keeper = state.gatekeeper
-    middlewares: list[Middleware] = [connection.middleware(connection.Connections()), ncbi_errors]
+    connections = connection.Connections()
+    middlewares: list[Middleware] = [connection.middleware(connections), ncbi_errors]
     if keeper is not None:
         middlewares.append(gatekeeper.middleware(keeper))
     app = web.Application(
@@ -360,6 +361,7 @@ def build_app(state: State) -> web.Application:
         client_max_fields=MAX_FORM_FIELDS,
     )
     app[STATE_KEY] = state
+    app[connection.CONNECTIONS_KEY] = connections
     app[RENDER_KEY] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="emulator-render")
     if state.config.render_processes > 0:
         spec = state.dataset.spec

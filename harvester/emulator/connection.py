@@ -34,10 +34,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Connections:
-    """Counts requests per client connection (forgotten with the connection)."""
+    """Counts requests per client connection (forgotten with the connection), and how many
+    connections clients opened (whether they reuse them, as NCBI's limits expect)."""
 
     def __init__(self) -> None:
         self._served: WeakKeyDictionary[object, int] = WeakKeyDictionary()
+        self.opened = 0
 
     def count(self, request: web.Request) -> int:
         """Record one more request on this request's connection; its number on it."""
@@ -46,7 +48,11 @@ class Connections:
             return 1
         number = self._served.get(transport, 0) + 1
         self._served[transport] = number
+        self.opened += number == 1
         return number
+
+
+CONNECTIONS_KEY = web.AppKey("harvester.connections", Connections)
 
 
 def middleware(connections: Connections) -> Middleware:
