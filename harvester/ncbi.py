@@ -54,30 +54,26 @@ RESULT_ROOTS = {
 
 @dataclass(frozen=True, slots=True)
 class Database:
-    """One Entrez database as far as this project knows it."""
+    """One Entrez database, with what differs from the defaults."""
 
     name: str
-    menu_name: str
-    description: str
     esummary_version: str = "1.0"
     """The esummary shape answered without `version=`."""
     efetch_cap: int = RETMAX_CAP
 
 
-DATABASES: dict[str, Database] = {
-    d.name: d
-    for d in (
-        Database("pubmed", "PubMed", "PubMed bibliographic record"),
-        Database("gene", "Gene", "Gene database", esummary_version="2.0"),
-        Database("snp", "SNP", "Single Nucleotide Polymorphisms"),
-        Database("protein", "Protein", "Protein sequence record"),
-        Database("nuccore", "Nucleotide", "Core Nucleotide db"),
-        Database("taxonomy", "Taxonomy", "Taxonomy db"),
-        Database("unists", "UniSTS", "Markers and mapping data"),
-        Database("mesh", "MeSH", "MeSH Database"),
-    )
-}
+_DB_LIST = """
+pubmed protein nuccore ipg nucleotide structure genome annotinfo assembly bioproject biosample
+blastdbinfo books cdd clinvar gap gapplus grasp dbvar gene gds geoprofiles medgen mesh nlmcatalog
+omim orgtrack pmc popset proteinclusters pcassay protfam pccompound pcsubstance seqannot snp sra
+taxonomy biocollections gtr
+"""
+"""NCBI's einfo DbList, in its order (`ncbi-samples/biocommons_eutils/einfo_dblist.xml`)."""
 
+DATABASES: dict[str, Database] = {name: Database(name) for name in _DB_LIST.split()} | {
+    "gene": Database("gene", esummary_version="2.0")
+}
+"""The offline table of databases (online, the endpoint's einfo decides)."""
 
 DB_ALIASES = {"nucleotide": "nuccore"}
 """Names NCBI accepts for another database: its link names and records use the other name."""
@@ -85,57 +81,47 @@ DB_ALIASES = {"nucleotide": "nuccore"}
 
 @dataclass(frozen=True, slots=True)
 class LinkName:
-    """A named link between two databases (the seed schema's tables)."""
+    """A named link between two databases: `dbfrom_dbto[_subset]`."""
 
     name: str
     dbfrom: str
     dbto: str
-    menu_tag: str
-    description: str
+
+    @classmethod
+    def of(cls, name: str) -> LinkName:
+        dbfrom, _, rest = name.partition("_")
+        return cls(name, dbfrom, rest.split("_", 1)[0])
 
 
-def _link(name: str, menu: str, description: str) -> LinkName:
-    dbfrom, _, rest = name.partition("_")
-    dbto = rest.split("_", 1)[0]
-    return LinkName(name, dbfrom, dbto, menu, description)
+_LINK_LIST = """
+gene_bioproject gene_books gene_cdd gene_clinvar gene_dbvar gene_gap gene_gene_neighbors
+gene_genome gene_geoprofiles gene_gtr gene_medgen_diseases gene_nuccore gene_nuccore_mgc
+gene_nuccore_refseqgene gene_nuccore_refseqrna gene_omim gene_pcassay gene_pcassay_alltarget_list
+gene_pcassay_alltarget_summary gene_pcassay_rnai gene_pcassay_target gene_pccompound
+gene_pcsubstance gene_pmc gene_pmc_nucleotide gene_protein gene_protein_refseq
+gene_proteinclusters gene_pubmed gene_pubmed_citedinomim gene_pubmed_pmc_nucleotide
+gene_pubmed_rif gene_snp gene_snp_geneview gene_structure gene_taxonomy
 
+pubmed_books_refs pubmed_cdd pubmed_gds pubmed_gene pubmed_gene_citedinomim pubmed_gene_rif
+pubmed_genome pubmed_nuccore pubmed_nuccore_refseq pubmed_omim_calculated pubmed_omim_cited
+pubmed_pcassay pubmed_pccompound pubmed_pccompound_mesh pubmed_pccompound_publisher
+pubmed_pcsubstance pubmed_pcsubstance_mesh pubmed_pcsubstance_publisher pubmed_pmc
+pubmed_pmc_local pubmed_pmc_refs pubmed_popset pubmed_protein pubmed_protein_refseq
+pubmed_proteinclusters pubmed_pubmed pubmed_pubmed_alsoviewed pubmed_pubmed_citedin
+pubmed_pubmed_combined pubmed_pubmed_five pubmed_pubmed_refs pubmed_pubmed_reviews
+pubmed_pubmed_reviews_five pubmed_snp pubmed_structure pubmed_taxonomy_entrez
 
-LINK_NAMES: dict[str, LinkName] = {
-    ln.name: ln
-    for ln in (
-        _link("gene_snp", "SNP Links", "SNP variants"),
-        _link("gene_pubmed", "PubMed Links", "Gene literature"),
-        _link("gene_protein", "Protein Links", "Gene products"),
-        _link("gene_nuccore", "Nucleotide Links", "Nucleotide sequences"),
-        _link("gene_taxonomy", "Taxonomy Links", "Organism"),
-        _link("snp_gene", "Gene Links", "Genes of the variant"),
-        _link("snp_pubmed", "PubMed Links", "Citations of the variant"),
-        _link("snp_snp_genegenotype", "Genotype Links", "Variants with genotype data"),
-        _link("snp_taxonomy", "Taxonomy Links", "Organism"),
-        _link("snp_unists", "UniSTS Links", "Markers"),
-        _link("pubmed_pubmed", "Similar articles", "Related articles"),
-        _link("pubmed_gene", "Gene Links", "Associated genes"),
-        _link("pubmed_snp", "SNP Links", "Variants cited"),
-        _link("pubmed_mesh", "MeSH Links", "MeSH terms"),
-        _link("protein_gene", "Gene Links", "Encoding gene"),
-        _link("protein_nuccore", "Nucleotide Links", "Coding sequence"),
-        _link("protein_pubmed", "PubMed Links", "Protein literature"),
-        _link("nuccore_gene", "Gene Links", "Genes on the sequence"),
-        _link("nuccore_protein", "Protein Links", "Translations"),
-        _link("taxonomy_gene", "Gene Links", "Genes of the organism"),
-        _link("unists_snp", "SNP Links", "Variants at the marker"),
-        _link("mesh_pubmed", "PubMed Links", "Articles with the term"),
-    )
-}
+snp_gene snp_pubmed snp_snp_genegenotype snp_taxonomy protein_gene protein_nuccore
+protein_pubmed nuccore_gene nuccore_protein taxonomy_gene mesh_pubmed
+"""
+"""Gene's and PubMed's LinkLists as einfo gives them (see docs/NCBI_BEHAVIOUR.md, "Databases and
+link names", for the captures), then the other dbs' links the project has used, not checked
+against an einfo capture. Names NCBI no longer lists (`snp_unists`, `unists_snp`, `pubmed_mesh`)
+are left out."""
 
-
-def link_names_between(dbfrom: str, dbto: str | None) -> list[LinkName]:
-    """Link names from `dbfrom` (to `dbto`, or to any db when None or 'all'), in table order."""
-    return [
-        ln
-        for ln in LINK_NAMES.values()
-        if ln.dbfrom == dbfrom and (dbto in (None, "", "all") or ln.dbto == dbto)
-    ]
+LINK_NAMES: dict[str, LinkName] = {name: LinkName.of(name) for name in _LINK_LIST.split()}
+"""The offline table of link names: for checks and hints without a network; online, the
+endpoint's einfo decides which names exist."""
 
 
 def default_link_name(dbfrom: str, dbto: str) -> str:

@@ -121,7 +121,7 @@ async def test_unreachable_einfo_is_a_warning_not_a_refusal(tmp_path: Path) -> N
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/entrez/eutils/"
-    job = load_job(job_file(tmp_path, "dbfrom: gene\ndb: clinvar\nfetch: {via: esummary}\n", url))
+    job = load_job(job_file(tmp_path, "dbfrom: gene\ndb: unists\nfetch: {via: esummary}\n", url))
 
     async def no_wait(_: float) -> None:
         return None
@@ -133,7 +133,7 @@ async def test_unreachable_einfo_is_a_warning_not_a_refusal(tmp_path: Path) -> N
         assert checked is job
         assert warnings == (
             f"einfo could not be reached at {url}: databases and link names are not checked "
-            "(the built-in table does not know clinvar, gene_clinvar)",
+            "(the built-in table does not know unists, gene_unists)",  # NCBI dropped unists
         )
         with pytest.raises(ConfigError, match="'linkname: all' needs the endpoint's einfo"):
             await checked_names(pubmed_job(tmp_path, "all"), client)
