@@ -16,12 +16,19 @@ SCENARIO = {"title": "gene -> snp", "sources": 10, "links": 50, "records": 40, "
             "floor_requests": 4}  # fmt: skip
 
 
-def part(stamp: str, contender: str, walls: list[float], timeout: float = 300.0) -> dict:
+def part(
+    stamp: str,
+    contender: str,
+    walls: list[float],
+    timeout: float = 300.0,
+    scenario: str = "bench10",
+) -> dict:
     """What one `run` invocation leaves in its JSON (the fields the report reads)."""
     runs = [
         {
-            "scenario": "bench10",
+            "scenario": scenario,
             "contender": contender,
+            "maxrss_mb": 90.0,
             "repeat": i,
             "status": "timeout" if wall >= timeout else "ok",
             "wall": wall,
@@ -37,9 +44,9 @@ def part(stamp: str, contender: str, walls: list[float], timeout: float = 300.0)
     ]
     results = {
         "options": {"repeats": len(walls), "timeout": timeout, "speedup": 1.0, "jobs": 4,
-                    "scenarios": ["bench10"], "contenders": [contender], "sources": 10},
+                    "scenarios": [scenario], "contenders": [contender], "sources": 10},
         "skipped": {},
-        "scenarios": {"bench10": dict(SCENARIO)},
+        "scenarios": {scenario: dict(SCENARIO)},
         "runs": runs,
         "machine": {"cpu": "test cpu", "nproc": 2, "platform": "linux", "python": "3.11",
                     "versions": {"harvester": "0.1.0"}, "git": "abc1234"},
@@ -102,3 +109,14 @@ def test_a_file_without_provenance_is_refused(tmp_path: Path) -> None:
     old.write_text(json.dumps({"runs": [], "scenarios": {}}))
     with pytest.raises(combine.CombineError, match="no recorded command"):
         combine.load(old)
+
+
+def test_the_gene_records_goal_line_gives_the_harvesters_memory() -> None:
+    joined = combine.merge(
+        [
+            part("quiet", "harvester", [4.0], scenario="gene_records"),
+            part("others", "biopython", [8.0, 9.0, 10.0], scenario="gene_records"),
+        ]
+    )
+    (line,) = [g for g in report.goals(joined) if g.startswith("- gene_records")]
+    assert "complete 1/1, 4.0 s, peak RSS 90 MB; 2.2x faster" in line and "biopython" in line

@@ -140,6 +140,14 @@ NOTES = [
     "drew 429s and failed; with realistic latency its serial pages never reach the limit.",
     "A contender that did not finish within the timeout shows its wall time as '>= timeout'; "
     "speed-ups against it are lower bounds.",
+    "gene_records: 200 PubMed ids spread evenly over the large dataset's (every 692nd), linked "
+    "to 399 genes whose Entrezgene records are heavy-tailed as NCBI's (GeneRIF comments): 27.0 "
+    "MB in all, median 21 KB, six over 0.7 MB, the largest 1.13 MB. Biopython reads them with "
+    "Entrez.parse (record by record), entrezpy's analyzer with ElementTree, EDirect fetches "
+    "them with `efetch -format xml` (which sends rettype=full), the naive loop finds each "
+    "Gene-track_geneid with a regular expression.",
+    "The naive loop's esummary parse is the seed's (DocSum, version 1.0); gene answers version "
+    "2.0 by default, so in pubmed_gene it finds no records (seen in a 100-source smoke run).",
 ]
 
 

@@ -190,6 +190,7 @@ def goals(results: dict[str, Any]) -> list[str]:
                 f"({fastest['contender']}, {fastest['wall']:.1f} s): {speed:.1f}x (goal >= 5: "
                 f"{'met' if speed >= 5 else 'MISSED'})."
             )
+    out += _big_records(med)
     for name, page in results.get("parsers", {}).items():
         ratio = page.get("ours_over_lxml")
         if ratio:
@@ -198,6 +199,30 @@ def goals(results: dict[str, Any]) -> list[str]:
                 f"{'met' if ratio <= 1.25 else 'MISSED'})."
             )
     return out
+
+
+def _big_records(med: dict[tuple[str, str], dict[str, Any]]) -> list[str]:
+    """Issue 16: the harvester on NCBI-sized gene records (up to ~1 MB): complete, its memory."""
+    h = med.get(("gene_records", "harvester"))
+    if not h:
+        return []
+    done = [
+        m
+        for (s, c), m in med.items()
+        if s == "gene_records" and c != "harvester" and m["complete"] == m["runs"]
+    ]
+    fastest = min(done, key=lambda m: m["wall"]) if done else None
+    return [
+        f"- gene_records (efetch of Entrezgene records up to ~1 MB): harvester complete "
+        f"{h['complete']}/{h['runs']}, {h['wall']:.1f} s, peak RSS {h['maxrss_mb']:.0f} MB"
+        + (
+            f"; {fastest['wall'] / h['wall']:.1f}x faster than the fastest other complete "
+            f"contender ({fastest['contender']}, {fastest['wall']:.1f} s, "
+            f"{fastest['maxrss_mb']:.0f} MB)."
+            if fastest
+            else "."
+        )
+    ]
 
 
 def _bound_note(own: int, rate: float, floor_s: float, wall: float) -> str:
