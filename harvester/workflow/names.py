@@ -9,6 +9,7 @@ when einfo cannot be reached the check is skipped with a warning, and the built-
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import json
 from collections.abc import Sequence
@@ -44,11 +45,18 @@ class EndpointNames:
 
 
 async def ask_einfo(client: EutilsClient, dbfrom: str) -> EndpointNames:
-    """Two einfo requests: the database list, then dbfrom's LinkList (when dbfrom is listed)."""
-    dbs = (await client.einfo()).dbs
-    if dbfrom not in dbs:
-        return EndpointNames(dbs, dbfrom, ())
-    return EndpointNames(dbs, dbfrom, (await client.einfo_db(dbfrom)).links)
+    """Two einfo requests at once (one round trip before the harvest, not two): the database
+    list and dbfrom's LinkList, whose answer counts only when dbfrom is listed."""
+    listed, linked = await asyncio.gather(
+        client.einfo(), client.einfo_db(dbfrom), return_exceptions=True
+    )
+    if isinstance(listed, BaseException):
+        raise listed
+    if dbfrom not in listed.dbs:
+        return EndpointNames(listed.dbs, dbfrom, ())
+    if isinstance(linked, BaseException):
+        raise linked
+    return EndpointNames(listed.dbs, dbfrom, linked.links)
 
 
 async def names_for(
