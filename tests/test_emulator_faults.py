@@ -105,6 +105,9 @@ def test_injector_draws_alone_match_the_plan() -> None:
     webenv_only = FaultInjector(FaultPlan.parse("unable:1,expire:0"), seed=1)
     assert webenv_only.choose("efetch", webenv=False, query_key=False) is None
     assert webenv_only.choose("efetch", webenv=True, query_key=True) == "unable"
+    efetch_only = FaultInjector(FaultPlan.parse("stall@efetch:1"), seed=1)
+    assert efetch_only.choose("elink", False, False) is None
+    assert efetch_only.choose("efetch", False, False) == "stall"
 
 
 def test_mixed_deals_every_applicable_kind_before_repeating_one() -> None:
@@ -121,7 +124,8 @@ def test_mixed_deals_every_applicable_kind_before_repeating_one() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["500", "500:x", "500:1.5", "teapot:0.1", "mixed:0.7,500:0.5", "cut:-0.1"]
+    "text",
+    ["500", "500:x", "500:1.5", "teapot:0.1", "mixed:0.7,500:0.5", "cut:-0.1", "stall@efetc:0.1"],
 )
 def test_bad_fault_specs_are_config_errors(text: str) -> None:
     with pytest.raises(ConfigError):

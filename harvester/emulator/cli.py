@@ -111,8 +111,8 @@ def _add_conduct_flags(parser: argparse.ArgumentParser) -> None:
         "--faults",
         default="",
         metavar="SPEC",
-        help=f"fault injection: 'mixed:0.05' or per kind '500:0.02,cut:0.01'; kinds: "
-        f"{', '.join(KINDS)}",
+        help=f"fault injection: 'mixed:0.05' or per kind '500:0.02,cut:0.01', on one "
+        f"E-utility with KIND@UTILITY ('stall@efetch:0.1'); kinds: {', '.join(KINDS)}",
     )
     group.add_argument(
         "--stall",

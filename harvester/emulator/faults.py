@@ -1,7 +1,8 @@
 """Deliberate misbehaviour, each kind shaped like a failure NCBI is known to produce.
 
-A plan gives each kind a rate (`500:0.02,cut:0.01`) or all kinds one combined rate (`mixed:0.05`,
-spread evenly over the kinds that can apply to the request). One seeded RNG draws once per
+A plan gives each kind a rate (`500:0.02,cut:0.01`), optionally on one E-utility only
+(`stall@efetch:0.1`), or all kinds one combined rate (`mixed:0.05`, spread evenly over the
+kinds that can apply to the request). One seeded RNG draws once per
 admitted request, so a sequential run is reproducible. A mixed fault's kind is dealt from a
 shuffled deck, so every kind that can apply strikes once before any strikes twice, whatever
 order concurrent requests arrive in. Every fault is transient except `expire`,
@@ -31,7 +32,7 @@ from aiohttp import web
 from harvester.emulator import render
 from harvester.emulator.gate import refusal
 from harvester.errors import ConfigError
-from harvester.ncbi import RESULT_ROOTS
+from harvester.ncbi import ENDPOINTS, RESULT_ROOTS
 
 KINDS = (
     "500", "502", "503", "429", "empty", "cut", "stall", "backend", "unable", "expire", "short",
@@ -62,7 +63,7 @@ class FaultPlan:
 
     @classmethod
     def parse(cls, text: str) -> FaultPlan:
-        """`mixed:0.05`, `500:0.02,cut:0.01`, or '' / 'none' for no faults."""
+        """`mixed:0.05`, `500:0.02,cut:0.01`, `stall@efetch:0.1`, or '' / 'none' for none."""
         text = text.strip()
         if text in ("", "none", "off"):
             return cls()
@@ -76,9 +77,12 @@ class FaultPlan:
                 rate = -1.0
             if not 0 <= rate <= 1:
                 raise ConfigError(f"fault '{part.strip()}': give KIND:RATE with 0 <= RATE <= 1")
+            base, at, only = kind.partition("@")
+            if at and only not in ENDPOINTS:
+                raise ConfigError(f"fault '{part.strip()}': no E-utility {only!r}")
             if kind == "mixed":
                 mixed = rate
-            elif kind in KINDS:
+            elif base in KINDS:
                 rates.append((kind, rate))
             else:
                 raise ConfigError(f"unknown fault '{kind}' (known: mixed, {', '.join(KINDS)})")
@@ -120,8 +124,9 @@ class FaultInjector:
             if u < self.plan.mixed:
                 return self._deal(endpoint, webenv, query_key, reused)
             u -= self.plan.mixed
-        for kind, rate in self.plan.rates:
-            if applies(kind, endpoint, webenv, query_key, reused):
+        for planned, rate in self.plan.rates:
+            kind, _, only = planned.partition("@")
+            if only in ("", endpoint) and applies(kind, endpoint, webenv, query_key, reused):
                 if u < rate:
                     return kind
                 u -= rate
