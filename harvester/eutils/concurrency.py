@@ -17,7 +17,9 @@ Times are plain seconds passed in by the caller: tests drive it with numbers, no
 
 from __future__ import annotations
 
+import collections
 import math
+import statistics
 
 __all__ = ["DEFAULT_CEILING", "MAX_CEILING", "ConcurrencyControl"]
 
@@ -34,6 +36,7 @@ PRIOR_LATENCY = 1.0
 WAITING = 2
 """Requests beyond the model kept waiting their turn at the gate."""
 FLOOR = 2
+RECENT = 64
 SPARE_FADE = 10.0
 HOLD = 5.0
 GROWTH = 1.0
@@ -47,6 +50,7 @@ class ConcurrencyControl:
         self.ceiling = max(1, ceiling)
         self.floor = min(FLOOR, self.ceiling)
         self.latency = prior_latency
+        self._recent: collections.deque[float] = collections.deque(maxlen=RECENT)
         self._spare = 0
         self._spare_at = float("-inf")
         self._cap = float(self.ceiling)
@@ -57,6 +61,13 @@ class ConcurrencyControl:
     def on_latency(self, seconds: float) -> None:
         """An answer took `seconds` from its send to its last byte."""
         self.latency += SMOOTHING * (seconds - self.latency)
+        self._recent.append(seconds)
+
+    def typical_latency(self) -> float:
+        """The median of the last `RECENT` answers' latencies: what an answer usually takes,
+        unmoved by the few held for tens of seconds (which the mean follows, as Little's law
+        needs, but which must not make every answer look on time)."""
+        return statistics.median(self._recent) if self._recent else self.latency
 
     def on_starved(self, now: float) -> None:
         """The gate had a release due while work waited for a slot: one more slot."""

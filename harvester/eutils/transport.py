@@ -89,13 +89,15 @@ class Transport:
         """Whether the server has answered once: one never reached is given up on sooner."""
 
     async def open(self) -> None:
-        """Create the one session; its connector is sized to the configured concurrency."""
+        """Create the one session; its connector holds twice the configured concurrency, so a
+        hedged read's second copy (workflow/hedge.py) never waits for a connection its
+        overdue first copy holds."""
         if self._session is None:
             cfg = self.config
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
-                    limit=cfg.concurrency,
-                    limit_per_host=cfg.concurrency,
+                    limit=2 * cfg.concurrency,
+                    limit_per_host=2 * cfg.concurrency,
                     keepalive_timeout=POOL_IDLE_SECONDS,
                 ),
                 timeout=aiohttp.ClientTimeout(

@@ -16,6 +16,7 @@ workers run at once follows the latency the client sees (slots.py), up to the jo
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 from harvester.config import JobConfig
@@ -23,6 +24,7 @@ from harvester.errors import HistoryExpiredError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSetHistory
 from harvester.workflow.fetching import Fetcher
+from harvester.workflow.hedge import Hedger
 from harvester.workflow.history_keys import HistoryKeys
 from harvester.workflow.index import index_of
 from harvester.workflow.page_gaps import lacked
@@ -39,9 +41,10 @@ class Harvest:
         self.job, self.store, self.client = job, store, client
         self.stats = client.stats
         self.links = {name: i for i, name in enumerate(job.linknames)}
-        self.fetcher = Fetcher(job, client)
         self.slots = Slots(client.concurrency, client.gate, self._has_ready, self.stats)
         self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size)
+        self.hedger = Hedger.for_client(client)
+        self.fetcher = Fetcher(job, client, self.hedger)
         self.keys = HistoryKeys()
         self.pages_left: dict[int, set[int]] = {}
         """An open entry's pages not in yet, by retstart."""
@@ -124,13 +127,18 @@ class Harvest:
             self.scheduler.enqueue(History(chunk.chunk, mode))
 
     async def _index_request(self, ids: list[int]) -> list[Any]:
-        return await self.client.elink(
-            self.job.dbfrom,
-            [str(i) for i in ids],
-            db=self.job.db,
-            linkname=self.job.elink_linkname,
-            cmd=self.job.cmd,
-            per_id=True,
+        """The index elink: a read, so an overdue one is asked again (hedge.py); the
+        neighbor_history beside it is not, since each answer makes a History entry."""
+        return await self.hedger.read(
+            partial(
+                self.client.elink,
+                self.job.dbfrom,
+                [str(i) for i in ids],
+                db=self.job.db,
+                linkname=self.job.elink_linkname,
+                cmd=self.job.cmd,
+                per_id=True,
+            )
         )
 
     async def _history_request(self, ids: list[int]) -> LinkSetHistory | None:

@@ -4,6 +4,7 @@ fields, whole record)) for each record, and the ids NCBI said it has no record f
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 
 from harvester.config import JobConfig
 from harvester.eutils.client import EutilsClient
@@ -11,6 +12,7 @@ from harvester.eutils.pacing import urgent
 from harvester.eutils.results import Record
 from harvester.ncbi import FetchVia
 from harvester.workflow.fields import FieldExtractor, Stored
+from harvester.workflow.hedge import Hedger
 from harvester.workflow.store import Entry
 
 Fetched = tuple[list[tuple[int, Stored]], list[int]]
@@ -20,17 +22,19 @@ Fetched = tuple[list[tuple[int, Stored]], list[int]]
 class Fetcher:
     """Fetches by efetch or esummary, as the job says, through the client's one gate."""
 
-    def __init__(self, job: JobConfig, client: EutilsClient) -> None:
-        self.job, self.client = job, client
+    def __init__(self, job: JobConfig, client: EutilsClient, hedger: Hedger) -> None:
+        self.job, self.client, self.hedger = job, client, hedger
         self.extractor = FieldExtractor(job.fields)
 
     async def page(self, entry: Entry, retstart: int) -> Fetched:
-        """One page of a History entry."""
-        return await self._fetch(
-            webenv=entry.webenv,
-            query_key=entry.query_key,
-            retstart=retstart,
-            retmax=self.job.fetch.page_size,
+        """One page of a History entry (asked again if overdue while the pipeline idles)."""
+        return await self.hedger.read(
+            lambda: self._fetch(
+                webenv=entry.webenv,
+                query_key=entry.query_key,
+                retstart=retstart,
+                retmax=self.job.fetch.page_size,
+            )
         )
 
     async def confirm(self, uids: list[int]) -> tuple[dict[int, Stored], list[int]]:
@@ -46,7 +50,7 @@ class Fetcher:
         asking = [str(t) for t in uids]
         for _ in range(2):
             with urgent():
-                good, missing = await self._fetch(ids=asking)
+                good, missing = await self.hedger.read(partial(self._fetch, ids=asking))
             found.update(good)
             said.update(missing)
             asking = [str(t) for t in uids if t not in found and t not in said]

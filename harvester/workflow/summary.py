@@ -59,6 +59,8 @@ def build_summary(
         "records_fetched_this_run": int(stats.get("harvest/records")),
         "refetched_by_id": int(stats.get("harvest/refetched")),
         "page_gaps_placed": int(stats.get("harvest/gaps")),
+        "hedged_reads": int(stats.get("harvest/hedged")),
+        "hedges_won": int(stats.get("harvest/hedges_won")),
         "history_size_mismatches": int(stats.get("check/mismatch")),
         "elapsed_seconds": round(elapsed, 3),
         "allowed_rate": rate,

@@ -1,0 +1,132 @@
+"""Hedged reads on a virtual clock: a read long overdue while the pipeline idles is asked once
+more, the first whole answer wins, and nothing is asked twice while other work waits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from harvest_helpers import TINY, assert_matches_ground_truth, make_job, read_jsonl
+
+from harvester.emulator.config import EmulatorConfig
+from harvester.workflow.hedge import HedgePolicy, Hedger
+from harvester.workflow.runner import RunOptions, run_job
+from tests.eutils_helpers import virtual_time
+
+ALL_GENES = [3718, 7157, 672, 653635] + [TINY.maps["gene"].uid(i) for i in range(TINY.spec.genes)]
+
+
+class Reads:
+    """`ask()` answers after the next of `delays` (or raises its error), counting asks and
+    the copies still out when cancelled."""
+
+    def __init__(self, *outcomes: float | tuple[float, Exception]) -> None:
+        self.outcomes = list(outcomes)
+        self.asked = 0
+        self.cancelled = 0
+
+    async def ask(self) -> str:
+        outcome = self.outcomes[self.asked]
+        self.asked += 1
+        number = self.asked
+        delay, error = outcome if isinstance(outcome, tuple) else (outcome, None)
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        if error is not None:
+            raise error
+        return f"answer {number}"
+
+
+def hedger(idle: list[bool], counts: dict[str, int]) -> Hedger:
+    loop = asyncio.get_running_loop()
+
+    def count(key: str) -> None:
+        counts[key] = counts.get(key, 0) + 1
+
+    return Hedger(
+        latency=lambda: 1.0,  # overdue after max(3 s, 4 x 1 s) = 4 s
+        idle=lambda: idle[0],
+        clock=loop.time,
+        policy=HedgePolicy(factor=4.0, minimum=3.0, poll=0.25),
+        on_hedge=lambda: count("hedged"),
+        on_won=lambda: count("won"),
+    )
+
+
+async def test_an_answer_in_time_is_asked_once() -> None:
+    async with virtual_time() as clock:
+        reads, counts = Reads(3.9), {}
+        start = clock.now
+        assert await hedger([True], counts).read(reads.ask) == "answer 1"
+        assert reads.asked == 1 and counts == {} and clock.now - start == pytest.approx(3.9)
+
+
+async def test_an_overdue_read_is_asked_again_and_the_first_answer_wins() -> None:
+    async with virtual_time() as clock:
+        reads, counts = Reads(30.0, 1.0), {}
+        start = clock.now
+        assert await hedger([True], counts).read(reads.ask) == "answer 2"
+        assert clock.now - start == pytest.approx(5.0, abs=0.01)  # 4 s overdue + 1 s
+        assert counts == {"hedged": 1, "won": 1} and reads.cancelled == 1
+
+
+async def test_the_first_copy_can_still_win() -> None:
+    async with virtual_time():
+        reads, counts = Reads(4.5, 30.0), {}
+        assert await hedger([True], counts).read(reads.ask) == "answer 1"
+        assert counts == {"hedged": 1} and reads.cancelled == 1
+
+
+async def test_no_copy_while_other_work_waits() -> None:
+    async with virtual_time() as clock:
+        idle = [False]
+        reads, counts = Reads(10.0, 1.0), {}
+        task = asyncio.ensure_future(hedger(idle, counts).read(reads.ask))
+        await asyncio.sleep(7.0)
+        assert reads.asked == 1  # overdue, but the gate had other work
+        idle[0] = True
+        start = clock.now
+        assert await task == "answer 2"
+        assert clock.now - start == pytest.approx(1.25, abs=0.26)  # next look, then 1 s
+
+
+async def test_a_failed_copy_is_forgotten_while_the_other_may_answer() -> None:
+    async with virtual_time():
+        reads, counts = Reads((6.0, RuntimeError("first failed")), 5.0), {}
+        assert await hedger([True], counts).read(reads.ask) == "answer 2"
+    async with virtual_time():
+        both = Reads((6.0, RuntimeError("first")), (1.0, RuntimeError("second")))
+        with pytest.raises(RuntimeError, match="first"):  # the last copy's error, at 6 s
+            await hedger([True], {}).read(both.ask)
+    async with virtual_time():
+        alone = Reads((1.0, RuntimeError("only")))
+        with pytest.raises(RuntimeError, match="only"):
+            await hedger([True], {}).read(alone.ask)
+        assert alone.asked == 1
+
+
+async def test_cancelling_the_read_cancels_every_copy() -> None:
+    async with virtual_time():
+        reads = Reads(30.0, 30.0)
+        task = asyncio.ensure_future(hedger([True], {}).read(reads.ask))
+        await asyncio.sleep(10.0)
+        assert reads.asked == 2
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert reads.cancelled == 2
+
+
+async def test_a_harvest_asks_a_stalled_page_again_instead_of_waiting_it_out(tmp_path):
+    """Against the emulator with one efetch answer in five held 4 s: a stalled page is asked
+    again once overdue (3 s) while the gate has nothing to send, and the output is whole."""
+    sources = ALL_GENES[:12]
+    job = make_job(tmp_path, sources, fetch={"page_size": 20})
+    emulator = EmulatorConfig(faults="stall@efetch:0.2", seed=5, stall_seconds=4.0)
+    summary = await run_job(job, RunOptions(quiet=True, emulator=emulator))
+    assert_matches_ground_truth(read_jsonl(job.output.path), sources)
+    assert summary["hedged_reads"] >= 1
+    assert 1 <= summary["hedges_won"] <= summary["hedged_reads"]
