@@ -17,17 +17,19 @@ NCBI = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 @pytest.fixture(scope="module")
 def entrez() -> Iterator[Any]:
     with EmulatorThread() as emu:
-        original = Entrez._build_request
+        original, key = Entrez._build_request, Entrez.api_key
 
         def build(cgi: str, *args: Any, **kwargs: Any) -> Any:
             return original(cgi.replace(NCBI, emu.base_url), *args, **kwargs)
 
         Entrez._build_request = build
         Entrez.email = "tests@example.org"
+        Entrez.api_key = "biopython-tests"  # Biopython then spaces requests 0.1 s, not 0.37 s
         try:
             yield Entrez
         finally:
             Entrez._build_request = original
+            Entrez.api_key = key
 
 
 def test_biopython_index_list_workflow(entrez):
