@@ -17,14 +17,15 @@ import pytest
 import yaml
 from harvest_helpers import SNP_FIELDS, TINY
 
-from harvester.config import JobConfig, load_job
+from harvester.config import load_job
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.requestlog import read_log
 from harvester.emulator.server import EmulatorThread
 from harvester.workflow.runner import RunOptions, run_job
 
-pytestmark = pytest.mark.usefixtures("quick_retries")
-"""Resumed runs (in this process) retry quickly; the killed ones, in subprocesses, wait as usual."""
+pytestmark = [pytest.mark.usefixtures("quick_retries"), pytest.mark.xdist_group("resume")]
+"""Resumed runs (in this process) retry quickly; the killed ones, in subprocesses, wait as usual.
+On one parallel worker, so the clean run (a module fixture) is made once."""
 
 GENES = [3718, 7157, 672] + [TINY.maps["gene"].uid(i) for i in range(TINY.spec.genes)]
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +49,16 @@ def write_job(tmp: Path, base_url: str, name: str, rate: int = 60, concurrency: 
     path = tmp / f"{name}.yaml"
     path.write_text(yaml.safe_dump(job))
     return path
+
+
+@pytest.fixture(scope="module")
+def clean_output(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The job's output from one uninterrupted run: what every killed or paused run must end in."""
+    tmp = tmp_path_factory.mktemp("clean")
+    with EmulatorThread(EmulatorConfig()) as emu:
+        job = load_job(write_job(tmp, emu.base_url, "clean", rate=1000))
+        asyncio.run(run_job(job, RunOptions(quiet=True)))
+    return job.output.path.read_bytes()
 
 
 def start(job: Path) -> subprocess.Popen[bytes]:
@@ -97,12 +108,10 @@ def kill_after_new_pages(
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_then_resume_gives_the_clean_runs_bytes(tmp_path):
+def test_sigkill_at_random_points_then_resume_gives_the_clean_runs_bytes(tmp_path, clean_output):
     log = tmp_path / "requests.jsonl"
     rng = random.Random(2026)
     with EmulatorThread(EmulatorConfig(request_log=log)) as emu:
-        clean_job = load_job(write_job(tmp_path, emu.base_url, "clean", rate=1000))
-        asyncio.run(run_job(clean_job, RunOptions(quiet=True)))
         job_file = write_job(tmp_path, emu.base_url, "killed")
         store = load_job(job_file).job_dir / "state.sqlite"
         kills = 0
@@ -120,17 +129,13 @@ def test_sigkill_at_random_points_then_resume_gives_the_clean_runs_bytes(tmp_pat
             raise AssertionError("the job never finished")
     assert kills >= 3, "the kills should land mid-job several times"
     killed_output = tmp_path / "killed.jsonl"
-    assert killed_output.read_bytes() == clean_job.output.path.read_bytes()
+    assert killed_output.read_bytes() == clean_output
     assert not list(tmp_path.glob(".killed.jsonl.tmp-*"))
 
 
-def paused_with_its_history_gone(
-    tmp_path: Path, emu: EmulatorThread, concurrency: int = 6
-) -> tuple[JobConfig, Path]:
-    """Run the job clean, then run it again and kill it once it has finished five pages, and
-    let every WebEnv expire, as a long pause would: (the clean job, the paused job's file)."""
-    clean_job = load_job(write_job(tmp_path, emu.base_url, "clean", rate=1000))
-    asyncio.run(run_job(clean_job, RunOptions(quiet=True)))
+def paused_with_its_history_gone(tmp_path: Path, emu: EmulatorThread, concurrency: int = 6) -> Path:
+    """Run the job, kill it once it has finished five pages, and let every WebEnv expire, as a
+    long pause would: the paused job's file."""
     job_file = write_job(tmp_path, emu.base_url, "paused", concurrency=concurrency)
     store = load_job(job_file).job_dir / "state.sqlite"
     proc = start(job_file)
@@ -141,25 +146,25 @@ def paused_with_its_history_gone(
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert emu.emulator.state.history.expire() > 0  # the pause outlived every WebEnv
-    return clean_job, job_file
+    return job_file
 
 
-def test_webenv_expired_while_paused_is_rebuilt_on_resume(tmp_path):
+def test_webenv_expired_while_paused_is_rebuilt_on_resume(tmp_path, clean_output):
     with EmulatorThread(EmulatorConfig()) as emu:
-        clean_job, job_file = paused_with_its_history_gone(tmp_path, emu)
+        job_file = paused_with_its_history_gone(tmp_path, emu)
         resumed = load_job(job_file, {"rate": 1000})  # pacing is not part of the job's identity
         summary = asyncio.run(run_job(resumed, RunOptions(quiet=True)))
     assert summary["counts"]["entries_rebuilt"] > 0
-    assert (tmp_path / "paused.jsonl").read_bytes() == clean_job.output.path.read_bytes()
+    assert (tmp_path / "paused.jsonl").read_bytes() == clean_output
 
 
-def test_a_lost_webenv_is_found_lost_once_and_all_its_entries_rebuilt(tmp_path):
+def test_a_lost_webenv_is_found_lost_once_and_all_its_entries_rebuilt(tmp_path, clean_output):
     """One worker puts every entry in one WebEnv and resumes: the first read of it (a page or
     a size check) is tried three times, then every open entry of it is posted again and
     nothing reads it any more: three failed reads in all, not three per entry."""
     log = tmp_path / "requests.jsonl"
     with EmulatorThread(EmulatorConfig(request_log=log)) as emu:
-        clean_job, job_file = paused_with_its_history_gone(tmp_path, emu, concurrency=1)
+        job_file = paused_with_its_history_gone(tmp_path, emu, concurrency=1)
         with sqlite3.connect(load_job(job_file).job_dir / "state.sqlite") as db:
             open_entries = db.execute("SELECT webenv FROM entries WHERE state='open'").fetchall()
         assert len(open_entries) > 1 and len(set(open_entries)) == 1
@@ -171,4 +176,4 @@ def test_a_lost_webenv_is_found_lost_once_and_all_its_entries_rebuilt(tmp_path):
     assert summary["retries"]["history"] == 3
     assert len(reads) <= 3
     assert summary["counts"]["entries_rebuilt"] >= len(open_entries)
-    assert (tmp_path / "paused.jsonl").read_bytes() == clean_job.output.path.read_bytes()
+    assert (tmp_path / "paused.jsonl").read_bytes() == clean_output
