@@ -107,10 +107,6 @@ async def test_per_id_linksets_for_many_ids_by_post(emulator: Emulator) -> None:
     assert set(jak3.dbs[0].links) == JAK3_SNPS
 
 
-REAL_TIME = pytest.mark.xdist_group("real_time")
-"""Paced in real time: never beside another real-time test on a parallel worker."""
-
-
 def paced_client(base_url: str, rate: float) -> EutilsClient:
     """A client whose gate runs at `rate` per second in real time (retry waits not slept)."""
     client = fast_client(base_url, concurrency=4)
@@ -118,7 +114,6 @@ def paced_client(base_url: str, rate: float) -> EutilsClient:
     return client
 
 
-@REAL_TIME
 async def test_paced_at_the_limit_the_emulator_never_refuses() -> None:
     config = EmulatorConfig(rate_limit=True, speedup=20)  # 60 requests/s without a key
     async with Emulator(config) as emu, paced_client(emu.base_url, 60) as client:
@@ -128,7 +123,6 @@ async def test_paced_at_the_limit_the_emulator_never_refuses() -> None:
     assert client.stats.get("http/200") == 45
 
 
-@REAL_TIME
 async def test_an_over_eager_client_is_refused_and_still_finishes() -> None:
     config = EmulatorConfig(rate_limit=True, speedup=20)
     async with Emulator(config) as emu, paced_client(emu.base_url, 400) as client:

@@ -14,9 +14,6 @@ from types import ModuleType
 
 import pytest
 
-pytestmark = pytest.mark.xdist_group("real_time")
-"""Real-time pacing: never beside another real-time test on a parallel worker."""
-
 QUICK = 30
 """Requests per scenario: half of `--quick`, so both scenarios fit well under 5 s."""
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "client_pacing.py"

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("real_time")]
-"""The contenders pace themselves in real time (no 429 allowed): never beside another
-real-time test on a parallel worker, and the module's run is made once, on one worker."""
+pytestmark = pytest.mark.slow
 compare = pytest.importorskip("benchmarks.compare.runner")
 from benchmarks.compare import verify  # noqa: E402
 from benchmarks.compare.runner import Options, available, run_all  # noqa: E402

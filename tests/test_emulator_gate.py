@@ -135,7 +135,6 @@ async def test_paced_clients_over_http_are_never_refused() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("real_time")  # never beside another real-time test on a parallel worker
 async def test_real_time_client_at_ten_per_second_with_a_key() -> None:
     async with Emulator(EmulatorConfig(rate_limit=True)) as emu, aiohttp.ClientSession() as s:
         start = time.monotonic()

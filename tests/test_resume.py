@@ -23,9 +23,8 @@ from harvester.emulator.requestlog import read_log
 from harvester.emulator.server import EmulatorThread
 from harvester.workflow.runner import RunOptions, run_job
 
-pytestmark = [pytest.mark.usefixtures("quick_retries"), pytest.mark.xdist_group("resume")]
-"""Resumed runs (in this process) retry quickly; the killed ones, in subprocesses, wait as usual.
-On one parallel worker, so the clean run (a module fixture) is made once."""
+pytestmark = pytest.mark.usefixtures("quick_retries")
+"""Resumed runs (in this process) retry quickly; the killed ones, in subprocesses, wait as usual."""
 
 GENES = [3718, 7157, 672] + [TINY.maps["gene"].uid(i) for i in range(TINY.spec.genes)]
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,8 +24,7 @@ from harvester.errors import TransportError
 from harvester.eutils.retry import Backoff, Retry, RetryState
 from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
 
-pytestmark = [pytest.mark.usefixtures("quick_retries"), pytest.mark.xdist_group("soak")]
-"""On one parallel worker: the clean runs (module fixtures) are made once."""
+pytestmark = pytest.mark.usefixtures("quick_retries")
 
 SOAK = Path(__file__).parent / "data" / "soak.yaml"
 DATASET = Dataset(load_spec(SOAK))
