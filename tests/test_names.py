@@ -11,6 +11,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+from eutils_helpers import fast_client
 
 from harvester.cli import main
 from harvester.config import JobConfig, load_job
@@ -99,7 +100,7 @@ async def test_einfo_is_asked_once_and_cached_in_the_job_directory(
     tmp_path: Path, emulator: Emulator
 ) -> None:
     job = load_job(job_file(tmp_path, "dbfrom: gene\ndb: nucleotide\nfetch: {rettype: gb}\n"))
-    async with EutilsClient(ClientConfig(base_url=emulator.base_url)) as client:
+    async with fast_client(emulator.base_url) as client:  # unpaced: the cache is the point
         names = await names_for(client, job)
         assert names is not None and "nuccore" in names.dbs
         assert any(link.name == "gene_nuccore" for link in names.links)
