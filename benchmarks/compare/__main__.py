@@ -59,6 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     joined.add_argument("files", nargs="+", type=Path, help="benchmarks/results/*.json")
     joined.add_argument("--stamp", required=True, help="name of the joined results file")
+    joined.add_argument(
+        "--markdown",
+        type=Path,
+        default=report.RESULTS_MD,
+        help="where the report goes (default benchmarks/RESULTS.md; another path previews a part)",
+    )
     args = p.parse_args(argv)
     if args.command == "report":
         try:
@@ -66,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError, KeyError, combine.CombineError) as exc:
             print(f"cannot join: {exc}", file=sys.stderr)
             return 2
-        for path in report.write(results, args.stamp):
+        for path in report.write(results, args.stamp, args.markdown):
             print(path)
         return 0
     if args.command == "parsers":
@@ -117,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         argv if argv is not None else sys.argv[1:]
     )
     results["parts"] = [combine.provenance(results, command, stamp)]
-    for path in report.write(combine.merge([results]), stamp, markdown=not args.part):
+    markdown = None if args.part else report.RESULTS_MD
+    for path in report.write(combine.merge([results]), stamp, markdown):
         print(path)
     return 0
 

@@ -15,6 +15,7 @@ from benchmarks.compare.chart import chart
 from harvester.eutils.pacing import DEFAULT_MARGIN
 
 ROOT = Path(__file__).resolve().parents[2]
+RESULTS_MD = ROOT / "benchmarks" / "RESULTS.md"
 GOALS = (
     "Goals (issue 7): harvester >= 0.97 of the allowed rate with zero 429s, within 1.05x of the "
     "floor, >= 5x faster than the fastest other contender on the benchmark job (bench10); its "
@@ -239,14 +240,17 @@ def _bound_note(own: int, rate: float, floor_s: float, wall: float) -> str:
     )
 
 
-def write(results: dict[str, Any], stamp: str, markdown: bool = True) -> tuple[Path, ...]:
-    """results/<stamp>.json and .png; and RESULTS.md unless this is a part to combine later."""
+def write(
+    results: dict[str, Any], stamp: str, markdown: Path | None = RESULTS_MD
+) -> tuple[Path, ...]:
+    """results/<stamp>.json and .png; and the report (RESULTS.md) unless `markdown` is None, as
+    for a part to combine later."""
     out_dir = ROOT / "benchmarks" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, png_path = out_dir / f"{stamp}.json", out_dir / f"{stamp}.png"
     json_path.write_text(json.dumps(results, indent=1))
     chart(results, png_path)
-    if not markdown:
+    if markdown is None:
         return json_path, png_path
     md = [
         "# Benchmark: the harvester against other E-utilities clients (issue 7)",
@@ -288,9 +292,8 @@ def write(results: dict[str, Any], stamp: str, markdown: bool = True) -> tuple[P
         f"Raw figures: `benchmarks/results/{stamp}.json`; chart: `benchmarks/results/{stamp}.png`.",
         "",
     ]
-    md_path = ROOT / "benchmarks" / "RESULTS.md"
-    md_path.write_text("\n".join(md))
-    return json_path, md_path, png_path
+    markdown.write_text("\n".join(md))
+    return json_path, markdown, png_path
 
 
 def provenance_text(results: dict[str, Any]) -> list[str]:
