@@ -52,7 +52,7 @@ def test_run_the_readme_demo_job_then_status_and_plan(tmp_path: Path, capsys):
     assert f"output       {out}" in err
     assert main(["status", str(tmp_path / "demo.jsonl.harvest")]) == 0
     assert "state          finished" in capsys.readouterr().out
-    assert main(["plan", str(job)]) == 0
+    assert main(["plan", str(job), "--output", str(out)]) == 0  # its einfo cache beside `out`
     assert "elink          1 requests" in capsys.readouterr().out
 
 
