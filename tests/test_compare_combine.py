@@ -52,6 +52,7 @@ def part(
                     "versions": {"harvester": "0.1.0"}, "git": "abc1234"},
         "started": "2026-12-04 18:00 UTC",
         "elapsed": 60.0,
+        "load": [0.4, 3.6],
         "notes": [f"note of {stamp}"],
     }  # fmt: skip
     command = f"python -m benchmarks.compare run --part --stamp {stamp} --contenders {contender}"
@@ -74,6 +75,7 @@ def test_rows_of_two_invocations_keep_their_own_command_and_stamp(tmp_path: Path
     assert "--stamp quiet --contenders harvester" in text
     assert "--stamp others --contenders naive" in text
     assert "| quiet |" in text and "| others |" in text
+    assert "(load average 0.4 at the start, 3.6 at the end)" in text
     assert joined["notes"] == ["note of quiet", "note of others"]
     assert any("(naive, 110.0 s): 3.1x" in g for g in report.goals(joined))
 
@@ -120,3 +122,22 @@ def test_the_gene_records_goal_line_gives_the_harvesters_memory() -> None:
     )
     (line,) = [g for g in report.goals(joined) if g.startswith("- gene_records")]
     assert "complete 1/1, 4.0 s, peak RSS 90 MB; 2.2x faster" in line and "biopython" in line
+
+
+def test_the_report_command_joins_files_and_adds_notes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks.compare import __main__ as cli
+
+    monkeypatch.setattr(report, "ROOT", tmp_path)  # results/ goes here, not into the repo
+    files = []
+    for stamp, contender in (("quiet", "harvester"), ("others", "naive")):
+        files.append(tmp_path / f"{stamp}.json")
+        files[-1].write_text(json.dumps(part(stamp, contender, [36.0])))
+    md = tmp_path / "RESULTS.md"
+    note = "The others part shared the machine with other work."
+    args = ["report", "--stamp", "joined", "--markdown", str(md), "--note", note]
+    assert cli.main([*args, *map(str, files)]) == 0
+    assert f"- {note}" in md.read_text()
+    assert json.loads((tmp_path / "benchmarks" / "results" / "joined.json").read_text())["parts"]
+    assert cli.main([*args, str(files[0]), str(files[0])]) == 2  # the same part twice

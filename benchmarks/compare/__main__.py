@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import shlex
 import sys
 import tempfile
@@ -65,10 +66,17 @@ def main(argv: list[str] | None = None) -> int:
         default=report.RESULTS_MD,
         help="where the report goes (default benchmarks/RESULTS.md; another path previews a part)",
     )
+    joined.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        help="a sentence for the report's notes (e.g. what else ran on the machine); repeatable",
+    )
     args = p.parse_args(argv)
     if args.command == "report":
         try:
             results = combine.merge([combine.load(path) for path in args.files])
+            results["notes"] += [n for n in args.note if n not in results["notes"]]
         except (OSError, ValueError, KeyError, combine.CombineError) as exc:
             print(f"cannot join: {exc}", file=sys.stderr)
             return 2
@@ -95,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         opts = runner.quick(opts)
     parser_repeats = 3 if args.quick else args.parser_repeats
     started = time.time()
+    load_at_start = os.getloadavg()[0]
     stamp = args.stamp or dt.date.today().isoformat() + ("-quick" if args.quick else "")
     results = runner.run_all(opts)
     if not args.no_parsers:
@@ -110,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         finished = time.time()
     results["started"] = dt.datetime.fromtimestamp(started, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     results["elapsed"] = finished - started
+    results["load"] = [load_at_start, os.getloadavg()[0]]  # the machine's other work, if any
     results["notes"] = NOTES + (
         [
             "Rebuilt with --reuse from the files the runs left in the workdir (their first "

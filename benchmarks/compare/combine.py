@@ -29,6 +29,7 @@ def provenance(results: dict[str, Any], command: str, stamp: str) -> dict[str, A
         "stamp": stamp,
         "started": results["started"],
         "elapsed": results["elapsed"],
+        "load": results.get("load"),
         "machine": results["machine"],
         "options": results["options"],
         "skipped": results["skipped"],

@@ -323,12 +323,24 @@ def provenance_text(results: dict[str, Any]) -> list[str]:
             f"{m['platform']}; Python {m['python']}; "
             + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
             + f"; git {m['git']} plus the working tree. Started {part['started']}, took "
-            f"{part['elapsed'] / 60:.1f} min. Each figure is the median of up to "
+            f"{part['elapsed'] / 60:.1f} min"
+            + (
+                f" (load average {part['load'][0]:.1f} at the start, {part['load'][1]:.1f} at the "
+                "end)"
+                if part.get("load")
+                else ""
+            )
+            + ". Each figure is the median of up to "
             f"{opts['repeats']} run(s) taken in this invocation, speed-up {opts['speedup']:g}, "
             f"timeout {opts['timeout']:g} s. "
             + (
                 f"Non-harvester runs overlapped {opts['jobs']} at a time (each with its own "
-                f"server, on {m['nproc']} cores); harvester runs had the machine alone."
+                f"server, on {m['nproc']} cores)"
+                + (
+                    "; harvester runs had the machine alone."
+                    if "harvester" in opts["contenders"]
+                    else "."
+                )
                 if opts["jobs"] > 1
                 else "Runs were strictly one at a time."
             )
