@@ -16,8 +16,6 @@ workers run at once follows the latency the client sees (slots.py), up to the jo
 from __future__ import annotations
 
 import asyncio
-from functools import partial
-from typing import Any
 
 from harvester.config import JobConfig
 from harvester.errors import HistoryExpiredError
@@ -25,8 +23,8 @@ from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSetHistory
 from harvester.workflow.fetching import Fetcher
 from harvester.workflow.hedge import Hedger
-from harvester.workflow.history_keys import HistoryKeys
 from harvester.workflow.index import index_of
+from harvester.workflow.linking import Linker
 from harvester.workflow.page_gaps import lacked
 from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Scheduler
 from harvester.workflow.slots import Slots
@@ -45,7 +43,7 @@ class Harvest:
         self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size)
         self.hedger = Hedger.for_client(client)
         self.fetcher = Fetcher(job, client, self.hedger)
-        self.keys = HistoryKeys()
+        self.linker = Linker(job, client, self.hedger)
         self.pages_left: dict[int, set[int]] = {}
         """An open entry's pages not in yet, by retstart."""
         self.entry_ids: dict[int, list[int]] = {}
@@ -108,11 +106,9 @@ class Harvest:
     async def link(self, chunk: Chunk) -> None:
         ids = self.store.chunk_sources(chunk)
         if self.scheduler.speculate():  # neighbor_history does not need the index: send it too
-            items, early = await asyncio.gather(
-                self._index_request(ids), self._history_request(ids)
-            )
+            items, early = await asyncio.gather(self.linker.index(ids), self.linker.history(ids))
         else:
-            items, early = await self._index_request(ids), None
+            items, early = await self.linker.index(ids), None
         statuses, edges = index_of(ids, items, self.links)
         mode, claimed = self.store.commit_links(chunk.chunk, statuses, edges)
         self.scheduler.linked(mode, len(edges))
@@ -126,43 +122,13 @@ class Harvest:
                 self.stats.incr("harvest/speculation_unused")
             self.scheduler.enqueue(History(chunk.chunk, mode))
 
-    async def _index_request(self, ids: list[int]) -> list[Any]:
-        """The index elink: a read, so an overdue one is asked again (hedge.py); the
-        neighbor_history beside it is not, since each answer makes a History entry."""
-        return await self.hedger.read(
-            partial(
-                self.client.elink,
-                self.job.dbfrom,
-                [str(i) for i in ids],
-                db=self.job.db,
-                linkname=self.job.elink_linkname,
-                cmd=self.job.cmd,
-                per_id=True,
-            )
-        )
-
-    async def _history_request(self, ids: list[int]) -> LinkSetHistory | None:
-        items = await self.client.elink(
-            self.job.dbfrom,
-            [str(i) for i in ids],
-            db=self.job.db,
-            linkname=self.job.elink_linkname,
-            cmd="neighbor_history",
-            per_id=False,
-            webenv=self.keys.webenv_for(len(self.job.linknames)),
-        )
-        found = next((i for i in items if isinstance(i, LinkSetHistory)), None)
-        if found is not None:
-            self.keys.adopt(found.webenv, len(found.histories))
-        return found
-
     # -- step 3: targets onto the History server, size checked --------------------------------
     async def history(self, chunk: int, mode: Posting) -> None:
         if mode == Posting.POST:
             await self._post(chunk, None, self.store.chunk_targets(chunk))
             return
         chunk_row = next(c for c in self.store.chunks() if c.chunk == chunk)
-        found = await self._history_request(self.store.chunk_sources(chunk_row))
+        found = await self.linker.history(self.store.chunk_sources(chunk_row))
         await self._entries_from_history(chunk, found)
 
     async def _entries_from_history(self, chunk: int, found: LinkSetHistory | None) -> None:
@@ -187,10 +153,7 @@ class Harvest:
     async def _post(self, chunk: int, link: int | None, targets: list[int]) -> None:
         if not targets:
             return
-        posted = await self.client.epost(
-            self.job.db, [str(t) for t in targets], webenv=self.keys.webenv_for(1)
-        )
-        self.keys.adopt(posted.webenv, 1)
+        posted = await self.linker.post(targets)
         for entry in self.store.add_entries(
             [(chunk, link, posted.webenv, posted.query_key, len(targets))]
         ):
@@ -324,8 +287,7 @@ class Harvest:
         reading that WebEnv stop at their next attempt instead of retrying to the same end."""
         if self.store.entry(entry.entry).state != EntryState.OPEN:
             return
-        self.client.history_lost(entry.webenv)
-        self.keys.lost(entry.webenv)
+        self.linker.lost(entry.webenv)
         lost = [e for e in self.store.entries((EntryState.OPEN,)) if e.webenv == entry.webenv]
         for gone in lost:  # all marked before any await: their other failures return at once
             self.store.set_entry_state(gone.entry, EntryState.REPLACED)
