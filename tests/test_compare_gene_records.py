@@ -1,6 +1,7 @@
 """The comparison's gene_records scenario (benchmarks/compare): its sources are spread over the
-dataset and capped, and each contender's reading of an Entrezgene-Set page finds every gene.
-The page comes from the real emulator over loopback (tiny dataset); no contender is run."""
+dataset and capped, and each contender's reading of an Entrezgene-Set page finds every gene
+(the page from the real emulator over loopback, tiny dataset; no contender is run); and each
+run starts in an empty directory."""
 
 from __future__ import annotations
 
@@ -66,3 +67,12 @@ def test_edirects_output_is_read_as_gene_records(page: bytes, tmp_path: Path) ->
     (tmp_path / "docsum.xml").write_bytes(page)
     c_edirect.normalise(task)
     assert read_ids(tmp_path / "records.txt") == GENES
+
+
+def test_each_run_starts_in_an_empty_directory(tmp_path: Path) -> None:
+    # a harvester job left by an earlier invocation in the same --workdir would be resumed
+    run = tmp_path / "gene_records" / "harvester" / "0"
+    (run / "harvest.jsonl.harvest").mkdir(parents=True)
+    (run / "requests.jsonl").write_text("{}\n")
+    runner.fresh(run)
+    assert run.is_dir() and not any(run.iterdir())

@@ -17,6 +17,7 @@ import itertools
 import json
 import math
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -269,7 +270,8 @@ class Server:
 def run_one(job: Job, contender: str, repeat: int, opts: Options, base: Path) -> Run:
     scenario = job.scenario
     workdir = base / scenario.name / contender / str(repeat)
-    workdir.mkdir(parents=True, exist_ok=True)
+    if not opts.reuse:
+        fresh(workdir)
     log = workdir / "requests.jsonl"
     rate = scenario.limit * opts.speedup
     run = Run(scenario.name, contender, repeat, allowed_rate=rate)
@@ -320,6 +322,15 @@ def run_one(job: Job, contender: str, repeat: int, opts: Options, base: Path) ->
     finally:
         server.stop()
     return _collect(run, workdir, job, contender, proc.returncode)
+
+
+def fresh(workdir: Path) -> None:
+    """An empty directory for one run: what an earlier invocation left in the same --workdir
+    would otherwise be measured again (the harvester resumes its finished job in a few requests,
+    the server's request log grows)."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
 
 
 def _collect(run: Run, workdir: Path, job: Job, contender: str, code: int | None) -> Run:
