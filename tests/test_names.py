@@ -102,11 +102,11 @@ async def test_einfo_is_asked_once_and_cached_in_the_job_directory(
     job = load_job(job_file(tmp_path, "dbfrom: gene\ndb: nucleotide\nfetch: {rettype: gb}\n"))
     async with fast_client(emulator.base_url) as client:  # unpaced: the cache is the point
         names = await names_for(client, job)
-        assert names is not None and "nuccore" in names.dbs
+        assert names is not None and names.dbs is None  # gene's LinkList proved both names
         assert any(link.name == "gene_nuccore" for link in names.links)
         assert check_names(job, names).linknames == ("gene_nuccore",)
         asked = client.stats.get("requests/einfo")
-        assert asked == 2
+        assert asked == 1
         assert await names_for(client, job) == names
         assert client.stats.get("requests/einfo") == asked  # the cache answered
         cache = job.job_dir / CACHE_NAME
@@ -115,6 +115,26 @@ async def test_einfo_is_asked_once_and_cached_in_the_job_directory(
         assert (await checked_names(job, client))[0].linknames == ("gene_nuccore",)
         assert client.stats.get("requests/einfo") == 2 * asked  # asked again, not refused
         assert json.loads(cache.read_text()) == stale
+
+
+async def test_the_database_list_is_asked_only_for_a_refusal(
+    tmp_path: Path, emulator: Emulator
+) -> None:
+    """A LinkList that lacks a name, or a dbfrom einfo cannot describe, costs a second
+    request: the database list the refusal quotes."""
+    async with fast_client(emulator.base_url) as client:
+        job = load_job(job_file(tmp_path, "dbfrom: gene\ndb: snp\nlinkname: gene_snps\n"))
+        with pytest.raises(ConfigError, match=r"no link name 'gene_snps'.*did you mean 'gene_snp'"):
+            await checked_names(job, client)
+        assert client.stats.get("requests/einfo") == 2
+        names = json.loads((job.job_dir / CACHE_NAME).read_text())
+        assert "snp" in names["dbs"] and "gene_snp" in [link[0] for link in names["links"]]
+        wrong_from = tmp_path / "from"
+        wrong_from.mkdir()
+        job = load_job(job_file(wrong_from, "dbfrom: gen\ndb: snp\n"))
+        with pytest.raises(ConfigError, match="no database 'gen' \\(did you mean 'gene'\\?\\)"):
+            await checked_names(job, client)
+        assert client.stats.get("requests/einfo") == 4
 
 
 async def test_unreachable_einfo_is_a_warning_not_a_refusal(tmp_path: Path) -> None:

@@ -1,15 +1,15 @@
 """A job's database and link names checked against the lists its endpoint serves (einfo).
 
-`plan` and `run` ask einfo once for the database list and for the LinkList of `dbfrom`, keep
-the answers in the job directory (`einfo.json`, per endpoint), and refuse a name not listed
-there with the endpoint's own list and a did-you-mean. No table of ours decides what exists:
+`plan` and `run` ask einfo once for the LinkList of `dbfrom` (and for the database list when
+that LinkList does not prove every name), keep the answers in the job directory (`einfo.json`,
+per endpoint), and refuse a name not listed there with the endpoint's own list and a
+did-you-mean. No table of ours decides what exists:
 when einfo cannot be reached the check is skipped with a warning, and the built-in table
 (ncbi.py) only says which names it does not know, as a hint.
 """
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import json
 from collections.abc import Sequence
@@ -18,7 +18,13 @@ from pathlib import Path
 
 from harvester import ncbi
 from harvester.config import JobConfig
-from harvester.errors import ConfigError, NcbiTransientError, ParseError, TransportError
+from harvester.errors import (
+    ConfigError,
+    NcbiPermanentError,
+    NcbiTransientError,
+    ParseError,
+    TransportError,
+)
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import DbLink
 
@@ -37,26 +43,38 @@ CACHE_NAME = "einfo.json"
 
 @dataclass(frozen=True, slots=True)
 class EndpointNames:
-    """What einfo said: every database name, and the link names from one database."""
+    """What einfo said: the link names from one database, and every database name when they
+    were asked for (None: dbfrom's LinkList alone proved the job's names, see `ask_einfo`)."""
 
-    dbs: tuple[str, ...]
+    dbs: tuple[str, ...] | None
     dbfrom: str
     links: tuple[DbLink, ...]
 
 
-async def ask_einfo(client: EutilsClient, dbfrom: str) -> EndpointNames:
-    """Two einfo requests at once (one round trip before the harvest, not two): the database
-    list and dbfrom's LinkList, whose answer counts only when dbfrom is listed."""
-    listed, linked = await asyncio.gather(
-        client.einfo(), client.einfo_db(dbfrom), return_exceptions=True
-    )
-    if isinstance(listed, BaseException):
-        raise listed
-    if dbfrom not in listed.dbs:
-        return EndpointNames(listed.dbs, dbfrom, ())
-    if isinstance(linked, BaseException):
-        raise linked
-    return EndpointNames(listed.dbs, dbfrom, linked.links)
+async def ask_einfo(client: EutilsClient, job: JobConfig) -> EndpointNames:
+    """dbfrom's LinkList, and the database list only when that LinkList does not prove the
+    job's names: a LinkList answered proves dbfrom, a link name in it leading to db proves
+    db. One request before a harvest instead of two; a refusal still gets NCBI's list."""
+    try:
+        info = await client.einfo_db(job.dbfrom)
+    except NcbiPermanentError as e:  # "Can not retrieve DbInfo for db=...": not a database?
+        refused: NcbiPermanentError | None = e
+        links: tuple[DbLink, ...] = ()
+    else:
+        refused, links = None, info.links
+        if _proved(job, links):
+            return EndpointNames(None, job.dbfrom, links)
+    listed = await client.einfo()
+    if refused is not None and job.dbfrom in listed.dbs:
+        raise refused  # a listed database without a LinkList: nothing to check the names by
+    return EndpointNames(listed.dbs, job.dbfrom, links)
+
+
+def _proved(job: JobConfig, links: Sequence[DbLink]) -> bool:
+    """Whether `links` (dbfrom's LinkList) hold every link name of the job, each to db, or
+    (`linkname: all`) any link name to db."""
+    to_db = {link.name for link in links if link.dbto == job.db}
+    return set(job.linknames) <= to_db if job.linknames else bool(to_db)
 
 
 async def names_for(
@@ -68,7 +86,7 @@ async def names_for(
     if cached is not None:
         return cached
     try:
-        names = await ask_einfo(client, job.dbfrom)
+        names = await ask_einfo(client, job)
     except (TransportError, NcbiTransientError, ParseError):
         return None
     _write_cache(job.job_dir / CACHE_NAME, job.endpoint, names)
@@ -79,7 +97,8 @@ async def checked_names(job: JobConfig, client: EutilsClient) -> tuple[JobConfig
     """The job with its names confirmed by the endpoint's einfo (`linkname: all` resolved),
     and a warning when einfo could not be reached and nothing was checked. A name the cached
     answer lacks is asked of einfo again before it is refused: the endpoint may have it now."""
-    found = await names_for(client, job)
+    cached = _read_cache(job.job_dir / CACHE_NAME, job.endpoint, job.dbfrom)
+    found = cached or await names_for(client, job, refresh=True)
     if found is None:
         if not job.linknames:
             raise ConfigError(
@@ -90,6 +109,8 @@ async def checked_names(job: JobConfig, client: EutilsClient) -> tuple[JobConfig
     try:
         return check_names(job, found), ()
     except ConfigError:
+        if cached is None:
+            raise  # just asked
         fresh = await names_for(client, job, refresh=True)
         if fresh is None or fresh == found:
             raise
@@ -101,7 +122,7 @@ def check_names(job: JobConfig, names: EndpointNames) -> JobConfig:
     endpoint's lists and each link name leads to db; else ConfigError naming the key's line."""
     for key in ("dbfrom", "db"):
         db = getattr(job, key)
-        if db not in names.dbs:
+        if names.dbs is not None and db not in names.dbs:
             raise ConfigError(
                 f"{job.at(key)}: the endpoint's einfo lists no database {db!r}"
                 f"{_did_you_mean(db, names.dbs)}; its databases: {', '.join(names.dbs)}"
@@ -161,7 +182,8 @@ def _read_cache(path: Path, endpoint: str, dbfrom: str) -> EndpointNames | None:
         if data["endpoint"] != endpoint or data["dbfrom"] != dbfrom:
             return None
         links = tuple(DbLink(*map(str, link)) for link in data["links"])
-        return EndpointNames(tuple(map(str, data["dbs"])), dbfrom, links)
+        dbs = None if data["dbs"] is None else tuple(map(str, data["dbs"]))
+        return EndpointNames(dbs, dbfrom, links)
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent or damaged: ask again
 
@@ -170,7 +192,7 @@ def _write_cache(path: Path, endpoint: str, names: EndpointNames) -> None:
     data = {
         "endpoint": endpoint,
         "dbfrom": names.dbfrom,
-        "dbs": list(names.dbs),
+        "dbs": None if names.dbs is None else list(names.dbs),
         "links": [[ln.name, ln.menu, ln.description, ln.dbto] for ln in names.links],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
