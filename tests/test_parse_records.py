@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
+import aiohttp
 import pytest
 from eutils_helpers import snp_page
 
-from harvester.eutils.parse import aparse, parse_bytes
+from harvester.emulator.server import Emulator
+from harvester.eutils._lxml import etree
+from harvester.eutils.parse import aparse, parse_bytes, parse_chunks
 from harvester.eutils.parse_records import BULK_DELETE
 from harvester.eutils.results import ErrorResult, Item, Record
 from harvester.eutils.xmlstream import BadBody
-from harvester.ncbi import efetch_format
+from harvester.ncbi import efetch_format, esummary_format
 
 
 def records(data: bytes, db: str | None = None) -> list[Item]:
@@ -144,3 +147,59 @@ async def test_record_xml_is_available_before_advancing() -> None:
     xmls = [r.xml() for r in parse_bytes(page, db="snp") if isinstance(r, Record)]
     assert all(x.startswith(b"<DocumentSummary") and b"<SNP_ID>" in x for x in xmls)
     assert b'uid="2"' in xmls[1]
+
+
+async def esummary_gene_page(emulator: Emulator, http: aiohttp.ClientSession) -> bytes:
+    """A v2 gene esummary from the emulator: 300 records with unknown uids (per-uid errors)."""
+    genes = emulator.state.dataset.maps["gene"]
+    ids = [str(genes.uid(i)) for i in range(min(genes.count, 297))] + ["1", "2", "99999999"]
+    body = {"db": "gene", "id": ",".join(ids[:150] + ids[-3:] + ids[150:-3])}
+    async with http.post(emulator.base_url + "esummary.fcgi", data=body) as response:
+        return await response.read()
+
+
+def summaries(items: Iterable[Item]) -> list[tuple[object, ...]]:
+    """What each item says, the element serialised while the stream sits on it."""
+    out: list[tuple[object, ...]] = []
+    for item in items:
+        if isinstance(item, Record):
+            assert item.element is not None and item.doc is None
+            xml = etree.tostring(item.element, with_tail=False)
+            out.append(("record", item.db, item.uid, item.error, xml))
+        else:
+            out.append(("other", item))
+    return out
+
+
+async def test_esummary_v2_records_are_those_of_the_whole_document(
+    emulator: Emulator, http: aiohttp.ClientSession
+) -> None:
+    page = await esummary_gene_page(emulator, http)
+    docs = etree.fromstring(page).find("DocumentSummarySet").findall("DocumentSummary")
+    expected = [
+        ("record", "gene", d.get("uid"), (d.findtext("error") or "").strip() or None, d)
+        for d in docs
+    ]
+    expected = [(*e[:4], etree.tostring(e[4], with_tail=False)) for e in expected]
+    assert len(expected) == 300 and sum(e[3] is not None for e in expected) == 3
+    fmt = esummary_format("gene", None)
+    assert summaries(parse_bytes(page, db="gene", fmt=fmt)) == expected
+    for size in (1, 7, 97, 4096):  # an <error> and its record's end fall in different chunks
+        parts = (page[i : i + size] for i in range(0, len(page), size))
+        assert summaries(parse_chunks(parts, db="gene", fmt=fmt)) == expected
+    streamed = []
+    async for item in aparse(chunked(page, 97), db="gene"):  # the db from the DOCTYPE
+        streamed += summaries([item])
+    assert streamed == expected
+
+
+def test_esummary_v2_top_error_and_bad_bodies_keep_their_items() -> None:
+    fmt = esummary_format("gene", None)
+    error = b"<eSummaryResult><ERROR>Empty id list - nothing todo</ERROR></eSummaryResult>"
+    assert list(parse_bytes(error, db="gene", fmt=fmt)) == [
+        ErrorResult("Empty id list - nothing todo", "ERROR")
+    ]
+    cut = b"<eSummaryResult><DocumentSummarySet><DocumentSummary uid='1'><Name>A</Name>"
+    with pytest.raises(BadBody) as info:
+        list(parse_bytes(cut, db="gene", fmt=fmt))
+    assert info.value.reason == "truncated"
