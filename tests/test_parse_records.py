@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterable
 
 import aiohttp
@@ -203,3 +204,19 @@ def test_esummary_v2_top_error_and_bad_bodies_keep_their_items() -> None:
     with pytest.raises(BadBody) as info:
         list(parse_bytes(cut, db="gene", fmt=fmt))
     assert info.value.reason == "truncated"
+
+
+def test_record_keeps_the_dataclass_behaviour_of_its_own_init() -> None:
+    full = Record("gene", "7157", None, {"name": "TP53"}, "gone")
+    assert full == Record(db="gene", uid="7157", doc={"name": "TP53"}, error="gone")
+    assert Record("gene", "1") == Record("gene", "1", None, None, None)
+    assert hash(Record("gene", "1")) == hash(Record("gene", "1"))
+    assert repr(Record("gene", "1")) == (
+        "Record(db='gene', uid='1', element=None, doc=None, error=None)"
+    )
+    assert [f.name for f in dataclasses.fields(Record)] == ["db", "uid", "element", "doc", "error"]
+    assert dataclasses.replace(full, error=None).error is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        full.uid = "1"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Record("gene")  # type: ignore[call-arg]
