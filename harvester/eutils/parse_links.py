@@ -23,7 +23,7 @@ from harvester.eutils.results import (
     ObjUrl,
     Provider,
 )
-from harvester.eutils.xmlstream import drop_previous, text_of, top_error
+from harvester.eutils.xmlstream import PerElement, drop_previous, text_of, top_error
 
 __all__ = ["LinkHandler"]
 
@@ -42,7 +42,7 @@ def _yes(value: str | None) -> bool | None:
     return None if value is None else value.strip().upper() == "Y"
 
 
-class LinkHandler:
+class LinkHandler(PerElement):
     """Builds LinkSet / LinkSetHistory / IdCheck / IdUrls items from an eLinkResult stream."""
 
     tags = ("Link", "LinkSetDb", "LinkSet", "ERROR")

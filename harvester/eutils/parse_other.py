@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from harvester.eutils._lxml import etree
 from harvester.eutils.parse_search import top_errors
 from harvester.eutils.results import Item, OtherResult, Record
-from harvester.eutils.xmlstream import top_error
+from harvester.eutils.xmlstream import PerElement, top_error
 
 __all__ = ["OtherDocHandler"]
 
@@ -24,7 +24,7 @@ _SET_ROOT = re.compile(r"[-_]?set$", re.I)
 _UID_ATTRS = ("uid", "id", "accession")
 
 
-class OtherDocHandler:
+class OtherDocHandler(PerElement):
     """Streams the children of a set-like root as records; reads any other root whole."""
 
     __slots__ = ("_db", "_set", "tags")

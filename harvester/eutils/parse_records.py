@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from harvester.eutils._lxml import etree
 from harvester.eutils.results import Item, Record
-from harvester.eutils.xmlstream import top_error
+from harvester.eutils.xmlstream import Events, top_error
 from harvester.ncbi import FORMATS, RecordFormat
 
 __all__ = ["RecordHandler", "RecordSpec", "format_for_root", "guess_db", "specs_for"]
@@ -130,7 +130,6 @@ class RecordHandler:
         "_db",
         "_error",
         "_per_record_db",
-        "records",
         "tags",
     )
 
@@ -144,38 +143,43 @@ class RecordHandler:
         self._cleared = 0
         docsum = "DocumentSummary" in self._by_tag
         self.tags = (*self._by_tag, "ERROR", *(("error",) if docsum else ()))
-        self.records = 0
 
-    def on_end(self, el: etree._Element) -> Iterator[Item]:
-        """Hot path: a record (uid lookup, yield, clear) or an in-band error."""
-        spec = self._by_tag.get(el.tag)
-        if spec is None:
-            if el.tag == "error":
-                parent = el.getparent()
-                if parent is not None and parent.tag == "DocumentSummary":
-                    self._error = (parent, (el.text or "").strip())
+    def on_events(self, events: Events) -> Iterator[Item]:
+        """Hot path: per record a uid lookup, the yield, the clear; an in-band error otherwise."""
+        by_tag, containers = self._by_tag, self._containers
+        for _event, el in events:
+            spec = by_tag.get(el.tag)
+            if spec is None:
+                yield from self._error_element(el)
+                continue
+            parent = el.getparent()
+            if parent is None or parent.tag not in containers:
+                continue  # a nested element of the same name (Taxon in LineageEx)
+            if spec.uid_attr is not None:
+                uid = el.get(spec.uid_attr) or ""
             else:
-                yield from top_error(el)
-            return
-        parent = el.getparent()
-        if parent is None or parent.tag not in self._containers:
-            return  # a nested element of the same name (Taxon in LineageEx)
-        if spec.uid_attr is not None:
-            uid = el.get(spec.uid_attr) or ""
+                uid = _uid_text(el, spec.uid_path)
+            error = None
+            if self._error is not None and self._error[0] is el:
+                error = self._error[1] or None
+                self._error = None
+            db = _seq_db(el, self._db) if self._per_record_db else self._db
+            yield Record(db, uid, el, None, error)
+            el.clear(keep_tail=False)
+            self._cleared += 1
+            if self._cleared >= BULK_DELETE:  # drop the emptied records before it in one slice
+                del parent[: parent.index(el)]
+                self._cleared = 0
+
+    def _error_element(self, el: etree._Element) -> Iterator[Item]:
+        """A docsum's `<error>` is kept for its record (whose end comes next); a top-level
+        `<ERROR>` is an item."""
+        if el.tag == "error":
+            parent = el.getparent()
+            if parent is not None and parent.tag == "DocumentSummary":
+                self._error = (parent, (el.text or "").strip())
         else:
-            uid = _uid_text(el, spec.uid_path)
-        error = None
-        if self._error is not None and self._error[0] is el:
-            error = self._error[1] or None
-            self._error = None
-        db = _seq_db(el, self._db) if self._per_record_db else self._db
-        self.records += 1
-        yield Record(db, uid, el, None, error)
-        el.clear(keep_tail=False)
-        self._cleared += 1
-        if self._cleared >= BULK_DELETE:  # drop the emptied records before this one in one slice
-            del parent[: parent.index(el)]
-            self._cleared = 0
+            yield from top_error(el)
 
     def finish(self, root: etree._Element) -> Iterator[Item]:
         """Nothing is left to report once the set closes; drop what remains."""

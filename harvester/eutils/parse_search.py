@@ -18,7 +18,7 @@ from harvester.eutils.results import (
     PostResult,
     SearchResult,
 )
-from harvester.eutils.xmlstream import text_of
+from harvester.eutils.xmlstream import PerElement, text_of
 
 __all__ = ["InfoHandler", "PostHandler", "SearchHandler", "top_errors"]
 
@@ -42,7 +42,7 @@ def _int(value: str | None) -> int:
     return int(value) if value and value.strip().lstrip("-").isdigit() else 0
 
 
-class _WholeDocument:
+class _WholeDocument(PerElement):
     """Base: listen to nothing while streaming, read the finished root."""
 
     tags: tuple[str, ...] = ("ERROR",)
