@@ -6,7 +6,8 @@ emulator at nice -10 when allowed, the harvester at normal priority; see `refere
 Per cell: requests, 429s, the rate at the server (requests between the first and the last
 arrival, over that span, / the limit), the run's own rate (the summary's: requests over the
 whole run, the wait for the last answers included, / the limit), the run over its floor (the
-fewest requests the index allows / the limit) and the concurrency limit's peak. A
+fewest requests the index allows / the limit), the concurrency limit's peak, and where the
+span at the server went unfilled (`waits`: before the first page, after the last page, between). A
 `--shared-load R` row runs realistic latency at 10/s with another program spending R/s of the
 key's allowance in the emulator.
 
@@ -35,7 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harvester.emulator.requestlog import peak_per_second, per_status, read_log
+from harvester.emulator.requestlog import LogEntry, peak_per_second, per_status, read_log
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "benchmark-key"
@@ -132,6 +133,7 @@ def run_cell(cell: Cell, seed: int) -> dict[str, Any]:
     span = max(e.t for e in entries) - min(e.t for e in entries)
     floor = summary["floor_seconds"]
     return row | {
+        **waits(entries, cell.rate),
         "requests": len(entries),
         "http_429": statuses.get(429, 0),
         "server_rate_over_allowed": round((len(entries) - 1) / span / cell.rate, 4),
@@ -143,6 +145,34 @@ def run_cell(cell: Cell, seed: int) -> dict[str, Any]:
         "paced_rate": summary.get("paced_rate"),
         "concurrency_peak": summary.get("concurrency_peak"),
         "workdir": str(work),
+    }
+
+
+def waits(entries: list[LogEntry], rate: float) -> dict[str, float]:
+    """Where the span at the server went unfilled, in seconds of the limit's slots (1/rate):
+    at the start, until the first page (no History entry yet: only elinks and einfo can go);
+    at the end, after the last page (only size checks and confirmations are left, and the
+    confirmations wait for the last pages' answers); and in between. With the start and the
+    end taken out, the rate the gate kept from the first page to the last."""
+    arrivals = sorted(entries, key=lambda e: e.t)
+    slot = 1 / rate
+    t0, t_last = arrivals[0].t, arrivals[-1].t
+    pages = [e.t for e in arrivals if e.page is not None]
+    if not pages:
+        return {}
+    before = sum(1 for e in arrivals if e.t < pages[0])
+    after = sum(1 for e in arrivals if e.t > pages[-1])
+    start = max(0.0, pages[0] - t0 - before * slot)
+    end = max(0.0, t_last - pages[-1] - after * slot)
+    idle = max(0.0, t_last - t0 - (len(arrivals) - 1) * slot)
+    middle = pages[-1] - pages[0]
+    return {
+        "wait_start_s": round(start, 2),
+        "wait_end_s": round(end, 2),
+        "wait_between_s": round(max(0.0, idle - start - end), 2),
+        "rate_between_over_allowed": round((len(arrivals) - before - after - 1) / middle / rate, 4)
+        if middle > 0
+        else 0.0,
     }
 
 
