@@ -54,7 +54,6 @@ FORBIDDEN = {
 ALIASES = {"retmax": "fetch.page_size", "batch_size": "elink_batch", "threads": "concurrency"}
 ALIASES.update({k: f"{p}.{k}" for p, names in SCHEMA.items() if p for k in names})
 INT_KEYS = {"fetch.page_size", "elink_batch", "concurrency"}
-CMDS = ("neighbor", "neighbor_score")
 OVERRIDE_KEYS = {  # command-line flag (and `harvester.load_job` keyword) -> job key
     "output": "output.path",
     "format": "output.format",
@@ -82,6 +81,13 @@ MAX_CONCURRENCY = MAX_CEILING
 DEFAULT_CONCURRENCY = DEFAULT_CEILING
 """`concurrency` is the ceiling of the adaptive limit on requests in flight (see
 eutils/concurrency.py); the limit itself follows the latency the client sees."""
+
+
+class LinkCmd(StrEnum):
+    """The elink commands a job may name (`cmd`): links alone, or links with their scores."""
+
+    NEIGHBOR = "neighbor"
+    NEIGHBOR_SCORE = "neighbor_score"
 
 
 class OutputFormat(StrEnum):
@@ -138,7 +144,7 @@ class JobConfig:
     dbfrom: str
     db: str
     linknames: tuple[str, ...]
-    cmd: str
+    cmd: LinkCmd
     fetch: FetchSpec
     elink_batch: int
     fields: tuple[tuple[str, str], ...]
@@ -294,7 +300,7 @@ def _build(data: dict[str, Any], doc: Doc, *, base_dir: Path, job_file: Path | N
     source = _source(_section(top, "source", required=True), base_dir)
     dbfrom, db = keys.database(top, "dbfrom"), keys.database(top, "db")
     linknames = keys.linknames(top, dbfrom, db)
-    cmd = top.choice("cmd", CMDS, "neighbor")
+    cmd = LinkCmd(top.choice("cmd", tuple(LinkCmd), LinkCmd.NEIGHBOR))
     fetch = _fetch(_section(top, "fetch"), db)
     elink_batch = top.integer("elink_batch", ncbi.ELINK_BATCH_SIZE, 1, MAX_ELINK_BATCH)
     fields = keys.fields(top)

@@ -29,6 +29,7 @@ class ClientConfig:
     email: str | None = None
     tool: str = "harvester"
     policy: str = Policy.NCBI
+    """A `Policy`, or a number as a custom rate: `policy_for` takes either, so it stays `str`."""
     rate: float | None = None
     """Requests per second for the `custom` policy."""
     margin: float = DEFAULT_MARGIN

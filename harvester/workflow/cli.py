@@ -38,7 +38,7 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="output path (overrides output.path)")
     parser.add_argument(
         "--format",
-        choices=tuple(OutputFormat),
+        choices=tuple(map(str, OutputFormat)),
         help="output format (default: from the output's suffix)",
     )
     parser.add_argument(

@@ -9,9 +9,10 @@ import sys
 from copy import deepcopy
 from pathlib import Path
 
-from harvester.config import JobConfig, load_job
+from harvester.config import JobConfig, OutputFormat, load_job
 from harvester.errors import InputError
 from harvester.eutils.results import Record
+from harvester.ncbi import FetchVia
 from harvester.workflow.field_paths import record_paths
 from harvester.workflow.kept import parsed
 from harvester.workflow.outfile import check_output
@@ -40,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )  # fmt: skip
     export.add_argument("job", type=Path, help="the job file (YAML)")
     export.add_argument("--output", help="output path (overrides output.path)")
-    export.add_argument("--format", choices=("jsonl", "tsv", "csv", "parquet"))
+    export.add_argument("--format", choices=tuple(map(str, OutputFormat)))
     export.add_argument("--job-dir", help="the job directory (default: the job file's)")
     export.set_defaults(handler=export_command)
 
@@ -48,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "fields", help="print the field paths a record offers", description=FIELDS_HELP
     )
     fields.add_argument("target", help="a job file, or a database name (snp, gene, pubmed, ...)")
-    fields.add_argument("--via", choices=("efetch", "esummary"), default="efetch")
+    fields.add_argument("--via", choices=tuple(map(str, FetchVia)), default=FetchVia.EFETCH)
     fields.add_argument("--dataset", default="tiny", help="the emulator's dataset (by db name)")
     fields.set_defaults(handler=fields_command)
 
@@ -58,7 +59,7 @@ def export_command(args: argparse.Namespace) -> int:
     given = {"output.path": args.output, "output.format": args.format, "job_dir": job_dir}
     job = load_job(args.job, {k: v for k, v in given.items() if v is not None})
     store_dir = _existing_store(job)
-    if job.output.format == "parquet":
+    if job.output.format == OutputFormat.PARQUET:
         require_pyarrow()
     check_output(job)
     store = open_store(job, restart=False)
@@ -69,7 +70,7 @@ def export_command(args: argparse.Namespace) -> int:
         counts = view.counts()
     finally:
         store.close()
-    unit = "lines" if job.output.format == "jsonl" else "rows"
+    unit = "lines" if job.output.format == OutputFormat.JSONL else "rows"
     print(f"wrote {written:,} {unit} to {job.output.path} from {store_dir}", file=sys.stderr)
     pending = counts["targets"] - counts["targets_fetched"] - counts["targets_missing"]
     if counts["chunks_linked"] < counts["chunks"] or pending:
@@ -90,7 +91,7 @@ def fields_command(args: argparse.Namespace) -> int:
     if target.suffix.lower() in (".yaml", ".yml") or target.is_file():
         record = _stored_sample(load_job(target))
     else:
-        record = asyncio.run(_emulator_sample(args.target, args.via, args.dataset))
+        record = asyncio.run(_emulator_sample(args.target, FetchVia(args.via), args.dataset))
     width = min(max((len(path) for path, _ in record_paths(record)), default=0), 40)
     for path, example in record_paths(record):
         print(f"{path:<{width}}  {example}".rstrip())
@@ -110,7 +111,7 @@ def _stored_sample(job: JobConfig) -> Record:
     return parsed(job.db, *first)
 
 
-async def _emulator_sample(db: str, via: str, dataset: str) -> Record:
+async def _emulator_sample(db: str, via: FetchVia, dataset: str) -> Record:
     """One record of `db` from an in-process emulator, fetched as a harvest would."""
     from harvester.emulator import Emulator, EmulatorConfig
     from harvester.eutils.client import EutilsClient
@@ -126,7 +127,9 @@ async def _emulator_sample(db: str, via: str, dataset: str) -> Record:
         async with EutilsClient(config, gate=Gate(config.rate_policy())) as client:
             ids = [str(uid_map.uid(0))]
             records = (
-                client.esummary(db, ids=ids) if via == "esummary" else client.efetch(db, ids=ids)
+                client.esummary(db, ids=ids)
+                if via == FetchVia.ESUMMARY
+                else client.efetch(db, ids=ids)
             )
             async for record in records:
                 if record.error is None:  # the stream clears the element as it moves on

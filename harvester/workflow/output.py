@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from harvester.config import JobConfig, OutputFormat
+from harvester.config import JobConfig, LinkCmd, OutputFormat
 from harvester.workflow.fields import FieldExtractor
 from harvester.workflow.outfile import open_output
 from harvester.workflow.states import SourceStatus
@@ -78,7 +78,7 @@ def jsonl_docs(store: Joined, job: JobConfig) -> Iterator[dict[str, Any]]:
     """One dict per source id, as its JSONL line has it: the links in order, each with its
     record (or `missing`)."""
     extractor = FieldExtractor(job.fields)
-    scored = job.cmd == "neighbor_score"
+    scored = job.cmd == LinkCmd.NEIGHBOR_SCORE
     for source, status, links in _grouped(store):
         yield {
             "source": str(source),
