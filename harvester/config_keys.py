@@ -22,7 +22,9 @@ __all__ = [
     "api_key_env",
     "database",
     "email",
+    "embedded_dataset",
     "endpoint",
+    "endpoint_url",
     "endpoint_value",
     "fields",
     "linknames",
@@ -114,16 +116,28 @@ def endpoint(top: Section) -> str:
         top.doc.fail("endpoint", str(exc))
 
 
+def embedded_dataset(endpoint: str) -> str | None:
+    """The emulator dataset an endpoint value runs: '' for `embedded` (the default one), the
+    name for `embedded:NAME`, None for ncbi or a URL. The one reading of an endpoint's kind."""
+    kind, _, dataset = endpoint.partition(":")
+    return dataset if kind == "embedded" else None
+
+
+def endpoint_url(endpoint: str) -> str:
+    """The base URL of an endpoint value that is not embedded: NCBI's for `ncbi`, else itself."""
+    return ncbi.DEFAULT_BASE_URL if endpoint == "ncbi" else endpoint
+
+
 def endpoint_value(value: str) -> str:
     """ncbi, embedded (or embedded:DATASET), or an http(s) E-utilities base (a slash added);
     ValueError says why not."""
     if value in ("ncbi", "embedded"):
         return value
-    if value.startswith("embedded:"):
+    if (dataset := embedded_dataset(value)) is not None:
         from harvester.emulator.spec import load_spec  # only an embedded run loads the emulator
 
         try:
-            load_spec(value.partition(":")[2])
+            load_spec(dataset)
         except ConfigError as exc:
             raise ValueError(f"endpoint {value!r}: {exc}") from None
         return value

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from harvester import __version__
 from harvester.config import JobConfig
+from harvester.config_keys import embedded_dataset, endpoint_url
 from harvester.errors import HarvesterError, NcbiError, StoreError, TransportError
 
 __all__ = ["EXIT_BUG", "Failure", "describe", "print_traceback", "write_crash_report"]
@@ -72,9 +73,9 @@ def _with_host(message: str, exc: HarvesterError, job: JobConfig | None) -> str:
     """Network and NCBI failures name the server they came from."""
     if job is None or not isinstance(exc, TransportError | NcbiError):
         return message
-    if job.endpoint == "embedded":
+    if embedded_dataset(job.endpoint) is not None:
         return message
-    host = "eutils.ncbi.nlm.nih.gov" if job.endpoint == "ncbi" else urlsplit(job.endpoint).netloc
+    host = urlsplit(endpoint_url(job.endpoint)).netloc
     return message if host in message else f"{message} (server {host})"
 
 

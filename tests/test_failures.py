@@ -11,7 +11,8 @@ import pytest
 from harvester import __version__
 from harvester.cli import main
 from harvester.config import load_job
-from harvester.failure import EXIT_BUG
+from harvester.errors import TransportError
+from harvester.failure import EXIT_BUG, Failure, describe
 from harvester.workflow import cli as harvest_cli
 
 KEY = "0123456789abcdef0123456789abcdef0123"
@@ -74,3 +75,20 @@ def test_debug_shows_the_traceback_of_an_expected_error_too(tmp_path, capsys):
     assert main(["run", str(job), "--debug"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" in err and err.splitlines()[-1].startswith("harvester: error: ")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "named"),
+    [
+        ("ncbi", " (server eutils.ncbi.nlm.nih.gov)"),
+        ("http://mirror.example:8080/eutils/", " (server mirror.example:8080)"),
+        ("embedded", ""),
+        ("embedded:large", ""),  # the emulator with another dataset is still no server to name
+    ],
+)
+def test_a_network_failure_names_the_server_unless_it_is_the_embedded_emulator(
+    job, endpoint, named
+):
+    config = load_job(job, {"endpoint": endpoint})
+    failure = describe(TransportError("connection refused"), config, [])
+    assert failure == Failure(TransportError.exit_code, "connection refused" + named)

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harvester.config import JobConfig, OutputFormat
+from harvester.config_keys import embedded_dataset, endpoint_url
 from harvester.errors import InputError, StoreError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import Gate
 from harvester.eutils.rate_control import RateControl
 from harvester.eutils.settings import ClientConfig
-from harvester.ncbi import DEFAULT_BASE_URL, RETMAX_CAP
+from harvester.ncbi import RETMAX_CAP
 from harvester.stats import Stats
 from harvester.workflow.engine import Harvest
 from harvester.workflow.names import checked_names
@@ -77,17 +78,18 @@ async def serving(where: str, emulator: EmulatorConfig | None = None) -> AsyncIt
     """The base URL of an endpoint value (ncbi, a URL, embedded[:DATASET]), starting the
     embedded emulator (with `emulator`'s settings) while the block runs if it names it; the
     emulator is imported here, so a run against NCBI or a URL loads none of it."""
-    if where.partition(":")[0] == "embedded":
-        from harvester.emulator.config import EmulatorConfig
-        from harvester.emulator.server import Emulator
+    dataset = embedded_dataset(where)
+    if dataset is None:
+        yield endpoint_url(where)
+        return
+    from harvester.emulator.config import EmulatorConfig
+    from harvester.emulator.server import Emulator
 
-        config = emulator or EmulatorConfig()
-        if dataset := where.partition(":")[2]:
-            config = dataclasses.replace(config, dataset=dataset)
-        async with Emulator(config) as emu:
-            yield emu.base_url
-    else:
-        yield DEFAULT_BASE_URL if where == "ncbi" else where
+    config = emulator or EmulatorConfig()
+    if dataset:
+        config = dataclasses.replace(config, dataset=dataset)
+    async with Emulator(config) as emu:
+        yield emu.base_url
 
 
 async def resolve_term(client: EutilsClient, job: JobConfig) -> list[int]:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from harvester.config import JobConfig
+from harvester.config_keys import embedded_dataset
 from harvester.stats import Stats
 from harvester.workflow.store import Store
 from harvester.workflow.views import StoreView
@@ -88,8 +89,9 @@ def unknown_sources_warning(job: JobConfig, counts: dict[str, int]) -> list[str]
         return []
     where = f"{job.dbfrom} at {job.endpoint}"
     hint = ""
-    if job.endpoint.partition(":")[0] == "embedded":
-        dataset = job.endpoint.partition(":")[2] or "tiny"
+    dataset = embedded_dataset(job.endpoint)
+    if dataset is not None:
+        dataset = dataset or "tiny"
         hint = (
             f"; the embedded emulator serves its {dataset!r} dataset: choose another with "
             "endpoint: embedded:large (or --dataset large)"
