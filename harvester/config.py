@@ -30,9 +30,11 @@ __all__ = [
     "OVERRIDE_KEYS",
     "FetchSpec",
     "JobConfig",
+    "LinkCmd",
     "OutputFormat",
     "OutputSpec",
     "SourceSpec",
+    "is_stream",
     "job_from_mapping",
     "load_job",
 ]
@@ -422,7 +424,7 @@ def _beside(base_dir: Path, text: str) -> Path:
 def _output(sec: Section, base_dir: Path) -> OutputSpec:
     written = sec.text("path", required=True) or ""
     path = Path(STDOUT) if written == STDOUT else _beside(base_dir, written)
-    streamed = written == STDOUT or _is_special(path)
+    streamed = is_stream(path)
     fmt = sec.text("format") or SUFFIX_FORMATS.get(Path(written).suffix.lower())
     if fmt is None and streamed:
         fmt = OutputFormat.JSONL  # stdout, a FIFO or a device: lines as they come
@@ -440,16 +442,19 @@ def _default_job_dir(output: OutputSpec, name: str, base_dir: Path) -> Path:
     """OUTPUT.harvest beside the output (beside the file a symlink names: `/dev/stdout`
     redirected to a file puts it there, not in /dev); NAME.harvest beside the job file for a
     stream."""
-    if str(output.path) == STDOUT or _is_special(output.path):
+    if is_stream(output.path):
         return base_dir / f"{name}.harvest"
     target = output.path.resolve() if output.path.is_symlink() else output.path
     return Path(f"{target}.harvest")
 
 
-def _is_special(path: Path) -> bool:
-    """A FIFO, device or socket (after symlinks): no place for a job directory beside it."""
+def is_stream(path: Path) -> bool:
+    """`-` (stdout), or a path that is a FIFO, a device or a socket (after symlinks): written
+    straight through, and no place for a job directory or a summary beside it."""
+    if str(path) == STDOUT:
+        return True
     try:
         mode = path.stat().st_mode
     except OSError:
-        return False
+        return False  # absent: a file to create
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))

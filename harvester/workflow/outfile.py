@@ -16,18 +16,16 @@ import errno
 import hashlib
 import io
 import os
-import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from harvester.config import STDOUT, JobConfig
+from harvester.config import STDOUT, JobConfig, is_stream
 from harvester.errors import HarvesterError, InputError, StoreError
 
 __all__ = [
     "check_output",
-    "is_stream",
     "open_output",
     "output_file",
     "summary_path",
@@ -35,17 +33,6 @@ __all__ = [
 ]
 
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
-
-
-def is_stream(path: Path) -> bool:
-    """`-` (stdout), or a path that is a FIFO, a device or a socket (after symlinks)."""
-    if str(path) == STDOUT:
-        return True
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return False  # absent: a file to create
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def output_file(path: Path) -> Path:
