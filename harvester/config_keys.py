@@ -50,7 +50,7 @@ def database(top: Section, key: str) -> str:
     name = top.text(key, required=True) or ""
     if not _DB_NAME.fullmatch(name):
         top.doc.fail(key, f"{key} {name!r} is not a database name (lower-case letters and digits)")
-    return ncbi.DB_ALIASES.get(name, name)
+    return ncbi.canonical_db(name)
 
 
 def linknames(top: Section, dbfrom: str, db: str) -> tuple[str, ...]:

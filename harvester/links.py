@@ -52,8 +52,8 @@ def links_command(args: argparse.Namespace) -> int:
         where = endpoint_value(args.endpoint)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    dbfrom = ncbi.DB_ALIASES.get(args.dbfrom, args.dbfrom)
-    db = ncbi.DB_ALIASES.get(args.db, args.db) if args.db else None
+    dbfrom = ncbi.canonical_db(args.dbfrom)
+    db = ncbi.canonical_db(args.db) if args.db else None
     links = asyncio.run(_links(where, dbfrom, db))
     if not links:
         to = f" to {db}" if db else ""

@@ -79,6 +79,11 @@ DB_ALIASES = {"nucleotide": "nuccore"}
 """Names NCBI accepts for another database: its link names and records use the other name."""
 
 
+def canonical_db(name: str) -> str:
+    """The database's own name: an alias (`nucleotide`) mapped to it (`nuccore`)."""
+    return DB_ALIASES.get(name, name)
+
+
 @dataclass(frozen=True, slots=True)
 class LinkName:
     """A named link between two databases: `dbfrom_dbto[_subset]`."""
