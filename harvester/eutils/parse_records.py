@@ -39,6 +39,8 @@ _FORMAT_DB = {
     "pubmed": "pubmed",
     "taxaset": "taxonomy",
 }
+_SEQUENCE_SETS = ("gbset", "tseqset")
+"""Formats shared by nuccore and protein: each record says which it is (`_seq_db`)."""
 BULK_DELETE = 64  # cleared records kept before they are deleted together (memory stays flat)
 _ESUMMARY_DTD = re.compile(r"eSummary_(\w+)\.dtd")
 
@@ -78,7 +80,7 @@ def guess_db(fmt: RecordFormat, system_url: str = "") -> str:
     """The database a format implies, when the caller did not say (inspect of a saved file)."""
     if fmt.key in _FORMAT_DB:
         return _FORMAT_DB[fmt.key]
-    if fmt.key in ("gbset", "tseqset"):
+    if fmt.key in _SEQUENCE_SETS:
         return "nuccore"
     match = _ESUMMARY_DTD.search(system_url)
     return match.group(1) if match else ""
@@ -138,7 +140,7 @@ class RecordHandler:
         self._by_tag = {spec.tag: spec for spec in specs}
         self._containers = {_qualify(fmt.root, fmt.namespace), "DocumentSummarySet"}
         self._db = db
-        self._per_record_db = per_record_db and fmt.key in ("gbset", "tseqset")
+        self._per_record_db = per_record_db and fmt.key in _SEQUENCE_SETS
         self._error: tuple[etree._Element, str] | None = None
         self._cleared = 0
         docsum = "DocumentSummary" in self._by_tag
