@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from harvester import ncbi
+from harvester.emulator import linklists
 
 
 def _names(path: Path, tag: str) -> list[str]:
@@ -44,3 +45,9 @@ def test_names_ncbi_no_longer_lists_are_gone() -> None:
     assert "unists" not in ncbi.DATABASES
     assert {"clinvar", "nucleotide"} <= set(ncbi.DATABASES)
     assert ncbi.LINK_NAMES["gene_nuccore_refseqrna"].dbto == "nuccore"
+
+
+def test_the_emulators_database_list_and_alias_are_the_clients() -> None:
+    """Two copies on purpose (the emulator stands in for NCBI, the client never reads it)."""
+    assert tuple(ncbi.DATABASES) == linklists.DB_LIST
+    assert ncbi.DB_ALIASES == linklists.NUCLEOTIDE_ALIAS
