@@ -121,12 +121,14 @@ async def test_cancelling_the_read_cancels_every_copy() -> None:
 
 
 async def test_a_harvest_asks_a_stalled_page_again_instead_of_waiting_it_out(tmp_path):
-    """Against the emulator with one efetch answer in five held 4 s: a stalled page is asked
-    again once overdue (3 s) while the gate has nothing to send, and the output is whole."""
+    """Against the emulator with one efetch answer in five held 1 s: a stalled page is asked
+    again once overdue (0.3 s here, 3 s by default) while the gate has nothing to send, and the
+    output is whole."""
     sources = ALL_GENES[:12]
     job = make_job(tmp_path, sources, fetch={"page_size": 20})
-    emulator = EmulatorConfig(faults="stall@efetch:0.2", seed=5, stall_seconds=4.0)
-    summary = await run_job(job, RunOptions(quiet=True, emulator=emulator))
+    emulator = EmulatorConfig(faults="stall@efetch:0.2", seed=5, stall_seconds=1.0)
+    options = RunOptions(quiet=True, emulator=emulator, hedge=HedgePolicy(minimum=0.3))
+    summary = await run_job(job, options)
     assert_matches_ground_truth(read_jsonl(job.output.path), sources)
     assert summary["hedged_reads"] >= 1
     assert 1 <= summary["hedges_won"] <= summary["hedged_reads"]

@@ -22,7 +22,7 @@ from harvester.errors import HistoryExpiredError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSetHistory
 from harvester.workflow.fetching import Fetcher
-from harvester.workflow.hedge import Hedger
+from harvester.workflow.hedge import HedgePolicy, Hedger
 from harvester.workflow.index import index_of
 from harvester.workflow.linking import Linker
 from harvester.workflow.page_gaps import lacked
@@ -35,13 +35,15 @@ from harvester.workflow.store import Chunk, Entry, Store
 class Harvest:
     """Runs (or resumes) one job against one client and one store."""
 
-    def __init__(self, job: JobConfig, store: Store, client: EutilsClient) -> None:
+    def __init__(
+        self, job: JobConfig, store: Store, client: EutilsClient, hedge: HedgePolicy | None = None
+    ) -> None:
         self.job, self.store, self.client = job, store, client
         self.stats = client.stats
         self.links = {name: i for i, name in enumerate(job.linknames)}
         self.slots = Slots(client.concurrency, client.gate, self._has_ready, self.stats)
         self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size)
-        self.hedger = Hedger.for_client(client)
+        self.hedger = Hedger.for_client(client, hedge)
         self.fetcher = Fetcher(job, client, self.hedger)
         self.linker = Linker(job, client, self.hedger)
         self.pages_left: dict[int, set[int]] = {}

@@ -57,7 +57,7 @@ class Hedger:
         self.on_hedge, self.on_won = on_hedge, on_won
 
     @classmethod
-    def for_client(cls, client: EutilsClient) -> Hedger:
+    def for_client(cls, client: EutilsClient, policy: HedgePolicy | None = None) -> Hedger:
         """Hedging through `client`'s gate, idle when it has had a turn free with nobody to take
         it (other work may be waiting for a worker stuck on the overdue read itself); counted
         in the client's stats."""
@@ -65,6 +65,7 @@ class Hedger:
             latency=client.concurrency.typical_latency,
             idle=lambda: client.gate.idle() > 0,
             clock=client.gate.now,
+            policy=policy,
             on_hedge=lambda: client.stats.incr("harvest/hedged"),
             on_won=lambda: client.stats.incr("harvest/hedges_won"),
         )

@@ -25,6 +25,7 @@ from harvester.eutils.settings import ClientConfig
 from harvester.ncbi import RETMAX_CAP
 from harvester.stats import Stats
 from harvester.workflow.engine import Harvest
+from harvester.workflow.hedge import HedgePolicy
 from harvester.workflow.names import checked_names
 from harvester.workflow.outfile import check_output, summary_path
 from harvester.workflow.output import write_output
@@ -49,6 +50,8 @@ class RunOptions:
     quiet: bool = False
     emulator: EmulatorConfig | None = None
     """Settings of the in-process emulator when the job's endpoint is `embedded`."""
+    hedge: HedgePolicy | None = None
+    """When a read is overdue (default `HedgePolicy()`; a test asks sooner, to stall less)."""
 
 
 def open_store(job: JobConfig, restart: bool) -> Store:
@@ -199,7 +202,7 @@ async def _harvest(
             store.initialise(
                 job.semantic_hash(), ids, job.elink_batch, job.linknames, job.fields_key()
             )
-        harvest = Harvest(job, store, client)
+        harvest = Harvest(job, store, client, options.hedge)
         harvest.fetcher.extractor.report_unmatched(job.fetch.page_size, _warn)
         with Progress(store, stats, disabled=options.quiet), _frozen_heap():
             await harvest.run()
