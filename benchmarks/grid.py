@@ -151,13 +151,18 @@ def run_cell(cell: Cell, seed: int) -> dict[str, Any]:
 def waits(entries: list[LogEntry], rate: float) -> dict[str, float]:
     """Where the span at the server went unfilled, in seconds of the limit's slots (1/rate):
     at the start, until the first page (no History entry yet: only elinks and einfo can go);
-    at the end, after the last page (only size checks and confirmations are left, and the
-    confirmations wait for the last pages' answers); and in between. With the start and the
-    end taken out, the rate the gate kept from the first page to the last."""
+    at the end, after the last page first sent (only size checks, confirmations and hedged
+    reads are left, and the confirmations wait for the last pages' answers); and in between.
+    With the start and the end taken out, the rate the gate kept from the first page to the
+    last."""
     arrivals = sorted(entries, key=lambda e: e.t)
     slot = 1 / rate
     t0, t_last = arrivals[0].t, arrivals[-1].t
-    pages = [e.t for e in arrivals if e.page is not None]
+    firsts: dict[str, float] = {}  # a page asked again (a hedged read) is not a new page
+    for e in arrivals:
+        if e.page is not None:
+            firsts.setdefault(e.page, e.t)
+    pages = sorted(firsts.values())
     if not pages:
         return {}
     before = sum(1 for e in arrivals if e.t < pages[0])
