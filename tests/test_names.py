@@ -158,6 +158,11 @@ async def test_unreachable_einfo_is_a_warning_not_a_refusal(tmp_path: Path) -> N
         )
         with pytest.raises(ConfigError, match="'linkname: all' needs the endpoint's einfo"):
             await checked_names(pubmed_job(tmp_path, "all"), client)
+        stale = {"endpoint": url, "dbfrom": "gene", "dbs": None, "links": []}
+        job.job_dir.mkdir(parents=True, exist_ok=True)
+        (job.job_dir / CACHE_NAME).write_text(json.dumps(stale))  # lacks gene_unists
+        checked, warnings = await checked_names(job, client)  # stale, and einfo cannot say
+        assert checked is job and warnings[0].startswith("einfo could not be reached")
 
 
 def test_einfo_db_parses_the_linklist() -> None:

@@ -112,7 +112,9 @@ async def checked_names(job: JobConfig, client: EutilsClient) -> tuple[JobConfig
         if cached is None:
             raise  # just asked
         fresh = await names_for(client, job, refresh=True)
-        if fresh is None or fresh == found:
+        if fresh is None:  # the cache is stale and einfo cannot say: check nothing, warn
+            return job, (offline_note(job),)
+        if fresh == found:
             raise
         return check_names(job, fresh), ()
 
