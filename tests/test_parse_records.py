@@ -194,7 +194,7 @@ async def test_esummary_v2_records_are_those_of_the_whole_document(
     assert streamed == expected
 
 
-def test_esummary_v2_top_error_and_bad_bodies_keep_their_items() -> None:
+def test_esummary_v2_top_error_is_an_item_and_a_cut_body_is_truncated() -> None:
     fmt = esummary_format("gene", None)
     error = b"<eSummaryResult><ERROR>Empty id list - nothing todo</ERROR></eSummaryResult>"
     assert list(parse_bytes(error, db="gene", fmt=fmt)) == [
