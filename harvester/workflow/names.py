@@ -77,14 +77,9 @@ def _proved(job: JobConfig, links: Sequence[DbLink]) -> bool:
     return set(job.linknames) <= to_db if job.linknames else bool(to_db)
 
 
-async def names_for(
-    client: EutilsClient, job: JobConfig, *, refresh: bool = False
-) -> EndpointNames | None:
-    """The endpoint's names for `job`, from the job directory's cache (unless `refresh`) or
-    einfo (then cached); None when einfo cannot be reached or understood."""
-    cached = None if refresh else _read_cache(job.job_dir / CACHE_NAME, job.endpoint, job.dbfrom)
-    if cached is not None:
-        return cached
+async def names_for(client: EutilsClient, job: JobConfig) -> EndpointNames | None:
+    """The endpoint's names for `job`, asked of einfo now and kept in the job directory's
+    cache; None when einfo cannot be reached or understood."""
     try:
         names = await ask_einfo(client, job)
     except (TransportError, NcbiTransientError, ParseError):
@@ -98,7 +93,7 @@ async def checked_names(job: JobConfig, client: EutilsClient) -> tuple[JobConfig
     and a warning when einfo could not be reached and nothing was checked. A name the cached
     answer lacks is asked of einfo again before it is refused: the endpoint may have it now."""
     cached = _read_cache(job.job_dir / CACHE_NAME, job.endpoint, job.dbfrom)
-    found = cached or await names_for(client, job, refresh=True)
+    found = cached or await names_for(client, job)
     if found is None:
         if not job.linknames:
             raise ConfigError(
@@ -111,7 +106,7 @@ async def checked_names(job: JobConfig, client: EutilsClient) -> tuple[JobConfig
     except ConfigError:
         if cached is None:
             raise  # just asked
-        fresh = await names_for(client, job, refresh=True)
+        fresh = await names_for(client, job)
         if fresh is None:  # the cache is stale and einfo cannot say: check nothing, warn
             return job, (offline_note(job),)
         if fresh == found:
