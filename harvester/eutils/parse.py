@@ -9,25 +9,37 @@ bodies raise ParseError.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
 
+from harvester.eutils._lxml import etree
 from harvester.eutils.parse_json import parse_json
 from harvester.eutils.parse_links import LinkHandler
 from harvester.eutils.parse_other import OtherDocHandler
 from harvester.eutils.parse_records import RecordHandler, format_for_root, guess_db
 from harvester.eutils.parse_search import InfoHandler, PostHandler, SearchHandler
-from harvester.eutils.results import Item
+from harvester.eutils.results import ErrorResult, Item
 from harvester.eutils.xmlstream import (
     SNIFF_BYTES,
     BadBody,
     Handler,
+    PerElement,
     Sniffed,
     XmlStream,
     head_and_rest,
     sniff,
+    text_of,
 )
-from harvester.ncbi import RecordFormat
+from harvester.ncbi import RESULT_ROOTS, RecordFormat
 
-__all__ = ["CHUNK_SIZE", "aparse", "handler_for", "parse_bytes", "parse_chunks", "sniff"]
+__all__ = [
+    "CHUNK_SIZE",
+    "Expected",
+    "aparse",
+    "handler_for",
+    "parse_bytes",
+    "parse_chunks",
+    "sniff",
+]
 
 CHUNK_SIZE = 32 * 1024  # what lxml's own iterparse reads at a time
 
@@ -40,11 +52,24 @@ _FIXED: dict[str, Callable[[], Handler]] = {
 
 
 def handler_for(
-    sniffed: Sniffed, *, db: str | None = None, fmt: RecordFormat | None = None
+    sniffed: Sniffed,
+    *,
+    db: str | None = None,
+    fmt: RecordFormat | None = None,
+    expect: Expected | None = None,
 ) -> Handler:
-    """The handler for an XML body with this root; `fmt`/`db` say what the caller asked for."""
+    """The handler for an XML body with this root; `fmt`/`db` say what the caller asked for,
+    `expect` which roots its answer may have (any other is a failed attempt, never "empty")."""
     if sniffed.kind != "xml":
         raise BadBody(*_not_xml(sniffed))
+    if expect is not None and sniffed.root not in expect.roots:
+        raise BadBody(
+            "wrong_root",
+            f"{expect.endpoint} answered a <{sniffed.root}> document where "
+            f"<{'> or <'.join(sorted(expect.roots - {'ERROR'}))}> was expected",
+        )
+    if sniffed.root == "ERROR":
+        return ErrorRootHandler()
     fixed = _FIXED.get(sniffed.root)
     if fixed is not None:
         return fixed()
@@ -61,6 +86,39 @@ def _not_xml(sniffed: Sniffed) -> tuple[str, str]:
     if sniffed.kind == "html":
         return "not_xml", "HTML page where XML was expected"
     return "not_xml", "response is not XML"
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """The roots an answer of `endpoint` may have: its own result root (where in-band errors
+    come), the record set asked for, and a bare `<ERROR>` document."""
+
+    endpoint: str
+    roots: frozenset[str]
+
+    @classmethod
+    def of(cls, endpoint: str, fmt: RecordFormat | None = None) -> Expected | None:
+        """What `endpoint` answers; None when anything goes (an efetch in a format no table
+        describes)."""
+        own = RESULT_ROOTS.get(endpoint)
+        if own is None or (endpoint == "efetch" and fmt is None):
+            return None
+        roots = {own, "ERROR"} | ({fmt.root} if fmt is not None else set())
+        return cls(endpoint, frozenset(roots))
+
+
+class ErrorRootHandler(PerElement):
+    """A document that is one `<ERROR>`: an in-band error, whatever utility sent it."""
+
+    __slots__ = ()
+    tags: tuple[str, ...] = ()
+
+    def on_end(self, el: etree._Element) -> Iterator[Item]:
+        return iter(())
+
+    def finish(self, root: etree._Element) -> Iterator[Item]:
+        text = text_of(root)
+        yield ErrorResult(text or "an empty ERROR document", "ERROR")
 
 
 def parse_bytes(
@@ -96,7 +154,11 @@ def parse_chunks(
 
 
 async def aparse(
-    chunks: AsyncIterable[bytes], *, db: str | None = None, fmt: RecordFormat | None = None
+    chunks: AsyncIterable[bytes],
+    *,
+    db: str | None = None,
+    fmt: RecordFormat | None = None,
+    expect: Expected | None = None,
 ) -> AsyncIterator[Item]:
     """Parse a body as its chunks arrive; items are yielded as soon as their elements end."""
     head, rest = await head_and_rest(chunks)
@@ -108,7 +170,7 @@ async def aparse(
         for item in parse_json(b"".join(parts), db or ""):
             yield item
         return
-    stream = XmlStream(handler_for(sniffed, db=db, fmt=fmt))
+    stream = XmlStream(handler_for(sniffed, db=db, fmt=fmt, expect=expect))
     for item in stream.feed(head):
         yield item
     async for chunk in rest:

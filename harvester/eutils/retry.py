@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -148,6 +149,9 @@ def _classify_http(out: HttpOutcome) -> Verdict | None:
     if status >= 500:
         error = NcbiTransientError(f"NCBI answered HTTP {status} on every attempt")
         return Retry(f"http_{status}", error, out.retry_after)
+    envelope = _envelope_error(out.body)
+    if envelope is not None:
+        return _classify_envelope(status, envelope)
     message = _json_error(out.body) or out.body[:300].decode("utf-8", "replace")
     if "api key invalid" in message.lower():
         return Fail(
@@ -161,6 +165,30 @@ def _classify_http(out: HttpOutcome) -> Verdict | None:
 
 
 _BAD_IDS = "NCBI could not read any id of the request ('ID list is empty'): ids must be UIDs"
+
+
+_ENVELOPE = re.compile(rb"<ERROR>(.*?)(?:</ERROR>|$)", re.S)
+_MARKUP = re.compile(r"<[^>]*>?")
+
+
+def _envelope_error(body: bytes) -> str | None:
+    """The text of an `<ERROR>` envelope in a 4xx body (NCBI relays backend timeouts and proxy
+    failures so, see NCBI_BEHAVIOUR.md); the body may be cut before `</ERROR>`."""
+    found = _ENVELOPE.search(body)
+    if found is None:
+        return None
+    text = _MARKUP.sub(" ", found.group(1).decode("utf-8", "replace"))
+    return " ".join(text.split())[:300]
+
+
+def _classify_envelope(status: int, message: str) -> Verdict:
+    """A 4xx `<ERROR>` envelope is judged by what it says: NCBI's refusals fail, anything else
+    (a relayed backend failure, `proxy_stream()`) is transient and gets every attempt."""
+    verdict = _classify_text(message, HISTORY_ATTEMPTS)
+    if isinstance(verdict, Retry) and verdict.reason == "ncbi_error":
+        error = NcbiTransientError(f"NCBI answered HTTP {status} '{message}' on every attempt")
+        return Retry(f"http_{status}", error)
+    return verdict
 
 
 def _json_error(body: bytes) -> str | None:

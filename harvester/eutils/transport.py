@@ -25,7 +25,7 @@ from harvester.errors import HistoryExpiredError, TransportError
 from harvester.eutils.concurrency import ConcurrencyControl
 from harvester.eutils.connections import POOL_IDLE_SECONDS, Exchange, StaleConnection, trace
 from harvester.eutils.pacing import Gate, Release, process_gate
-from harvester.eutils.parse import aparse
+from harvester.eutils.parse import Expected, aparse
 from harvester.eutils.results import ErrorResult, Item, Record
 from harvester.eutils.retry import (
     Fail,
@@ -251,7 +251,7 @@ class Transport:
     ) -> AsyncIterator[Item]:
         chunks = self._send(endpoint, params, n_ids, release)
         try:
-            async for item in aparse(chunks, db=db, fmt=fmt):
+            async for item in aparse(chunks, db=db, fmt=fmt, expect=Expected.of(endpoint, fmt)):
                 yield item if isinstance(item, Record) else self._check(endpoint, item)
         finally:
             await chunks.aclose()  # release the connection even when parsing stopped early

@@ -16,20 +16,39 @@ workers run at once follows the latency the client sees (slots.py), up to the jo
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from harvester.config import JobConfig
-from harvester.errors import HistoryExpiredError
+from harvester.errors import HarvesterError, HistoryExpiredError, NcbiTransientError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSetHistory
-from harvester.workflow.fetching import Fetcher
+from harvester.workflow.fetching import Fetcher, UnjoinableRecords
 from harvester.workflow.hedge import HedgePolicy, Hedger
 from harvester.workflow.index import index_of
 from harvester.workflow.linking import Linker
 from harvester.workflow.page_gaps import lacked
-from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Scheduler
+from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Scheduler, Work
+from harvester.workflow.setaside import SetAside, describe
 from harvester.workflow.slots import Slots
-from harvester.workflow.states import EntryState, Posting
+from harvester.workflow.states import EntryState, Posting, SourceStatus
 from harvester.workflow.store import Chunk, Entry, Store
+
+log = logging.getLogger("harvester")
+MAX_REBUILDS = 3
+"""Times a chunk's History entries are rebuilt in a row, none of their pages read in between,
+before the WebEnv NCBI keeps forgetting counts as a failure (set aside, then final)."""
+
+
+class HistoryKeepsExpiring(NcbiTransientError):
+    """NCBI lost a chunk's History entries again and again: set aside by the chunk, not by the
+    page (each rebuild makes new pages), so the rounds stay bounded."""
+
+    def __init__(self, key: tuple[int, int | None], times: int) -> None:
+        super().__init__(
+            f"NCBI lost the History entries of chunk {key[0]} {times} times in a row before "
+            "a page of them could be read"
+        )
+        self.key = ("history-lost", *key)
 
 
 class Harvest:
@@ -56,6 +75,12 @@ class Harvest:
         """Entries whose pages are all in, until their ids without a record are confirmed."""
         self.confirmed: set[int] = set()
         """Entries whose missing ids are confirmed, done once their check is in too."""
+        self.rebuilds: dict[tuple[int, int | None], int] = {}
+        """Times a chunk's entries (per link) were rebuilt since a page of them was read."""
+        self.set_aside = SetAside(client.config.backoff().cap, client.gate.now)
+        self.progressed = False
+        """Whether any work has succeeded: until then a failure is not set aside (a wrong
+        URL or a dead server is reported at once, not after rounds of waiting)."""
 
     async def run(self) -> None:
         """Work until nothing is left; the first unrecoverable error stops every worker."""
@@ -91,18 +116,30 @@ class Harvest:
         while True:
             async with self.slots.hold():  # a slot first: work leaves in the scheduler's order
                 work = await self.scheduler.next()
-                match work:
-                    case Link(chunk):
-                        await self.link(chunk)
-                    case History(chunk, mode):
-                        await self.history(chunk, mode)
-                    case Check(entry):
-                        await self.check(entry)
-                    case Page(entry, retstart):
-                        await self.page(entry, retstart)
-                    case Confirm(uids):
-                        await self.confirm(list(uids))
-                self.scheduler.done(work)
+                try:
+                    await self._do(work)
+                except HarvesterError as exc:
+                    if not self.set_aside.recoverable(exc) or not self.progressed:
+                        raise  # NCBI's refusal, or a server that never answered usefully
+                    self.scheduler.later(work, self.set_aside.failed(work, exc))
+                    self.stats.incr("harvest/set_aside")
+                    log.warning("%s failed (%s); asking again later", describe(work), exc)
+                else:
+                    self.progressed = True
+                    self.scheduler.done(work)
+
+    async def _do(self, work: Work) -> None:
+        match work:
+            case Link(chunk):
+                await self.link(chunk)
+            case History(chunk, mode):
+                await self.history(chunk, mode)
+            case Check(entry):
+                await self.check(entry)
+            case Page(entry, retstart):
+                await self.page(entry, retstart)
+            case Confirm(uids):
+                await self.confirm(list(uids))
 
     # -- steps 1-2: per-id elink, the index ---------------------------------------------------
     async def link(self, chunk: Chunk) -> None:
@@ -112,6 +149,12 @@ class Harvest:
         else:
             items, early = await self.linker.index(ids), None
         statuses, edges = index_of(ids, items, self.links)
+        doubtful = [source for source, status in statuses.items() if status != SourceStatus.LINKED]
+        if doubtful:  # no links, or left out of the answer: said so only when asked twice
+            again, more = index_of(doubtful, await self.linker.index(doubtful), self.links)
+            statuses.update(again)
+            edges += more
+            self.stats.incr("harvest/sources_asked_again", len(doubtful))
         mode, claimed = self.store.commit_links(chunk.chunk, statuses, edges)
         self.scheduler.linked(mode, len(edges))
         self.stats.incr("harvest/chunks_linked")
@@ -217,6 +260,13 @@ class Harvest:
         except HistoryExpiredError:
             await self.rebuild(entry)
             return
+        if good and not self.store.count_targets([uid for uid, _ in good]):
+            raise UnjoinableRecords(
+                f"{self.job.fetch.via} {self.job.db} answered {len(good)} records for "
+                f"History entry {entry.query_key} of chunk {entry.chunk}, none keyed by an id "
+                f"elink gave (first: {good[0][0]}): their ids and elink's do not match"
+            )
+        self.rebuilds.pop((entry.chunk, entry.link), None)  # the entry's WebEnv works
         fresh = self.store.commit_records(good, missing, page=(entry.entry, retstart))
         self.stats.incr("harvest/records", fresh)
         returned = [uid for uid, _ in good] + missing
@@ -289,6 +339,11 @@ class Harvest:
         reading that WebEnv stop at their next attempt instead of retrying to the same end."""
         if self.store.entry(entry.entry).state != EntryState.OPEN:
             return
+        where = (entry.chunk, entry.link)
+        self.rebuilds[where] = self.rebuilds.get(where, 0) + 1
+        if self.rebuilds[where] > MAX_REBUILDS:
+            self.rebuilds[where] = 0  # set aside; the next round may rebuild again
+            raise HistoryKeepsExpiring(where, MAX_REBUILDS)
         self.linker.lost(entry.webenv)
         lost = [e for e in self.store.entries((EntryState.OPEN,)) if e.webenv == entry.webenv]
         for gone in lost:  # all marked before any await: their other failures return at once

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from functools import partial
 
 from harvester.config import JobConfig
+from harvester.errors import ParseError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import urgent
 from harvester.eutils.results import Record
@@ -17,6 +18,12 @@ from harvester.workflow.store import Entry
 
 Fetched = tuple[list[tuple[int, Stored]], list[int]]
 """(records as (uid, (encoded fields, whole record)), ids NCBI said are missing)."""
+
+
+class UnjoinableRecords(ParseError):
+    """Records came back, but none keyed by an id the job asked for: whatever NCBI sent, it
+    cannot be joined, and marking the targets missing would be a lie. Final: asked again, the
+    same records come back."""
 
 
 class Fetcher:
@@ -69,13 +76,19 @@ class Fetcher:
     ) -> Fetched:
         good: list[tuple[int, Stored]] = []
         missing: list[int] = []
+        unkeyed: list[str] = []
         async for record in self._records(ids, webenv, query_key, retstart, retmax):
             if not record.uid.isdigit():
-                continue
-            if record.error:
+                unkeyed.append(record.uid)
+            elif record.error:
                 missing.append(int(record.uid))
             else:
                 good.append((int(record.uid), self.extractor.encode(record)))
+        if unkeyed and not good and not missing:
+            raise UnjoinableRecords(
+                f"{self.job.fetch.via} {self.job.db} answered {len(unkeyed)} records without "
+                f"an id elink gives (first: {unkeyed[0]!r}): they cannot be joined"
+            )
         return good, missing
 
     def _records(

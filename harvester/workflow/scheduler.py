@@ -156,6 +156,20 @@ class Scheduler:
         self._confirm_if_due()
         self._ready.task_done()
 
+    def later(self, work: Work, delay: float) -> None:
+        """Work handed out by `next` failed: it is queued again after `delay` seconds, and
+        until then the harvest is not drained."""
+        self._running[type(work)] -= 1
+        if isinstance(work, Confirm):
+            self._confirming.difference_update(work.uids)
+        self._feed()
+        self._confirm_if_due()
+        asyncio.get_running_loop().call_later(delay, self._again, work)
+
+    def _again(self, work: Work) -> None:
+        self.enqueue(work)
+        self._ready.task_done()  # the failed round's; enqueue counted the new one
+
     def has_ready(self) -> bool:
         """Whether work is queued for the next worker."""
         return not self._ready.empty()

@@ -280,6 +280,18 @@ class Store:
         rows = self.db.execute(f"SELECT uid FROM targets {where} ORDER BY uid", args)
         return [r[0] for r in rows]
 
+    def count_targets(self, uids: Sequence[int]) -> int:
+        """How many of `uids` are targets of the job, in any state."""
+        total = 0
+        for start in range(0, len(uids), 500):
+            batch = uids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            (found,) = self.db.execute(
+                f"SELECT count(*) FROM targets WHERE uid IN ({marks})", batch
+            ).fetchone()
+            total += found
+        return int(total)
+
     def pending_among(self, uids: Sequence[int]) -> list[int]:
         """Those of `uids` that are targets still without a record, in the order given."""
         pending = set(self._targets_in_state(PENDING, uids))
