@@ -1,7 +1,8 @@
 """Deliberate misbehaviour, each kind shaped like a failure NCBI is known to produce.
 
 A plan gives each kind a rate (`500:0.02,cut:0.01`), optionally on one E-utility only
-(`stall@efetch:0.1`), or all kinds one combined rate (`mixed:0.05`, spread evenly over the
+(`stall@efetch:0.1`) and for a while only (`wrongroot@efetch:1:5-15`: from 5 s to 15 s after
+the emulator started), or all kinds one combined rate (`mixed:0.05`, spread evenly over the
 kinds that can apply to the request). One seeded RNG draws once per
 admitted request, so a sequential run is reproducible. A mixed fault's kind is dealt from a
 shuffled deck, so every kind that can apply strikes once before any strikes twice, whatever
@@ -17,6 +18,15 @@ valid WebEnv), `expire` (the WebEnv is dropped before the request is served), `s
 page silently missing records from its middle and end), `closed` (a connection the client had
 pooled is closed as its next request arrives, unanswered: NCBI drops idle and 40-times-used
 connections, see connection.py; only requests on a reused connection can meet it).
+
+Answers that are well-formed but not what was asked for, which a client must never read as
+"no records" or "no links" (issue 25): `wrongroot` (HTTP 200, a document of another utility:
+an `<eSearchResult>` from efetch), `errorroot` (HTTP 200, a bare `<ERROR>` document or another
+utility's `<eSummaryResult><ERROR>`), `400` (HTTP 400 with the utility's `<ERROR>` envelope of
+a relayed backend failure, as reported in cyanheads/pubmed-mcp-server#153/#155),
+`droplinkset` (an elink answer without its first LinkSet) and `droplinks` (an elink answer
+whose first LinkSet has no links: NCBI answers no links now and then for ids that have them,
+rentrez#123).
 """
 
 from __future__ import annotations
@@ -36,8 +46,11 @@ from harvester.ncbi import ENDPOINTS, RESULT_ROOTS
 
 KINDS = (
     "500", "502", "503", "429", "empty", "cut", "stall", "backend", "unable", "expire", "short",
-    "closed",
+    "closed", "wrongroot", "errorroot", "400", "droplinkset", "droplinks",
 )  # fmt: skip
+REWRITES = frozenset({"droplinkset", "droplinks"})
+"""Kinds that change a real answer after it is rendered (the handler still runs)."""
+PROXY_FAILED = "proxy_stream(): Failed to connect to PubOne service"
 
 JSON_KINDS = frozenset({"einfo", "esearch", "elink", "esummary"})
 BACKEND_FAILED = "Search Backend failed: Couldn't resolve #exLinkSrv2, the address table is empty."
@@ -51,26 +64,39 @@ _RECORD_START = re.compile(
 )
 
 
+Window = tuple[float, float]
+ALWAYS: Window = (0.0, float("inf"))
+
+
 @dataclass(frozen=True, slots=True)
 class FaultPlan:
-    """Per-kind rates plus an optional combined rate over every kind."""
+    """Per-kind rates plus an optional combined rate over every kind; each rate holds within
+    its window of seconds since the emulator started."""
 
     rates: tuple[tuple[str, float], ...] = ()
     mixed: float = 0.0
+    windows: tuple[Window, ...] = ()
+    """One per rate (absent: always)."""
 
     def __bool__(self) -> bool:
         return self.mixed > 0 or any(rate > 0 for _, rate in self.rates)
 
+    def window(self, i: int) -> Window:
+        return self.windows[i] if i < len(self.windows) else ALWAYS
+
     @classmethod
     def parse(cls, text: str) -> FaultPlan:
-        """`mixed:0.05`, `500:0.02,cut:0.01`, `stall@efetch:0.1`, or '' / 'none' for none."""
+        """`mixed:0.05`, `500:0.02,cut:0.01`, `stall@efetch:0.1`, `expire@efetch:1:5-15`, or
+        '' / 'none' for none."""
         text = text.strip()
         if text in ("", "none", "off"):
             return cls()
         rates: list[tuple[str, float]] = []
+        windows: list[Window] = []
         mixed = 0.0
         for part in text.split(","):
             kind, sep, raw = part.strip().partition(":")
+            raw, _, span = raw.partition(":")
             try:
                 rate = float(raw) if sep else -1.0
             except ValueError:
@@ -84,11 +110,24 @@ class FaultPlan:
                 mixed = rate
             elif base in KINDS:
                 rates.append((kind, rate))
+                windows.append(_window(span, part.strip()) if span else ALWAYS)
             else:
                 raise ConfigError(f"unknown fault '{kind}' (known: mixed, {', '.join(KINDS)})")
-        if mixed + sum(rate for _, rate in rates) > 1:
+        if mixed + sum(rate for _, rate in rates) > 1 and not any(w != ALWAYS for w in windows):
             raise ConfigError(f"fault rates in '{text}' add up to more than 1")
-        return cls(tuple(rates), mixed)
+        return cls(tuple(rates), mixed, tuple(windows))
+
+
+def _window(span: str, part: str) -> Window:
+    """`FROM-TO` seconds since the emulator started."""
+    start, _, end = span.partition("-")
+    try:
+        window = (float(start), float(end))
+    except ValueError:
+        window = (1.0, 0.0)
+    if not 0 <= window[0] < window[1]:
+        raise ConfigError(f"fault '{part}': give the window as FROM-TO seconds, FROM < TO")
+    return window
 
 
 def applies(kind: str, endpoint: str, webenv: bool, query_key: bool, reused: bool) -> bool:
@@ -98,6 +137,8 @@ def applies(kind: str, endpoint: str, webenv: bool, query_key: bool, reused: boo
         return reused
     if kind == "short":
         return endpoint == "efetch"
+    if kind in REWRITES:
+        return endpoint == "elink"
     if kind == "unable":
         return webenv and query_key
     if kind == "expire":
@@ -108,13 +149,21 @@ def applies(kind: str, endpoint: str, webenv: bool, query_key: bool, reused: boo
 class FaultInjector:
     """Picks at most one fault per request with a seeded RNG."""
 
-    def __init__(self, plan: FaultPlan, seed: int = 0) -> None:
+    def __init__(self, plan: FaultPlan, seed: int = 0, started: float = 0.0) -> None:
         self.plan = plan
         self._rng = random.Random(f"faults-{seed}")
         self._deck: list[str] = []
+        self.started = started
+        """The clock's reading when the emulator started: windows count from here."""
 
     def choose(
-        self, endpoint: str, webenv: bool, query_key: bool, *, reused: bool = False
+        self,
+        endpoint: str,
+        webenv: bool,
+        query_key: bool,
+        *,
+        reused: bool = False,
+        now: float | None = None,
     ) -> str | None:
         """The fault for this request, or None; draws nothing when the plan is empty."""
         if not self.plan:
@@ -124,8 +173,12 @@ class FaultInjector:
             if u < self.plan.mixed:
                 return self._deal(endpoint, webenv, query_key, reused)
             u -= self.plan.mixed
-        for planned, rate in self.plan.rates:
+        since = 0.0 if now is None else now - self.started
+        for i, (planned, rate) in enumerate(self.plan.rates):
             kind, _, only = planned.partition("@")
+            start, end = self.plan.window(i)
+            if not start <= since < end:
+                continue
             if only in ("", endpoint) and applies(kind, endpoint, webenv, query_key, reused):
                 if u < rate:
                     return kind
@@ -176,7 +229,50 @@ def immediate(
         if as_json and endpoint in JSON_KINDS:
             return _in_band(render.json_error(endpoint, message), True)
         return _in_band(render.xml_error(RESULT_ROOTS[endpoint], message).encode(), False)
+    if kind == "400":
+        envelope = render.xml_error(RESULT_ROOTS[endpoint], PROXY_FAILED).encode()
+        refused = _in_band(envelope, False)
+        refused.set_status(400)
+        return refused
+    if kind == "wrongroot":
+        other = "esummary" if endpoint == "esearch" else "esearch"
+        return _in_band(_other_document(other).encode(), False)
+    if kind == "errorroot":
+        return _in_band(_error_document(endpoint, json_500).encode(), False)
     return None
+
+
+def _other_document(endpoint: str) -> str:
+    """A valid, empty answer of another utility."""
+    root = RESULT_ROOTS[endpoint]
+    if endpoint == "esearch":
+        inner = "<Count>0</Count><RetMax>0</RetMax><RetStart>0</RetStart><IdList></IdList>"
+        return f"{render.head(root)}<{root}>{inner}</{root}>\n"
+    return f"{render.head(root)}<{root}></{root}>\n"
+
+
+def _error_document(endpoint: str, bare: bool) -> str:
+    """An error that is not the utility's own envelope: a bare `<ERROR>` document, or
+    esummary's (esearch's, for esummary) `<ERROR>` sent in its place."""
+    if bare:
+        return '<?xml version="1.0" encoding="UTF-8" ?>\n<ERROR>Internal error</ERROR>\n'
+    other = "esearch" if endpoint == "esummary" else "esummary"
+    return render.xml_error(RESULT_ROOTS[other], "Internal error")
+
+
+_LINKSET = re.compile(r"<LinkSet>.*?</LinkSet>\s*", re.S)
+_LINKSETDB = re.compile(r"<LinkSetDb>.*?</LinkSetDb>\s*", re.S)
+
+
+def rewrite_links(kind: str, body: bytes) -> bytes:
+    """An elink answer without its first LinkSet (`droplinkset`), or with the first LinkSet's
+    links gone (`droplinks`); JSON and other answers unchanged."""
+    text = body.decode("utf-8", "replace")
+    first = _LINKSET.search(text)
+    if first is None:
+        return body
+    kept = "" if kind == "droplinkset" else _LINKSETDB.sub("", first.group(0))
+    return (text[: first.start()] + kept + text[first.end() :]).encode()
 
 
 def close_unanswered(request: web.Request) -> web.Response:

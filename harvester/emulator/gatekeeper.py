@@ -78,7 +78,7 @@ def from_config(
     return Gatekeeper(
         RateGate(limits.scaled(config.speedup), clock),
         LatencyModel(profile(config.latency), config.seed, config.speedup, clock),
-        f.FaultInjector(plan, config.seed),
+        f.FaultInjector(plan, config.seed, clock()),
         history,
         RequestLog(config.request_log) if config.request_log else None,
         sleep or asyncio.sleep,
@@ -126,7 +126,9 @@ def middleware(keeper: Gatekeeper) -> Middleware:
                 return response
             webenv, query_key = p.get("webenv") or "", p.get("query_key") or ""
             reused = request.get(REQUEST_NUMBER, 1) > 1
-            fault = keeper.faults.choose(name, bool(webenv), bool(query_key), reused=reused)
+            fault = keeper.faults.choose(
+                name, bool(webenv), bool(query_key), reused=reused, now=arrived
+            )
             if fault == "closed":  # the server had dropped the pooled connection
                 response = f.close_unanswered(request)
                 return response
@@ -137,8 +139,8 @@ def middleware(keeper: Gatekeeper) -> Middleware:
                 await keeper.sleep(keeper.stall_seconds)
             elif fault == "expire":
                 keeper.history.expire(webenv)
-            elif fault is not None:
-                json_500 = fault == "500" and keeper.faults.coin()
+            elif fault is not None and fault not in f.REWRITES:
+                json_500 = fault in ("500", "errorroot") and keeper.faults.coin()
                 response = f.immediate(
                     fault, name, p.json, query_key, verdict.who, verdict.keyed, json_500
                 )
@@ -147,8 +149,11 @@ def middleware(keeper: Gatekeeper) -> Middleware:
                 if fault in ("cut", "short"):
                     request[FAULT_KEY] = fault
                 response = await handler(request)
-                if fault == "cut" and isinstance(response, web.Response) and not response.prepared:
-                    response = await f.cut_response(request, response)
+                if isinstance(response, web.Response) and not response.prepared:
+                    if fault == "cut":
+                        response = await f.cut_response(request, response)
+                    elif fault in f.REWRITES and isinstance(response.body, bytes):
+                        response.body = f.rewrite_links(fault, response.body)
             return response
         finally:
             if keeper.log is not None:
