@@ -145,6 +145,9 @@ class RecordFormat:
     """Path from the record element to its UID: '@attr' or 'A/B/C' child text."""
     namespace: str | None = None
     doctype: str | None = None
+    alias_paths: tuple[str, ...] = ()
+    """Paths to the record's other ids (a sequence's gi), plain or as seqids (`gi|N`,
+    `ref|ACC.V|`): a target joins a record by any of them (docs/NCBI_BEHAVIOUR.md)."""
 
 
 SNP_DOCSUM_NS = "https://www.ncbi.nlm.nih.gov/SNP/docsum"
@@ -176,6 +179,7 @@ FORMATS: dict[str, RecordFormat] = {
             "GBSeq_accession-version",
             doctype='<!DOCTYPE GBSet PUBLIC "-//NCBI//NCBI GBSeq/EN" '
             '"https://www.ncbi.nlm.nih.gov/dtd/NCBI_GBSeq.dtd">',
+            alias_paths=("GBSeq_other-seqids/GBSeqid",),
         ),
         RecordFormat(
             "tseqset",
@@ -184,6 +188,7 @@ FORMATS: dict[str, RecordFormat] = {
             "TSeq_accver",
             doctype='<!DOCTYPE TSeqSet PUBLIC "-//NCBI//NCBI TSeq/EN" '
             '"https://www.ncbi.nlm.nih.gov/dtd/NCBI_TSeq.dtd">',
+            alias_paths=("TSeq_gi", "TSeq_sid"),
         ),
         RecordFormat(
             "taxaset",

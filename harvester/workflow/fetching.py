@@ -1,5 +1,8 @@
 """Records for the job's db, by History page or by id, as the store keeps them: (uid, (encoded
-fields, whole record)) for each record, and the ids NCBI said it has no record for."""
+fields, whole record)) for each record, and the ids NCBI said it has no record for.
+
+The store's targets are uids as elink gives them (the job never asks elink for `idtype=acc`):
+a sequence record, keyed by its accession.version, joins by the gi it also names itself by."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from collections.abc import AsyncIterator
 from functools import partial
 
 from harvester.config import JobConfig
+from harvester.errors import ParseError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import urgent
 from harvester.eutils.results import Record
@@ -17,6 +21,15 @@ from harvester.workflow.store import Entry
 
 Fetched = tuple[list[tuple[int, Stored]], list[int]]
 """(records as (uid, (encoded fields, whole record)), ids NCBI said are missing)."""
+
+
+def unjoinable(record: Record) -> str:
+    """Why a record that names itself by no uid (a TinySeq without gi) stops the run."""
+    return (
+        f"NCBI answered the {record.db} record {record.uid} without its uid (gi number), "
+        "so it cannot be joined to the uids elink gives; fetch sequences as GBSeq "
+        "(fetch.rettype gb or gp, the default) or with fetch.via: esummary"
+    )
 
 
 class Fetcher:
@@ -70,12 +83,15 @@ class Fetcher:
         good: list[tuple[int, Stored]] = []
         missing: list[int] = []
         async for record in self._records(ids, webenv, query_key, retstart, retmax):
-            if not record.uid.isdigit():
+            uid = record.uid if record.uid.isdigit() else record.key_among(str.isdigit)
+            if uid is None:
+                if record.uid:
+                    raise ParseError(unjoinable(record))
                 continue
             if record.error:
-                missing.append(int(record.uid))
+                missing.append(int(uid))
             else:
-                good.append((int(record.uid), self.extractor.encode(record)))
+                good.append((int(uid), self.extractor.encode(record)))
         return good, missing
 
     def _records(
