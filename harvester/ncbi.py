@@ -70,8 +70,12 @@ taxonomy biocollections gtr
 """
 """NCBI's einfo DbList, in its order (`ncbi-samples/biocommons_eutils/einfo_dblist.xml`)."""
 
+_ESUMMARY_V2 = ("gene", "snp", "medgen", "clinvar")
+"""The dbs whose esummary answers 2.0 (`DocumentSummarySet`) without `version=`
+(docs/NCBI_BEHAVIOUR.md, "ESummary versions")."""
+
 DATABASES: dict[str, Database] = {name: Database(name) for name in _DB_LIST.split()} | {
-    "gene": Database("gene", esummary_version="2.0")
+    name: Database(name, esummary_version="2.0") for name in _ESUMMARY_V2
 }
 """The offline table of databases (online, the endpoint's einfo decides)."""
 

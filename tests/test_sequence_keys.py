@@ -1,6 +1,7 @@
-"""Sequence records join by every id NCBI gives them: GBSeq names itself by accession.version
-and, in GBSeq_other-seqids, by `gi|N`; elink links to gi numbers. A record joins whichever of its
-ids its targets are (issue #25), on the real captures and through a harvest on the emulator."""
+"""Issue #25: sequence records join by every id NCBI gives them (GBSeq names itself by
+accession.version and, in GBSeq_other-seqids, by `gi|N`; elink links to gi numbers), on the real
+captures and through a harvest on the emulator; esummary answers in NCBI's default version per
+db; `fields` takes the db aliases jobs take."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from eutils_raw import call
 from harvest_helpers import CATALOG, TINY, make_job, read_jsonl
 
 from harvester.cli import main
 from harvester.errors import ConfigError
 from harvester.eutils.parse import parse_bytes
 from harvester.eutils.results import Record
+from harvester.ncbi import esummary_format
 from harvester.workflow.runner import RunOptions, run_job
 
 GENES = [7157, 1000023, 1000039, 1000066, 1000073]
@@ -114,3 +117,16 @@ def test_fields_accepts_the_nucleotide_alias(capsys: pytest.CaptureFixture[str])
     assert main(["fields", "nucleotide"]) == 0
     assert capsys.readouterr().out == own
     assert "GBSeq_accession-version" in own
+
+
+@pytest.mark.parametrize("db", ["snp", "medgen", "clinvar", "gene"])
+def test_esummary_defaults_to_version_2_where_ncbi_does(db: str) -> None:
+    """NCBI answers these in the 2.0 shape without `version=` (docs/NCBI_BEHAVIOUR.md)."""
+    assert esummary_format(db, None).key == "docsum_v2"
+    assert esummary_format(db, "1.0").key == "docsum_v1"
+    assert esummary_format("pubmed", None).key == "docsum_v1"
+
+
+async def test_emulator_answers_snp_esummary_in_the_2_0_shape(emulator, http) -> None:
+    status, text = await call(http, emulator.base_url, "esummary", db="snp", id="242")
+    assert status == 200 and '<DocumentSummary uid="242">' in text and "<DocSum>" not in text
