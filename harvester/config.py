@@ -398,6 +398,14 @@ def _fetch(sec: Section, db: str) -> FetchSpec:
         asked = f"efetch of {db} with rettype {rettype or 'null'}, retmode {retmode or 'null'}"
         hint = f"rettype/retmode for {db}: {', '.join(known)}"
         sec.doc.fail(where, f"{asked} gives no records the harvester reads ({hint})")
+    fmt = None if summaries else ncbi.efetch_format(db, rettype, retmode)
+    if fmt is not None and fmt.key == "tseqset":
+        sec.doc.fail(
+            "fetch.rettype",
+            f"efetch of {db} with rettype {rettype} answers TinySeq records, which name "
+            "themselves by accession.version only, not by the gi numbers elink links to, so "
+            "none would join; use rettype gb (gp for protein) or fetch.via: esummary",
+        )
     version = sec.get("version")
     if version is not None:
         normal = {"1": "1.0", "1.0": "1.0", "2": "2.0", "2.0": "2.0"}.get(str(version))

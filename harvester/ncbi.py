@@ -70,8 +70,12 @@ taxonomy biocollections gtr
 """
 """NCBI's einfo DbList, in its order (`ncbi-samples/biocommons_eutils/einfo_dblist.xml`)."""
 
+_ESUMMARY_V2 = ("gene", "snp", "medgen", "clinvar")
+"""The dbs whose esummary answers 2.0 (`DocumentSummarySet`) without `version=`
+(docs/NCBI_BEHAVIOUR.md, "ESummary versions")."""
+
 DATABASES: dict[str, Database] = {name: Database(name) for name in _DB_LIST.split()} | {
-    "gene": Database("gene", esummary_version="2.0")
+    name: Database(name, esummary_version="2.0") for name in _ESUMMARY_V2
 }
 """The offline table of databases (online, the endpoint's einfo decides)."""
 
@@ -145,6 +149,9 @@ class RecordFormat:
     """Path from the record element to its UID: '@attr' or 'A/B/C' child text."""
     namespace: str | None = None
     doctype: str | None = None
+    alias_paths: tuple[str, ...] = ()
+    """Paths to the record's other ids (a sequence's gi), plain or as seqids (`gi|N`,
+    `ref|ACC.V|`): a target joins a record by any of them (docs/NCBI_BEHAVIOUR.md)."""
 
 
 SNP_DOCSUM_NS = "https://www.ncbi.nlm.nih.gov/SNP/docsum"
@@ -176,6 +183,7 @@ FORMATS: dict[str, RecordFormat] = {
             "GBSeq_accession-version",
             doctype='<!DOCTYPE GBSet PUBLIC "-//NCBI//NCBI GBSeq/EN" '
             '"https://www.ncbi.nlm.nih.gov/dtd/NCBI_GBSeq.dtd">',
+            alias_paths=("GBSeq_other-seqids/GBSeqid",),
         ),
         RecordFormat(
             "tseqset",
@@ -184,6 +192,7 @@ FORMATS: dict[str, RecordFormat] = {
             "TSeq_accver",
             doctype='<!DOCTYPE TSeqSet PUBLIC "-//NCBI//NCBI TSeq/EN" '
             '"https://www.ncbi.nlm.nih.gov/dtd/NCBI_TSeq.dtd">',
+            alias_paths=("TSeq_gi", "TSeq_sid"),
         ),
         RecordFormat(
             "taxaset",

@@ -214,7 +214,10 @@ def test_record_keeps_the_dataclass_behaviour_of_its_own_init() -> None:
     assert repr(Record("gene", "1")) == (
         "Record(db='gene', uid='1', element=None, doc=None, error=None)"
     )
-    assert [f.name for f in dataclasses.fields(Record)] == ["db", "uid", "element", "doc", "error"]
+    assert [f.name for f in dataclasses.fields(Record)] == [
+        *("db", "uid", "element", "doc", "error"),
+        "aliases",  # a sequence's other ids (test_sequence_keys.py)
+    ]
     assert dataclasses.replace(full, error=None).error is None
     with pytest.raises(dataclasses.FrozenInstanceError):
         full.uid = "1"  # type: ignore[misc]

@@ -332,7 +332,7 @@ def gbseq_record(s: SeqInfo) -> str:
     return (
         f"<GBSeq>\n  <GBSeq_locus>{s.accession}</GBSeq_locus>\n"
         f"  <GBSeq_length>{len(s.sequence)}</GBSeq_length>\n"
-        f"  <GBSeq_moltype>{s.moltype}</GBSeq_moltype>\n"
+        f"  <GBSeq_moltype>{'AA' if s.moltype == 'aa' else s.moltype}</GBSeq_moltype>\n"
         f"  <GBSeq_definition>{esc(s.definition)}</GBSeq_definition>\n"
         f"  <GBSeq_primary-accession>{s.accession}</GBSeq_primary-accession>\n"
         f"  <GBSeq_accession-version>{s.accession_version}</GBSeq_accession-version>\n"
@@ -345,9 +345,11 @@ def gbseq_record(s: SeqInfo) -> str:
 
 
 def tseq_record(s: SeqInfo) -> str:
+    """A TinySeq as today's NCBI writes it: by accession.version only, no TSeq_gi
+    (`biopython/nucleotide2.xml`; docs/NCBI_BEHAVIOUR.md)."""
     kind = "protein" if s.moltype == "aa" else "nucleotide"
     return (
-        f'<TSeq>\n  <TSeq_seqtype value="{kind}"/>\n  <TSeq_gi>{s.uid}</TSeq_gi>\n'
+        f'<TSeq>\n  <TSeq_seqtype value="{kind}"/>\n'
         f"  <TSeq_accver>{s.accession_version}</TSeq_accver>\n"
         f"  <TSeq_taxid>{s.taxid}</TSeq_taxid>\n"
         f"  <TSeq_orgname>{SPECIES[s.taxid][0]}</TSeq_orgname>\n"

@@ -97,6 +97,30 @@ def _seq_db(el: etree._Element, default: str) -> str:
     return default
 
 
+def seqid_key(seqid: str) -> str:
+    """The Entrez id in one of a sequence's seqids: `gi|N` gives N, `ref|NM_1.2|` NM_1.2, a
+    plain id itself; a local one (`gnl|db|x`, `lcl|x`) none (FASTA-style seqids, as
+    GBSeq_other-seqids and TSeq_sid write them)."""
+    parts = seqid.strip().split("|")
+    if len(parts) == 1:
+        return parts[0]
+    return "" if parts[0] in _LOCAL_SEQIDS else parts[1]
+
+
+_LOCAL_SEQIDS = frozenset(("gnl", "lcl"))
+
+
+def _aliases(el: etree._Element, uid: str, paths: tuple[str, ...]) -> tuple[str, ...]:
+    """A sequence record's ids other than its uid, in the record's order, each once."""
+    found: list[str] = []
+    for path in paths:
+        for node in el.iterfind(path):
+            key = seqid_key(node.text or "")
+            if key and key != uid and key not in found:
+                found.append(key)
+    return tuple(found)
+
+
 @functools.lru_cache(maxsize=64)
 def _steps(path: str) -> tuple[str, ...]:
     return tuple(path.split("/"))
@@ -126,6 +150,7 @@ class RecordHandler:
     """
 
     __slots__ = (
+        "_alias_paths",
         "_by_tag",
         "_cleared",
         "_containers",
@@ -141,6 +166,7 @@ class RecordHandler:
         self._containers = {_qualify(fmt.root, fmt.namespace), "DocumentSummarySet"}
         self._db = db
         self._per_record_db = per_record_db and fmt.key in _SEQUENCE_SETS
+        self._alias_paths = fmt.alias_paths
         self._error: tuple[etree._Element, str] | None = None
         self._cleared = 0
         docsum = "DocumentSummary" in self._by_tag
@@ -166,7 +192,13 @@ class RecordHandler:
                 error = self._error[1] or None
                 self._error = None
             db = _seq_db(el, self._db) if self._per_record_db else self._db
-            yield Record(db, uid, el, None, error)
+            if self._alias_paths:  # sequences only: the hot path of the others is untouched
+                aliases = _aliases(el, uid, self._alias_paths)
+                if not uid and aliases:  # a record without its accession.version
+                    uid, aliases = aliases[0], aliases[1:]
+                yield Record(db, uid, el, None, error, aliases)
+            else:
+                yield Record(db, uid, el, None, error)
             el.clear(keep_tail=False)
             self._cleared += 1
             if self._cleared >= BULK_DELETE:  # drop the emptied records before it in one slice

@@ -12,7 +12,7 @@ from pathlib import Path
 from harvester.config import JobConfig, OutputFormat, load_job
 from harvester.errors import InputError
 from harvester.eutils.results import Record
-from harvester.ncbi import FetchVia
+from harvester.ncbi import FetchVia, canonical_db
 from harvester.workflow.field_paths import record_paths
 from harvester.workflow.kept import parsed
 from harvester.workflow.outfile import check_output
@@ -112,12 +112,14 @@ def _stored_sample(job: JobConfig) -> Record:
 
 
 async def _emulator_sample(db: str, via: FetchVia, dataset: str) -> Record:
-    """One record of `db` from an in-process emulator, fetched as a harvest would."""
+    """One record of `db` (or the db an alias names, as jobs accept it) from an in-process
+    emulator, fetched as a harvest would."""
     from harvester.emulator import Emulator, EmulatorConfig
     from harvester.eutils.client import EutilsClient
     from harvester.eutils.pacing import Gate
     from harvester.eutils.settings import ClientConfig
 
+    db = canonical_db(db)
     async with Emulator(EmulatorConfig(dataset=dataset)) as emu:
         uid_map = emu.state.dataset.maps.get(db)
         if uid_map is None:

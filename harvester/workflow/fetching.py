@@ -1,5 +1,8 @@
 """Records for the job's db, by History page or by id, as the store keeps them: (uid, (encoded
-fields, whole record)) for each record, and the ids NCBI said it has no record for."""
+fields, whole record)) for each record, and the ids NCBI said it has no record for.
+
+The store's targets are uids as elink gives them (the job never asks elink for `idtype=acc`):
+a sequence record, keyed by its accession.version, joins by the gi it also names itself by."""
 
 from __future__ import annotations
 
@@ -24,6 +27,15 @@ class UnjoinableRecords(ParseError):
     """Records came back, but none keyed by an id the job asked for: whatever NCBI sent, it
     cannot be joined, and marking the targets missing would be a lie. Final: asked again, the
     same records come back."""
+
+
+def unjoinable(record: Record) -> str:
+    """Why a record that names itself by no uid (a TinySeq without gi) stops the run."""
+    return (
+        f"NCBI answered the {record.db} record {record.uid} without its uid (gi number), "
+        "so it cannot be joined to the uids elink gives; fetch sequences as GBSeq "
+        "(fetch.rettype gb or gp, the default) or with fetch.via: esummary"
+    )
 
 
 class Fetcher:
@@ -78,16 +90,19 @@ class Fetcher:
         missing: list[int] = []
         unkeyed: list[str] = []
         async for record in self._records(ids, webenv, query_key, retstart, retmax):
-            if not record.uid.isdigit():
+            uid = record.uid if record.uid.isdigit() else record.key_among(str.isdigit)
+            if uid is None:
+                if record.uid:
+                    raise UnjoinableRecords(unjoinable(record))
                 unkeyed.append(record.uid)
             elif record.error:
-                missing.append(int(record.uid))
+                missing.append(int(uid))
             else:
-                good.append((int(record.uid), self.extractor.encode(record)))
+                good.append((int(uid), self.extractor.encode(record)))
         if unkeyed and not good and not missing:
             raise UnjoinableRecords(
-                f"{self.job.fetch.via} {self.job.db} answered {len(unkeyed)} records without "
-                f"an id elink gives (first: {unkeyed[0]!r}): they cannot be joined"
+                f"{self.job.fetch.via} {self.job.db} answered {len(unkeyed)} records in which "
+                "no uid could be found: they cannot be joined"
             )
         return good, missing
 
