@@ -23,7 +23,7 @@ from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSetHistory
 from harvester.workflow.fetching import Fetcher
 from harvester.workflow.hedge import HedgePolicy, Hedger
-from harvester.workflow.index import index_of
+from harvester.workflow.index import index_of, register_new
 from harvester.workflow.linking import Linker
 from harvester.workflow.page_gaps import lacked
 from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Scheduler
@@ -40,7 +40,10 @@ class Harvest:
     ) -> None:
         self.job, self.store, self.client = job, store, client
         self.stats = client.stats
-        self.links = {name: i for i, name in enumerate(job.linknames)}
+        self.names = store.linknames() or list(job.linknames)
+        """The link names the index numbers: the job's, then (`linkname: all`) those elink
+        answered that einfo did not list, as first seen."""
+        self.links = {name: i for i, name in enumerate(self.names)}
         self.slots = Slots(client.concurrency, client.gate, self._has_ready, self.stats)
         self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size)
         self.hedger = Hedger.for_client(client, hedge)
@@ -111,8 +114,12 @@ class Harvest:
             items, early = await asyncio.gather(self.linker.index(ids), self.linker.history(ids))
         else:
             items, early = await self.linker.index(ids), None
+        added = register_new(items, self.links, self.job.db) if self.job.all_links else []
+        self.names += added
         statuses, edges = index_of(ids, items, self.links)
-        mode, claimed = self.store.commit_links(chunk.chunk, statuses, edges)
+        mode, claimed = self.store.commit_links(
+            chunk.chunk, statuses, edges, self.names if added else None
+        )
         self.scheduler.linked(mode, len(edges))
         self.stats.incr("harvest/chunks_linked")
         self.stats.incr("harvest/targets", claimed)
@@ -145,7 +152,7 @@ class Harvest:
         for link in counts:  # NCBI stored nothing for this link name: post its targets
             self.store.note(
                 f"chunk {chunk}: neighbor_history gave no entry for "
-                f"{self.job.linknames[link]}; posting its targets instead"
+                f"{self.names[link]}; posting its targets instead"
             )
             await self._post(chunk, link, self.store.chunk_targets(chunk, link))
         for entry in self.store.add_entries(rows):
