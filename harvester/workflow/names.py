@@ -212,7 +212,7 @@ def check_names(
             also = f", and its elink refused it too ({said})" if said else ""
             raise ConfigError(
                 f"{where}: the endpoint's einfo lists no link name {name!r} from {job.dbfrom}"
-                f"{_did_you_mean(name, [ln.name for ln in known])}{also}; {between}"
+                f"{_did_you_mean(name, _hints(job, known))}{also}; {between}"
             )
         if link.dbto != job.db:
             raise ConfigError(
@@ -239,6 +239,13 @@ def _linkname_at(job: JobConfig, i: int) -> str:
         if key in lines:
             return lines[key]
     return job.at("linkname")
+
+
+def _hints(job: JobConfig, known: Sequence[DbLink]) -> list[str]:
+    """Names to suggest: the endpoint's, then the built-in table's from dbfrom (which holds
+    the names NCBI's einfo leaves out, not yet asked of elink here)."""
+    names = [link.name for link in known]
+    return names + [n for n, ln in ncbi.LINK_NAMES.items() if ln.dbfrom == job.dbfrom]
 
 
 def _did_you_mean(name: str, known: Sequence[str]) -> str:
