@@ -162,12 +162,17 @@ class JobConfig:
     job_file: Path | None
     key_lines: tuple[tuple[str, str], ...] = ()
     """`FILE:LINE` of the keys einfo confirms later (dbfrom, db, linkname[i]), for messages."""
+    all_links: bool = False
+    """`linkname: all` once resolved: every name elink answers is kept, not only `linknames`
+    (einfo's), which number the first links; the harvest registers the others as they come."""
 
     @property
     def elink_linkname(self) -> str | None:
         """The `linkname` elink requests send: the job's one name, or none for several, as
         NCBI documents one name and answers every link name to db without it (the harvest
         keeps the job's names and drops the rest; docs/NCBI_BEHAVIOUR.md)."""
+        if self.all_links:
+            return None
         return self.linknames[0] if len(self.linknames) == 1 else None
 
     def at(self, key: str) -> str:

@@ -111,22 +111,23 @@ gene_pcsubstance gene_pmc gene_pmc_nucleotide gene_protein gene_protein_refseq
 gene_proteinclusters gene_pubmed gene_pubmed_citedinomim gene_pubmed_pmc_nucleotide
 gene_pubmed_rif gene_snp gene_snp_geneview gene_structure gene_taxonomy
 
-pubmed_books_refs pubmed_cdd pubmed_gds pubmed_gene pubmed_gene_citedinomim pubmed_gene_rif
-pubmed_genome pubmed_nuccore pubmed_nuccore_refseq pubmed_omim_calculated pubmed_omim_cited
-pubmed_pcassay pubmed_pccompound pubmed_pccompound_mesh pubmed_pccompound_publisher
-pubmed_pcsubstance pubmed_pcsubstance_mesh pubmed_pcsubstance_publisher pubmed_pmc
-pubmed_pmc_local pubmed_pmc_refs pubmed_popset pubmed_protein pubmed_protein_refseq
-pubmed_proteinclusters pubmed_pubmed pubmed_pubmed_alsoviewed pubmed_pubmed_citedin
-pubmed_pubmed_combined pubmed_pubmed_five pubmed_pubmed_refs pubmed_pubmed_reviews
-pubmed_pubmed_reviews_five pubmed_snp pubmed_structure pubmed_taxonomy_entrez
+pubmed_bioproject pubmed_books_refs pubmed_cdd pubmed_clinvar pubmed_gds pubmed_gene
+pubmed_gene_citedinomim pubmed_gene_rif pubmed_genome pubmed_medgen pubmed_nuccore
+pubmed_nuccore_refseq pubmed_omim_calculated pubmed_omim_cited pubmed_pcassay pubmed_pccompound
+pubmed_pccompound_mesh pubmed_pccompound_publisher pubmed_pcsubstance pubmed_pcsubstance_mesh
+pubmed_pcsubstance_publisher pubmed_pmc pubmed_pmc_local pubmed_pmc_refs pubmed_popset
+pubmed_protein pubmed_protein_refseq pubmed_proteinclusters pubmed_pubmed pubmed_pubmed_alsoviewed
+pubmed_pubmed_citedin pubmed_pubmed_bookrecords pubmed_pubmed_combined pubmed_pubmed_five
+pubmed_pubmed_refs pubmed_pubmed_reviews pubmed_pubmed_reviews_five pubmed_snp pubmed_snp_cited
+pubmed_sra pubmed_structure pubmed_taxonomy_entrez
 
 snp_gene snp_pubmed snp_snp_genegenotype snp_taxonomy protein_gene protein_nuccore
 protein_pubmed nuccore_gene nuccore_protein taxonomy_gene mesh_pubmed
 """
-"""Gene's and PubMed's LinkLists as einfo gives them (see docs/NCBI_BEHAVIOUR.md, "Databases and
-link names", for the captures), then the other dbs' links the project has used, not checked
-against an einfo capture. Names NCBI no longer lists (`snp_unists`, `unists_snp`, `pubmed_mesh`)
-are left out."""
+"""Gene's and PubMed's link names as einfo lists them or elink answers them (see
+docs/NCBI_BEHAVIOUR.md, "Databases and link names", for the captures), then the other dbs'
+links the project has used, not checked against an einfo capture. Names NCBI no longer lists
+(`snp_unists`, `unists_snp`, `pubmed_mesh`) are left out."""
 
 LINK_NAMES: dict[str, LinkName] = {name: LinkName.of(name) for name in _LINK_LIST.split()}
 """The offline table of link names: for checks and hints without a network; online, the

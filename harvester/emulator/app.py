@@ -18,7 +18,7 @@ from aiohttp.typedefs import Middleware
 
 from harvester.emulator import connection, faults, gatekeeper, hostile, render
 from harvester.emulator.fetch import RecordPage, efetch_body, esummary_body
-from harvester.emulator.linklists import DB_LIST, DB_MENUS, LEGACY_DBS, links_from
+from harvester.emulator.linklists import DB_LIST, DB_MENUS, LEGACY_DBS, einfo_links
 from harvester.emulator.links import as_accessions, elink_body
 from harvester.emulator.params import ParamError, Params, read_params
 from harvester.emulator.renderpool import Entry, RenderPool
@@ -77,7 +77,7 @@ def einfo(state: State, p: Params) -> Body:
         ("UID", "UID", "Unique number assigned to each record"),
         ("FILT", "Filter", "Limits the records"),
     ]
-    links = [(ln.name, ln.menu, ln.description, ln.dbto) for ln in links_from(db)]
+    links = [(ln.name, ln.menu, ln.description, ln.dbto) for ln in einfo_links(db)]
     info = render.DbInfo(
         db,
         menu_name,

@@ -2,9 +2,10 @@
 # (NCBI's einfo texts are kept whole, one link per line.)
 """The emulator's own einfo tables: NCBI's database list and each database's LinkList.
 
-These are what the emulator *serves*; the client never reads them (it asks einfo). Gene and
-PubMed carry every link name NCBI lists for them, in einfo's order (alphabetical by name), with
-NCBI's menu and description texts; see docs/NCBI_BEHAVIOUR.md for where each list comes from.
+These are what the emulator *serves*; the client never reads them (it asks einfo). `LINKS` is
+what elink serves; einfo lists them as NCBI's einfo does, omissions included (`EINFO_OMITS`),
+and lists too the names NCBI's einfo has that the emulator holds no links for (`EINFO_ONLY`):
+einfo is advice, elink is truth. See docs/NCBI_BEHAVIOUR.md for where each list comes from.
 """
 
 from __future__ import annotations
@@ -203,6 +204,44 @@ unists_snp | SNP Links | Variants at the marker | snp
 """The other populations' links (the seed schema's tables): not yet checked against einfo."""
 
 LINKS: dict[str, EmuLink] = {ln.name: ln for ln in (*GENE_LINKS, *PUBMED_LINKS, *OTHER_LINKS)}
+"""What elink serves: every name here is answered (with links where the dataset has some)."""
+
+EINFO_OMITS = frozenset(
+    {
+        "pubmed_pubmed_citedin",
+        "pubmed_pubmed_combined",
+        "pubmed_pubmed_five",
+        "pubmed_pubmed_reviews",
+        "pubmed_pubmed_reviews_five",
+    }
+)
+"""Names NCBI's elink answers but its einfo for pubmed (DbBuild 2025.11.27) does not list."""
+
+EINFO_ONLY = _table(
+    """
+pubmed_bioproject | BioProject Links | Related BioProjects | bioproject
+pubmed_clinvar | ClinVar | Related ClinVar records | clinvar
+pubmed_medgen | MedGen | Related information in MedGen | medgen
+pubmed_pubmed_bookrecords | Cited in Books | PubMed book records | pubmed
+pubmed_snp_cited | SNP (cited) | SNPs cited in the article | snp
+pubmed_sra | SRA Links | Related SRA records | sra
+"""
+)
+"""Names NCBI's einfo lists for pubmed that the emulator has no links for (menus and
+descriptions are paraphrases): elink knows them and answers no links."""
+
+
+def einfo_links(dbfrom: str) -> list[EmuLink]:
+    """dbfrom's LinkList as NCBI's einfo prints it: what elink serves less what NCBI's einfo
+    leaves out, plus what it lists without the emulator holding links, sorted by name."""
+    listed = [ln for ln in links_from(dbfrom) if ln.name not in EINFO_OMITS]
+    listed += [ln for ln in EINFO_ONLY if ln.dbfrom == dbfrom]
+    return sorted(listed, key=lambda ln: ln.name)
+
+
+def elink_knows(name: str) -> EmuLink | None:
+    """The link `name` as elink knows it (served or listed), None for a name NCBI has not."""
+    return LINKS.get(name) or next((ln for ln in EINFO_ONLY if ln.name == name), None)
 
 
 def links_from(dbfrom: str, dbto: str | None = None) -> list[EmuLink]:

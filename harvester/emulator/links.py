@@ -7,7 +7,7 @@ form one group. Duplicate groups collapse, as they do on NCBI.
 
 from __future__ import annotations
 
-from harvester.emulator.linklists import LINKS, EmuLink, links_from
+from harvester.emulator.linklists import LINKS, EmuLink, elink_knows, links_from
 from harvester.emulator.linkrules import SCORED
 from harvester.emulator.params import ParamError, Params
 from harvester.emulator.render_links import (
@@ -20,7 +20,13 @@ from harvester.emulator.render_links import (
     elink_xml,
 )
 from harvester.emulator.search import Searcher
-from harvester.emulator.state import EMPTY_IDS, NO_VALID_IDS, NoValidIds, State
+from harvester.emulator.state import (
+    EMPTY_IDS,
+    NO_VALID_IDS,
+    UNKNOWN_LINK_NAME,
+    NoValidIds,
+    State,
+)
 from harvester.ncbi import ELINK_COMMANDS
 
 ACCESSION_DBS = ("nuccore", "protein")
@@ -47,10 +53,17 @@ def _groups(state: State, dbfrom: str, p: Params) -> list[list[int]]:
 
 
 def _link_names(dbfrom: str, db: str, linkname: str | None) -> list[EmuLink]:
-    if linkname:
-        names = [LINKS[n] for n in linkname.split(",") if n in LINKS]
-        return [ln for ln in names if ln.dbfrom == dbfrom and db in ("all", ln.dbto)]
-    return links_from(dbfrom, db)
+    """The link names asked for; a name elink does not know is refused (an in-band ERROR), so
+    that it is told apart from a known name this id has no links under (an empty LinkSet)."""
+    if not linkname:
+        return links_from(dbfrom, db)
+    names = []
+    for name in linkname.split(","):
+        known = elink_knows(name)
+        if known is None:
+            raise ParamError(UNKNOWN_LINK_NAME.format(name))
+        names.append(known)
+    return [ln for ln in names if ln.dbfrom == dbfrom and db in ("all", ln.dbto)]
 
 
 def _union(state: State, linkname: str, uids: list[int]) -> list[tuple[int, int]]:
@@ -78,8 +91,8 @@ def elink_body(state: State, p: Params) -> str | bytes:
         db = state.check_db(db)
     if cmd not in ELINK_COMMANDS:
         raise ParamError(f"Unknown cmd: {cmd}")
+    names = _link_names(dbfrom, db, linkname)  # like db, checked before the ids
     groups = _groups(state, dbfrom, p)
-    names = _link_names(dbfrom, db, linkname)
     term = p.get("term")
     # A group none of whose ids the db holds is left out (fewer LinkSets than ids), one of the
     # answers reported from NCBI; the seed's "Id not found" ERROR is not NCBI's.

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 _ACCESSION = re.compile(r"^(N[MP])_(\d{6})(?:\.\d+)?$")
 EMPTY_IDS = "Empty id list - nothing todo"
 NO_VALID_IDS = "ID list is empty! Possibly it has no correct IDs."
+UNKNOWN_LINK_NAME = "Unknown link name: {}"
+"""elink's answer to a `linkname` NCBI has not: the text is a guess (docs/NCBI_BEHAVIOUR.md)."""
 
 
 class HistoryMissing(LookupError):

@@ -226,6 +226,8 @@ def _classify_text(message: str, history_attempts: int) -> Verdict:
         return Retry(
             "http_429", NcbiTransientError("NCBI kept answering 'API rate limit exceeded'")
         )
+    if "link name" in low or "linkname" in low:  # elink refusing a name it has not
+        return Fail(NcbiPermanentError(f"NCBI does not know the link name: {message}"))
     if "invalid db name" in low or "can not retrieve dbinfo" in low:
         return Fail(NcbiPermanentError(f"NCBI does not know the database: {message}"))
     if "id list is empty" in low or "empty id list" in low:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from harvester.config import JobConfig
 from harvester.errors import HarvesterError, HistoryExpiredError, NcbiTransientError
@@ -24,7 +25,7 @@ from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSetHistory
 from harvester.workflow.fetching import Fetcher, UnjoinableRecords
 from harvester.workflow.hedge import HedgePolicy, Hedger
-from harvester.workflow.index import index_of
+from harvester.workflow.index import index_of, register_new
 from harvester.workflow.linking import Linker
 from harvester.workflow.page_gaps import lacked
 from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Scheduler, Work
@@ -59,7 +60,10 @@ class Harvest:
     ) -> None:
         self.job, self.store, self.client = job, store, client
         self.stats = client.stats
-        self.links = {name: i for i, name in enumerate(job.linknames)}
+        self.names = store.linknames() or list(job.linknames)
+        """The link names the index numbers: the job's, then (`linkname: all`) those elink
+        answered that einfo did not list, as first seen."""
+        self.links = {name: i for i, name in enumerate(self.names)}
         self.slots = Slots(client.concurrency, client.gate, self._has_ready, self.stats)
         self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size)
         self.hedger = Hedger.for_client(client, hedge)
@@ -148,14 +152,19 @@ class Harvest:
             items, early = await asyncio.gather(self.linker.index(ids), self.linker.history(ids))
         else:
             items, early = await self.linker.index(ids), None
+        added = self._register(items)
         statuses, edges = index_of(ids, items, self.links)
         doubtful = [source for source, status in statuses.items() if status != SourceStatus.LINKED]
         if doubtful:  # no links, or left out of the answer: said so only when asked twice
-            again, more = index_of(doubtful, await self.linker.index(doubtful), self.links)
+            asked_again = await self.linker.index(doubtful)
+            added += self._register(asked_again)
+            again, more = index_of(doubtful, asked_again, self.links)
             statuses.update(again)
             edges += more
             self.stats.incr("harvest/sources_asked_again", len(doubtful))
-        mode, claimed = self.store.commit_links(chunk.chunk, statuses, edges)
+        mode, claimed = self.store.commit_links(
+            chunk.chunk, statuses, edges, self.names if added else None
+        )
         self.scheduler.linked(mode, len(edges))
         self.stats.incr("harvest/chunks_linked")
         self.stats.incr("harvest/targets", claimed)
@@ -166,6 +175,15 @@ class Harvest:
             if early is not None:
                 self.stats.incr("harvest/speculation_unused")
             self.scheduler.enqueue(History(chunk.chunk, mode))
+
+    def _register(self, items: list[Any]) -> list[str]:
+        """With `linkname: all`, the link names elink answered that the job did not know yet
+        (numbered after the known ones; stored with the chunk's links)."""
+        if not self.job.all_links:
+            return []
+        added = register_new(items, self.links, self.job.db)
+        self.names += added
+        return added
 
     # -- step 3: targets onto the History server, size checked --------------------------------
     async def history(self, chunk: int, mode: Posting) -> None:
@@ -188,7 +206,7 @@ class Harvest:
         for link in counts:  # NCBI stored nothing for this link name: post its targets
             self.store.note(
                 f"chunk {chunk}: neighbor_history gave no entry for "
-                f"{self.job.linknames[link]}; posting its targets instead"
+                f"{self.names[link]}; posting its targets instead"
             )
             await self._post(chunk, link, self.store.chunk_targets(chunk, link))
         for entry in self.store.add_entries(rows):

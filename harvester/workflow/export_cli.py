@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import sys
 from copy import deepcopy
+from dataclasses import replace
 from pathlib import Path
 
 from harvester.config import JobConfig, OutputFormat, load_job
@@ -66,7 +67,8 @@ def export_command(args: argparse.Namespace) -> int:
     try:
         warnings = rederive(store, job) if fields_changed(store, job) else []
         view = StoreView(store)
-        written = write_output(view, job)
+        numbered = tuple(view.linknames())  # the index's names (`linkname: all`: as found)
+        written = write_output(view, replace(job, linknames=numbered or job.linknames))
         counts = view.counts()
     finally:
         store.close()

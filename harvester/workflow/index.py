@@ -3,7 +3,7 @@ edges, matched to the sources by the id each linkset names, never by position.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from harvester.eutils.results import LinkSet
@@ -39,3 +39,17 @@ def index_of(
                 count += 1
         statuses[source] = SourceStatus.LINKED if count else SourceStatus.NO_LINKS
     return statuses, edges
+
+
+def register_new(items: Iterable[Any], links: MutableMapping[str, int], db: str) -> list[str]:
+    """For `linkname: all`: the link names to `db` the answer carries that `links` lacks,
+    numbered after the others in NCBI's order (first seen first); returns them."""
+    added: list[str] = []
+    for item in items:
+        if not isinstance(item, LinkSet):
+            continue
+        for found in item.dbs:
+            if found.dbto == db and found.linkname not in links:
+                links[found.linkname] = len(links)
+                added.append(found.linkname)
+    return added

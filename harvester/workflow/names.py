@@ -3,16 +3,18 @@
 `plan` and `run` ask einfo once for the LinkList of `dbfrom` (and for the database list when
 that LinkList does not prove every name), keep the answers in the job directory (`einfo.json`,
 per endpoint), and refuse a name not listed there with the endpoint's own list and a
-did-you-mean. No table of ours decides what exists:
-when einfo cannot be reached the check is skipped with a warning, and the built-in table
-(ncbi.py) only says which names it does not know, as a hint.
+did-you-mean. einfo is advice, elink is truth: a link name einfo does not list is asked of
+elink (elink_probe.py) and refused only when elink refuses it too; the names elink answered
+are kept in the same cache. No table of ours decides what exists: when einfo cannot be
+reached the check is skipped with a warning, and the built-in table (ncbi.py) only says which
+names it does not know, as a hint.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from harvester.errors import (
 )
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import DbLink
+from harvester.workflow.elink_probe import Verdict, probe_id, probe_name
 
 __all__ = [
     "CACHE_NAME",
@@ -49,6 +52,12 @@ class EndpointNames:
     dbs: tuple[str, ...] | None
     dbfrom: str
     links: tuple[DbLink, ...]
+    answered: tuple[DbLink, ...] = ()
+    """Link names einfo does not list that elink answered links under (elink_probe.py)."""
+
+    def known(self) -> tuple[DbLink, ...]:
+        """Every link name from dbfrom einfo listed or elink answered, einfo's first."""
+        return self.links + self.answered
 
 
 async def ask_einfo(client: EutilsClient, job: JobConfig) -> EndpointNames:
@@ -89,9 +98,10 @@ async def names_for(client: EutilsClient, job: JobConfig) -> EndpointNames | Non
 
 
 async def checked_names(job: JobConfig, client: EutilsClient) -> tuple[JobConfig, tuple[str, ...]]:
-    """The job with its names confirmed by the endpoint's einfo (`linkname: all` resolved),
-    and a warning when einfo could not be reached and nothing was checked. A name the cached
-    answer lacks is asked of einfo again before it is refused: the endpoint may have it now."""
+    """The job with its names confirmed by the endpoint (`linkname: all` resolved), and
+    warnings: einfo could not be reached and nothing was checked, or a name einfo does not
+    list stays unproven. A name the cached answer lacks is asked of einfo again, then of
+    elink, before it is refused: the endpoint may have it now, or einfo may leave it out."""
     cached = _read_cache(job.job_dir / CACHE_NAME, job.endpoint, job.dbfrom)
     found = cached or await names_for(client, job)
     if found is None:
@@ -101,22 +111,84 @@ async def checked_names(job: JobConfig, client: EutilsClient) -> tuple[JobConfig
                 "not be reached; name the link names instead"
             )
         return job, (offline_note(job),)
-    try:
-        return check_names(job, found), ()
-    except ConfigError:
-        if cached is None:
-            raise  # just asked
+    if cached is not None and _lacks(job, cached):
         fresh = await names_for(client, job)
         if fresh is None:  # the cache is stale and einfo cannot say: check nothing, warn
             return job, (offline_note(job),)
-        if fresh == found:
-            raise
-        return check_names(job, fresh), ()
+        found = replace(fresh, answered=cached.answered)
+        if found.answered:  # what elink proved stays proved
+            _write_cache(job.job_dir / CACHE_NAME, job.endpoint, found)
+    found, unproven, refused, warnings = await _ask_elink(client, job, found)
+    checked = check_names(job, replace(found, answered=found.answered + unproven), refused)
+    return checked, warnings
 
 
-def check_names(job: JobConfig, names: EndpointNames) -> JobConfig:
+async def _ask_elink(
+    client: EutilsClient, job: JobConfig, names: EndpointNames
+) -> tuple[EndpointNames, tuple[DbLink, ...], dict[str, str], tuple[str, ...]]:
+    """Each job name einfo does not list, asked of elink (one request each): the names with
+    those elink answered added (and cached), those it neither answered nor refused, what it
+    said of those it refused, and the warnings."""
+    known = {link.name for link in names.known()}
+    unlisted = [name for name in job.linknames if name not in known]
+    if not unlisted or not _dbs_listed(job, names):
+        return names, (), {}, ()
+    uid = await probe_id(client, job)
+    answered: list[DbLink] = []
+    unproven: list[DbLink] = []
+    refused: dict[str, str] = {}
+    warnings: list[str] = []
+    for name in unlisted:
+        if uid is None:
+            unproven.append(DbLink(name, "", "", job.db))
+            warnings.append(_unproven(name, job, "no source id to ask elink with"))
+            continue
+        probe = await probe_name(client, job, name, uid)
+        if probe.verdict == Verdict.ANSWERED:
+            answered.append(DbLink(name, "", "answered by elink, not listed by einfo", probe.dbto))
+        elif probe.verdict == Verdict.REFUSED:
+            refused[name] = probe.detail
+        else:
+            unproven.append(DbLink(name, "", "", job.db))
+            why = (
+                f"elink answered no {name} links for id {uid}"
+                if probe.verdict == Verdict.SILENT
+                else f"elink could not say ({probe.detail})"
+            )
+            warnings.append(_unproven(name, job, why))
+    if answered:
+        names = replace(names, answered=names.answered + tuple(answered))
+        _write_cache(job.job_dir / CACHE_NAME, job.endpoint, names)
+    return names, tuple(unproven), refused, tuple(warnings)
+
+
+def _unproven(name: str, job: JobConfig, why: str) -> str:
+    return (
+        f"link name {name!r} is not in the endpoint's einfo list from {job.dbfrom} and {why}: "
+        "it is kept unchecked"
+    )
+
+
+def _dbs_listed(job: JobConfig, names: EndpointNames) -> bool:
+    return names.dbs is None or (job.dbfrom in names.dbs and job.db in names.dbs)
+
+
+def _lacks(job: JobConfig, names: EndpointNames) -> bool:
+    """Whether `names` lack a database or link name of the job (or, for `linkname: all`,
+    any name to db): a cached answer that may be stale."""
+    try:
+        check_names(job, names)
+    except ConfigError:
+        return True
+    return False
+
+
+def check_names(
+    job: JobConfig, names: EndpointNames, refused: Mapping[str, str] | None = None
+) -> JobConfig:
     """The job with `linkname: all` resolved, once dbfrom, db and every link name are in the
-    endpoint's lists and each link name leads to db; else ConfigError naming the key's line."""
+    endpoint's lists (einfo's, or elink's answers) and each link name leads to db; else
+    ConfigError naming the key's line, with what elink said of a name it `refused`."""
     for key in ("dbfrom", "db"):
         db = getattr(job, key)
         if names.dbs is not None and db not in names.dbs:
@@ -124,21 +196,23 @@ def check_names(job: JobConfig, names: EndpointNames) -> JobConfig:
                 f"{job.at(key)}: the endpoint's einfo lists no database {db!r}"
                 f"{_did_you_mean(db, names.dbs)}; its databases: {', '.join(names.dbs)}"
             )
-    to_db = [link.name for link in names.links if link.dbto == job.db]
+    known = names.known()
+    to_db = [link.name for link in known if link.dbto == job.db]
     between = f"its link names from {job.dbfrom} to {job.db}: {', '.join(to_db) or 'none'}"
     if not job.linknames:
         if not to_db:
             raise ConfigError(f"{job.at('linkname')}: linkname all, but {between}")
-        return replace(job, linknames=tuple(to_db))
-    by_name = {link.name: link for link in names.links}
+        return replace(job, linknames=tuple(to_db), all_links=True)
+    by_name = {link.name: link for link in known}
     for i, name in enumerate(job.linknames):
         where = _linkname_at(job, i)
         link = by_name.get(name)
         if link is None:
-            known = [link.name for link in names.links]
+            said = (refused or {}).get(name)
+            also = f", and its elink refused it too ({said})" if said else ""
             raise ConfigError(
                 f"{where}: the endpoint's einfo lists no link name {name!r} from {job.dbfrom}"
-                f"{_did_you_mean(name, known)}; {between}"
+                f"{_did_you_mean(name, _hints(job, known))}{also}; {between}"
             )
         if link.dbto != job.db:
             raise ConfigError(
@@ -167,6 +241,13 @@ def _linkname_at(job: JobConfig, i: int) -> str:
     return job.at("linkname")
 
 
+def _hints(job: JobConfig, known: Sequence[DbLink]) -> list[str]:
+    """Names to suggest: the endpoint's, then the built-in table's from dbfrom (which holds
+    the names NCBI's einfo leaves out, not yet asked of elink here)."""
+    names = [link.name for link in known]
+    return names + [n for n, ln in ncbi.LINK_NAMES.items() if ln.dbfrom == job.dbfrom]
+
+
 def _did_you_mean(name: str, known: Sequence[str]) -> str:
     close = difflib.get_close_matches(name, known, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -180,7 +261,8 @@ def _read_cache(path: Path, endpoint: str, dbfrom: str) -> EndpointNames | None:
             return None
         links = tuple(DbLink(*map(str, link)) for link in data["links"])
         dbs = None if data["dbs"] is None else tuple(map(str, data["dbs"]))
-        return EndpointNames(dbs, dbfrom, links)
+        answered = tuple(DbLink(*map(str, link)) for link in data.get("elink", []))
+        return EndpointNames(dbs, dbfrom, links, answered)
     except (OSError, ValueError, KeyError, TypeError):
         return None  # absent or damaged: ask again
 
@@ -191,6 +273,7 @@ def _write_cache(path: Path, endpoint: str, names: EndpointNames) -> None:
         "dbfrom": names.dbfrom,
         "dbs": None if names.dbs is None else list(names.dbs),
         "links": [[ln.name, ln.menu, ln.description, ln.dbto] for ln in names.links],
+        "elink": [[ln.name, ln.menu, ln.description, ln.dbto] for ln in names.answered],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

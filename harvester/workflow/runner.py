@@ -12,7 +12,7 @@ import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from harvester.config import JobConfig, OutputFormat
@@ -206,6 +206,7 @@ async def _harvest(
         harvest.fetcher.extractor.report_unmatched(job.fetch.page_size, _warn)
         with Progress(store, stats, disabled=options.quiet), _frozen_heap():
             await harvest.run()
+        job = replace(job, linknames=tuple(harvest.names))  # with `all`, the names found too
         write_output(StoreView(store), job)
         warnings += tuple(harvest.fetcher.extractor.unmatched())
         rate = client.config.rate_policy().rate

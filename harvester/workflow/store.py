@@ -234,17 +234,28 @@ class Store:
             )
         ]
 
+    def linknames(self) -> list[str]:
+        """The link names the index numbers, in order: the job's, then any registered since."""
+        return [name for name in (self.get_meta("linknames") or "").split(",") if name]
+
     def commit_links(
         self,
         chunk: int,
         statuses: dict[int, SourceStatus],
         edges: Sequence[tuple[int, int, int, int, int | None]],
+        linknames: Sequence[str] | None = None,
     ) -> tuple[Posting, int]:
         """Store a chunk's index and claim its new targets; returns (mode, targets claimed),
         the mode saying how they will be posted:
         'history' when every target is new to this job and belongs to one link name,
-        'post' when some were already claimed by earlier chunks, 'none' when nothing is new."""
+        'post' when some were already claimed by earlier chunks, 'none' when nothing is new.
+        `linknames`, when given, replaces the numbered names in the same transaction (names
+        first seen in this chunk's answer), so resume and output keep them."""
         with self._tx() as db:
+            if linknames is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES('linknames', ?)", (",".join(linknames),)
+                )
             db.executemany(
                 "UPDATE sources SET status=? WHERE uid=?", [(s, uid) for uid, s in statuses.items()]
             )
