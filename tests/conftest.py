@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +15,12 @@ from harvester.emulator.server import Emulator
 from harvester.eutils.retry import Backoff
 from harvester.eutils.settings import ClientConfig
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "ncbi-samples"
+SAMPLES = Path(
+    os.environ.get("HARVESTER_SAMPLES")
+    or Path(__file__).resolve().parents[2] / "shared" / "ncbi-samples"
+)
+"""../shared/ncbi-samples beside the checkout; HARVESTER_SAMPLES names it for a checkout kept
+elsewhere (a git worktree)."""
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 
