@@ -24,6 +24,7 @@ from harvester import ncbi
 from harvester.errors import ConfigError, InputError
 from harvester.eutils.concurrency import DEFAULT_CEILING, MAX_CEILING
 from harvester.eutils.pacing import Policy
+from harvester.eutils.xmlstream import DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_CEILING
 from harvester.yamldoc import Doc, Section, alternatives, read_yaml, show, suggest
 
 __all__ = [
@@ -46,7 +47,7 @@ SCHEMA: dict[str, tuple[str, ...]] = {
         "job_dir",
     ),
     "source": ("ids", "file", "column", "term"),
-    "fetch": ("via", "rettype", "retmode", "version", "page_size"),
+    "fetch": ("via", "rettype", "retmode", "version", "page_size", "max_record_mb"),
     "output": ("path", "format"),
 }  # fmt: skip
 FORBIDDEN = {
@@ -55,7 +56,7 @@ FORBIDDEN = {
 }
 ALIASES = {"retmax": "fetch.page_size", "batch_size": "elink_batch", "threads": "concurrency"}
 ALIASES.update({k: f"{p}.{k}" for p, names in SCHEMA.items() if p for k in names})
-INT_KEYS = {"fetch.page_size", "elink_batch", "concurrency"}
+INT_KEYS = {"fetch.page_size", "fetch.max_record_mb", "elink_batch", "concurrency"}
 OVERRIDE_KEYS = {  # command-line flag (and `harvester.load_job` keyword) -> job key
     "output": "output.path",
     "format": "output.format",
@@ -83,6 +84,8 @@ MAX_CONCURRENCY = MAX_CEILING
 DEFAULT_CONCURRENCY = DEFAULT_CEILING
 """`concurrency` is the ceiling of the adaptive limit on requests in flight (see
 eutils/concurrency.py); the limit itself follows the latency the client sees."""
+MB = 1_000_000
+"""`fetch.max_record_mb` counts in megabytes (10**6 bytes), as sequence sizes are given."""
 
 
 class LinkCmd(StrEnum):
@@ -127,6 +130,9 @@ class FetchSpec:
     retmode: str | None = "xml"
     version: str | None = None
     page_size: int = ncbi.DEFAULT_PAGE_SIZE
+    max_record_mb: int = DEFAULT_MAX_RECORD_BYTES // MB
+    """The most one record may span, in MB: a limit of ours, not NCBI's (a chromosome's GBSeq
+    is hundreds of MB); a record past it ends the run naming this key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,7 +431,10 @@ def _fetch(sec: Section, db: str) -> FetchSpec:
         what = f"{db} {via}" + (" JSON" if summaries and retmode == "json" else "")
         message = f"fetch.page_size {page_size} is above the cap of {cap} for {what}"
         sec.doc.fail("fetch.page_size", message)
-    return FetchSpec(via, rettype, retmode, version, page_size)
+    max_mb = sec.integer(
+        "max_record_mb", DEFAULT_MAX_RECORD_BYTES // MB, 1, MAX_RECORD_CEILING // MB
+    )
+    return FetchSpec(via, rettype, retmode, version, page_size, max_mb)
 
 
 def _beside(base_dir: Path, text: str) -> Path:

@@ -49,6 +49,9 @@ class DatasetSpec:
     (False: one element per line, as the older captures)."""
     withdrawn_snp_per_mille: int = 5
     """SNPs that genes still link to but whose records are gone (NCBI's withdrawn/merged ids)."""
+    long_sequence: int = 0
+    """Bases in the sequence of the first generated nuccore record, a chromosome-sized GBSeq (a
+    text node past libxml2's 10 MB default limit); 0 leaves it an mRNA like the others."""
 
 
 def _merge(default: Any, data: dict[str, Any], where: str) -> Any:
@@ -98,4 +101,6 @@ def load_spec(name_or_path: str | Path | None) -> DatasetSpec:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a dataset spec must be a mapping")
     spec: DatasetSpec = _merge(DatasetSpec(), data, str(path))
+    if spec.long_sequence < 0:
+        raise ConfigError(f"{path}: 'long_sequence' must be 0 or more bases")
     return spec

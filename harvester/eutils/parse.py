@@ -19,6 +19,7 @@ from harvester.eutils.parse_records import RecordHandler, format_for_root, guess
 from harvester.eutils.parse_search import InfoHandler, PostHandler, SearchHandler
 from harvester.eutils.results import ErrorResult, Item
 from harvester.eutils.xmlstream import (
+    DEFAULT_MAX_RECORD_BYTES,
     SNIFF_BYTES,
     BadBody,
     Handler,
@@ -122,15 +123,23 @@ class ErrorRootHandler(PerElement):
 
 
 def parse_bytes(
-    data: bytes, *, db: str | None = None, fmt: RecordFormat | None = None
+    data: bytes,
+    *,
+    db: str | None = None,
+    fmt: RecordFormat | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> Iterator[Item]:
     """Parse a whole body, still streaming it through the pull parser in chunks."""
     chunks = (data[i : i + CHUNK_SIZE] for i in range(0, len(data), CHUNK_SIZE))
-    return parse_chunks(chunks, db=db, fmt=fmt)
+    return parse_chunks(chunks, db=db, fmt=fmt, max_record_bytes=max_record_bytes)
 
 
 def parse_chunks(
-    chunks: Iterable[bytes], *, db: str | None = None, fmt: RecordFormat | None = None
+    chunks: Iterable[bytes],
+    *,
+    db: str | None = None,
+    fmt: RecordFormat | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> Iterator[Item]:
     """The synchronous twin of `aparse` (saved files): chunks in, items out as they complete."""
     iterator = iter(chunks)
@@ -146,7 +155,7 @@ def parse_chunks(
     if sniffed.kind == "json":
         yield from parse_json(head + b"".join(iterator), db or "")
         return
-    stream = XmlStream(handler_for(sniffed, db=db, fmt=fmt))
+    stream = XmlStream(handler_for(sniffed, db=db, fmt=fmt), max_record_bytes)
     yield from stream.feed(head)
     for chunk in iterator:
         yield from stream.feed(chunk)
@@ -159,6 +168,7 @@ async def aparse(
     db: str | None = None,
     fmt: RecordFormat | None = None,
     expect: Expected | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> AsyncIterator[Item]:
     """Parse a body as its chunks arrive; items are yielded as soon as their elements end."""
     head, rest = await head_and_rest(chunks)
@@ -170,7 +180,7 @@ async def aparse(
         for item in parse_json(b"".join(parts), db or ""):
             yield item
         return
-    stream = XmlStream(handler_for(sniffed, db=db, fmt=fmt, expect=expect))
+    stream = XmlStream(handler_for(sniffed, db=db, fmt=fmt, expect=expect), max_record_bytes)
     for item in stream.feed(head):
         yield item
     async for chunk in rest:

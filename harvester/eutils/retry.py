@@ -18,7 +18,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
@@ -32,7 +32,7 @@ from harvester.errors import (
     NcbiTransientError,
     TransportError,
 )
-from harvester.eutils.xmlstream import BadBody
+from harvester.eutils.xmlstream import BadBody, TooLarge
 
 __all__ = [
     "Backoff",
@@ -45,6 +45,7 @@ __all__ = [
     "classify",
     "is_per_uid_error",
     "parse_retry_after",
+    "request_label",
 ]
 
 
@@ -103,6 +104,8 @@ def classify(outcome: Outcome, *, history_attempts: int = HISTORY_ATTEMPTS) -> V
 
 
 def _classify_exception(exc: BaseException, history_attempts: int) -> Verdict:
+    if isinstance(exc, TooLarge):  # over a limit of ours: the same answer would be again
+        return Fail(exc)
     if isinstance(exc, BadBody):
         return Retry(exc.reason, exc)
     if isinstance(exc, aiohttp.ClientPayloadError):
@@ -244,6 +247,22 @@ def is_per_uid_error(message: str) -> bool:
     """An ERROR about single uids beside valid records ("Invalid uid"), not about the request."""
     low = message.lower()
     return "invalid uid" in low or "cannot get document summary" in low or "uid=" in low
+
+
+def request_label(endpoint: str, params: Sequence[tuple[str, str]]) -> str:
+    """Which request a message is about, without its URL or key: `efetch of nuccore, id 5`."""
+    keys = dict(params)
+    label = f"{endpoint} of {keys.get('db', keys.get('dbfrom', '?'))}"
+    ids = [i for key, value in params if key == "id" for i in value.split(",") if i]
+    if len(ids) == 1:
+        label += f", id {ids[0]}"
+    elif ids:
+        label += f", {len(ids)} ids"
+    if "query_key" in keys:
+        label += f", query_key {keys['query_key']}"
+    if "retstart" in keys:
+        label += f", retstart {keys['retstart']}"
+    return label
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -12,6 +12,7 @@ from harvester.errors import ConfigError
 from harvester.eutils.concurrency import DEFAULT_CEILING
 from harvester.eutils.pacing import DEFAULT_MARGIN, Policy, RatePolicy, policy_for
 from harvester.eutils.retry import HISTORY_ATTEMPTS, Backoff
+from harvester.eutils.xmlstream import DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_CEILING
 from harvester.ncbi import DEFAULT_BASE_URL
 
 __all__ = ["ClientConfig"]
@@ -47,6 +48,9 @@ class ClientConfig:
     backoff_cap: float = _RETRY.cap
     history_attempts: int = HISTORY_ATTEMPTS
     max_response_bytes: int = 1 << 30
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    """The most bytes one record may span in a body (a chromosome's GBSeq is tens of MB); a
+    record past it fails its request at once, naming this setting, and is not retried."""
     post_threshold: int = 200
     """Send ids by POST above this many."""
     max_get_length: int = 1800
@@ -65,6 +69,8 @@ class ClientConfig:
             raise ConfigError("max_attempts must be at least 1")
         if self.max_response_bytes < 1:
             raise ConfigError("max_response_bytes must be positive")
+        if not 1 <= self.max_record_bytes <= MAX_RECORD_CEILING:
+            raise ConfigError(f"max_record_bytes must be from 1 to {MAX_RECORD_CEILING}")
         if not self.base_url.startswith(("http://", "https://")):
             raise ConfigError("base_url must be an http(s) URL")
         if not self.base_url.endswith("/"):

@@ -36,6 +36,7 @@ from harvester.eutils.retry import (
     classify,
     is_per_uid_error,
     parse_retry_after,
+    request_label,
 )
 from harvester.eutils.settings import ClientConfig
 from harvester.eutils.xmlstream import BadBody, TooLarge, sniff
@@ -250,9 +251,13 @@ class Transport:
         release: Release,
     ) -> AsyncIterator[Item]:
         chunks = self._send(endpoint, params, n_ids, release)
+        cap = self.config.max_record_bytes
         try:
-            async for item in aparse(chunks, db=db, fmt=fmt, expect=Expected.of(endpoint, fmt)):
+            expect = Expected.of(endpoint, fmt)
+            async for item in aparse(chunks, db=db, fmt=fmt, expect=expect, max_record_bytes=cap):
                 yield item if isinstance(item, Record) else self._check(endpoint, item)
+        except TooLarge as exc:  # our own limit: say which request it was
+            raise TooLarge(f"{exc} ({request_label(endpoint, params)})") from None
         finally:
             await chunks.aclose()  # release the connection even when parsing stopped early
 

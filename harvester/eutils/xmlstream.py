@@ -3,6 +3,9 @@
 A `Handler` names the end-tags it cares about (lxml filters the rest in C) and turns each such
 element into items, clearing what it has used; `XmlStream` feeds bytes and drains events, so
 memory stays flat whatever the page size. No DTD is loaded, no entity expanded, no network used.
+`huge_tree` is on, so a chromosome's sequence (a text node past libxml2's 10 MB limit) parses;
+our own bound, `max_record_bytes` counted since the last record ended, limits what one record
+may cost instead.
 """
 
 from __future__ import annotations
@@ -14,13 +17,20 @@ from typing import Protocol
 
 from harvester.errors import ParseError
 from harvester.eutils._lxml import etree
-from harvester.eutils.results import ErrorResult, Item
+from harvester.eutils.results import ErrorResult, Item, Record
 
+DEFAULT_MAX_RECORD_BYTES = 256_000_000
+"""Bytes one record may span (256 MB): the sequence of most chromosomes fits (human chromosome 1
+holds ~249 MB, so its GBSeq needs more); a record costs a few times its size in memory while it
+is parsed, kept and joined, so the default stays well below what a laptop holds."""
+MAX_RECORD_CEILING = 900_000_000
+"""The highest `max_record_bytes`: below libxml2's own huge-mode limit on one text node (10**9
+bytes), so a record too big for us is always our refusal, never libxml2's "malformed"."""
 PARSER_OPTIONS = {
     "resolve_entities": False,
     "no_network": True,
     "load_dtd": False,
-    "huge_tree": False,
+    "huge_tree": True,
     "dtd_validation": False,
 }
 
@@ -34,7 +44,20 @@ class BadBody(ParseError):
 
 
 class TooLarge(ParseError):
-    """A body larger than the configured cap (`max_response_bytes`)."""
+    """A body larger than the configured cap (`max_response_bytes`), or one record of it larger
+    than `max_record_bytes`: our own limit, so it is not retried."""
+
+
+class RecordTooLarge(TooLarge):
+    """One record (or other item) went on past `max_record_bytes` without ending."""
+
+    def __init__(self, limit: int, after: Item | None, complete: int) -> None:
+        where = f"after uid {after.uid}" if isinstance(after, Record) and after.uid else "first"
+        super().__init__(
+            f"record {complete + 1} of the response ({where}) is larger than max_record_bytes "
+            f"({limit} bytes); raise it (fetch.max_record_mb in a job file) to harvest it"
+        )
+        self.limit = limit
 
 
 Events = Iterator[tuple[str, etree._Element]]
@@ -74,23 +97,47 @@ def make_parser(tags: Iterable[str] | None = None) -> etree.XMLPullParser:
 
 
 class XmlStream:
-    """Feeds bytes to one handler; items come out as soon as their elements end."""
+    """Feeds bytes to one handler; items come out as soon as their elements end.
 
-    __slots__ = ("_handler", "_parser", "nbytes")
+    Bytes fed since the last item came out are counted: a chunk that would take them past
+    `max_record_bytes` is refused before libxml2 sees it, so the tree one unfinished record
+    builds stays bounded (to within the chunk in which the last record ended)."""
 
-    def __init__(self, handler: Handler) -> None:
+    __slots__ = ("_handler", "_last", "_parser", "_since", "items", "max_record_bytes", "nbytes")
+
+    def __init__(self, handler: Handler, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> None:
         self._handler = handler
         self._parser = make_parser(handler.tags)
+        self.max_record_bytes = max_record_bytes
         self.nbytes = 0
+        self.items = 0
+        self._since = 0
+        self._last: Item | None = None
 
     def feed(self, chunk: bytes) -> Iterator[Item]:
         """Parse one chunk and yield the items it completes."""
+        self._since += len(chunk)
+        if self._since > self.max_record_bytes:
+            raise RecordTooLarge(self.max_record_bytes, self._last, self.items)
         self.nbytes += len(chunk)
         try:
             self._parser.feed(chunk)
         except etree.XMLSyntaxError as exc:
             raise BadBody("malformed", f"malformed XML: {exc}") from exc
-        yield from self._handler.on_events(self._parser.read_events())
+        yield from self._counted(self._handler.on_events(self._parser.read_events()))
+
+    def _counted(self, items: Iterator[Item]) -> Iterator[Item]:
+        """Pass items on; any item ends the span counted against `max_record_bytes`."""
+        last: Item | None = None
+        count = 0
+        for item in items:
+            count += 1
+            last = item
+            yield item
+        if count:
+            self.items += count
+            self._last = last
+            self._since = 0
 
     def close(self) -> Iterator[Item]:
         """End the document: a truncated body fails here."""

@@ -34,14 +34,20 @@ def _xml_paths(record: Record) -> Iterator[tuple[str, str]]:
 
 
 def _children(el: Any, prefix: str) -> Iterator[tuple[str, str]]:
-    for child in el:
-        if not isinstance(child.tag, str):
+    """(path, text) of every leaf below `el`, in document order; a stack, not recursion, as
+    huge-tree parsing lets a record nest 2,048 deep, past Python's recursion limit."""
+    stack = [(iter(el), prefix)]
+    while stack:
+        children, at = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+        elif not isinstance(child.tag, str):
             continue  # a comment or processing instruction
-        path = f"{prefix}{etree.QName(child).localname}"
-        if len(child):
-            yield from _children(child, path + "/")
+        elif len(child):
+            stack.append((iter(child), f"{at}{etree.QName(child).localname}/"))
         else:
-            yield path, child.text or ""
+            yield f"{at}{etree.QName(child).localname}", child.text or ""
 
 
 def _json_paths(node: Any, prefix: str) -> Iterator[tuple[str, str]]:

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from harvester.config import JobConfig, OutputFormat
+from harvester.config import MB, JobConfig, OutputFormat
 from harvester.config_keys import embedded_dataset, endpoint_url
 from harvester.errors import InputError, StoreError
 from harvester.eutils.client import EutilsClient
@@ -143,6 +143,7 @@ def client_config(job: JobConfig, base_url: str, **overrides: object) -> ClientC
         policy=job.policy,
         rate=job.rate,
         concurrency=job.concurrency,
+        max_record_bytes=job.fetch.max_record_mb * MB,
         **overrides,
     )
 
