@@ -229,21 +229,28 @@ async def test_gene_protein_joins_gbseq_records_by_gi(
     assert_joined(rows, expected, replay_data.records["protein"], GBSEQ_FIELDS)
 
 
-async def test_gene_nucleotide_joins_tinyseq_records(
-    tmp_path: Path, replay: ReplayServer, replay_data: ReplayData
+async def test_a_tinyseq_job_is_refused_before_any_request(
+    tmp_path: Path, replay: ReplayServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """TinySeq names a record by accession only (NCBI dropped TSeq_gi), while elink answers
-    the gi: the record must still join its link."""
-    rows = await run_job(
-        tmp_path,
-        replay,
-        source={"ids": [APOH_COW]},
-        dbfrom="gene",
-        db="nucleotide",
-        fetch={"rettype": "fasta", "retmode": "xml"},
-        fields=TSEQ_FIELDS,
-    )
-    assert_joined(rows, {APOH_COW: [5]}, replay_data.records["nuccore"], TSEQ_FIELDS)
+    """TinySeq names a record by accession only (NCBI dropped TSeq_gi, as the capture shows),
+    while elink answers the gi: nothing could join, so the job is refused up front instead of
+    writing every target missing."""
+    path = tmp_path / "job.yaml"
+    spec = {
+        "source": {"ids": [APOH_COW]},
+        "dbfrom": "gene",
+        "db": "nucleotide",
+        "fetch": {"rettype": "fasta", "retmode": "xml"},
+        "fields": TSEQ_FIELDS,
+        "output": {"path": str(tmp_path / "out.jsonl")},
+        "endpoint": replay.base_url,
+    }
+    path.write_text(yaml.safe_dump(spec))
+    code = await asyncio.to_thread(main, ["run", str(path), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "TinySeq" in err and "rettype gb" in err
+    assert replay.requests == [] and not (tmp_path / "out.jsonl").exists()
 
 
 def test_the_replay_cuts_nothing_out_of_a_record(replay_data: ReplayData) -> None:

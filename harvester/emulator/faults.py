@@ -2,8 +2,9 @@
 
 A plan gives each kind a rate (`500:0.02,cut:0.01`), optionally on one E-utility only
 (`stall@efetch:0.1`) and for a while only (`wrongroot@efetch:1:5-15`: from 5 s to 15 s after
-the emulator started), or all kinds one combined rate (`mixed:0.05`, spread evenly over the
-kinds that can apply to the request). One seeded RNG draws once per
+the emulator started; `droplinks@elink:1:#2-3`: its second and third requests), or all kinds
+one combined rate (`mixed:0.05`, spread evenly over the kinds that can apply to the request).
+One seeded RNG draws once per
 admitted request, so a sequential run is reproducible. A mixed fault's kind is dealt from a
 shuffled deck, so every kind that can apply strikes once before any strikes twice, whatever
 order concurrent requests arrive in. Every fault is transient except `expire`,
@@ -64,8 +65,22 @@ _RECORD_START = re.compile(
 )
 
 
-Window = tuple[float, float]
-ALWAYS: Window = (0.0, float("inf"))
+@dataclass(frozen=True, slots=True)
+class Window:
+    """When a rate holds: from `start` to `end` seconds after the emulator started, or (`count`)
+    from its `start`-th request to its `end`-th, both included."""
+
+    start: float = 0.0
+    end: float = float("inf")
+    count: bool = False
+
+    def holds(self, since: float, request: int) -> bool:
+        if self.count:
+            return self.start <= request <= self.end
+        return self.start <= since < self.end
+
+
+ALWAYS = Window()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,20 +128,23 @@ class FaultPlan:
                 windows.append(_window(span, part.strip()) if span else ALWAYS)
             else:
                 raise ConfigError(f"unknown fault '{kind}' (known: mixed, {', '.join(KINDS)})")
-        if mixed + sum(rate for _, rate in rates) > 1 and not any(w != ALWAYS for w in windows):
+        if mixed + sum(rate for _, rate in rates) > 1 and all(w == ALWAYS for w in windows):
             raise ConfigError(f"fault rates in '{text}' add up to more than 1")
         return cls(tuple(rates), mixed, tuple(windows))
 
 
 def _window(span: str, part: str) -> Window:
-    """`FROM-TO` seconds since the emulator started."""
-    start, _, end = span.partition("-")
+    """`FROM-TO` seconds since the emulator started, or `#FROM-TO` its requests by number."""
+    count = span.startswith("#")
+    start, _, end = span.removeprefix("#").partition("-")
     try:
-        window = (float(start), float(end))
+        window = Window(float(start), float(end), count)
     except ValueError:
-        window = (1.0, 0.0)
-    if not 0 <= window[0] < window[1]:
-        raise ConfigError(f"fault '{part}': give the window as FROM-TO seconds, FROM < TO")
+        window = Window(1.0, 0.0)
+    if not 0 <= window.start < window.end + count:
+        raise ConfigError(
+            f"fault '{part}': give the window as FROM-TO seconds or #FROM-TO requests, FROM < TO"
+        )
     return window
 
 
@@ -155,6 +173,7 @@ class FaultInjector:
         self._deck: list[str] = []
         self.started = started
         """The clock's reading when the emulator started: windows count from here."""
+        self.requests = 0
 
     def choose(
         self,
@@ -168,6 +187,7 @@ class FaultInjector:
         """The fault for this request, or None; draws nothing when the plan is empty."""
         if not self.plan:
             return None
+        self.requests += 1
         u = self._rng.random()
         if self.plan.mixed:
             if u < self.plan.mixed:
@@ -176,8 +196,7 @@ class FaultInjector:
         since = 0.0 if now is None else now - self.started
         for i, (planned, rate) in enumerate(self.plan.rates):
             kind, _, only = planned.partition("@")
-            start, end = self.plan.window(i)
-            if not start <= since < end:
+            if not self.plan.window(i).holds(since, self.requests):
                 continue
             if only in ("", endpoint) and applies(kind, endpoint, webenv, query_key, reused):
                 if u < rate:

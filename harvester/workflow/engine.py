@@ -36,20 +36,22 @@ from harvester.workflow.store import Chunk, Entry, Store
 
 log = logging.getLogger("harvester")
 MAX_REBUILDS = 3
-"""Times a chunk's History entries are rebuilt in a row, none of their pages read in between,
-before the WebEnv NCBI keeps forgetting counts as a failure (set aside, then final)."""
+"""WebEnvs lost in a row, no page read in between, before the History server that keeps
+forgetting counts as a failure (set aside, then final)."""
 
 
 class HistoryKeepsExpiring(NcbiTransientError):
-    """NCBI lost a chunk's History entries again and again: set aside by the chunk, not by the
-    page (each rebuild makes new pages), so the rounds stay bounded."""
+    """NCBI lost History entries again and again, none read in between: counted as one
+    failure of the History server's, not of each page (each rebuild makes new pages), so the
+    rounds, and the requests they cost, stay bounded."""
 
-    def __init__(self, key: tuple[int, int | None], times: int) -> None:
+    key = ("history-lost",)
+
+    def __init__(self, times: int) -> None:
         super().__init__(
-            f"NCBI lost the History entries of chunk {key[0]} {times} times in a row before "
-            "a page of them could be read"
+            f"NCBI lost the History entries it was given {times} times in a row before a page "
+            "of them could be read"
         )
-        self.key = ("history-lost", *key)
 
 
 class Harvest:
@@ -79,8 +81,8 @@ class Harvest:
         """Entries whose pages are all in, until their ids without a record are confirmed."""
         self.confirmed: set[int] = set()
         """Entries whose missing ids are confirmed, done once their check is in too."""
-        self.rebuilds: dict[tuple[int, int | None], int] = {}
-        """Times a chunk's entries (per link) were rebuilt since a page of them was read."""
+        self.lost_in_a_row = 0
+        """WebEnvs lost (and their entries rebuilt) since a page was last read."""
         self.set_aside = SetAside(client.config.backoff().cap, client.gate.now)
         self.progressed = False
         """Whether any work has succeeded: until then a failure is not set aside (a wrong
@@ -284,7 +286,7 @@ class Harvest:
                 f"History entry {entry.query_key} of chunk {entry.chunk}, none keyed by an id "
                 f"elink gave (first: {good[0][0]}): their ids and elink's do not match"
             )
-        self.rebuilds.pop((entry.chunk, entry.link), None)  # the entry's WebEnv works
+        self.lost_in_a_row = 0  # the History server keeps what it is given
         fresh = self.store.commit_records(good, missing, page=(entry.entry, retstart))
         self.stats.incr("harvest/records", fresh)
         returned = [uid for uid, _ in good] + missing
@@ -357,11 +359,10 @@ class Harvest:
         reading that WebEnv stop at their next attempt instead of retrying to the same end."""
         if self.store.entry(entry.entry).state != EntryState.OPEN:
             return
-        where = (entry.chunk, entry.link)
-        self.rebuilds[where] = self.rebuilds.get(where, 0) + 1
-        if self.rebuilds[where] > MAX_REBUILDS:
-            self.rebuilds[where] = 0  # set aside; the next round may rebuild again
-            raise HistoryKeepsExpiring(where, MAX_REBUILDS)
+        self.lost_in_a_row += 1
+        if self.lost_in_a_row > MAX_REBUILDS:
+            self.lost_in_a_row = 0  # set aside; the next round may rebuild again
+            raise HistoryKeepsExpiring(MAX_REBUILDS)
         self.linker.lost(entry.webenv)
         lost = [e for e in self.store.entries((EntryState.OPEN,)) if e.webenv == entry.webenv]
         for gone in lost:  # all marked before any await: their other failures return at once

@@ -71,6 +71,7 @@ class SetAside:
         self.clock = clock
         self._rounds: Counter[Hashable] = Counter()
         self._first: dict[Hashable, float] = {}
+        self._last: dict[Hashable, float] = {}
 
     @staticmethod
     def recoverable(exc: BaseException) -> bool:
@@ -87,7 +88,9 @@ class SetAside:
         rounds = 0
         for key in keys:
             self._first.setdefault(key, now)
-            self._rounds[key] += 1
+            if now - self._last.get(key, -self.pause) >= self.pause:  # a new round, not a
+                self._rounds[key] += 1  # second failure of the same one (a shared key)
+            self._last[key] = now
             rounds = max(rounds, self._rounds[key])
         if rounds <= ROUNDS:
             return self.pause
