@@ -115,7 +115,6 @@ async def _emulator_sample(db: str, via: FetchVia, dataset: str) -> Record:
     """One record of `db` from an in-process emulator, fetched as a harvest would."""
     from harvester.emulator import Emulator, EmulatorConfig
     from harvester.eutils.client import EutilsClient
-    from harvester.eutils.pacing import Gate
     from harvester.eutils.settings import ClientConfig
 
     async with Emulator(EmulatorConfig(dataset=dataset)) as emu:
@@ -124,7 +123,7 @@ async def _emulator_sample(db: str, via: FetchVia, dataset: str) -> Record:
             known = ", ".join(sorted(emu.state.dataset.maps))
             raise InputError(f"no sample record of {db!r} in the emulator (databases: {known})")
         config = ClientConfig(base_url=emu.base_url)
-        async with EutilsClient(config, gate=Gate(config.rate_policy())) as client:
+        async with EutilsClient(config) as client:  # the process's gate for this server
             ids = [str(uid_map.uid(0))]
             records = (
                 client.esummary(db, ids=ids)
