@@ -18,7 +18,8 @@ from harvester.workflow.kept import parsed
 from harvester.workflow.outfile import check_output
 from harvester.workflow.output import write_output
 from harvester.workflow.rederive import fields_changed, rederive
-from harvester.workflow.runner import STORE_NAME, open_store
+from harvester.workflow.runner import open_store
+from harvester.workflow.store_mark import STORE_NAME
 from harvester.workflow.table import require_pyarrow
 from harvester.workflow.views import StoreView
 

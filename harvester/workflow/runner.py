@@ -32,6 +32,7 @@ from harvester.workflow.progress import Progress
 from harvester.workflow.rederive import fields_changed, rederive
 from harvester.workflow.sources import SourceIds, load_source_ids
 from harvester.workflow.store import Store
+from harvester.workflow.store_mark import STORE_NAME as STORE_NAME
 from harvester.workflow.summary import build_summary
 from harvester.workflow.table import require_pyarrow
 from harvester.workflow.views import StoreView
@@ -39,7 +40,6 @@ from harvester.workflow.views import StoreView
 if TYPE_CHECKING:
     from harvester.emulator.config import EmulatorConfig
 
-STORE_NAME = "state.sqlite"
 log = logging.getLogger("harvester")
 
 
