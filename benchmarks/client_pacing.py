@@ -47,7 +47,8 @@ from harvester.emulator.requestlog import read_log as read_request_log
 from harvester.emulator.server import Emulator, EmulatorThread
 from harvester.emulator.spec import load_spec
 from harvester.eutils.client import ClientConfig, EutilsClient
-from harvester.eutils.pacing import DEFAULT_MARGIN, reset_process_gate
+from harvester.eutils.gates import reset_process_gate
+from harvester.eutils.pacing import DEFAULT_MARGIN
 from harvester.eutils.results import LinkSet, LinkSetHistory
 from harvester.ncbi import RATE_NO_KEY, RATE_WITH_KEY
 

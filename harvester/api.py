@@ -19,8 +19,9 @@ from typing import Any
 from harvester import config
 from harvester.config import JobConfig
 from harvester.workflow.output import jsonl_docs
-from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
+from harvester.workflow.runner import RunOptions, run_job
 from harvester.workflow.store import Store
+from harvester.workflow.store_mark import STORE_NAME
 from harvester.workflow.views import StoreView
 
 Job = JobConfig

@@ -337,3 +337,24 @@ def test_the_readme_documents_every_exit_code():
     assert "network" in table["4"] and "refused" in table["5"]
     assert "parsed" in table["6"] and "store" in table["7"]
     assert errors.EXIT_INTERRUPTED == 130
+
+
+@pytest.mark.parametrize("inside", ["state.sqlite", "sub/out.jsonl"])
+def test_an_output_inside_another_jobs_directory_is_refused(tmp_path, capsys, inside):
+    first = write_job(tmp_path, lambda text, _tmp: text)
+    assert run_cli(["run", str(first), "--quiet"], capsys)[0] == 0
+    store = tmp_path / "out.jsonl.harvest" / "state.sqlite"
+    before = store.read_bytes()
+    second = tmp_path / "other.yaml"
+    second.write_text(JOB.replace("OUT", f"{tmp_path / 'other.jsonl'}, format: jsonl"))
+    target = tmp_path / "out.jsonl.harvest" / inside
+    code, err = run_cli(["run", str(second), "--quiet", "--output", str(target)], capsys)
+    assert code == errors.InputError.exit_code
+    assert_one_line(
+        err,
+        rf"the output \S*{re.escape(inside)} is inside the job directory \S*out\.jsonl\.harvest "
+        "of another job: writing it could destroy that job's store",
+    )
+    assert store.read_bytes() == before and not target.parent.joinpath("sub").exists()
+    assert not (tmp_path / "other.jsonl.harvest").exists()  # refused before any work
+    assert run_cli(["run", str(first), "--quiet"], capsys)[0] == 0  # the first job still runs

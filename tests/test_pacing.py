@@ -15,14 +15,13 @@ import pytest
 from eutils_helpers import VirtualClock, virtual_time
 
 from harvester.errors import ConfigError
+from harvester.eutils.gates import process_gate, reset_process_gate
 from harvester.eutils.pacing import (
     DEFAULT_MARGIN,
     MIN_GAP,
     Gate,
     is_us_peak,
     policy_for,
-    process_gate,
-    reset_process_gate,
     urgent,
 )
 from harvester.eutils.rate_control import DECREASE, LONE_CUT, RateControl

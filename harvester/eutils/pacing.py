@@ -1,4 +1,5 @@
-"""The one process-wide gate every E-utilities attempt passes, retries included.
+"""The gate every E-utilities attempt passes, retries included: one per (host, API key) in a
+process (gates.py keeps them), shared by every job, client and event loop that sends there.
 
 NCBI counts requests over a sliding second, so the gate enforces exactly that: at most n
 requests (the limit) in any window of one second plus a safety margin (default 2%) against
@@ -8,8 +9,16 @@ release the event loop delayed be made up instead of lost. The server's word set
 the policy's rate is used (rate_control.py): a 429's Retry-After holds every request until it
 passes, repeated 429s cut the rate for a while, and the `X-RateLimit-*` headers leave another
 program's share of the allowance to it. Time comes from the running loop (tests use a
-virtual one). Attempts take their turns first come, first served, except that those started
-inside `urgent()` go ahead of every other waiting attempt.
+virtual one; every standard loop reads `time.monotonic`, so loops in one process agree).
+Attempts take their turns first come, first served, except that those started inside
+`urgent()` go ahead of every other waiting attempt.
+
+Loops and threads: `harvest()` may run on a worker thread's loop beside another job's, and
+asyncio objects belong to one loop, so each loop queues its attempts on its own (`_Turns`);
+what the limit rests on (the sends logged, a 429's hold, the rate control) is shared and
+changed under one thread lock, where a release is checked against every window and logged in
+one step. Loops therefore never exceed the limit together; only the `min_gap` spacing (the
+anti-burst bucket) is kept within each loop, not between two.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ import contextvars
 import heapq
 import itertools
 import math
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,7 +53,6 @@ __all__ = [
     "Release",
     "is_us_peak",
     "policy_for",
-    "process_gate",
     "urgent",
 ]
 
@@ -137,6 +147,21 @@ class Release:
         self.waited = waited
 
 
+class _Turns:
+    """One event loop's queue at the gate: who holds the turn, who waits (a heap by priority,
+    then arrival), and its anti-burst bucket."""
+
+    __slots__ = ("arrivals", "busy", "free_since", "limiter", "waiting")
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self.arrivals = itertools.count()
+        self.limiter: AsyncLimiter | None = None
+        self.free_since = float("-inf")
+        """When the last turn was passed on with nobody waiting (see `Gate.idle`)."""
+
+
 class Gate:
     """Lets at most n requests through in any window of n / rate seconds (plus the margin),
     spaced at least `min_gap` periods of the policy's rate apart, and adapts the rate to what
@@ -170,15 +195,12 @@ class Gate:
         self._clock = clock
         self._wall = wall or (lambda: datetime.now(UTC))
         self._hold_until = float("-inf")
-        self._limiter: AsyncLimiter | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._log: collections.deque[Release] = collections.deque(maxlen=MAX_LANES)
-        self._busy = False
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
-        """Attempts waiting for their turn: a heap by (priority, arrival)."""
-        self._arrivals = itertools.count()
-        self._free_since = float("-inf")
-        """When the last turn was passed on with nobody waiting (see `idle`)."""
+        self._lock = threading.RLock()
+        """Guards what all loops share: the log, the hold and the rate control."""
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Turns] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def now(self) -> float:
         """The gate's clock (the running loop's time unless one was injected)."""
@@ -187,7 +209,8 @@ class Gate:
     @property
     def rate(self) -> float:
         """The rate the gate releases at right now (the policy's, less what the server said)."""
-        return self.control.rate(self.policy.rate_at(self._wall()), self.now())
+        with self._lock:
+            return self.control.rate(self.policy.rate_at(self._wall()), self.now())
 
     @property
     def lanes(self) -> int:
@@ -199,42 +222,58 @@ class Gate:
         """Seconds that may hold at most `lanes` requests, margin included."""
         return self.lanes / (self.rate * (1.0 - self.margin))
 
-    def _bucket(self) -> AsyncLimiter:
+    def _bucket(self, turns: _Turns) -> AsyncLimiter:
         """aiolimiter's bucket of one keeps consecutive releases `min_gap` periods of the
         policy's rate apart. A slowed rate is kept by the lanes' windows alone, so the bucket
         changes only with the policy's rate (ncbi-2007's peak hours): a new one then."""
         gap = self.min_gap / self.policy.rate_at(self._wall())
-        if self._limiter is None or self._limiter.time_period != gap:
-            self._limiter = AsyncLimiter(1, gap)
-        return self._limiter
+        if turns.limiter is None or turns.limiter.time_period != gap:
+            turns.limiter = AsyncLimiter(1, gap)
+        return turns.limiter
 
     def _due(self) -> float:
         """The earliest time the next release keeps every window within its n requests."""
-        lanes = self.lanes
-        lane = self._log[-lanes].at + self.window if len(self._log) >= lanes else float("-inf")
-        return max(lane, self._hold_until)
+        with self._lock:
+            lanes = self.lanes
+            log = self._log
+            lane = log[-lanes].at + self.window if len(log) >= lanes else float("-inf")
+            return max(lane, self._hold_until)
+
+    def _turns_of(self, loop: asyncio.AbstractEventLoop) -> _Turns:
+        """This loop's queue (a new loop gets a fresh one; a closed loop's goes with it)."""
+        with self._lock:
+            turns = self._turns.get(loop)
+            if turns is None:
+                turns = self._turns[loop] = _Turns()
+            return turns
+
+    def _release(self, start: float) -> Release | None:
+        """Log a release now if every window (other loops' sends included) has room."""
+        with self._lock:
+            now = self.now()
+            if now < self._due():  # a 429, a late send or another loop moved the window
+                return None
+            release = Release(now, now - start)
+            self._log.append(release)
+            return release
 
     async def acquire(self) -> Release:
         """Wait for this attempt's turn; pass the result to `sent` once the request is out."""
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # asyncio primitives belong to one loop
-            self._loop, self._limiter = loop, None
-            self._busy, self._waiting = False, []
+        turns = self._turns_of(loop)
         start = self.now()
-        await self._turn(loop)
+        await self._turn(turns, loop)
         try:
             while True:
                 wait = self._due() - self.now()
                 if wait > 0:
                     await asyncio.sleep(wait)
                     continue
-                await self._bucket().acquire()
-                if self.now() >= self._due():  # no 429 or late send moved the window meanwhile
+                await self._bucket(turns).acquire()
+                if (release := self._release(start)) is not None:
                     break
-            release = Release(self.now(), self.now() - start)
-            self._log.append(release)
         finally:
-            self._pass_turn()
+            self._pass_turn(turns)
         self.stats.incr("gate/acquired")
         self.stats.incr("gate/rate_sum", self.rate)  # / acquired: the mean rate paced at
         if release.waited > 0:
@@ -242,82 +281,66 @@ class Gate:
             self.stats.incr("gate/wait_seconds", release.waited)
         return release
 
-    async def _turn(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Wait until this attempt holds the gate: at once when nobody does, else when every
-        attempt ahead of it (by priority, then arrival) has had its turn."""
-        if not self._busy and not self._waiting:
-            self._busy = True
+    async def _turn(self, turns: _Turns, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait until this attempt holds its loop's turn: at once when nobody does, else when
+        every attempt ahead of it (by priority, then arrival) has had its turn."""
+        if not turns.busy and not turns.waiting:
+            turns.busy = True
             return
         ticket = loop.create_future()
-        heapq.heappush(self._waiting, (_PRIORITY.get(), next(self._arrivals), ticket))
+        heapq.heappush(turns.waiting, (_PRIORITY.get(), next(turns.arrivals), ticket))
         try:
             await ticket
         except asyncio.CancelledError:
             if ticket.done() and not ticket.cancelled():
-                self._pass_turn()  # handed the turn as it was cancelled: hand it on
+                self._pass_turn(turns)  # handed the turn as it was cancelled: hand it on
             raise
 
-    def _pass_turn(self) -> None:
-        while self._waiting:
-            _, _, ticket = heapq.heappop(self._waiting)
+    def _pass_turn(self, turns: _Turns) -> None:
+        while turns.waiting:
+            _, _, ticket = heapq.heappop(turns.waiting)
             if not ticket.done():  # a cancelled waiter's ticket is skipped
                 ticket.set_result(None)
                 return
-        self._busy = False
-        self._free_since = self.now()
+        turns.busy = False
+        turns.free_since = self.now()
 
     def idle(self) -> float:
-        """Seconds the gate has had a release due and nobody to take it (0 while any attempt
-        holds or waits for a turn): time lost to the rate unless the work ran out."""
-        if self._busy or self._waiting:
-            return 0.0
-        return max(0.0, self.now() - max(self._due(), self._free_since))
+        """Seconds the gate has had a release due and nobody to take it (0 while any attempt,
+        on any loop, holds or waits for a turn): time lost to the rate unless work ran out."""
+        with self._lock:
+            queues = list(self._turns.values())
+            if any(turns.busy or turns.waiting for turns in queues):
+                return 0.0
+            free_since = max((turns.free_since for turns in queues), default=float("-inf"))
+            return max(0.0, self.now() - max(self._due(), free_since))
 
     def sent(self, release: Release) -> None:
         """The request's bytes went out now: count its window from here."""
-        release.at = max(release.at, self.now())
+        with self._lock:
+            release.at = max(release.at, self.now())
 
-    def on_429(self, retry_after: float | None = None) -> None:
+    def on_429(self, retry_after: float | None = None) -> bool:
         """NCBI said too many: hold everything until Retry-After, and cut the rate (a little,
-        or by a quarter when 429s repeat with no rate headers to go by: rate_control.py)."""
+        or by a quarter when 429s repeat with no rate headers to go by: rate_control.py).
+        True when the rate was cut (False: part of the last cut's burst)."""
         self.stats.incr("gate/slowdowns")
-        if retry_after is not None and retry_after > 0:
-            self._hold_until = max(self._hold_until, self.now() + retry_after)
-        if self.control.on_429(self.now(), retry_after):
+        with self._lock:
+            if retry_after is not None and retry_after > 0:
+                self._hold_until = max(self._hold_until, self.now() + retry_after)
+            cut = self.control.on_429(self.now(), retry_after)
+        if cut:
             self.stats.incr("gate/rate_cuts")
+        return cut
 
     def on_rate_headers(self, release: Release, limit: int, remaining: int) -> None:
         """An accepted answer's `X-RateLimit-Limit`/`-Remaining`, for the request `release`
         sent: the window the server counted it in held this many of ours."""
         start = release.at - WINDOW
         own = 0
-        for earlier in reversed(self._log):
-            if earlier.at <= start - WINDOW:  # logged in order of sending, give or take
-                break
-            own += start < earlier.at <= release.at
-        self.control.on_rate_headers(limit, remaining, own)
-
-
-_PROCESS_GATE: Gate | None = None
-
-
-def process_gate(
-    policy: RatePolicy, *, margin: float = DEFAULT_MARGIN, stats: Stats | None = None
-) -> Gate:
-    """The single gate of this process: every client shares it, so limits hold across them."""
-    global _PROCESS_GATE
-    if _PROCESS_GATE is None:
-        _PROCESS_GATE = Gate(
-            policy, margin=margin, control=RateControl(slow_start=True), stats=stats
-        )
-    elif _PROCESS_GATE.policy != policy:
-        raise ConfigError(
-            f"this process already paces requests with policy '{_PROCESS_GATE.policy.name}'"
-        )
-    return _PROCESS_GATE
-
-
-def reset_process_gate() -> None:
-    """Forget the process gate (tests, or a new job in the same process)."""
-    global _PROCESS_GATE
-    _PROCESS_GATE = None
+        with self._lock:
+            for earlier in reversed(self._log):
+                if earlier.at <= start - WINDOW:  # logged in order of sending, give or take
+                    break
+                own += start < earlier.at <= release.at
+            self.control.on_rate_headers(limit, remaining, own)

@@ -24,7 +24,8 @@ from harvester import __version__
 from harvester.errors import HistoryExpiredError, TransportError
 from harvester.eutils.concurrency import ConcurrencyControl
 from harvester.eutils.connections import POOL_IDLE_SECONDS, Exchange, StaleConnection, trace
-from harvester.eutils.pacing import Gate, Release, process_gate
+from harvester.eutils.gates import GateKey, process_gate, release_gate
+from harvester.eutils.pacing import Gate, Release
 from harvester.eutils.parse import Expected, aparse
 from harvester.eutils.results import ErrorResult, Item, Record
 from harvester.eutils.retry import (
@@ -77,8 +78,11 @@ class Transport:
     ) -> None:
         self.config = config
         self.stats = stats if stats is not None else Stats()
-        self.gate = gate or process_gate(config.rate_policy(), margin=config.margin)
-        # gate/* counters: this client's waits here, the whole process's in gate.stats
+        self._leased = gate is None
+        """Whether the gate is the process's shared one, taken here and given back on close."""
+        key = GateKey.of(config.base_url, config.api_key)
+        self.gate = gate or process_gate(config.rate_policy(), key=key, margin=config.margin)
+        # gate/* counters: this client's passes here, the whole process's in gate.stats
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
@@ -112,10 +116,13 @@ class Transport:
             self._session._retry_connection = False
 
     async def close(self) -> None:
-        """Close the session (idempotent)."""
+        """Close the session and give back a shared gate (idempotent)."""
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._leased:
+            self._leased = False
+            release_gate(self.gate)
 
     def _identity(self, params: Params) -> list[tuple[str, str]]:
         cfg = self.config
@@ -172,7 +179,7 @@ class Transport:
             held: list[_T] = []
             release = await self.gate.acquire()
             if self.stats is not self.gate.stats:  # a shared Stats has the gate's own count
-                self.stats.incr("gate/wait_seconds", release.waited)
+                self._count_pass(release)
             try:
                 async for item in attempt(release):
                     if not isinstance(item, Record):
@@ -196,6 +203,15 @@ class Transport:
             except Exception as exc:  # classified; unknown ones re-raised
                 verdict = classify(exc, history_attempts=self.config.history_attempts) or Fail(exc)
             await self._after_failure(endpoint, state, verdict)
+
+    def _count_pass(self, release: Release) -> None:
+        """This client's own `gate/*` counters (the gate's count every client in the process,
+        and its summary must say what this job waited and at which rate it was paced)."""
+        self.stats.incr("gate/acquired")
+        self.stats.incr("gate/rate_sum", self.gate.rate)
+        if release.waited > 0:
+            self.stats.incr("gate/waits")
+            self.stats.incr("gate/wait_seconds", release.waited)
 
     def _refuse_lost_entry(self, params: Params) -> None:
         """An attempt to read an entry of a WebEnv already known lost would only be retried to
@@ -227,7 +243,10 @@ class Transport:
             raise error
         self.stats.incr(f"retry/{verdict.reason}")
         if verdict.reason == "http_429":
-            self.gate.on_429(verdict.retry_after)
+            cut = self.gate.on_429(verdict.retry_after)
+            if self.stats is not self.gate.stats:
+                self.stats.incr("gate/slowdowns")
+                self.stats.incr("gate/rate_cuts", cut)
         elif verdict.reason == "timeout" or verdict.reason.startswith("http_5"):
             self.concurrency.on_trouble(self.gate.now(), self.gate.rate)
         delay = state.next_delay(verdict)

@@ -13,9 +13,10 @@ from typing import Any
 from harvester.config import OVERRIDE_KEYS, JobConfig, OutputFormat, load_job
 from harvester.errors import InputError
 from harvester.eutils.pacing import policy_for
-from harvester.workflow.runner import STORE_NAME, RunOptions, plan_names, run
+from harvester.workflow.runner import RunOptions, plan_names, run
 from harvester.workflow.sources import load_source_ids
 from harvester.workflow.store import Store, in_use
+from harvester.workflow.store_mark import STORE_NAME
 from harvester.workflow.summary import print_summary
 from harvester.workflow.views import StoreView
 

@@ -19,7 +19,8 @@ from harvester.workflow.kept import parsed
 from harvester.workflow.outfile import check_output
 from harvester.workflow.output import write_output
 from harvester.workflow.rederive import fields_changed, rederive
-from harvester.workflow.runner import STORE_NAME, open_store
+from harvester.workflow.runner import open_store
+from harvester.workflow.store_mark import STORE_NAME
 from harvester.workflow.table import require_pyarrow
 from harvester.workflow.views import StoreView
 
@@ -118,7 +119,6 @@ async def _emulator_sample(db: str, via: FetchVia, dataset: str) -> Record:
     emulator, fetched as a harvest would."""
     from harvester.emulator import Emulator, EmulatorConfig
     from harvester.eutils.client import EutilsClient
-    from harvester.eutils.pacing import Gate
     from harvester.eutils.settings import ClientConfig
 
     db = canonical_db(db)
@@ -128,7 +128,7 @@ async def _emulator_sample(db: str, via: FetchVia, dataset: str) -> Record:
             known = ", ".join(sorted(emu.state.dataset.maps))
             raise InputError(f"no sample record of {db!r} in the emulator (databases: {known})")
         config = ClientConfig(base_url=emu.base_url)
-        async with EutilsClient(config, gate=Gate(config.rate_policy())) as client:
+        async with EutilsClient(config) as client:  # the process's gate for this server
             ids = [str(uid_map.uid(0))]
             records = (
                 client.esummary(db, ids=ids)

@@ -6,7 +6,8 @@ whose run writes it; a run holds its job directory's lock, so another temporary 
 digest was left by a dead run of the same job and is swept, and another job's never is.
 A symlink is followed: the file it points to is replaced and the link stays a link. `-` is
 stdout, and a FIFO, a device or a socket is written straight through as it is read. An output
-that is the job file, the id file or inside the job directory is refused before any work.
+that is the job file, the id file, inside the job directory or inside any other job's directory
+(a folder holding a job store: store_mark.py) is refused before any work.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import IO, Any
 
 from harvester.config import STDOUT, JobConfig, is_stream
 from harvester.errors import HarvesterError, InputError, StoreError
+from harvester.workflow.store_mark import holds_job_store
 
 __all__ = [
     "check_output",
@@ -141,11 +143,26 @@ def check_output(job: JobConfig) -> None:
             raise InputError(f"the output {path} is {kind}: writing it would destroy it")
     if _same_file(target, job.job_dir) or job.job_dir.absolute() in target.absolute().parents:
         raise InputError(f"the output {path} is inside the job directory {job.job_dir}")
+    other = _job_dir_holding(target)
+    if other is not None:
+        raise InputError(
+            f"the output {path} is inside the job directory {other} of another job: "
+            "writing it could destroy that job's store"
+        )
     if is_stream(path):
         if not os.access(path, os.W_OK):
             raise InputError(f"cannot write the output {path}: permission denied")
         return
     _check_folder(path, target)
+
+
+def _job_dir_holding(target: Path) -> Path | None:
+    """The job directory `target` is in (or is), by its path as given or with links resolved."""
+    folders = {target.absolute(), *target.absolute().parents}
+    with contextlib.suppress(OSError, RuntimeError):  # a symlink loop: the given path only
+        resolved = target.resolve()
+        folders |= {resolved, *resolved.parents}
+    return next((f for f in sorted(folders, reverse=True) if holds_job_store(f)), None)
 
 
 def _same_file(a: Path, b: Path) -> bool:

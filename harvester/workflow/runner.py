@@ -19,8 +19,7 @@ from harvester.config import MB, JobConfig, OutputFormat
 from harvester.config_keys import embedded_dataset, endpoint_url
 from harvester.errors import InputError, StoreError
 from harvester.eutils.client import EutilsClient
-from harvester.eutils.pacing import Gate
-from harvester.eutils.rate_control import RateControl
+from harvester.eutils.gates import shared_gate
 from harvester.eutils.settings import ClientConfig
 from harvester.ncbi import RETMAX_CAP
 from harvester.stats import Stats
@@ -33,6 +32,7 @@ from harvester.workflow.progress import Progress
 from harvester.workflow.rederive import fields_changed, rederive
 from harvester.workflow.sources import SourceIds, load_source_ids
 from harvester.workflow.store import Store
+from harvester.workflow.store_mark import STORE_NAME as STORE_NAME
 from harvester.workflow.summary import build_summary
 from harvester.workflow.table import require_pyarrow
 from harvester.workflow.views import StoreView
@@ -40,7 +40,6 @@ from harvester.workflow.views import StoreView
 if TYPE_CHECKING:
     from harvester.emulator.config import EmulatorConfig
 
-STORE_NAME = "state.sqlite"
 log = logging.getLogger("harvester")
 
 
@@ -168,13 +167,11 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
         preloaded = load_source_ids(job.source, job_file=job.job_file)  # before a job dir exists
     async with endpoint(job, options) as base_url:
         config = client_config(job, base_url)
-        stats = Stats()
-        control = RateControl(slow_start=True)
-        gate = Gate(config.rate_policy(), margin=config.margin, control=control, stats=stats)
-        async with EutilsClient(config, gate=gate, stats=Stats()) as einfo_client:
-            job, warnings = await checked_names(job, einfo_client)
-        async with EutilsClient(config, gate=gate, stats=stats) as client:
-            return await _harvest(job, options, client, started, warnings, preloaded)
+        with shared_gate(config) as gate:  # every job in the process to this server and key
+            async with EutilsClient(config, gate=gate, stats=Stats()) as einfo_client:
+                job, warnings = await checked_names(job, einfo_client)
+            async with EutilsClient(config, gate=gate, stats=Stats()) as client:
+                return await _harvest(job, options, client, started, warnings, preloaded)
 
 
 async def _harvest(

@@ -30,6 +30,7 @@ from harvester.errors import StoreError
 from harvester.workflow import kept
 from harvester.workflow.states import EntryState, Posting, SourceStatus
 from harvester.workflow.store_errors import GuardedConnection
+from harvester.workflow.store_mark import APPLICATION_ID
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -142,6 +143,7 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+            self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # store_mark.py
         except OSError as exc:
             self._release_lock()
             raise StoreError(f"cannot open the job store {path}: {exc.strerror}") from None
