@@ -161,7 +161,9 @@ class Harvest:
             asked_again = await self.linker.index(doubtful)
             added += self._register(asked_again)
             again, more = index_of(doubtful, asked_again, self.links)
-            statuses.update(again)
+            for source, status in again.items():  # "no links" is a word; left out is not
+                if status != SourceStatus.UNKNOWN or statuses[source] != SourceStatus.NO_LINKS:
+                    statuses[source] = status
             edges += more
             self.stats.incr("harvest/sources_asked_again", len(doubtful))
         mode, claimed = self.store.commit_links(
