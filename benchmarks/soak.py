@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python benchmarks/soak.py faults --rate 0.2             # 2,500 genes, 20% faults
     PYTHONPATH=. python benchmarks/soak.py faults --rate 0.05 --genes 10000 --stall 1
+    PYTHONPATH=. python benchmarks/soak.py faults --genes 1000 --plan wrongroot@efetch:1:5-15
     PYTHONPATH=. python benchmarks/soak.py outage --seconds 30           # server gone for 30 s
     PYTHONPATH=. python benchmarks/soak.py huge --bytes 1073741825       # a 1 GiB efetch page
 
@@ -62,7 +63,7 @@ def faults(args: argparse.Namespace) -> dict[str, Any]:
     dataset = Dataset(load_spec(spec))
     genes = [dataset.maps["gene"].uid(i) for i in range(args.genes)]
     runs = {}
-    for name, plan in (("clean", ""), ("faulty", f"mixed:{args.rate}")):
+    for name, plan in (("clean", ""), ("faulty", args.plan or f"mixed:{args.rate}")):
         (work / name).mkdir()
         log = work / name / "requests.jsonl"
         emulator = EmulatorConfig(
@@ -91,7 +92,8 @@ def faults(args: argparse.Namespace) -> dict[str, Any]:
             "output": the_job.output.path.read_bytes(),
         }
     same = runs["clean"].pop("output") == runs["faulty"].pop("output")
-    return {"genes": args.genes, "rate": args.rate, "identical_output": same, **runs}
+    plan = args.plan or f"mixed:{args.rate}"
+    return {"genes": args.genes, "plan": plan, "identical_output": same, **runs}
 
 
 async def _outage(seconds: float) -> dict[str, Any]:
@@ -177,6 +179,11 @@ def main() -> None:
     f.add_argument("--genes", type=int, default=2500)
     f.add_argument("--stall", type=float, default=0.0, help="seconds a stall fault holds")
     f.add_argument("--seed", type=int, default=1)
+    f.add_argument(
+        "--plan",
+        default="",
+        help="a fault plan instead of mixed:RATE (wrongroot@efetch:1:5-15)",
+    )
     o = sub.add_parser("outage")
     o.add_argument("--seconds", type=float, default=30.0)
     h = sub.add_parser("huge")
