@@ -2,7 +2,8 @@
 
     PYTHONPATH=. python benchmarks/soak.py faults --rate 0.2             # 2,500 genes, 20% faults
     PYTHONPATH=. python benchmarks/soak.py faults --rate 0.05 --genes 10000 --stall 1
-    PYTHONPATH=. python benchmarks/soak.py faults --genes 1000 --plan wrongroot@efetch:1:5-15
+    PYTHONPATH=. python benchmarks/soak.py faults --genes 1000 --job-rate 10 --latency realistic \
+        --plan wrongroot@efetch:1:5-15                                  # 10 s of wrong answers
     PYTHONPATH=. python benchmarks/soak.py outage --seconds 30           # server gone for 30 s
     PYTHONPATH=. python benchmarks/soak.py huge --bytes 1073741825       # a 1 GiB efetch page
 
@@ -67,9 +68,14 @@ def faults(args: argparse.Namespace) -> dict[str, Any]:
         (work / name).mkdir()
         log = work / name / "requests.jsonl"
         emulator = EmulatorConfig(
-            dataset=spec, faults=plan, seed=args.seed, stall_seconds=args.stall, request_log=log
+            dataset=spec,
+            faults=plan,
+            seed=args.seed,
+            stall_seconds=args.stall,
+            request_log=log,
+            latency=args.latency,
         )
-        the_job = job(work / name, genes)
+        the_job = job(work / name, genes, rate=args.job_rate)
         started = time.monotonic()
         stops: list[str] = []
         while True:  # a request that fails 6 times stops the run: resume it, as a user would
@@ -179,6 +185,8 @@ def main() -> None:
     f.add_argument("--genes", type=int, default=2500)
     f.add_argument("--stall", type=float, default=0.0, help="seconds a stall fault holds")
     f.add_argument("--seed", type=int, default=1)
+    f.add_argument("--job-rate", type=float, default=2000, help="the job's requests/s")
+    f.add_argument("--latency", default="zero", help="the emulator's latency profile")
     f.add_argument(
         "--plan",
         default="",
