@@ -144,7 +144,7 @@ def middleware(keeper: Gatekeeper) -> Middleware:
                 response = f.immediate(
                     fault, name, p.json, query_key, verdict.who, verdict.keyed, json_500
                 )
-                fault = "500-json" if json_500 else fault
+                fault = "500-json" if json_500 and fault == "500" else fault
             if response is None:
                 if fault in ("cut", "short"):
                     request[FAULT_KEY] = fault
