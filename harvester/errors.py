@@ -9,7 +9,9 @@
     │   │   └── HistoryExpiredError    a WebEnv/query_key NCBI no longer knows: rebuild it
     │   └── NcbiPermanentError         not worth retrying: invalid key, invalid db, bad ids
     ├── ParseError                 6   a response that is not what its endpoint promises
-    └── StoreError                 7   the job store is unusable or belongs to another job
+    ├── StoreError                 7   the job store is unusable or belongs to another job
+    └── IncompleteError            8   the run ended with targets neither fetched nor said
+                                       missing: a guard that should never fire
 
 Messages are one plain sentence meant for the user; they never contain the API key.
 """
@@ -69,6 +71,12 @@ class StoreError(HarvesterError):
     """The job store cannot be used."""
 
     exit_code = 7
+
+
+class IncompleteError(HarvesterError):
+    """The harvest ended with work not done: never written as complete (exit 0)."""
+
+    exit_code = 8
 
 
 EXIT_INTERRUPTED = 130

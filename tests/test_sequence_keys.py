@@ -73,6 +73,8 @@ def test_a_page_keyed_by_accession_only_still_joins_its_accession_targets() -> N
 def test_seqids_give_their_entrez_id() -> None:
     from harvester.eutils.parse_records import seqid_key
 
+    # a number of another kind (bbs|, bbm|, gim|) is no gi: it must not key the record
+    assert [seqid_key(s) for s in ("bbs|123456", "bbm|99", "gim|7")] == ["", "", ""]
     assert [seqid_key(s) for s in ("gi|15718680", "ref|NP_005537.3|", "X1.1", "gnl|db|x")] == [
         "15718680",
         "NP_005537.3",

@@ -104,7 +104,9 @@ def seqid_key(seqid: str) -> str:
     parts = seqid.strip().split("|")
     if len(parts) == 1:
         return parts[0]
-    return "" if parts[0] in _LOCAL_SEQIDS else parts[1]
+    if parts[0] in _LOCAL_SEQIDS or (parts[0] != "gi" and parts[1].isdigit()):
+        return ""  # a number that is not a gi (bbs|, bbm|, gim|) is no uid elink gives
+    return parts[1]
 
 
 _LOCAL_SEQIDS = frozenset(("gnl", "lcl"))

@@ -54,6 +54,14 @@ class HistoryKeepsExpiring(NcbiTransientError):
         )
 
 
+def _links_held(entries: list[Entry]) -> dict[int, set[int | None]]:
+    """By chunk, the link names its open entries hold (None: a post holding them all)."""
+    held: dict[int, set[int | None]] = {}
+    for entry in entries:
+        held.setdefault(entry.chunk, set()).add(entry.link)
+    return held
+
+
 class Harvest:
     """Runs (or resumes) one job against one client and one store."""
 
@@ -105,15 +113,35 @@ class Harvest:
 
     def _plan_from_store(self) -> None:
         """Enqueue whatever the store says is not done yet (everything, on a fresh job)."""
+        entries = self.store.entries((EntryState.OPEN,))
+        held = _links_held(entries)
         for chunk in self.store.chunks():
             if not chunk.linked:
                 self.scheduler.enqueue(Link(chunk))
-            elif chunk.mode in (Posting.HISTORY, Posting.POST) and not self.store.chunk_has_entries(
-                chunk.chunk
-            ):
-                self.scheduler.enqueue(History(chunk.chunk, chunk.mode))
-        for entry in self.store.entries((EntryState.OPEN,)):
+            else:
+                self._continue_linked(chunk, held.get(chunk.chunk, set()))
+        for entry in entries:
             self._start_entry(entry)
+
+    def _continue_linked(self, chunk: Chunk, held: set[int | None]) -> None:
+        """A linked chunk's targets not on their way yet: its History request when it has no
+        entry; else, by id, the pending ones of the link names no open entry holds (`held`;
+        their post failed after the chunk's links were committed)."""
+        if chunk.mode in (Posting.HISTORY, Posting.POST) and not self.store.chunk_has_entries(
+            chunk.chunk
+        ):
+            self.scheduler.enqueue(History(chunk.chunk, chunk.mode))
+            return
+        if None in held:
+            return
+        uncovered = [
+            uid
+            for link in self.store.chunk_link_counts(chunk.chunk)
+            if link not in held
+            for uid in self.store.chunk_targets(chunk.chunk, link, pending_only=True)
+        ]
+        if uncovered:
+            self.scheduler.enqueue(Confirm(tuple(uncovered)))
 
     def _has_ready(self) -> bool:
         return self.scheduler.has_ready()
@@ -149,6 +177,11 @@ class Harvest:
 
     # -- steps 1-2: per-id elink, the index ---------------------------------------------------
     async def link(self, chunk: Chunk) -> None:
+        stored = self.store.chunk(chunk.chunk)
+        if stored.linked:  # set aside after its links were committed: carry on from there
+            held = _links_held(self.store.entries((EntryState.OPEN,)))
+            self._continue_linked(stored, held.get(chunk.chunk, set()))
+            return
         ids = self.store.chunk_sources(chunk)
         if self.scheduler.speculate():  # neighbor_history does not need the index: send it too
             items, early = await asyncio.gather(self.linker.index(ids), self.linker.history(ids))
@@ -161,9 +194,12 @@ class Harvest:
             asked_again = await self.linker.index(doubtful)
             added += self._register(asked_again)
             again, more = index_of(doubtful, asked_again, self.links)
-            for source, status in again.items():  # "no links" is a word; left out is not
-                if status != SourceStatus.UNKNOWN or statuses[source] != SourceStatus.NO_LINKS:
-                    statuses[source] = status
+            for source, status in again.items():
+                if {status, statuses[source]} == {SourceStatus.NO_LINKS, SourceStatus.UNKNOWN}:
+                    raise NcbiTransientError(  # neither answer can be taken at its word
+                        f"elink answered source {source} once without links and once left it out"
+                    )
+                statuses[source] = status
             edges += more
             self.stats.incr("harvest/sources_asked_again", len(doubtful))
         mode, claimed = self.store.commit_links(
@@ -194,8 +230,7 @@ class Harvest:
         if mode == Posting.POST:
             await self._post(chunk, None, self.store.chunk_targets(chunk))
             return
-        chunk_row = next(c for c in self.store.chunks() if c.chunk == chunk)
-        found = await self.linker.history(self.store.chunk_sources(chunk_row))
+        found = await self.linker.history(self.store.chunk_sources(self.store.chunk(chunk)))
         await self._entries_from_history(chunk, found)
 
     async def _entries_from_history(self, chunk: int, found: LinkSetHistory | None) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from harvester.config import MB, JobConfig, OutputFormat
 from harvester.config_keys import embedded_dataset, endpoint_url
-from harvester.errors import InputError, StoreError
+from harvester.errors import IncompleteError, InputError, StoreError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.gates import shared_gate
 from harvester.eutils.settings import ClientConfig
@@ -204,6 +204,12 @@ async def _harvest(
         harvest.fetcher.extractor.report_unmatched(job.fetch.page_size, _warn)
         with Progress(store, stats, disabled=options.quiet), _frozen_heap():
             await harvest.run()
+        left = store.pending_total()
+        if left:
+            raise IncompleteError(
+                f"the harvest ended with {left} targets neither fetched nor said missing by NCBI "
+                "(a bug); nothing was written: run the same command again to fetch them"
+            )
         job = replace(job, linknames=tuple(harvest.names))  # with `all`, the names found too
         write_output(StoreView(store), job)
         warnings += tuple(harvest.fetcher.extractor.unmatched())

@@ -90,7 +90,7 @@ class SetAside:
             self._first.setdefault(key, now)
             if now - self._last.get(key, -self.pause) >= self.pause:  # a new round, not a
                 self._rounds[key] += 1  # second failure of the same one (a shared key)
-            self._last[key] = now
+                self._last[key] = now  # rounds are a pause apart, however often it fails
             rounds = max(rounds, self._rounds[key])
         if rounds <= ROUNDS:
             return self.pause

@@ -219,13 +219,24 @@ class Store:
             db.execute("INSERT INTO meta VALUES('linknames', ?)", (",".join(linknames),))
 
     # -- chunks and the index --------------------------------------------------------------
-    def chunks(self) -> list[Chunk]:
+    def chunks(self, where: str = "", args: tuple[int, ...] = ()) -> list[Chunk]:
         return [
             Chunk(c, f, la, bool(lk), Posting(m) if m else None)
             for c, f, la, lk, m in self.db.execute(
-                "SELECT chunk, first, last, linked, mode FROM chunks"
+                f"SELECT chunk, first, last, linked, mode FROM chunks {where}", args
             )
         ]
+
+    def chunk(self, chunk: int) -> Chunk:
+        """One chunk's row, as it stands now."""
+        (found,) = self.chunks("WHERE chunk=?", (chunk,))
+        return found
+
+    def pending_total(self) -> int:
+        """Targets still without a record or NCBI's word that it has none."""
+        return int(
+            self.db.execute(f"SELECT count(*) FROM targets WHERE state={PENDING}").fetchone()[0]
+        )
 
     def chunk_sources(self, chunk: Chunk) -> list[int]:
         return [
