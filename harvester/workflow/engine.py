@@ -91,6 +91,8 @@ class Harvest:
         """Entries whose missing ids are confirmed, done once their check is in too."""
         self.lost_in_a_row = 0
         """WebEnvs lost (and their entries rebuilt) since a page was last read."""
+        self.history_rests_until = float("-inf")
+        """Until then no entry is rebuilt: the History server lost too many in a row."""
         self.set_aside = SetAside(client.config.backoff().cap, client.gate.now)
         self.progressed = False
         """Whether any work has succeeded: until then a failure is not set aside (a wrong
@@ -396,11 +398,15 @@ class Harvest:
         reading that WebEnv stop at their next attempt instead of retrying to the same end."""
         if self.store.entry(entry.entry).state != EntryState.OPEN:
             return
+        self.linker.lost(entry.webenv)  # its other reads fail without a request from now on
+        now = self.client.gate.now()
+        if now < self.history_rests_until:  # it just kept forgetting: no rebuild for a pause
+            raise HistoryKeepsExpiring(MAX_REBUILDS)
         self.lost_in_a_row += 1
         if self.lost_in_a_row > MAX_REBUILDS:
-            self.lost_in_a_row = 0  # set aside; the next round may rebuild again
+            self.lost_in_a_row = 0  # the next round may rebuild again, after the pause
+            self.history_rests_until = now + self.set_aside.pause
             raise HistoryKeepsExpiring(MAX_REBUILDS)
-        self.linker.lost(entry.webenv)
         lost = [e for e in self.store.entries((EntryState.OPEN,)) if e.webenv == entry.webenv]
         for gone in lost:  # all marked before any await: their other failures return at once
             self.store.set_entry_state(gone.entry, EntryState.REPLACED)
