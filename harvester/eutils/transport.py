@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 import aiohttp
 from yarl import URL
 
-from harvester import __version__
 from harvester.errors import HistoryExpiredError, TransportError
 from harvester.eutils.concurrency import ConcurrencyControl
 from harvester.eutils.connections import POOL_IDLE_SECONDS, Exchange, StaleConnection, trace
@@ -43,6 +42,7 @@ from harvester.eutils.settings import ClientConfig
 from harvester.eutils.xmlstream import BadBody, TooLarge, sniff
 from harvester.ncbi import RecordFormat
 from harvester.stats import Stats
+from harvester.version import VERSION
 
 __all__ = ["Params", "Transport"]
 
@@ -108,7 +108,7 @@ class Transport:
                 timeout=aiohttp.ClientTimeout(
                     total=cfg.total_timeout, connect=cfg.connect_timeout, sock_read=cfg.read_timeout
                 ),
-                headers={"User-Agent": f"harvester/{__version__}"},  # Accept-Encoding: gzip too
+                headers={"User-Agent": f"harvester/{VERSION}"},  # Accept-Encoding: gzip too
                 trace_configs=[trace(self.gate)],
             )
             # aiohttp would resend a GET whose pooled connection was closed, behind the gate's

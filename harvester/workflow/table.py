@@ -10,7 +10,7 @@ from typing import Any
 from harvester.config import JobConfig
 from harvester.errors import ConfigError
 from harvester.workflow.fields import FieldExtractor
-from harvester.workflow.output import STATUS, Joined, header, target_state
+from harvester.workflow.joined import STATUS, Joined, header, target_state
 
 ROWS_PER_GROUP = 50_000
 """Rows per Parquet row group (and per Arrow batch): readers split work and skip by these."""
