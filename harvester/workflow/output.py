@@ -22,7 +22,6 @@ from harvester.config import JobConfig, LinkCmd, OutputFormat
 from harvester.workflow.fields import FieldExtractor
 from harvester.workflow.joined import STATUS, Joined, header, target_state
 from harvester.workflow.outfile import open_output
-from harvester.workflow.store import MISSING
 from harvester.workflow.table import write_parquet
 
 CELL_CACHE = 65_536
@@ -60,7 +59,7 @@ def _link_json(
         out["record"] = extractor.decode(data)
     else:
         out["record"] = None
-        out["missing"] = True if state == MISSING else "not fetched"
+        out[target_state(None, state).value] = True  # "missing", or "not_fetched" as TSV says
     return out
 
 
