@@ -38,6 +38,7 @@ from harvester.eutils.retry import (
     parse_retry_after,
     request_label,
 )
+from harvester.eutils.retry_reasons import RetryReason
 from harvester.eutils.settings import ClientConfig
 from harvester.eutils.xmlstream import BadBody, TooLarge, sniff
 from harvester.ncbi import RecordFormat
@@ -242,12 +243,12 @@ class Transport:
                 ) from None
             raise error
         self.stats.incr(f"retry/{verdict.reason}")
-        if verdict.reason == "http_429":
+        if verdict.reason == RetryReason.HTTP_429:
             cut = self.gate.on_429(verdict.retry_after)
             if self.stats is not self.gate.stats:
                 self.stats.incr("gate/slowdowns")
                 self.stats.incr("gate/rate_cuts", cut)
-        elif verdict.reason == "timeout" or verdict.reason.startswith("http_5"):
+        elif verdict.reason.server_trouble:
             self.concurrency.on_trouble(self.gate.now(), self.gate.rate)
         delay = state.next_delay(verdict)
         if verdict.outage and not self.reached and state.outage_waited > NEVER_REACHED_WAIT:
@@ -352,7 +353,10 @@ class Transport:
         body = b"".join(parts)
         sniffed = sniff(body[:4096])
         if sniffed.kind in ("empty", "html"):
-            raise BadBody("empty" if sniffed.kind == "empty" else "not_xml", "unusable body")
+            raise BadBody(
+                RetryReason.EMPTY if sniffed.kind == "empty" else RetryReason.NOT_XML,
+                "unusable body",
+            )
         error = _ERROR_TEXT.search(body[:4096])
         if error is not None:
             self._check(endpoint, ErrorResult(error.group(1).decode("utf-8", "replace").strip()))
