@@ -22,7 +22,13 @@ from yarl import URL
 
 from harvester.errors import HistoryExpiredError, TransportError
 from harvester.eutils.concurrency import ConcurrencyControl
-from harvester.eutils.connections import POOL_IDLE_SECONDS, Exchange, StaleConnection, trace
+from harvester.eutils.connections import (
+    POOL_IDLE_SECONDS,
+    Exchange,
+    StaleConnection,
+    never_resend,
+    trace,
+)
 from harvester.eutils.gates import GateKey, process_gate, release_gate
 from harvester.eutils.pacing import Gate, Release
 from harvester.eutils.parse import Expected, aparse
@@ -112,9 +118,7 @@ class Transport:
                 headers={"User-Agent": f"harvester/{VERSION}"},  # Accept-Encoding: gzip too
                 trace_configs=[trace(self.gate)],
             )
-            # aiohttp would resend a GET whose pooled connection was closed, behind the gate's
-            # back; `_retried` resends it instead (see connections.py)
-            self._session._retry_connection = False
+            never_resend(self._session)  # `_retried` resends instead (connections.py)
 
     async def close(self) -> None:
         """Close the session and give back a shared gate (idempotent)."""

@@ -153,6 +153,13 @@ class Store:
         self.db.close()
         self._release_lock()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Closed, and the job directory's lock given back, however the block ends."""
+        self.close()
+
     def _release_lock(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock

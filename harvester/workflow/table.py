@@ -87,8 +87,10 @@ def write_parquet(store: Joined, job: JobConfig, handle: Any) -> int:
 
     rows = 0
     writer = pq.ParquetWriter(handle, schema([n for n, _ in job.fields]))
-    for batch in batches(store, job):
-        writer.write_batch(batch, row_group_size=ROWS_PER_GROUP)
-        rows += batch.num_rows
-    writer.close()
+    try:
+        for batch in batches(store, job):
+            writer.write_batch(batch, row_group_size=ROWS_PER_GROUP)
+            rows += batch.num_rows
+    finally:
+        writer.close()  # its file handle and buffers, also when the join fails mid-way
     return rows
