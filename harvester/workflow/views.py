@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
+from harvester.workflow.plan import page_count
 from harvester.workflow.states import EntryState, Posting, SourceStatus, TargetState
 from harvester.workflow.store import Store
 from harvester.workflow.store_errors import store_error
@@ -58,9 +59,9 @@ class StoreView:
         for chunk, mode in db.execute("SELECT chunk, mode FROM chunks WHERE linked=1"):
             counts = self.store.chunk_link_counts(chunk)
             if mode == Posting.HISTORY:
-                total += 1 + sum(1 + -(-n // page_size) for n in counts.values())
+                total += 1 + sum(1 + page_count(n, page_size) for n in counts.values())
             elif mode == Posting.POST:
-                total += 2 + -(-sum(counts.values()) // page_size)
+                total += 2 + page_count(sum(counts.values()), page_size)
         return total
 
     def linknames(self) -> list[str]:
