@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from harvester.version import VERSION as __version__
+
 __all__ = [
     "HarvestResult",
     "HarvesterError",

@@ -13,9 +13,9 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from harvester import __version__
 from harvester.errors import EXIT_INTERRUPTED
 from harvester.failure import describe, print_traceback
+from harvester.version import VERSION
 
 EPILOG = """\
 exit codes:
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"harvester {__version__}")
+    parser.add_argument("--version", action="version", version=f"harvester {VERSION}")
     parser.add_argument(
         "-v",
         "--verbose",

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from harvester import __version__
 from harvester.config import JobConfig
 from harvester.config_keys import embedded_dataset, endpoint_url
 from harvester.errors import HarvesterError, NcbiError, StoreError, TransportError
+from harvester.version import VERSION
 
 __all__ = ["EXIT_BUG", "Failure", "describe", "print_traceback", "write_crash_report"]
 
@@ -88,7 +88,7 @@ def write_crash_report(exc: BaseException, job: JobConfig | None, argv: Sequence
     path = folder / f"harvester-crash-{stamp}-{os.getpid()}.txt"
     lines = [
         "harvester crash report",
-        f"version   harvester {__version__}, Python {platform.python_version()}",
+        f"version   harvester {VERSION}, Python {platform.python_version()}",
         f"platform  {platform.platform()}",
         f"command   harvester {' '.join(argv)}",
     ]

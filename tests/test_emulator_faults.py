@@ -13,6 +13,7 @@ from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.faults import KINDS, REWRITES, FaultInjector, FaultPlan
 from harvester.emulator.server import Emulator
 from harvester.errors import ConfigError
+from harvester.eutils.connections import never_resend
 
 PAGE = 5  # records per probing efetch
 
@@ -69,7 +70,7 @@ EXPECTED = {kind: kind for kind in KINDS} | {"stall": "ok", "expire": "unable"}
 async def test_each_fault_fires_at_its_rate(kind: str) -> None:
     sleep = FakeSleep()
     async with _emulator(f"{kind}:0.1", sleep=sleep) as emu, aiohttp.ClientSession() as s:
-        s._retry_connection = False  # aiohttp would resend a GET its pooled connection lost
+        never_resend(s)  # aiohttp would resend a GET its pooled connection lost
         page = _snps(emu, PAGE)
         seen = Counter([await _probe(s, emu, page) for _ in range(400)])
     fired = len(sleep.slept) if kind == "stall" else seen[EXPECTED[kind]]

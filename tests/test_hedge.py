@@ -132,3 +132,32 @@ async def test_a_harvest_asks_a_stalled_page_again_instead_of_waiting_it_out(tmp
     assert_matches_ground_truth(read_jsonl(job.output.path), sources)
     assert summary["hedged_reads"] >= 1
     assert 1 <= summary["hedges_won"] <= summary["hedged_reads"]
+
+
+class SlowToStop(Reads):
+    """Reads whose copies take `stopping` seconds to end once cancelled (a body half read)."""
+
+    def __init__(self, stopping: float, *outcomes: float) -> None:
+        super().__init__(*outcomes)
+        self.stopping = stopping
+
+    async def ask(self) -> str:
+        try:
+            return await super().ask()
+        except asyncio.CancelledError:
+            await asyncio.sleep(self.stopping)
+            raise
+
+
+async def test_a_read_cancelled_while_it_drops_the_other_copy_stays_cancelled() -> None:
+    """The read waits for the losing copy to end; a cancellation of the read itself in that
+    wait (the run stopping its workers) was swallowed with the copy's, and the read answered."""
+    async with virtual_time():
+        reads = SlowToStop(5.0, 6.0, 100.0)  # hedged at 4 s, the first answers at 6 s
+        task = asyncio.ensure_future(hedger([True], {}).read(reads.ask))
+        await asyncio.sleep(8.0)  # the first has answered; the second is still stopping
+        assert not task.done()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert task.cancelled()

@@ -16,7 +16,7 @@ from yarl import URL
 
 from harvester.emulator.connection import CONNECTIONS_KEY, KEEPALIVE_TIMEOUT
 from harvester.emulator.server import Emulator
-from harvester.eutils.connections import POOL_IDLE_SECONDS
+from harvester.eutils.connections import POOL_IDLE_SECONDS, never_resend
 
 
 class JumpClock:
@@ -98,3 +98,19 @@ async def test_the_client_pool_lets_go_of_an_idle_connection_before_the_server_d
         await client.einfo()
         assert connections.opened == 3
     assert client.stats.get("connection/closed_by_server") == 0
+
+
+async def test_the_private_aiohttp_switch_never_resend_sets_is_still_there() -> None:
+    """aiohttp has no public way to stop it resending a GET on a closed pooled connection;
+    never_resend sets its private `_retry_connection`. Fails when aiohttp drops, renames or
+    stops reading it, so a resend behind the gate's back cannot come back unnoticed."""
+    import inspect
+    import types
+
+    async with aiohttp.ClientSession() as session:
+        assert session._retry_connection is True  # aiohttp's default: it would resend
+        never_resend(session)
+        assert session._retry_connection is False
+    assert "self._retry_connection" in inspect.getsource(aiohttp.ClientSession._request)
+    with pytest.raises(RuntimeError, match="_retry_connection"):
+        never_resend(types.SimpleNamespace())  # type: ignore[arg-type]

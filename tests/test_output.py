@@ -86,3 +86,38 @@ def test_a_json_record_carrying_the_cell_separator_is_stored_as_json():
     data, _ = extractor.encode(record)
     assert data[:1] != PLAIN
     assert extractor.decode(data) == {"A": "x\x1fy", "B": "z"}
+
+
+def test_every_format_writes_a_target_state_in_the_same_words(tmp_path):
+    """JSONL once wrote `"missing": "not fetched"` (truthy: read as missing by
+    `if link["missing"]`) where TSV writes `not_fetched`: one vocabulary now (joined.py)."""
+    from harvester.workflow.joined import STATUS, TargetWord, target_state
+    from harvester.workflow.output import jsonl_docs
+    from harvester.workflow.table import typed_rows
+    from tests.harvest_helpers import make_job
+
+    job = make_job(tmp_path, [1], fields={"A": "A"})
+    store = Store(tmp_path / "state.sqlite")
+    store.initialise("job", [1], 100, job.linknames)
+    store.commit_links(
+        store.chunks()[0].chunk,
+        {1: "linked"},
+        [(1, 0, r, t, None) for r, t in enumerate([10, 11, 12])],
+    )
+    store.commit_records([(10, (orjson.dumps({"A": "a"}), b"<R/>"))], missing=[11])  # 12: pending
+    view = StoreView(store)
+    (doc,) = jsonl_docs(view, job)
+    assert [
+        {k: v for k, v in link.items() if k not in ("linkname", "id")} for link in doc["links"]
+    ] == [
+        {"record": {"A": "a"}},
+        {"record": None, "missing": True},
+        {"record": None, "not_fetched": True},
+    ]
+    out = tmp_path / "out.tsv"
+    write_table(view, out, "tsv", job.linknames, ["A"], FieldExtractor(job.fields))
+    words = [row[5] for row in csv.reader(out.open(newline=""), delimiter="\t")][1:]
+    assert words == ["ok", "missing", "not_fetched"] == list(TargetWord)
+    assert [row[5] for row in typed_rows(view, job)] == words
+    assert target_state(None, None) == "not_fetched" and STATUS[None] == "pending"
+    store.close()

@@ -7,11 +7,13 @@ import csv
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from harvester.workflow.runner import RunOptions, run_job
+from harvester.workflow.views import JoinedRow
 from tests.harvest_helpers import TINY, make_job
 
 GENES = [3718, 7157, 99_999_999] + [TINY.maps["gene"].uid(i) for i in range(30)]
@@ -81,3 +83,36 @@ def test_parquet_without_pyarrow_is_refused_before_any_request(tmp_path: Path) -
     assert "Traceback" not in done.stderr
     assert not log.exists() or log.read_text() == ""
     assert not (tmp_path / "out.parquet.harvest").exists()
+
+
+def test_the_parquet_writer_is_closed_when_the_join_fails_mid_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ParquetWriter.close() writes the footer and lets go of the file; it ran only when every
+    batch was written, so a join failing mid-way (a damaged store) left the writer open until
+    the garbage collector found it. Closed as the error passes now."""
+    import io
+
+    pq = pytest.importorskip("pyarrow.parquet")
+    from harvester.errors import StoreError
+    from harvester.workflow.table import write_parquet
+
+    closed_on: list[object] = []
+
+    class Writer(pq.ParquetWriter):  # type: ignore[misc]
+        def close(self) -> None:
+            if not closed_on:
+                closed_on.append(sys.exc_info()[1])  # the error passing, or None (collector)
+            super().close()
+
+    monkeypatch.setattr(pq, "ParquetWriter", Writer)
+
+    class FailingJoin:
+        def joined(self) -> Iterator[JoinedRow]:
+            yield (1, "linked", None, None, None, None, None)
+            raise StoreError("the job store is damaged")
+
+    job = make_job(tmp_path, [1])
+    with pytest.raises(StoreError, match="damaged") as raised:
+        write_parquet(FailingJoin(), job, io.BytesIO())
+    assert closed_on == [raised.value]

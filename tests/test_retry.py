@@ -186,3 +186,21 @@ def test_the_client_and_the_backoff_share_the_readmes_defaults() -> None:
 def test_a_raised_history_expiry_uses_the_configured_attempts(attempts: int) -> None:
     verdict = classify(HistoryExpiredError("lost"), history_attempts=attempts)
     assert isinstance(verdict, Retry) and verdict.limit == attempts
+
+
+def test_retry_reasons_are_typed_and_every_http_status_has_one() -> None:
+    """Reasons were bare strings the transport compared by spelling (`startswith("http_5")`)."""
+    from harvester.eutils.retry_reasons import RetryReason
+
+    for outcome, _ in RETRIED:
+        verdict = classify(outcome)
+        assert isinstance(verdict, Retry)
+        if not isinstance(outcome, BadBody):  # a BadBody carries the reason it was raised with
+            assert isinstance(verdict.reason, RetryReason), outcome
+    assert RetryReason.http(503) is RetryReason.HTTP_503
+    assert RetryReason.http(507) is RetryReason.HTTP_5XX
+    assert RetryReason.http(418) is RetryReason.HTTP_4XX
+    assert [r for r in RetryReason if r.server_trouble] == [
+        RetryReason.TIMEOUT,
+        *(r for r in RetryReason if r.startswith("http_5")),
+    ]

@@ -50,3 +50,14 @@ def test_reset_forgets_everything_under_the_same_lock(tmp_path):
     store.reset()
     assert store.get_meta("config_hash") is None and StoreView(store).counts()["sources"] == 0
     store.close()
+
+
+def test_a_store_used_as_a_context_manager_gives_the_job_directory_back_however_it_ends(
+    tmp_path,
+):
+    path = tmp_path / "job" / "state.sqlite"
+    with pytest.raises(RuntimeError, match="mid-run"), Store(path) as store:
+        store.initialise("job", [1, 2], 10)
+        raise RuntimeError("mid-run")
+    with Store(path) as again:  # not "in use by another harvester run"
+        assert [c.chunk for c in again.chunks()] == [0]

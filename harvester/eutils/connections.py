@@ -11,10 +11,24 @@ import aiohttp
 
 from harvester.eutils.pacing import Gate, Release
 
-__all__ = ["POOL_IDLE_SECONDS", "Exchange", "StaleConnection", "trace"]
+__all__ = ["POOL_IDLE_SECONDS", "Exchange", "StaleConnection", "never_resend", "trace"]
 
 POOL_IDLE_SECONDS = 3.0
 """Keep idle connections a second less than NCBI's 4, so few are reused just as it drops them."""
+
+
+def never_resend(session: aiohttp.ClientSession) -> None:
+    """Stop aiohttp resending, by itself, a GET whose pooled connection was found closed: it
+    would go out behind the gate's back; `Transport._retried` resends it through the gate.
+    aiohttp (3.14) offers no public switch (aio-libs/aiohttp#10790), so this is the one place
+    that sets its private `_retry_connection`; tests/test_keepalive_idle.py fails if aiohttp
+    drops or renames it."""
+    if not hasattr(session, "_retry_connection"):
+        raise RuntimeError(
+            f"aiohttp {aiohttp.__version__} has no ClientSession._retry_connection: "
+            "never_resend() needs a new way to keep it from resending requests"
+        )
+    session._retry_connection = False
 
 
 class Exchange:

@@ -18,6 +18,7 @@ from harvester.eutils.parse_other import OtherDocHandler
 from harvester.eutils.parse_records import RecordHandler, format_for_root, guess_db
 from harvester.eutils.parse_search import InfoHandler, PostHandler, SearchHandler
 from harvester.eutils.results import ErrorResult, Item
+from harvester.eutils.retry_reasons import RetryReason
 from harvester.eutils.xmlstream import (
     DEFAULT_MAX_RECORD_BYTES,
     SNIFF_BYTES,
@@ -65,7 +66,7 @@ def handler_for(
         raise BadBody(*_not_xml(sniffed))
     if expect is not None and sniffed.root not in expect.roots:
         raise BadBody(
-            "wrong_root",
+            RetryReason.WRONG_ROOT,
             f"{expect.endpoint} answered a <{sniffed.root}> document where "
             f"<{'> or <'.join(sorted(expect.roots - {'ERROR'}))}> was expected",
         )
@@ -81,12 +82,12 @@ def handler_for(
     return RecordHandler(found, guessed, per_record_db=db is None)
 
 
-def _not_xml(sniffed: Sniffed) -> tuple[str, str]:
+def _not_xml(sniffed: Sniffed) -> tuple[RetryReason, str]:
     if sniffed.kind == "empty":
-        return "empty", "empty response body"
+        return RetryReason.EMPTY, "empty response body"
     if sniffed.kind == "html":
-        return "not_xml", "HTML page where XML was expected"
-    return "not_xml", "response is not XML"
+        return RetryReason.NOT_XML, "HTML page where XML was expected"
+    return RetryReason.NOT_XML, "response is not XML"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from harvester.errors import (
     NcbiTransientError,
     TransportError,
 )
+from harvester.eutils.retry_reasons import RetryReason
 from harvester.eutils.xmlstream import BadBody, TooLarge
 
 __all__ = [
@@ -53,7 +54,7 @@ __all__ = [
 class Retry:
     """Try again; `error` is raised if the caps run out first."""
 
-    reason: str
+    reason: RetryReason
     error: HarvesterError
     retry_after: float | None = None
     limit: int | None = None
@@ -109,20 +110,24 @@ def _classify_exception(exc: BaseException, history_attempts: int) -> Verdict:
     if isinstance(exc, BadBody):
         return Retry(exc.reason, exc)
     if isinstance(exc, aiohttp.ClientPayloadError):
-        return Retry("truncated", TransportError("the response body was cut off on every attempt"))
+        return Retry(
+            RetryReason.TRUNCATED, TransportError("the response body was cut off on every attempt")
+        )
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
-        return Retry("timeout", TransportError("NCBI did not answer in time on any attempt"))
+        return Retry(
+            RetryReason.TIMEOUT, TransportError("NCBI did not answer in time on any attempt")
+        )
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return Fail(
             TransportError(f"cannot find the host {exc.host!r} (its name does not resolve)")
         )
     if isinstance(exc, aiohttp.ClientConnectionError):
         error = TransportError(f"could not reach {_where(exc)} ({_why(exc)})")
-        return Retry("connection", error, outage=True)
+        return Retry(RetryReason.CONNECTION, error, outage=True)
     if isinstance(exc, HistoryExpiredError):
-        return Retry("history", exc, limit=history_attempts)
+        return Retry(RetryReason.HISTORY, exc, limit=history_attempts)
     if isinstance(exc, NcbiTransientError):
-        return Retry("ncbi", exc)
+        return Retry(RetryReason.NCBI, exc)
     return Fail(exc)
 
 
@@ -148,10 +153,10 @@ def _classify_http(out: HttpOutcome) -> Verdict | None:
         return None
     if status == 429:
         error = NcbiTransientError("NCBI kept answering 429 (API rate limit exceeded)")
-        return Retry("http_429", error, out.retry_after)
+        return Retry(RetryReason.HTTP_429, error, out.retry_after)
     if status >= 500:
         error = NcbiTransientError(f"NCBI answered HTTP {status} on every attempt")
-        return Retry(f"http_{status}", error, out.retry_after)
+        return Retry(RetryReason.http(status), error, out.retry_after)
     envelope = _envelope_error(out.body)
     if envelope is not None:
         return _classify_envelope(status, envelope)
@@ -188,9 +193,9 @@ def _classify_envelope(status: int, message: str) -> Verdict:
     """A 4xx `<ERROR>` envelope is judged by what it says: NCBI's refusals fail, anything else
     (a relayed backend failure, `proxy_stream()`) is transient and gets every attempt."""
     verdict = _classify_text(message, HISTORY_ATTEMPTS)
-    if isinstance(verdict, Retry) and verdict.reason == "ncbi_error":
+    if isinstance(verdict, Retry) and verdict.reason == RetryReason.NCBI_ERROR:
         error = NcbiTransientError(f"NCBI answered HTTP {status} '{message}' on every attempt")
-        return Retry(f"http_{status}", error)
+        return Retry(RetryReason.http(status), error)
     return verdict
 
 
@@ -216,7 +221,7 @@ def _classify_text(message: str, history_attempts: int) -> Verdict:
     low = message.lower()
     if "unable to obtain query" in low:
         expired = HistoryExpiredError(f"the History server lost an entry ({message}); rebuild it")
-        return Retry("history", expired, limit=history_attempts)
+        return Retry(RetryReason.HISTORY, expired, limit=history_attempts)
     if "empty history id list" in low:
         return Fail(
             NcbiPermanentError(f"NCBI found nothing to do for that history entry: {message}")
@@ -224,10 +229,13 @@ def _classify_text(message: str, history_attempts: int) -> Verdict:
     if any(text in low for text in REFUSALS):
         return Fail(NcbiPermanentError(f"NCBI refused the request: {message}"))
     if "backend failed" in low or "temporarily unavailable" in low:
-        return Retry("backend", NcbiTransientError(f"NCBI's backend kept failing: {message}"))
+        return Retry(
+            RetryReason.BACKEND, NcbiTransientError(f"NCBI's backend kept failing: {message}")
+        )
     if "rate limit exceeded" in low:
         return Retry(
-            "http_429", NcbiTransientError("NCBI kept answering 'API rate limit exceeded'")
+            RetryReason.HTTP_429,
+            NcbiTransientError("NCBI kept answering 'API rate limit exceeded'"),
         )
     if "link name" in low or "linkname" in low:  # elink refusing a name it has not
         return Fail(NcbiPermanentError(f"NCBI does not know the link name: {message}"))
@@ -240,7 +248,7 @@ def _classify_text(message: str, history_attempts: int) -> Verdict:
     if is_per_uid_error(message) or "too many uids" in low:
         return Fail(NcbiPermanentError(f"NCBI refused part of the request: {message}"))
     error = NcbiTransientError(f"NCBI reported an error: {message}")
-    return Retry("ncbi_error", error, limit=UNKNOWN_ERROR_ATTEMPTS)
+    return Retry(RetryReason.NCBI_ERROR, error, limit=UNKNOWN_ERROR_ATTEMPTS)
 
 
 def is_per_uid_error(message: str) -> bool:
@@ -306,7 +314,7 @@ class RetryState:
     clock: Callable[[], float] = time.monotonic
     rng: random.Random = field(default_factory=random.Random)
     failures: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[RetryReason] = field(default_factory=Counter)
     started: float | None = None
     outages: int = 0
     outage_waited: float = 0.0

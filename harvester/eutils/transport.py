@@ -20,10 +20,15 @@ from urllib.parse import urlencode
 import aiohttp
 from yarl import URL
 
-from harvester import __version__
 from harvester.errors import HistoryExpiredError, TransportError
 from harvester.eutils.concurrency import ConcurrencyControl
-from harvester.eutils.connections import POOL_IDLE_SECONDS, Exchange, StaleConnection, trace
+from harvester.eutils.connections import (
+    POOL_IDLE_SECONDS,
+    Exchange,
+    StaleConnection,
+    never_resend,
+    trace,
+)
 from harvester.eutils.gates import GateKey, process_gate, release_gate
 from harvester.eutils.pacing import Gate, Release
 from harvester.eutils.parse import Expected, aparse
@@ -39,10 +44,12 @@ from harvester.eutils.retry import (
     parse_retry_after,
     request_label,
 )
+from harvester.eutils.retry_reasons import RetryReason
 from harvester.eutils.settings import ClientConfig
 from harvester.eutils.xmlstream import BadBody, TooLarge, sniff
 from harvester.ncbi import RecordFormat
 from harvester.stats import Stats
+from harvester.version import VERSION
 
 __all__ = ["Params", "Transport"]
 
@@ -108,12 +115,10 @@ class Transport:
                 timeout=aiohttp.ClientTimeout(
                     total=cfg.total_timeout, connect=cfg.connect_timeout, sock_read=cfg.read_timeout
                 ),
-                headers={"User-Agent": f"harvester/{__version__}"},  # Accept-Encoding: gzip too
+                headers={"User-Agent": f"harvester/{VERSION}"},  # Accept-Encoding: gzip too
                 trace_configs=[trace(self.gate)],
             )
-            # aiohttp would resend a GET whose pooled connection was closed, behind the gate's
-            # back; `_retried` resends it instead (see connections.py)
-            self._session._retry_connection = False
+            never_resend(self._session)  # `_retried` resends instead (connections.py)
 
     async def close(self) -> None:
         """Close the session and give back a shared gate (idempotent)."""
@@ -242,12 +247,12 @@ class Transport:
                 ) from None
             raise error
         self.stats.incr(f"retry/{verdict.reason}")
-        if verdict.reason == "http_429":
+        if verdict.reason == RetryReason.HTTP_429:
             cut = self.gate.on_429(verdict.retry_after)
             if self.stats is not self.gate.stats:
                 self.stats.incr("gate/slowdowns")
                 self.stats.incr("gate/rate_cuts", cut)
-        elif verdict.reason == "timeout" or verdict.reason.startswith("http_5"):
+        elif verdict.reason.server_trouble:
             self.concurrency.on_trouble(self.gate.now(), self.gate.rate)
         delay = state.next_delay(verdict)
         if verdict.outage and not self.reached and state.outage_waited > NEVER_REACHED_WAIT:
@@ -352,7 +357,10 @@ class Transport:
         body = b"".join(parts)
         sniffed = sniff(body[:4096])
         if sniffed.kind in ("empty", "html"):
-            raise BadBody("empty" if sniffed.kind == "empty" else "not_xml", "unusable body")
+            raise BadBody(
+                RetryReason.EMPTY if sniffed.kind == "empty" else RetryReason.NOT_XML,
+                "unusable body",
+            )
         error = _ERROR_TEXT.search(body[:4096])
         if error is not None:
             self._check(endpoint, ErrorResult(error.group(1).decode("utf-8", "replace").strip()))

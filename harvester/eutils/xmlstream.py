@@ -18,6 +18,7 @@ from typing import Protocol
 from harvester.errors import ParseError
 from harvester.eutils._lxml import etree
 from harvester.eutils.results import ErrorResult, Item, Record
+from harvester.eutils.retry_reasons import RetryReason
 
 DEFAULT_MAX_RECORD_BYTES = 256_000_000
 """Bytes one record may span (256 MB): the sequence of most chromosomes fits (human chromosome 1
@@ -38,7 +39,7 @@ PARSER_OPTIONS = {
 class BadBody(ParseError):
     """A body that is not the document its endpoint promises; `reason` names the defect."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: RetryReason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -123,7 +124,7 @@ class XmlStream:
         try:
             self._parser.feed(chunk)
         except etree.XMLSyntaxError as exc:
-            raise BadBody("malformed", f"malformed XML: {exc}") from exc
+            raise BadBody(RetryReason.MALFORMED, f"malformed XML: {exc}") from exc
         yield from self._counted(self._handler.on_events(self._parser.read_events()))
 
     def _counted(self, items: Iterator[Item]) -> Iterator[Item]:
@@ -144,7 +145,7 @@ class XmlStream:
         try:
             root = self._parser.close()
         except etree.XMLSyntaxError as exc:
-            raise BadBody("truncated", f"incomplete or malformed XML: {exc}") from exc
+            raise BadBody(RetryReason.TRUNCATED, f"incomplete or malformed XML: {exc}") from exc
         yield from self._handler.on_events(self._parser.read_events())
         yield from self._handler.finish(root)
 

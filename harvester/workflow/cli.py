@@ -13,6 +13,7 @@ from typing import Any
 from harvester.config import OVERRIDE_KEYS, JobConfig, OutputFormat, load_job
 from harvester.errors import InputError
 from harvester.eutils.pacing import policy_for
+from harvester.workflow.plan import page_count
 from harvester.workflow.runner import RunOptions, plan_names, run
 from harvester.workflow.sources import load_source_ids
 from harvester.workflow.store import Store, in_use
@@ -148,7 +149,7 @@ def plan_command(args: argparse.Namespace) -> int:
         "link name, or one for a chunk's targets posted together)"
     )
     if sources is not None and args.links_per_source is not None:
-        pages = math.ceil(sources * args.links_per_source / job.fetch.page_size)
+        pages = page_count(math.ceil(sources * args.links_per_source), job.fetch.page_size)
         print(
             f"fetch          about {pages:,} {job.fetch.via} pages of {job.fetch.page_size} "
             f"(at {args.links_per_source:g} links per source)"

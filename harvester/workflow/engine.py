@@ -28,6 +28,7 @@ from harvester.workflow.hedge import HedgePolicy, Hedger
 from harvester.workflow.index import index_of, register_new
 from harvester.workflow.linking import Linker
 from harvester.workflow.page_gaps import lacked
+from harvester.workflow.plan import pages
 from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Scheduler, Work
 from harvester.workflow.setaside import SetAside, describe
 from harvester.workflow.slots import Slots
@@ -293,21 +294,21 @@ class Harvest:
                 f"{found.count} ids, the index says {entry.expected}"
             )
         left = self.pages_left.setdefault(entry.entry, set())
-        page = self.job.fetch.page_size
-        for retstart in range(0, found.count, page):
+        for retstart, ids in pages(found.count, self.job.fetch.page_size):
             if retstart >= entry.expected and retstart not in left:
                 left.add(retstart)
-                self.scheduler.enqueue(Page(entry, retstart, min(page, found.count - retstart)))
+                self.scheduler.enqueue(Page(entry, retstart, ids))
         if entry.entry in self.confirmed and not left:
             self._finish(entry)
 
     # -- steps 4-5: pages, confirmation, rebuilding -------------------------------------------
     def _enqueue_pages(self, entry: Entry, size: int) -> None:
-        page = self.job.fetch.page_size
-        left = set(range(0, size, page)) - self.store.done_pages(entry.entry)
-        self.pages_left[entry.entry] = left
-        for retstart in sorted(left):
-            self.scheduler.enqueue(Page(entry, retstart, min(page, size - retstart)))
+        done = self.store.done_pages(entry.entry)
+        todo = [(retstart, ids) for retstart, ids in pages(size, self.job.fetch.page_size)]
+        self.pages_left[entry.entry] = left = {r for r, _ in todo} - done
+        for retstart, ids in todo:
+            if retstart in left:
+                self.scheduler.enqueue(Page(entry, retstart, ids))
         if not left:
             self._pages_in(entry)
 

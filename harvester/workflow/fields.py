@@ -55,7 +55,8 @@ class FieldExtractor:
         closest paths the records do have."""
         return unmatched_warnings(self.fields, self.matched, self.seen, self.sample_paths)
 
-    def _qualified(self, path: str, ns: str) -> str:
+    def qualified(self, path: str, ns: str) -> str:
+        """`path` with each element step in namespace `ns` (a record's default one), cached."""
         key = (path, ns)
         found = self._paths.get(key)
         if found is None:
@@ -77,7 +78,7 @@ class FieldExtractor:
         tag = element.tag
         ns = tag[1 : tag.index("}")] if isinstance(tag, str) and tag.startswith("{") else ""
         for name, path in self.fields:
-            found = [el.text or "" for el in element.iterfind(self._qualified(path, ns))]
+            found = [el.text or "" for el in element.iterfind(self.qualified(path, ns))]
             if not found and tag == "DocSum" and "/" not in path:
                 found = [el.text or "" for el in element.iter("Item") if el.get("Name") == path]
             out[name] = None if not found else found[0] if len(found) == 1 else found
@@ -155,7 +156,7 @@ def path_problem(path: str) -> str | None:
     extractor = FieldExtractor(())
     for element, ns in ((_PROBE[0], "urn:probe"), (_PROBE[0], "")):
         try:
-            for _ in element.iterfind(extractor._qualified(path, ns)):
+            for _ in element.iterfind(extractor.qualified(path, ns)):
                 pass
         except (SyntaxError, KeyError, ValueError, TypeError, IndexError) as exc:
             return str(exc) or type(exc).__name__

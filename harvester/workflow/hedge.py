@@ -12,7 +12,6 @@ hedge costs one request at a time the allowance would otherwise go unused.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -100,9 +99,9 @@ class Hedger:
         finally:
             for task in out:
                 task.cancel()
-            for task in out:
-                with contextlib.suppress(BaseException):
-                    await task
+            # the copies' own errors and cancellations are dropped; this read's cancellation,
+            # should it come while they end, is not
+            await asyncio.gather(*out, return_exceptions=True)
 
     def _due(self, started: float) -> bool:
         overdue = self.clock() - started >= self.policy.overdue_after(self.latency())

@@ -14,27 +14,18 @@ import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from harvester.config import JobConfig, LinkCmd, OutputFormat
 from harvester.workflow.fields import FieldExtractor
+from harvester.workflow.joined import STATUS, Joined, header, target_state
 from harvester.workflow.outfile import open_output
-from harvester.workflow.states import SourceStatus
-from harvester.workflow.store import MISSING
-from harvester.workflow.views import JoinedRow
+from harvester.workflow.table import write_parquet
 
 CELL_CACHE = 65_536
 """Records whose decoded cells are kept: targets shared by many sources are decoded once."""
-STATUS: dict[str | None, str] = {None: "pending"} | {s.value: s.value for s in SourceStatus}
-"""A source's status as the output writes it: the store's word, "pending" before elink."""
-
-
-class Joined(Protocol):
-    """What the writers read: the join, as a view of the job store streams it (views.py)."""
-
-    def joined(self) -> Iterator[JoinedRow]: ...
 
 
 def write_output(store: Joined, job: JobConfig) -> int:
@@ -44,8 +35,6 @@ def write_output(store: Joined, job: JobConfig) -> int:
     if fmt == OutputFormat.JSONL:
         return write_jsonl(store, job)
     if fmt == OutputFormat.PARQUET:
-        from harvester.workflow.table import write_parquet  # the optional extra's code
-
         with open_output(path, owner=job.job_dir) as handle:
             return write_parquet(store, job, handle)
     names = [n for n, _ in job.fields]
@@ -70,7 +59,7 @@ def _link_json(
         out["record"] = extractor.decode(data)
     else:
         out["record"] = None
-        out["missing"] = True if state == MISSING else "not fetched"
+        out[target_state(None, state).value] = True  # "missing", or "not_fetched" as TSV says
     return out
 
 
@@ -104,10 +93,6 @@ def _record_cells(fields: Sequence[str], decode: Callable[[bytes], Any], data: b
     return [_cell(values.get(name)) for name in fields]
 
 
-def target_state(data: bytes | None, state: int | None) -> str:
-    return "ok" if data is not None else "missing" if state == MISSING else "not_fetched"
-
-
 def _cell(value: Any) -> str:
     if value.__class__ is str:
         return value  # already a str: the common case, checked first
@@ -116,18 +101,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return "|".join(value)
     return str(value)
-
-
-def header(fields: Sequence[str]) -> list[str]:
-    return [
-        "source",
-        "source_status",
-        "linkname",
-        "target",
-        "score",
-        "target_status",
-        *(fields or ["record"]),
-    ]
 
 
 def write_table(

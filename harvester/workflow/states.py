@@ -1,10 +1,11 @@
-"""The words the job store keeps in its TEXT columns for where each piece of work stands."""
+"""Where each piece of work stands, as the job store keeps it: words in its TEXT columns, and a
+target's state as a small integer (the targets table is the largest; an int is its cheapest)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
-__all__ = ["EntryState", "Posting", "SourceStatus"]
+__all__ = ["EntryState", "Posting", "SourceStatus", "TargetState"]
 
 
 class SourceStatus(StrEnum):
@@ -34,3 +35,13 @@ class EntryState(StrEnum):
     DONE = "done"
     REPLACED = "replaced"
     """Its WebEnv was lost and its targets were put in a new entry."""
+
+
+class TargetState(IntEnum):
+    """Where a target stands (`targets.state`); bound into SQL as a parameter, never pasted."""
+
+    PENDING = 0
+    """Neither its record nor NCBI's word that it has none is in yet."""
+    FETCHED = 1
+    MISSING = 2
+    """NCBI answered a fetch by id without it: withdrawn or merged."""

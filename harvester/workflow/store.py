@@ -28,7 +28,7 @@ from typing import Any
 
 from harvester.errors import StoreError
 from harvester.workflow import kept
-from harvester.workflow.states import EntryState, Posting, SourceStatus
+from harvester.workflow.states import EntryState, Posting, SourceStatus, TargetState
 from harvester.workflow.store_errors import GuardedConnection
 from harvester.workflow.store_mark import APPLICATION_ID
 
@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS edges(
     target INTEGER NOT NULL, score INTEGER, PRIMARY KEY(source, link, rank)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS targets(
     uid INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, link INTEGER NOT NULL,
-    state INTEGER NOT NULL DEFAULT 0);
+    state INTEGER NOT NULL DEFAULT {TargetState.PENDING:d});
 CREATE INDEX IF NOT EXISTS targets_by_chunk ON targets(chunk, state);
 CREATE TABLE IF NOT EXISTS entries(
     entry INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, link INTEGER,
@@ -57,8 +57,6 @@ CREATE TABLE IF NOT EXISTS records(uid INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS kept(batch INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS notes(at REAL NOT NULL, text TEXT NOT NULL);
 """
-
-PENDING, FETCHED, MISSING = 0, 1, 2
 
 
 def _lock(job_dir: Path) -> int:
@@ -155,6 +153,13 @@ class Store:
         self.db.close()
         self._release_lock()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Closed, and the job directory's lock given back, however the block ends."""
+        self.close()
+
     def _release_lock(self) -> None:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock
@@ -235,7 +240,9 @@ class Store:
     def pending_total(self) -> int:
         """Targets still without a record or NCBI's word that it has none."""
         return int(
-            self.db.execute(f"SELECT count(*) FROM targets WHERE state={PENDING}").fetchone()[0]
+            self.db.execute(
+                "SELECT count(*) FROM targets WHERE state=?", (TargetState.PENDING,)
+            ).fetchone()[0]
         )
 
     def chunk_sources(self, chunk: Chunk) -> list[int]:
@@ -318,17 +325,17 @@ class Store:
 
     def pending_among(self, uids: Sequence[int]) -> list[int]:
         """Those of `uids` that are targets still without a record, in the order given."""
-        pending = set(self._targets_in_state(PENDING, uids))
+        pending = set(self._targets_in_state(TargetState.PENDING, uids))
         return [uid for uid in uids if uid in pending]
 
-    def _targets_in_state(self, state: int, uids: Sequence[int]) -> Iterator[int]:
+    def _targets_in_state(self, state: TargetState, uids: Sequence[int]) -> Iterator[int]:
         """Those of `uids` that are targets in `state`, asked in batches under SQLite's
         bound-parameter limit."""
         for start in range(0, len(uids), 500):
             batch = uids[start : start + 500]
             marks = ",".join("?" * len(batch))
             rows = self.db.execute(
-                f"SELECT uid FROM targets WHERE state={state} AND uid IN ({marks})", batch
+                f"SELECT uid FROM targets WHERE state=? AND uid IN ({marks})", (state, *batch)
             )
             yield from (r[0] for r in rows)
 
@@ -404,8 +411,8 @@ class Store:
         with self._tx() as db:
             before = db.total_changes
             db.executemany(
-                f"UPDATE targets SET state={FETCHED} WHERE uid=? AND state={PENDING}",
-                ((uid,) for uid, _ in records),
+                "UPDATE targets SET state=? WHERE uid=? AND state=?",
+                ((TargetState.FETCHED, uid, TargetState.PENDING) for uid, _ in records),
             )
             fresh = db.total_changes - before
             db.executemany(
@@ -416,8 +423,8 @@ class Store:
                 whole = kept.pack([(uid, body) for uid, (_, body) in records])
                 db.execute("INSERT INTO kept(data) VALUES(?)", (whole,))
             db.executemany(
-                f"UPDATE targets SET state={MISSING} WHERE uid=? AND state={PENDING}",
-                ((uid,) for uid in missing),
+                "UPDATE targets SET state=? WHERE uid=? AND state=?",
+                ((TargetState.MISSING, uid, TargetState.PENDING) for uid in missing),
             )
             if page is not None:
                 db.execute("INSERT OR IGNORE INTO pages VALUES(?, ?)", page)
@@ -444,5 +451,6 @@ def _targets_of(chunk: int, link: int | None, pending_only: bool) -> tuple[str, 
         where += " AND link=?"
         args.append(link)
     if pending_only:
-        where += f" AND state={PENDING}"
+        where += " AND state=?"
+        args.append(TargetState.PENDING)
     return where, args

@@ -10,7 +10,7 @@ from typing import Any
 from harvester.config import JobConfig
 from harvester.errors import ConfigError
 from harvester.workflow.fields import FieldExtractor
-from harvester.workflow.output import STATUS, Joined, header, target_state
+from harvester.workflow.joined import STATUS, Joined, header, target_state
 
 ROWS_PER_GROUP = 50_000
 """Rows per Parquet row group (and per Arrow batch): readers split work and skip by these."""
@@ -87,8 +87,10 @@ def write_parquet(store: Joined, job: JobConfig, handle: Any) -> int:
 
     rows = 0
     writer = pq.ParquetWriter(handle, schema([n for n, _ in job.fields]))
-    for batch in batches(store, job):
-        writer.write_batch(batch, row_group_size=ROWS_PER_GROUP)
-        rows += batch.num_rows
-    writer.close()
+    try:
+        for batch in batches(store, job):
+            writer.write_batch(batch, row_group_size=ROWS_PER_GROUP)
+            rows += batch.num_rows
+    finally:
+        writer.close()  # its file handle and buffers, also when the join fails mid-way
     return rows

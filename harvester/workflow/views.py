@@ -7,8 +7,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
-from harvester.workflow.states import EntryState, Posting, SourceStatus
-from harvester.workflow.store import FETCHED, MISSING, Store
+from harvester.workflow.plan import page_count
+from harvester.workflow.states import EntryState, Posting, SourceStatus, TargetState
+from harvester.workflow.store import Store
 from harvester.workflow.store_errors import store_error
 
 JoinedRow = tuple[int, str | None, int | None, int | None, int | None, int | None, bytes | None]
@@ -24,9 +25,10 @@ class StoreView:
     def counts(self) -> dict[str, int]:
         db = self.store.db
 
-        def one(sql: str) -> int:
-            return int(db.execute(sql).fetchone()[0] or 0)
+        def one(sql: str, *args: object) -> int:
+            return int(db.execute(sql, args).fetchone()[0] or 0)
 
+        in_state = "SELECT count(*) FROM targets WHERE state=?"
         return {
             "sources": one("SELECT count(*) FROM sources"),
             "sources_linked": one("SELECT count(*) FROM sources WHERE status IS NOT NULL"),
@@ -40,8 +42,8 @@ class StoreView:
             "chunks_linked": one("SELECT count(*) FROM chunks WHERE linked=1"),
             "links": one("SELECT count(*) FROM edges"),
             "targets": one("SELECT count(*) FROM targets"),
-            "targets_fetched": one(f"SELECT count(*) FROM targets WHERE state={FETCHED}"),
-            "targets_missing": one(f"SELECT count(*) FROM targets WHERE state={MISSING}"),
+            "targets_fetched": one(in_state, TargetState.FETCHED),
+            "targets_missing": one(in_state, TargetState.MISSING),
             "entries": one("SELECT count(*) FROM entries"),
             "entries_rebuilt": one(
                 f"SELECT count(*) FROM entries WHERE state='{EntryState.REPLACED}'"
@@ -57,9 +59,9 @@ class StoreView:
         for chunk, mode in db.execute("SELECT chunk, mode FROM chunks WHERE linked=1"):
             counts = self.store.chunk_link_counts(chunk)
             if mode == Posting.HISTORY:
-                total += 1 + sum(1 + -(-n // page_size) for n in counts.values())
+                total += 1 + sum(1 + page_count(n, page_size) for n in counts.values())
             elif mode == Posting.POST:
-                total += 2 + -(-sum(counts.values()) // page_size)
+                total += 2 + page_count(sum(counts.values()), page_size)
         return total
 
     def linknames(self) -> list[str]:
