@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -276,6 +278,6 @@ def _write_cache(path: Path, endpoint: str, names: EndpointNames) -> None:
         "elink": [[ln.name, ln.menu, ln.description, ln.dbto] for ln in names.answered],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")  # `plan` too
     tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
     tmp.replace(path)

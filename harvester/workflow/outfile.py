@@ -174,7 +174,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def _check_folder(path: Path, target: Path) -> None:
     """The output's folder exists (or can be made) and takes a new file."""
-    probe = target.with_name(f".{target.name}.probe-{os.getpid()}")
+    probe = target.with_name(f".{target.name}.probe-{os.getpid()}-{os.urandom(4).hex()}")
     parent = target.parent.absolute()
     folder = next(f for f in (parent, *parent.parents) if f.exists())
     if not folder.is_dir():
