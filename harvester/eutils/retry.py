@@ -32,6 +32,7 @@ from harvester.errors import (
     NcbiTransientError,
     TransportError,
 )
+from harvester.eutils.stall import Stalled
 from harvester.eutils.xmlstream import BadBody, TooLarge
 
 __all__ = [
@@ -110,6 +111,8 @@ def _classify_exception(exc: BaseException, history_attempts: int) -> Verdict:
         return Retry(exc.reason, exc)
     if isinstance(exc, aiohttp.ClientPayloadError):
         return Retry("truncated", TransportError("the response body was cut off on every attempt"))
+    if isinstance(exc, Stalled):
+        return Retry("timeout", exc)
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return Retry("timeout", TransportError("NCBI did not answer in time on any attempt"))
     if isinstance(exc, aiohttp.ClientConnectorDNSError):

@@ -40,6 +40,7 @@ from harvester.eutils.retry import (
     request_label,
 )
 from harvester.eutils.settings import ClientConfig
+from harvester.eutils.stall import StallWatch, watched
 from harvester.eutils.xmlstream import BadBody, TooLarge, sniff
 from harvester.ncbi import RecordFormat
 from harvester.stats import Stats
@@ -332,8 +333,10 @@ class Transport:
         self.concurrency.on_latency(max(0.0, self.gate.now() - release.at))
 
     async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-        total, cap = 0, self.config.max_response_bytes
-        async for chunk in resp.content.iter_chunked(self.config.chunk_size):
+        cfg = self.config
+        total, cap = 0, cfg.max_response_bytes
+        watch = StallWatch(cfg.stall_seconds, cfg.stall_bytes, asyncio.get_running_loop().time)
+        async for chunk in watched(partial(resp.content.read, cfg.chunk_size), watch):
             total += len(chunk)
             self.stats.incr("bytes/in", len(chunk))
             if total > cap:
