@@ -62,7 +62,7 @@ def handler_for(
     """The handler for an XML body with this root; `fmt`/`db` say what the caller asked for,
     `expect` which roots its answer may have (any other is a failed attempt, never "empty")."""
     if sniffed.kind != "xml":
-        raise BadBody(*_not_xml(sniffed))
+        raise BadBody(*not_xml(sniffed))
     if expect is not None and sniffed.root not in expect.roots:
         raise BadBody(
             "wrong_root",
@@ -81,7 +81,8 @@ def handler_for(
     return RecordHandler(found, guessed, per_record_db=db is None)
 
 
-def _not_xml(sniffed: Sniffed) -> tuple[str, str]:
+def not_xml(sniffed: Sniffed) -> tuple[str, str]:
+    """The retry reason and message of a body that is no XML (empty, HTML, other)."""
     if sniffed.kind == "empty":
         return "empty", "empty response body"
     if sniffed.kind == "html":

@@ -24,6 +24,7 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 import orjson
+from aiohttp.http_exceptions import ContentEncodingError
 
 from harvester.errors import (
     HarvesterError,
@@ -95,6 +96,9 @@ HISTORY_ATTEMPTS = 3
 UNKNOWN_ERROR_ATTEMPTS = 2
 
 
+_CODING = re.compile(r"content-encoding: ([\w-]+)", re.I)
+
+
 def classify(outcome: Outcome, *, history_attempts: int = HISTORY_ATTEMPTS) -> Verdict | None:
     """Retry, fail, or (None) carry on: a 2xx status is the only outcome that carries on."""
     if isinstance(outcome, HttpOutcome):
@@ -110,6 +114,15 @@ def _classify_exception(exc: BaseException, history_attempts: int) -> Verdict:
     if isinstance(exc, BadBody):
         return Retry(exc.reason, exc)
     if isinstance(exc, aiohttp.ClientPayloadError):
+        if isinstance(exc.__cause__, ContentEncodingError):  # not cut off: not what it says
+            coding = _CODING.search(str(exc.__cause__))
+            label = coding.group(1) if coding else "compressed"
+            bad = BadBody(
+                "bad_encoding",
+                f"the response body was labelled {label} (Content-Encoding) but could not be "
+                f"decoded as {label} on every attempt",
+            )
+            return Retry("bad_encoding", bad)
         return Retry("truncated", TransportError("the response body was cut off on every attempt"))
     if isinstance(exc, Stalled):
         return Retry("timeout", exc)

@@ -26,7 +26,7 @@ from harvester.eutils.concurrency import ConcurrencyControl
 from harvester.eutils.connections import POOL_IDLE_SECONDS, Exchange, StaleConnection, trace
 from harvester.eutils.gates import GateKey, process_gate, release_gate
 from harvester.eutils.pacing import Gate, Release
-from harvester.eutils.parse import Expected, aparse
+from harvester.eutils.parse import Expected, aparse, not_xml
 from harvester.eutils.results import ErrorResult, Item, Record
 from harvester.eutils.retry import (
     Fail,
@@ -63,6 +63,13 @@ class _Classified(Exception):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(type(verdict).__name__)
         self.verdict = verdict
+
+
+def _from(endpoint: str, exc: BadBody) -> BadBody:
+    """A body that is no XML at all, naming the utility that sent it (HTML from efetch)."""
+    if exc.reason not in ("empty", "not_xml"):
+        return exc  # the others name what was expected already
+    return BadBody(exc.reason, f"{exc} from {endpoint}")
 
 
 class Transport:
@@ -278,6 +285,8 @@ class Transport:
                 yield item if isinstance(item, Record) else self._check(endpoint, item)
         except TooLarge as exc:  # our own limit: say which request it was
             raise TooLarge(f"{exc} ({request_label(endpoint, params)})") from None
+        except BadBody as exc:
+            raise _from(endpoint, exc) from None
         finally:
             await chunks.aclose()  # release the connection even when parsing stopped early
 
@@ -355,7 +364,7 @@ class Transport:
         body = b"".join(parts)
         sniffed = sniff(body[:4096])
         if sniffed.kind in ("empty", "html"):
-            raise BadBody("empty" if sniffed.kind == "empty" else "not_xml", "unusable body")
+            raise _from(endpoint, BadBody(*not_xml(sniffed)))
         error = _ERROR_TEXT.search(body[:4096])
         if error is not None:
             self._check(endpoint, ErrorResult(error.group(1).decode("utf-8", "replace").strip()))

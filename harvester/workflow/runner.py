@@ -169,10 +169,11 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
     with holding(job.job_dir):  # before einfo.json or the store is written into it
         async with endpoint(job, options) as base_url:
             config = client_config(job, base_url)
+            stats = Stats()  # einfo's requests and retries are the run's too: one count
             with shared_gate(config) as gate:  # every job in the process to this server and key
-                async with EutilsClient(config, gate=gate, stats=Stats()) as einfo_client:
+                async with EutilsClient(config, gate=gate, stats=stats) as einfo_client:
                     job, warnings = await checked_names(job, einfo_client)
-                async with EutilsClient(config, gate=gate, stats=Stats()) as client:
+                async with EutilsClient(config, gate=gate, stats=stats) as client:
                     return await _harvest(job, options, client, started, warnings, preloaded)
 
 
