@@ -84,7 +84,7 @@ def holding(job_dir: Path) -> Iterator[None]:
         job_dir.mkdir(parents=True, exist_ok=True)
         fd = _lock(job_dir)
     except OSError as exc:
-        raise StoreError(f"cannot use the job directory {job_dir}: {exc.strerror}") from None
+        raise StoreError(f"cannot open the job store in {job_dir}: {exc.strerror}") from None
     try:
         yield
     finally:
