@@ -9,9 +9,13 @@ documented exit code (see `failure.py`), never a traceback unless `--debug` asks
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 
 from harvester.errors import EXIT_INTERRUPTED
 from harvester.failure import describe, print_traceback
@@ -22,7 +26,7 @@ exit codes:
   0  success            1  a bug (a crash report is written)   2  bad job file or flag
   3  bad input (ids, files, output path)    4  network failed    5  NCBI refused
   6  unparsable response    7  job store or disk problem (full, read-only, damaged)
-  130 interrupted (run again to resume)
+  130 interrupted by Ctrl-C or SIGTERM (run again to resume)
 """
 
 
@@ -83,10 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    stopped_by: list[str] = []
     try:
-        return handler(args)
+        with _sigterm_as_interrupt(stopped_by):
+            return handler(args)
     except KeyboardInterrupt:
-        print("harvester: interrupted", file=sys.stderr)
+        why = f" by {stopped_by[0]}" if stopped_by else ""
+        print(f"harvester: interrupted{why}; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
         job = getattr(args, "job_config", None)
@@ -95,3 +102,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         failure = describe(exc, job, argv)
         print(f"harvester: error: {failure.message}", file=sys.stderr)
         return failure.exit_code
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(stopped_by: list[str]) -> Iterator[None]:
+    """SIGTERM (`kill`, a service manager, a batch system's time limit) stops the command as
+    Ctrl-C does: whatever handles SIGINT now (asyncio's, which cancels the run so it closes
+    its store, or Python's KeyboardInterrupt) handles it; `stopped_by` records it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only
+        return
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        stopped_by.append("SIGTERM")
+        current = signal.getsignal(signal.SIGINT)
+        if callable(current):
+            current(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from harvester import ncbi
 from harvester.errors import ConfigError
@@ -126,6 +126,21 @@ def embedded_dataset(endpoint: str) -> str | None:
 def endpoint_url(endpoint: str) -> str:
     """The base URL of an endpoint value that is not embedded: NCBI's for `ncbi`, else itself."""
     return ncbi.DEFAULT_BASE_URL if endpoint == "ncbi" else endpoint
+
+
+def endpoint_shown(endpoint: str) -> str:
+    """The endpoint as it may be written anywhere (logs, errors, einfo.json, the summary): a
+    password in its URL replaced by ***."""
+    try:
+        url = urlsplit(endpoint)
+        password = url.password
+    except ValueError:
+        return endpoint
+    if not password:
+        return endpoint
+    user = url.username or ""
+    host = url.netloc.rsplit("@", 1)[1]
+    return urlunsplit(url._replace(netloc=f"{user}:***@{host}"))
 
 
 def endpoint_value(value: str) -> str:

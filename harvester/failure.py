@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from harvester.config import JobConfig
-from harvester.config_keys import embedded_dataset, endpoint_url
+from harvester.config_keys import embedded_dataset, endpoint_shown, endpoint_url
 from harvester.errors import HarvesterError, NcbiError, StoreError, TransportError
 from harvester.version import VERSION
 
@@ -75,7 +75,7 @@ def _with_host(message: str, exc: HarvesterError, job: JobConfig | None) -> str:
         return message
     if embedded_dataset(job.endpoint) is not None:
         return message
-    host = urlsplit(endpoint_url(job.endpoint)).netloc
+    host = urlsplit(endpoint_shown(endpoint_url(job.endpoint))).netloc
     return message if host in message else f"{message} (server {host})"
 
 
@@ -98,7 +98,7 @@ def write_crash_report(exc: BaseException, job: JobConfig | None, argv: Sequence
         except HarvesterError as err:  # the id file it hashes may be the problem
             digest = f"unknown: {err}"
         lines.append(f"job       {job.job_file or job.name} (semantic hash {digest})")
-        lines.append(f"endpoint  {job.endpoint}")
+        lines.append(f"endpoint  {endpoint_shown(job.endpoint)}")
     lines.append("")
     lines.extend(traceback.format_exception(exc))
     path.write_text(_redacted("\n".join(lines), job), encoding="utf-8")

@@ -63,7 +63,7 @@ def handler_for(
     """The handler for an XML body with this root; `fmt`/`db` say what the caller asked for,
     `expect` which roots its answer may have (any other is a failed attempt, never "empty")."""
     if sniffed.kind != "xml":
-        raise BadBody(*_not_xml(sniffed))
+        raise BadBody(*not_xml(sniffed))
     if expect is not None and sniffed.root not in expect.roots:
         raise BadBody(
             RetryReason.WRONG_ROOT,
@@ -82,7 +82,8 @@ def handler_for(
     return RecordHandler(found, guessed, per_record_db=db is None)
 
 
-def _not_xml(sniffed: Sniffed) -> tuple[RetryReason, str]:
+def not_xml(sniffed: Sniffed) -> tuple[RetryReason, str]:
+    """The retry reason and message of a body that is no XML (empty, HTML, other)."""
     if sniffed.kind == "empty":
         return RetryReason.EMPTY, "empty response body"
     if sniffed.kind == "html":

@@ -24,6 +24,7 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 import orjson
+from aiohttp.http_exceptions import ContentEncodingError
 
 from harvester.errors import (
     HarvesterError,
@@ -33,6 +34,7 @@ from harvester.errors import (
     TransportError,
 )
 from harvester.eutils.retry_reasons import RetryReason
+from harvester.eutils.stall import Stalled
 from harvester.eutils.xmlstream import BadBody, TooLarge
 
 __all__ = [
@@ -95,6 +97,9 @@ HISTORY_ATTEMPTS = 3
 UNKNOWN_ERROR_ATTEMPTS = 2
 
 
+_CODING = re.compile(r"content-encoding: ([\w-]+)", re.I)
+
+
 def classify(outcome: Outcome, *, history_attempts: int = HISTORY_ATTEMPTS) -> Verdict | None:
     """Retry, fail, or (None) carry on: a 2xx status is the only outcome that carries on."""
     if isinstance(outcome, HttpOutcome):
@@ -110,9 +115,20 @@ def _classify_exception(exc: BaseException, history_attempts: int) -> Verdict:
     if isinstance(exc, BadBody):
         return Retry(exc.reason, exc)
     if isinstance(exc, aiohttp.ClientPayloadError):
+        if isinstance(exc.__cause__, ContentEncodingError):  # not cut off: not what it says
+            coding = _CODING.search(str(exc.__cause__))
+            label = coding.group(1) if coding else "compressed"
+            bad = BadBody(
+                RetryReason.BAD_ENCODING,
+                f"the response body was labelled {label} (Content-Encoding) but could not be "
+                f"decoded as {label} on every attempt",
+            )
+            return Retry(RetryReason.BAD_ENCODING, bad)
         return Retry(
             RetryReason.TRUNCATED, TransportError("the response body was cut off on every attempt")
         )
+    if isinstance(exc, Stalled):
+        return Retry(RetryReason.TIMEOUT, exc)
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return Retry(
             RetryReason.TIMEOUT, TransportError("NCBI did not answer in time on any attempt")

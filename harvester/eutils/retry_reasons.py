@@ -17,6 +17,8 @@ class RetryReason(StrEnum):
     TIMEOUT = "timeout"
     TRUNCATED = "truncated"
     """The body ended early (the connection, or the XML, was cut off)."""
+    BAD_ENCODING = "bad_encoding"
+    """Labelled gzip (Content-Encoding) but not."""
     EMPTY = "empty"
     NOT_XML = "not_xml"
     MALFORMED = "malformed"

@@ -38,8 +38,12 @@ class ClientConfig:
     """The most requests in flight at once (connections, and the adaptive limit's ceiling)."""
     connect_timeout: float = 20.0
     read_timeout: float = 120.0
-    """Longest silence between two chunks of a body."""
+    """Longest wait for the answer's headers, or for any byte of its body."""
+    stall_seconds: float = 60.0
+    stall_bytes: int = 1024
+    """A body must bring `stall_bytes` in every `stall_seconds` (a trickle is a timeout)."""
     total_timeout: float = 900.0
+    """Longest one attempt may take, however steadily its body comes."""
     max_attempts: int = _RETRY.max_attempts
     max_retry_seconds: float = _RETRY.max_total
     max_outage_seconds: float = _RETRY.max_outage
@@ -67,6 +71,8 @@ class ClientConfig:
             raise ConfigError("concurrency must be at least 1")
         if self.max_attempts < 1:
             raise ConfigError("max_attempts must be at least 1")
+        if self.stall_seconds <= 0 or self.stall_bytes < 1:
+            raise ConfigError("stall_seconds and stall_bytes must be positive")
         if self.max_response_bytes < 1:
             raise ConfigError("max_response_bytes must be positive")
         if not 1 <= self.max_record_bytes <= MAX_RECORD_CEILING:

@@ -31,7 +31,7 @@ from harvester.eutils.connections import (
 )
 from harvester.eutils.gates import GateKey, process_gate, release_gate
 from harvester.eutils.pacing import Gate, Release
-from harvester.eutils.parse import Expected, aparse
+from harvester.eutils.parse import Expected, aparse, not_xml
 from harvester.eutils.results import ErrorResult, Item, Record
 from harvester.eutils.retry import (
     Fail,
@@ -46,6 +46,7 @@ from harvester.eutils.retry import (
 )
 from harvester.eutils.retry_reasons import RetryReason
 from harvester.eutils.settings import ClientConfig
+from harvester.eutils.stall import StallWatch, watched
 from harvester.eutils.xmlstream import BadBody, TooLarge, sniff
 from harvester.ncbi import RecordFormat
 from harvester.stats import Stats
@@ -69,6 +70,13 @@ class _Classified(Exception):
     def __init__(self, verdict: Verdict) -> None:
         super().__init__(type(verdict).__name__)
         self.verdict = verdict
+
+
+def _from(endpoint: str, exc: BadBody) -> BadBody:
+    """A body that is no XML at all, naming the utility that sent it (HTML from efetch)."""
+    if exc.reason not in ("empty", "not_xml"):
+        return exc  # the others name what was expected already
+    return BadBody(exc.reason, f"{exc} from {endpoint}")
 
 
 class Transport:
@@ -282,6 +290,8 @@ class Transport:
                 yield item if isinstance(item, Record) else self._check(endpoint, item)
         except TooLarge as exc:  # our own limit: say which request it was
             raise TooLarge(f"{exc} ({request_label(endpoint, params)})") from None
+        except BadBody as exc:
+            raise _from(endpoint, exc) from None
         finally:
             await chunks.aclose()  # release the connection even when parsing stopped early
 
@@ -337,8 +347,10 @@ class Transport:
         self.concurrency.on_latency(max(0.0, self.gate.now() - release.at))
 
     async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-        total, cap = 0, self.config.max_response_bytes
-        async for chunk in resp.content.iter_chunked(self.config.chunk_size):
+        cfg = self.config
+        total, cap = 0, cfg.max_response_bytes
+        watch = StallWatch(cfg.stall_seconds, cfg.stall_bytes, asyncio.get_running_loop().time)
+        async for chunk in watched(partial(resp.content.read, cfg.chunk_size), watch):
             total += len(chunk)
             self.stats.incr("bytes/in", len(chunk))
             if total > cap:
@@ -357,10 +369,7 @@ class Transport:
         body = b"".join(parts)
         sniffed = sniff(body[:4096])
         if sniffed.kind in ("empty", "html"):
-            raise BadBody(
-                RetryReason.EMPTY if sniffed.kind == "empty" else RetryReason.NOT_XML,
-                "unusable body",
-            )
+            raise _from(endpoint, BadBody(*not_xml(sniffed)))
         error = _ERROR_TEXT.search(body[:4096])
         if error is not None:
             self._check(endpoint, ErrorResult(error.group(1).decode("utf-8", "replace").strip()))

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harvester import ncbi
 from harvester.config import JobConfig
+from harvester.config_keys import endpoint_shown
 from harvester.errors import (
     ConfigError,
     NcbiPermanentError,
@@ -93,7 +96,7 @@ async def names_for(client: EutilsClient, job: JobConfig) -> EndpointNames | Non
         names = await ask_einfo(client, job)
     except (TransportError, NcbiTransientError, ParseError):
         return None
-    _write_cache(job.job_dir / CACHE_NAME, job.endpoint, names)
+    _write_cache(job.job_dir / CACHE_NAME, endpoint_shown(job.endpoint), names)
     return names
 
 
@@ -102,7 +105,7 @@ async def checked_names(job: JobConfig, client: EutilsClient) -> tuple[JobConfig
     warnings: einfo could not be reached and nothing was checked, or a name einfo does not
     list stays unproven. A name the cached answer lacks is asked of einfo again, then of
     elink, before it is refused: the endpoint may have it now, or einfo may leave it out."""
-    cached = _read_cache(job.job_dir / CACHE_NAME, job.endpoint, job.dbfrom)
+    cached = _read_cache(job.job_dir / CACHE_NAME, endpoint_shown(job.endpoint), job.dbfrom)
     found = cached or await names_for(client, job)
     if found is None:
         if not job.linknames:
@@ -117,7 +120,7 @@ async def checked_names(job: JobConfig, client: EutilsClient) -> tuple[JobConfig
             return job, (offline_note(job),)
         found = replace(fresh, answered=cached.answered)
         if found.answered:  # what elink proved stays proved
-            _write_cache(job.job_dir / CACHE_NAME, job.endpoint, found)
+            _write_cache(job.job_dir / CACHE_NAME, endpoint_shown(job.endpoint), found)
     found, unproven, refused, warnings = await _ask_elink(client, job, found)
     checked = check_names(job, replace(found, answered=found.answered + unproven), refused)
     return checked, warnings
@@ -158,7 +161,7 @@ async def _ask_elink(
             warnings.append(_unproven(name, job, why))
     if answered:
         names = replace(names, answered=names.answered + tuple(answered))
-        _write_cache(job.job_dir / CACHE_NAME, job.endpoint, names)
+        _write_cache(job.job_dir / CACHE_NAME, endpoint_shown(job.endpoint), names)
     return names, tuple(unproven), refused, tuple(warnings)
 
 
@@ -228,8 +231,8 @@ def offline_note(job: JobConfig) -> str:
     unknown += [name for name in job.linknames if name not in ncbi.LINK_NAMES]
     hint = f" (the built-in table does not know {', '.join(unknown)})" if unknown else ""
     return (
-        f"einfo could not be reached at {job.endpoint}: databases and link names are not "
-        f"checked{hint}"
+        f"einfo could not be reached at {endpoint_shown(job.endpoint)}: databases and link names "
+        f"are not checked{hint}"
     )
 
 
@@ -276,6 +279,6 @@ def _write_cache(path: Path, endpoint: str, names: EndpointNames) -> None:
         "elink": [[ln.name, ln.menu, ln.description, ln.dbto] for ln in names.answered],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")  # `plan` too
     tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
     tmp.replace(path)

@@ -17,6 +17,7 @@ import errno
 import hashlib
 import io
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +99,7 @@ def open_output(path: Path, *, text: bool = False, owner: Path | None = None) ->
     try:
         with handle:
             yield handle
+        _refuse_read_only(path, target)  # made read-only while the run worked
         os.replace(temporary, target)
     except BaseException as exc:
         temporary.unlink(missing_ok=True)
@@ -123,13 +125,25 @@ def _stream(path: Path, text: bool) -> Iterator[IO[Any]]:
     try:
         yield handle
         handle.flush()
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            _release(handle, raw)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from None
+        raise
+    try:
+        _release(handle, raw)  # a device's last bytes go out on close: /dev/full says so here
     except OSError as exc:
         raise _write_error(path, exc) from None
-    finally:
-        if isinstance(handle, io.TextIOWrapper):
-            handle.detach()  # leaves `raw` open
-        if raw is not sys.stdout.buffer:
-            raw.close()
+
+
+def _release(handle: IO[Any], raw: IO[bytes]) -> None:
+    """Detach the text layer (leaving `raw` open) and close `raw`, unless it is stdout."""
+    if isinstance(handle, io.TextIOWrapper):
+        with contextlib.suppress(ValueError):  # already detached
+            handle.detach()
+    if raw is not sys.stdout.buffer:
+        raw.close()
 
 
 def check_output(job: JobConfig) -> None:
@@ -174,7 +188,7 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def _check_folder(path: Path, target: Path) -> None:
     """The output's folder exists (or can be made) and takes a new file."""
-    probe = target.with_name(f".{target.name}.probe-{os.getpid()}")
+    probe = target.with_name(f".{target.name}.probe-{os.getpid()}-{os.urandom(4).hex()}")
     parent = target.parent.absolute()
     folder = next(f for f in (parent, *parent.parents) if f.exists())
     if not folder.is_dir():
@@ -188,3 +202,17 @@ def _check_folder(path: Path, target: Path) -> None:
         raise InputError(f"cannot write the output {path}: {why}") from None
     if target.is_dir():
         raise InputError(f"cannot write the output {path}: it is a folder")
+    _refuse_read_only(path, target)
+
+
+def _refuse_read_only(path: Path, target: Path) -> None:
+    """A read-only output file is someone's wish to keep it: refused, never replaced behind its
+    back (a rename would replace it, since the folder is writable; root would, too)."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return  # not there yet
+    if stat.S_ISREG(mode) and (not mode & 0o222 or not os.access(target, os.W_OK)):
+        raise InputError(
+            f"the output {path} is read-only: make it writable, or remove it, to replace it"
+        )

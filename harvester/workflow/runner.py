@@ -31,7 +31,7 @@ from harvester.workflow.output import write_output
 from harvester.workflow.progress import Progress
 from harvester.workflow.rederive import fields_changed, rederive
 from harvester.workflow.sources import SourceIds, load_source_ids
-from harvester.workflow.store import Store
+from harvester.workflow.store import Store, holding
 from harvester.workflow.store_mark import STORE_NAME as STORE_NAME
 from harvester.workflow.summary import build_summary
 from harvester.workflow.table import require_pyarrow
@@ -53,8 +53,9 @@ class RunOptions:
     """When a read is overdue (default `HedgePolicy()`; a test asks sooner, to stall less)."""
 
 
-def open_store(job: JobConfig, restart: bool) -> Store:
-    store = Store(job.job_dir / STORE_NAME)
+def open_store(job: JobConfig, restart: bool, lock: bool = True) -> Store:
+    """The job's store, locked (`lock=False`: under the lock the run already holds)."""
+    store = Store(job.job_dir / STORE_NAME, lock=lock)
     if restart:
         store.reset()
     recorded = store.get_meta("config_hash")
@@ -165,13 +166,15 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
     preloaded = None
     if job.source.term is None and (options.restart or not (job.job_dir / STORE_NAME).exists()):
         preloaded = load_source_ids(job.source, job_file=job.job_file)  # before a job dir exists
-    async with endpoint(job, options) as base_url:
-        config = client_config(job, base_url)
-        with shared_gate(config) as gate:  # every job in the process to this server and key
-            async with EutilsClient(config, gate=gate, stats=Stats()) as einfo_client:
-                job, warnings = await checked_names(job, einfo_client)
-            async with EutilsClient(config, gate=gate, stats=Stats()) as client:
-                return await _harvest(job, options, client, started, warnings, preloaded)
+    with holding(job.job_dir):  # before einfo.json or the store is written into it
+        async with endpoint(job, options) as base_url:
+            config = client_config(job, base_url)
+            stats = Stats()  # einfo's requests and retries are the run's too: one count
+            with shared_gate(config) as gate:  # every job in the process to this server and key
+                async with EutilsClient(config, gate=gate, stats=stats) as einfo_client:
+                    job, warnings = await checked_names(job, einfo_client)
+                async with EutilsClient(config, gate=gate, stats=stats) as client:
+                    return await _harvest(job, options, client, started, warnings, preloaded)
 
 
 async def _harvest(
@@ -184,7 +187,7 @@ async def _harvest(
 ) -> dict[str, Any]:
     """Open (or resume) the store, run the harvest, write the output and the summary;
     `preloaded`: the source ids, when they were checked before the store was opened."""
-    store = open_store(job, options.restart)
+    store = open_store(job, options.restart, lock=False)  # run_job holds it
     stats = client.stats
     try:
         fresh = store.get_meta("config_hash") is None

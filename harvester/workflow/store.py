@@ -74,6 +74,21 @@ def _lock(job_dir: Path) -> int:
     return fd
 
 
+@contextlib.contextmanager
+def holding(job_dir: Path) -> Iterator[None]:
+    """The job directory (made if new) locked for one run while the block runs: taken before
+    anything is written into it, so two runs started at once never race on its files."""
+    try:
+        job_dir.mkdir(parents=True, exist_ok=True)
+        fd = _lock(job_dir)
+    except OSError as exc:
+        raise StoreError(f"cannot open the job store in {job_dir}: {exc.strerror}") from None
+    try:
+        yield
+    finally:
+        os.close(fd)  # releases the flock
+
+
 def in_use(job_dir: Path) -> bool:
     """Whether a run holds the job directory's lock right now (for `harvester status`)."""
     try:

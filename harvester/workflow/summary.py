@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from harvester.config import JobConfig
-from harvester.config_keys import embedded_dataset
+from harvester.config_keys import embedded_dataset, endpoint_shown
 from harvester.stats import Stats
 from harvester.workflow.store import Store
 from harvester.workflow.views import StoreView
@@ -87,7 +87,7 @@ def unknown_sources_warning(job: JobConfig, counts: dict[str, int]) -> list[str]
     unknown, total = counts["sources_unknown"], counts["sources"]
     if not total or unknown * 2 <= total:
         return []
-    where = f"{job.dbfrom} at {job.endpoint}"
+    where = f"{job.dbfrom} at {endpoint_shown(job.endpoint)}"
     hint = ""
     dataset = embedded_dataset(job.endpoint)
     if dataset is not None:

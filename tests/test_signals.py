@@ -1,0 +1,84 @@
+"""SIGTERM stops a run as Ctrl-C does: one line, exit 130, and the same command resumes it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from harvester.errors import EXIT_INTERRUPTED
+from harvester.workflow.store_mark import STORE_NAME
+from tests.harvest_helpers import SNP_FIELDS, TINY, assert_matches_ground_truth, read_jsonl
+
+ROOT = Path(__file__).resolve().parents[1]
+GENES = [3718, 7157] + [TINY.maps["gene"].uid(i) for i in range(12)]
+
+
+def _job_file(tmp: Path) -> Path:
+    """A job paced slowly enough (8 requests a second) to be stopped in the middle."""
+    job = {
+        "source": {"ids": GENES},
+        "dbfrom": "gene",
+        "db": "snp",
+        "linkname": "gene_snp",
+        "fields": SNP_FIELDS,
+        "elink_batch": 3,
+        "fetch": {"page_size": 20},
+        "job_dir": str(tmp / "job"),
+        "output": {"path": str(tmp / "out.jsonl")},
+        "endpoint": "embedded",
+        "policy": "custom",
+        "rate": 8,
+        "concurrency": 1,
+    }
+    path = tmp / "job.yaml"
+    path.write_text(yaml.safe_dump(job))
+    return path
+
+
+def _linked_chunks(store: Path) -> int:
+    """Chunks the run has committed (0 while the store is still being made)."""
+    try:
+        with sqlite3.connect(store) as db:
+            return int(db.execute("SELECT count(*) FROM chunks WHERE linked = 1").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def _run(job: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "harvester", "run", str(job), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def test_sigterm_mid_run_says_so_exits_130_and_the_rerun_resumes(tmp_path: Path) -> None:
+    job = _job_file(tmp_path)
+    proc = _run(job)
+    try:
+        while proc.poll() is None and _linked_chunks(tmp_path / "job" / STORE_NAME) < 1:
+            time.sleep(0.01)  # polling for progress, not timing anything
+        assert proc.poll() is None, "the run ended before it could be stopped"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert err == "harvester: interrupted by SIGTERM; run the same command again to resume\n"
+    assert not (tmp_path / "out.jsonl").exists()
+    assert _linked_chunks(tmp_path / "job" / STORE_NAME) >= 1  # what was done is kept
+
+    again = _run(job)
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert_matches_ground_truth(read_jsonl(tmp_path / "out.jsonl"), GENES)
