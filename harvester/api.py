@@ -18,6 +18,7 @@ from typing import Any
 
 from harvester import config
 from harvester.config import JobConfig
+from harvester.errors import ConfigError
 from harvester.workflow.output import jsonl_docs
 from harvester.workflow.runner import RunOptions, run_job
 from harvester.workflow.store import Store
@@ -36,7 +37,28 @@ def load_job(source: str | os.PathLike[str] | Mapping[str, Any], /, **overrides:
     given = {config.OVERRIDE_KEYS.get(name, name): value for name, value in overrides.items()}
     if isinstance(source, Mapping):
         return config.job_from_mapping(source, base_dir=Path.cwd(), overrides=given)
+    if not isinstance(source, str | os.PathLike) or isinstance(source, bytes):
+        raise ConfigError(
+            f"load_job takes a job file's path or a mapping of its keys, got {_kind(source)}"
+        )
     return config.load_job(Path(source), given)
+
+
+def _kind(value: object) -> str:
+    """`None`, or 'a dict', 'an int', for a message about a wrong argument."""
+    if value is None:
+        return "None"
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def _check_run_arguments(job: object, restart: object, quiet: object) -> None:
+    """Misuse is one ConfigError naming the argument, not a TypeError deep in the run."""
+    if not isinstance(job, JobConfig):
+        raise ConfigError(f"harvest takes the Job that load_job returns, got {_kind(job)}")
+    for name, value in (("restart", restart), ("quiet", quiet)):
+        if not isinstance(value, bool):
+            raise ConfigError(f"harvest's {name} must be True or False, got {_kind(value)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +93,7 @@ class HarvestResult:
 
 async def harvest_async(job: Job, *, restart: bool = False, quiet: bool = True) -> HarvestResult:
     """Run or resume `job` on the running event loop."""
+    _check_run_arguments(job, restart, quiet)
     summary = await run_job(job, RunOptions(restart=restart, quiet=quiet))
     return HarvestResult(job, summary)
 
@@ -78,6 +101,7 @@ async def harvest_async(job: Job, *, restart: bool = False, quiet: bool = True) 
 def harvest(job: Job, *, restart: bool = False, quiet: bool = True) -> HarvestResult:
     """Run or resume `job` and wait for it. Inside a running event loop (a notebook, async
     code) the harvest runs on a loop of its own in a worker thread, so it works there too."""
+    _check_run_arguments(job, restart, quiet)
     work = harvest_async(job, restart=restart, quiet=quiet)
     try:
         asyncio.get_running_loop()

@@ -25,6 +25,7 @@ from harvester.errors import ConfigError, InputError
 from harvester.eutils.concurrency import DEFAULT_CEILING, MAX_CEILING
 from harvester.eutils.pacing import Policy
 from harvester.eutils.xmlstream import DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_CEILING
+from harvester.source_ids import inline_ids
 from harvester.yamldoc import Doc, Section, alternatives, read_yaml, show, suggest
 
 __all__ = [
@@ -186,15 +187,16 @@ class JobConfig:
         found = dict(self.key_lines).get(key)
         return found or str(self.job_file or "job")
 
-    def semantic_hash(self) -> str:
+    def semantic_hash(self, file_sha256: str | None = None) -> str:
         """sha256 of what decides what is fetched; fields, output, endpoint and speed settings
-        are left out."""
+        are left out. `file_sha256`: the id file's digest when its ids were read already
+        (`SourceIds.file_sha256`), so the file is not read twice (a FIFO cannot be)."""
         src = self.source
         content = {
             "v": 2,
             "source": {
                 "ids": list(src.ids),
-                "file_sha256": _file_sha256(src.file) if src.file else None,
+                "file_sha256": (file_sha256 or _file_sha256(src.file)) if src.file else None,
                 "column": src.column,
                 "term": src.term,
             },
@@ -383,7 +385,9 @@ def _source(sec: Section, base_dir: Path) -> SourceSpec:
             sec.doc.fail(f"source.ids[{i}]", f"'source.ids[{i}]' must be an id, got {show(item)}")
         ids.append("" if item is None else str(item))
     lines = tuple(sec.doc.lines.get(f"source.ids[{i}]", 0) for i in range(len(ids)))
-    return SourceSpec(ids=tuple(ids), id_lines=lines, ids_line=sec.doc.lines.get("source.ids"))
+    ids_line = sec.doc.lines.get("source.ids")
+    inline_ids(ids, lines, ids_line, sec.doc.label)  # bad ids fail at load, not at harvest
+    return SourceSpec(ids=tuple(ids), id_lines=lines, ids_line=ids_line)
 
 
 def _fetch(sec: Section, db: str) -> FetchSpec:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from harvester.config import JobConfig
+from harvester.config import JobConfig, is_stream
 from harvester.config_keys import embedded_dataset, endpoint_shown, endpoint_url
 from harvester.errors import HarvesterError, NcbiError, StoreError, TransportError
 from harvester.version import VERSION
@@ -93,8 +93,9 @@ def write_crash_report(exc: BaseException, job: JobConfig | None, argv: Sequence
         f"command   harvester {' '.join(argv)}",
     ]
     if job is not None:
-        try:
-            digest = job.semantic_hash()
+        try:  # a FIFO's ids were read by the run: reading it again would wait for a writer
+            streamed = job.source.file is not None and is_stream(job.source.file)
+            digest = "unknown: the id file is a stream" if streamed else job.semantic_hash()
         except HarvesterError as err:  # the id file it hashes may be the problem
             digest = f"unknown: {err}"
         lines.append(f"job       {job.job_file or job.name} (semantic hash {digest})")

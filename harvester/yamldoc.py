@@ -109,10 +109,25 @@ class _Reader:
                 self.lines[f"{path}[{i}]"] = item.start_mark.line + 1
                 items.append(self.value(item, f"{path}[{i}]"))
             return items
-        value = self.loader.construct_object(node, deep=True)
-        if path.startswith(self.keep_text) and value is not None and not isinstance(value, str):
+        if path.startswith(self.keep_text) and node.tag in _NUMBER_TAGS:
             return str(node.value)  # `007` stays '007', not octal 7; `1e3` stays '1e3'
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except ValueError:  # Python reads no int of more than 4,300 digits
+            line = node.start_mark.line + 1
+            problem = f"the value {_shown(node)} is not readable"
+            raise ConfigError(f"{self.label}:{line}: {problem}") from None
+        if path.startswith(self.keep_text) and value is not None and not isinstance(value, str):
+            return str(node.value)
         return value
+
+
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool")
+
+
+def _shown(node: yaml.Node) -> str:
+    text = str(node.value)
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
 def _kind(node: yaml.Node) -> str:

@@ -98,3 +98,62 @@ async def test_to_arrow_has_one_row_per_pair(tmp_path: Path) -> None:
     table = result.to_arrow()
     assert table.num_rows == sum(max(1, len(r["links"])) for r in rows)
     assert table.column("source").to_pylist()[0] == 3718
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (None, "load_job takes a job file's path or a mapping of its keys, got None"),
+        (5, "load_job takes a job file's path or a mapping of its keys, got an int"),
+        (b"job.yaml", "load_job takes a job file's path or a mapping of its keys, got a bytes"),
+    ],
+)
+def test_load_job_refuses_what_is_not_a_job(source: object, message: str) -> None:
+    with pytest.raises(harvester.HarvesterError) as info:
+        harvester.load_job(source)  # type: ignore[arg-type]
+    assert str(info.value) == message and info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(("bad", "shown"), [(3718.5, "3718.5"), (True, "True"), (None, "")])
+def test_load_job_refuses_a_bad_id_at_load_time(tmp_path: Path, bad: object, shown: str) -> None:
+    data = {"source": {"ids": [3718, bad]}, "dbfrom": "gene", "db": "snp"}
+    data["output"] = {"path": str(tmp_path / "out.jsonl")}
+    with pytest.raises(harvester.HarvesterError) as info:
+        harvester.load_job(data)
+    problem = f"source id {shown!r} is not a numeric id" if shown else "source id is blank"
+    assert str(info.value) == f"source.ids[1]: {problem}" and info.value.exit_code == 3
+
+
+@pytest.mark.parametrize(
+    ("job", "flags", "message"),
+    [
+        ({"source": {"ids": [1]}}, {}, "harvest takes the Job that load_job returns, got a dict"),
+        (None, {}, "harvest takes the Job that load_job returns, got None"),
+        ("JOB", {"restart": "yes"}, "harvest's restart must be True or False, got a str"),
+        ("JOB", {"quiet": 1}, "harvest's quiet must be True or False, got an int"),
+    ],
+)
+async def test_harvest_refuses_misuse_before_any_work(
+    tmp_path: Path, job: object, flags: dict[str, object], message: str
+) -> None:
+    real = make_job(tmp_path, GENES)
+    given = real if job == "JOB" else job
+    for call in (harvester.harvest, harvester.harvest_async):
+        with pytest.raises(harvester.HarvesterError) as info:
+            result = call(given, **flags)  # type: ignore[arg-type]
+            if hasattr(result, "__await__"):
+                await result
+        assert str(info.value) == message and info.value.exit_code == 2
+    assert not real.job_dir.exists()
+
+
+def test_rows_after_the_job_directory_is_gone_is_a_store_error(tmp_path: Path) -> None:
+    job = make_job(tmp_path, GENES)
+    result = harvester.HarvestResult(job, {})  # as returned, then the directory was removed
+    for read in (lambda: list(result.rows()), result.to_arrow):
+        with pytest.raises(harvester.HarvesterError) as info:
+            read()
+        assert str(info.value) == (
+            f"no job store at {job.job_dir / 'state.sqlite'} (its job directory is gone)"
+        )
+        assert info.value.exit_code == 7

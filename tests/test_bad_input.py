@@ -193,6 +193,43 @@ CASES: list[tuple[str, Edit, int, str]] = [
         r"job\.yaml:2: source id '9223372036854775808' is too large",
     ),
     (
+        "id of 5,000 digits (past Python's int-string limit)",
+        replace("3718, 7157", "3718, " + "9" * 5000),
+        3,
+        r"job\.yaml:2: source id '9{37}\.\.\.' is too large",
+    ),
+    (
+        "a 5,000-digit number elsewhere in the job file",
+        lambda t, _: t + "concurrency: " + "9" * 5000 + "\n",
+        2,
+        r"job\.yaml:11: the value '9{37}\.\.\.' is not readable",
+    ),
+    (
+        "id file with a 5,000-digit id",
+        id_file(b"3718\n" + b"7" * 5000 + b"\n"),
+        3,
+        r"ids\.txt:2: source id '7{37}\.\.\.' is too large",
+    ),
+    (
+        "id file with a 10 MB line",
+        id_file(b"3718\n" + b"7" * 10_000_000 + b"\n"),
+        3,
+        r"ids\.txt:2: the line is longer than 1 MiB \(an id file holds one id a line\)$",
+    ),
+    (
+        "id of 3718.5",
+        replace("3718, 7157", "3718.5, 7157"),
+        3,
+        r"job\.yaml:2: source id '3718\.5' is not a numeric id",
+    ),
+    (
+        "field path climbing out of the record",
+        replace("CHRPOS: CHRPOS", "CHRPOS: '../..//*[1]'"),
+        2,
+        r"job\.yaml:6: 'fields\.CHRPOS' '\.\./\.\.//\*\[1\]' is not a path the harvester can "
+        r"follow \('\.\.' climbs out of the record\)",
+    ),
+    (
         "output is the job file",
         lambda t, tmp: t.replace(f"{tmp / 'out.jsonl'}}}", f"{tmp / 'job.yaml'}, format: jsonl}}"),
         3,

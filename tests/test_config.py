@@ -135,8 +135,10 @@ def test_path_overrides_resolve_against_the_current_folder(
 
 
 def test_inline_ids_keep_their_text(tmp_path: Path) -> None:
-    job = load_job(write(tmp_path, MINIMAL.replace("[3718, 7157]", "[0672, '7157', 1e3]")))
-    assert job.source.ids == ("0672", "7157", "1e3")  # not octal 442, not 1000.0
+    job = load_job(write(tmp_path, MINIMAL.replace("[3718, 7157]", "[0672, '7157']")))
+    assert job.source.ids == ("0672", "7157")  # not octal 442
+    with pytest.raises(InputError, match=r":2: source id '1e3' is not a numeric id$"):
+        load_job(write(tmp_path, MINIMAL.replace("[3718, 7157]", "[0672, 1e3]")))  # not 1000.0
 
 
 def test_email_defaults_to_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -454,9 +456,9 @@ def test_source_needs_exactly_one_kind(tmp_path: Path) -> None:
 
 
 def test_bad_inline_ids_are_input_errors_at_their_line(tmp_path: Path) -> None:
-    job = load_job(write(tmp_path, MINIMAL.replace("[3718, 7157]", "\n    - 3718\n    - abc")))
-    with pytest.raises(InputError) as info:
-        load_source_ids(job.source, job_file=job.job_file)
+    path = write(tmp_path, MINIMAL.replace("[3718, 7157]", "\n    - 3718\n    - abc"))
+    with pytest.raises(InputError) as info:  # at load time, before any harvest
+        load_job(path)
     assert str(info.value) == f"{tmp_path / 'job.yaml'}:4: source id 'abc' is not a numeric id"
 
 

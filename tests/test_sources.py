@@ -91,9 +91,8 @@ def test_the_first_bad_id_fails_and_counts_the_rest(tmp_path: Path) -> None:
 def test_empty_inline_list(tmp_path: Path) -> None:
     path = tmp_path / "job.yaml"
     path.write_text(JOB.format(items="").replace("  ids:\n\n", "  ids: []\n"))
-    job = load_job(path)
-    with pytest.raises(InputError) as info:
-        load_source_ids(job.source, job_file=job.job_file)
+    with pytest.raises(InputError) as info:  # at load time, before any harvest
+        load_job(path)
     assert str(info.value) == f"{path}:2: the source id list is empty"
 
 

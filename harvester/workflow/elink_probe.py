@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from harvester.config import JobConfig
+from harvester.config import JobConfig, is_stream
 from harvester.errors import (
     ConfigError,
     NcbiPermanentError,
@@ -80,6 +80,8 @@ async def probe_id(client: EutilsClient, job: JobConfig) -> int | None:
             ids: tuple[str, ...] = found.ids
         elif source.ids:
             ids = source.ids
+        elif source.file is None or is_stream(source.file):
+            return None  # a FIFO is the harvest's to read, once
         else:
             ids = load_source_ids(source, job_file=job.job_file).ids
     except (ConfigError, OSError, ValueError, TransportError, NcbiTransientError, ParseError):

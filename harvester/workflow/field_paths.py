@@ -1,9 +1,11 @@
-"""The field paths a record offers (for `harvester fields`), and the closest of them to a
-path that matched nothing, so a typo in `fields` is named instead of leaving a column empty."""
+"""The field paths a record offers (for `harvester fields`), the grammar a `fields` path must
+follow, and the closest offered path to one that matched nothing, so a typo in `fields` is
+named instead of leaving a column empty."""
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -11,6 +13,41 @@ from harvester.eutils._lxml import etree
 from harvester.eutils.results import Record
 
 EXAMPLE_WIDTH = 60
+MAX_PATH_CHARS = 500
+MAX_STEPS = 64
+_NAME = r"[^\W\d][\w.\-]*"
+_VALUE = r"(?:'[^']*'|\"[^\"]*\")"
+_PREDICATE = (
+    rf"\[(?:[1-9]\d{{0,8}}|last\(\)(?:-\d{{1,9}})?|@{_NAME}(?:={_VALUE})?"
+    rf"|{_NAME}(?:={_VALUE})?)\]"
+)
+_STEP = re.compile(rf"(?:{_NAME}|\*)(?:{_PREDICATE})*")
+"""One step: an element name or `*`, then predicates ElementPath reads: `[2]`, `[last()]`,
+`[@attr]`, `[@attr='v']`, `[child]`, `[child='v']`."""
+
+
+def grammar_problem(path: str) -> str | None:
+    """Why `path` is not a field path (None if it is): steps joined by `/` (`//` for any depth),
+    relative to the record, never climbing out of it (`..`), bounded in length."""
+    if len(path) > MAX_PATH_CHARS:
+        return f"longer than {MAX_PATH_CHARS} characters"
+    if path.startswith("/"):
+        return "a path starts at the record, not at '/'"
+    steps = path.split("/")
+    if len(steps) > MAX_STEPS:
+        return f"more than {MAX_STEPS} steps"
+    for i, step in enumerate(steps):
+        if step == "..":
+            return "'..' climbs out of the record"
+        if step == "." and i == 0 and len(steps) > 1:
+            continue  # `.//NAME`
+        if not step:
+            if 0 < i < len(steps) - 1 and steps[i - 1] and steps[i + 1]:
+                continue  # `A//B`: B at any depth below A
+            return "an empty step (a path ends with '/' or has '///')" if i else "an empty path"
+        if not _STEP.fullmatch(step):
+            return f"step {step!r} is not an element name, '*' or a name with [predicates]"
+    return None
 
 
 def record_paths(record: Record) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ import orjson
 from harvester.eutils._lxml import etree
 from harvester.eutils.results import Record
 from harvester.workflow import kept
-from harvester.workflow.field_paths import record_paths, unmatched_warnings
+from harvester.workflow.field_paths import grammar_problem, record_paths, unmatched_warnings
 
 Value = str | list[str] | None
 Stored = tuple[bytes, bytes]
@@ -153,6 +153,9 @@ def path_problem(path: str) -> str | None:
     """Why the extractor could not use `path` (None if it can): the path is run, bare and
     namespace-qualified as `values` qualifies it, on a small record, so a field that would
     fail mid-harvest fails when the job is read instead."""
+    problem = grammar_problem(path)
+    if problem is not None:
+        return problem
     extractor = FieldExtractor(())
     for element, ns in ((_PROBE[0], "urn:probe"), (_PROBE[0], "")):
         try:

@@ -195,13 +195,15 @@ async def _harvest(
             warnings += tuple(rederive(store, job))
         if fresh:
             ids: list[int]
+            digest = None
             if job.source.term is None:
                 loaded = preloaded or load_source_ids(job.source, job_file=job.job_file)
                 ids, warnings = [int(i) for i in loaded.ids], warnings + loaded.warnings
+                digest = loaded.file_sha256  # the id file is read once: a FIFO works
             else:
                 ids = await resolve_term(client, job)
             store.initialise(
-                job.semantic_hash(), ids, job.elink_batch, job.linknames, job.fields_key()
+                job.semantic_hash(digest), ids, job.elink_batch, job.linknames, job.fields_key()
             )
         harvest = Harvest(job, store, client, options.hedge)
         harvest.fetcher.extractor.report_unmatched(job.fetch.page_size, _warn)

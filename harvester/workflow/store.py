@@ -29,7 +29,7 @@ from typing import Any
 from harvester.errors import StoreError
 from harvester.workflow import kept
 from harvester.workflow.states import EntryState, Posting, SourceStatus, TargetState
-from harvester.workflow.store_errors import GuardedConnection
+from harvester.workflow.store_errors import GuardedConnection, connect_read_only
 from harvester.workflow.store_mark import APPLICATION_ID
 
 SCHEMA = f"""
@@ -143,9 +143,9 @@ class Store:
         self._lock_fd: int | None = None
         try:
             if read_only:
-                uri = f"{path.absolute().as_uri()}?mode=ro"
-                self.db = sqlite3.connect(uri, uri=True, factory=GuardedConnection)
-                self.db.path = path
+                if not path.is_file():
+                    raise StoreError(f"no job store at {path} (its job directory is gone)")
+                self.db = connect_read_only(path)
                 self.db.execute("SELECT count(*) FROM sqlite_master")  # a store at all?
                 return
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -63,3 +63,15 @@ class GuardedConnection(sqlite3.Connection):
             return super().executescript(script)
         except sqlite3.Error as exc:
             raise store_error(self.path, exc) from None
+
+
+def connect_read_only(path: Path) -> GuardedConnection:
+    """An existing store opened to read only; failing to open it is a StoreError too."""
+    try:
+        db = sqlite3.connect(
+            f"{path.absolute().as_uri()}?mode=ro", uri=True, factory=GuardedConnection
+        )
+    except sqlite3.Error as exc:
+        raise store_error(path, exc) from None
+    db.path = path
+    return db
