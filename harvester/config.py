@@ -48,7 +48,7 @@ SCHEMA: dict[str, tuple[str, ...]] = {
         "job_dir",
     ),
     "source": ("ids", "file", "column", "term"),
-    "fetch": ("via", "rettype", "retmode", "version", "page_size", "max_record_mb"),
+    "fetch": ("via", "rettype", "retmode", "version", "page_size", "max_record_mb", "memory_mb"),
     "output": ("path", "format"),
 }  # fmt: skip
 FORBIDDEN = {
@@ -57,7 +57,13 @@ FORBIDDEN = {
 }
 ALIASES = {"retmax": "fetch.page_size", "batch_size": "elink_batch", "threads": "concurrency"}
 ALIASES.update({k: f"{p}.{k}" for p, names in SCHEMA.items() if p for k in names})
-INT_KEYS = {"fetch.page_size", "fetch.max_record_mb", "elink_batch", "concurrency"}
+INT_KEYS = {
+    "fetch.page_size",
+    "fetch.max_record_mb",
+    "fetch.memory_mb",
+    "elink_batch",
+    "concurrency",
+}
 OVERRIDE_KEYS = {  # command-line flag (and `harvester.load_job` keyword) -> job key
     "output": "output.path",
     "format": "output.format",
@@ -87,6 +93,8 @@ DEFAULT_CONCURRENCY = DEFAULT_CEILING
 eutils/concurrency.py); the limit itself follows the latency the client sees."""
 MB = 1_000_000
 """`fetch.max_record_mb` counts in megabytes (10**6 bytes), as sequence sizes are given."""
+DEFAULT_MEMORY_MB = 128
+"""`fetch.memory_mb`: fetched pages held at once, in MB (budget.py)."""
 
 
 class LinkCmd(StrEnum):
@@ -134,6 +142,8 @@ class FetchSpec:
     max_record_mb: int = DEFAULT_MAX_RECORD_BYTES // MB
     """The most one record may span, in MB: a limit of ours, not NCBI's (a chromosome's GBSeq
     is hundreds of MB); a record past it ends the run naming this key."""
+    memory_mb: int = DEFAULT_MEMORY_MB
+    """The MB of fetched pages held at once (budget.py): pages wait for a share of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,7 +448,8 @@ def _fetch(sec: Section, db: str) -> FetchSpec:
     max_mb = sec.integer(
         "max_record_mb", DEFAULT_MAX_RECORD_BYTES // MB, 1, MAX_RECORD_CEILING // MB
     )
-    return FetchSpec(via, rettype, retmode, version, page_size, max_mb)
+    memory_mb = sec.integer("memory_mb", DEFAULT_MEMORY_MB, 8, 1 << 20)
+    return FetchSpec(via, rettype, retmode, version, page_size, max_mb, memory_mb)
 
 
 def _beside(base_dir: Path, text: str) -> Path:

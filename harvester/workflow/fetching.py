@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from functools import partial
 
-from harvester.config import JobConfig
+from harvester.config import MB, JobConfig
 from harvester.errors import ParseError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import urgent
 from harvester.eutils.results import Record
 from harvester.ncbi import FetchVia
+from harvester.workflow.budget import ByteBudget
 from harvester.workflow.fields import FieldExtractor, Stored
 from harvester.workflow.hedge import Hedger
 from harvester.workflow.store import Entry
@@ -44,17 +45,30 @@ class Fetcher:
     def __init__(self, job: JobConfig, client: EutilsClient, hedger: Hedger) -> None:
         self.job, self.client, self.hedger = job, client, hedger
         self.extractor = FieldExtractor(job.fields)
+        self.budget = ByteBudget(job.fetch.memory_mb * MB)
 
     async def page(self, entry: Entry, retstart: int) -> Fetched:
-        """One page of a History entry (asked again if overdue while the pipeline idles)."""
-        return await self.hedger.read(
-            lambda: self._fetch(
-                webenv=entry.webenv,
-                query_key=entry.query_key,
-                retstart=retstart,
-                retmax=self.job.fetch.page_size,
+        """One page of a History entry (asked again if overdue while the pipeline idles), once
+        its bytes fit the budget."""
+        size = self.job.fetch.page_size
+        async with self.budget.hold(self.budget.estimate(size)):
+            return self._observed(
+                await self.hedger.read(
+                    lambda: self._fetch(
+                        webenv=entry.webenv,
+                        query_key=entry.query_key,
+                        retstart=retstart,
+                        retmax=size,
+                    )
+                )
             )
-        )
+
+    def _observed(self, fetched: Fetched) -> Fetched:
+        """Tell the budget what the page's records hold (the caller commits them before its
+        next await, so they are gone before another page's bytes are let in)."""
+        good = fetched[0]
+        self.budget.observe(len(good), sum(len(v) + len(r) for _, (v, r) in good))
+        return fetched
 
     async def confirm(self, uids: list[int]) -> tuple[dict[int, Stored], list[int]]:
         """Fetch ids no page brought: (records found, ids missing at NCBI)."""
@@ -69,7 +83,9 @@ class Fetcher:
         asking = [str(t) for t in uids]
         for _ in range(2):
             with urgent():
-                good, missing = await self.hedger.read(partial(self._fetch, ids=asking))
+                async with self.budget.hold(self.budget.estimate(len(asking))):
+                    fetched = await self.hedger.read(partial(self._fetch, ids=asking))
+                good, missing = self._observed(fetched)
             found.update(good)
             said.update(missing)
             asking = [str(t) for t in uids if t not in found and t not in said]

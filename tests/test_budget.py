@@ -1,0 +1,60 @@
+"""Pages held at once are bounded by bytes (budget.py): no page waits while there is room,
+none starts past the budget, a page larger than it goes alone, and the estimate follows the
+records fetched."""
+
+from __future__ import annotations
+
+import asyncio
+
+from harvester.workflow.budget import RECORD_GUESS, RECORD_OVERHEAD, ByteBudget
+
+
+async def _holders(budget: ByteBudget, sizes: list[int]) -> list[int]:
+    """Run a holder per size; what was held at each moment one of them started."""
+    seen: list[int] = []
+    release = asyncio.Event()
+
+    async def one(n: int) -> None:
+        async with budget.hold(n):
+            seen.append(budget.held)
+            await release.wait()
+
+    tasks = [asyncio.create_task(one(n)) for n in sizes]
+    for _ in range(len(sizes) + 2):
+        await asyncio.sleep(0)
+    started = len(seen)
+    release.set()
+    await asyncio.gather(*tasks)
+    return seen[:started]
+
+
+async def test_pages_start_while_their_bytes_fit_and_wait_beyond() -> None:
+    budget = ByteBudget(100)
+    assert await _holders(budget, [40, 40, 40]) == [40, 80]  # the third waited for room
+    assert budget.held == 0 and budget.peak <= 100
+
+
+async def test_a_page_larger_than_the_budget_goes_alone() -> None:
+    budget = ByteBudget(100)
+    assert await _holders(budget, [500, 10]) == [100]  # counted as the whole budget
+    assert budget.held == 0
+
+
+async def test_everything_that_waited_runs_in_the_end() -> None:
+    budget = ByteBudget(100)
+    done: list[int] = []
+
+    async def one(n: int) -> None:
+        async with budget.hold(n):
+            await asyncio.sleep(0)
+            done.append(n)
+
+    await asyncio.gather(*(one(n) for n in [70, 70, 70, 20, 200]))
+    assert sorted(done) == [20, 70, 70, 70, 200] and budget.peak <= 100
+
+
+def test_the_estimate_starts_from_a_guess_and_follows_the_records() -> None:
+    budget = ByteBudget(1 << 30)
+    assert budget.estimate(500) == 500 * (RECORD_GUESS + RECORD_OVERHEAD)
+    budget.observe(100, 100 * 20_000)  # 20 KB records
+    assert budget.estimate(500) == 500 * (20_000 + RECORD_OVERHEAD)
