@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
 from harvester.config import OVERRIDE_KEYS, JobConfig, OutputFormat, load_job
 from harvester.errors import InputError
-from harvester.eutils.pacing import policy_for
-from harvester.workflow.plan import page_count
+from harvester.workflow.plan import estimated_floor, floor_seconds
 from harvester.workflow.runner import RunOptions, plan_names, run
 from harvester.workflow.sources import load_source_ids
 from harvester.workflow.store import Store, in_use
@@ -125,20 +123,22 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def plan_command(args: argparse.Namespace) -> int:
-    job, warnings = asyncio.run(plan_names(_load(args), RunOptions()))
+    job, warnings, rate = asyncio.run(plan_names(_load(args), RunOptions()))
     for warning in warnings:
         print(f"harvester: warning: {warning}", file=sys.stderr)
     checked = "not checked" if warnings else "as the endpoint's einfo lists them"
     print(f"links          {job.dbfrom} -> {job.db}: {', '.join(job.linknames)} ({checked})")
-    rate = policy_for(job.policy, api_key=job.api_key() is not None, rate=job.rate).rate
     if job.source.term is not None:
         sources = None
         print(f"sources        from the search {job.source.term!r} (count known after esearch)")
     else:
         sources = len(load_source_ids(job.source, job_file=job.job_file).ids)
         print(f"sources        {sources:,} ids from {job.dbfrom}")
-    chunks = math.ceil(sources / job.elink_batch) if sources is not None else None
-    fixed = 3 * chunks if chunks is not None else None
+    lps = args.links_per_source
+    floor = None
+    if sources is not None:
+        floor = estimated_floor(sources, job.elink_batch, lps or 0.0, job.fetch.page_size)
+    chunks = floor.elink if floor is not None else None
     print(
         f"elink          {chunks if chunks is not None else '?'} requests "
         f"({job.elink_batch} ids each, one LinkSet per id)"
@@ -148,23 +148,26 @@ def plan_command(args: argparse.Namespace) -> int:
         "epost requests, each followed by one esearch size check per History entry (one per "
         "link name, or one for a chunk's targets posted together)"
     )
-    if sources is not None and args.links_per_source is not None:
-        pages = page_count(math.ceil(sources * args.links_per_source), job.fetch.page_size)
+    if floor is not None and lps is not None:
         print(
-            f"fetch          about {pages:,} {job.fetch.via} pages of {job.fetch.page_size} "
-            f"(at {args.links_per_source:g} links per source)"
+            f"fetch          about {floor.pages:,} {job.fetch.via} pages of "
+            f"{job.fetch.page_size} (at {lps:g} links per source)"
         )
-        total = (fixed or 0) + pages
-        print(f"floor          {total:,} requests / {rate:g} per s = {total / rate:,.1f} s")
+        total = floor.requests
+        print(
+            f"floor          {total:,} requests / {rate:g} per s = "
+            f"{floor_seconds(total, rate):,.1f} s"
+        )
     else:
         print(
             f"fetch          one {job.fetch.via} page per {job.fetch.page_size} distinct targets"
             " (known once the index is built; --links-per-source estimates it)"
         )
-        if fixed is not None:
+        if floor is not None:
+            fixed = floor.requests - floor.pages
             print(
                 f"floor          at least {fixed:,} requests / {rate:g} per s = "
-                f"{fixed / rate:,.1f} s before fetching"
+                f"{floor_seconds(fixed, rate):,.1f} s before fetching"
             )
     return 0
 

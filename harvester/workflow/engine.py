@@ -1,11 +1,12 @@
-"""The six steps of the index-list workflow, as the work a pool of workers runs.
+"""The six steps of the index-list workflow (steps.py), as the work a pool of workers runs.
 
-Per chunk of source ids: (1) per-id elink builds the index, (2) committed to the store with the
-chunk's new targets claimed, (3) one neighbor_history elink (or an epost of the new targets when
-earlier chunks already claimed some, so no target is fetched twice) puts them on the History
-server and esearch `#N` checks the entry's size against the index, (4) efetch/esummary pages
-by WebEnv, (5) parsed records keyed by uid go to the store, and the ids no page brought are
-confirmed by fetching them directly. (6) The join is the output writer's job.
+Per chunk of source ids (plan): per-id elink builds the index, committed to the store with the
+chunk's new targets claimed (link); one neighbor_history elink (or an epost of the new targets
+when earlier chunks already claimed some, so no target is fetched twice) puts them on the
+History server and esearch `#N` checks the entry's size against the index (history, whose
+bookkeeping is history.py); efetch/esummary pages by WebEnv (fetch); parsed records keyed by
+uid go to the store, and the ids no page brought are confirmed by fetching them directly
+(key). The join is the output writer's job (join).
 
 This module says what each piece of work does and what work it adds; the scheduler
 (scheduler.py) alone says when it runs. Every request passes the client's one gate. How many
@@ -23,12 +24,12 @@ from harvester.config import JobConfig
 from harvester.errors import HarvesterError, HistoryExpiredError, NcbiTransientError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSetHistory
-from harvester.workflow.fetching import Fetcher, UnjoinableRecords
+from harvester.workflow.fetching import Fetcher
 from harvester.workflow.hedge import HedgePolicy, Hedger
+from harvester.workflow.history import Forgetting, OpenEntries
 from harvester.workflow.index import index_of, register_new
+from harvester.workflow.keyed import UnjoinableRecords
 from harvester.workflow.linking import Linker
-from harvester.workflow.page_gaps import lacked
-from harvester.workflow.plan import pages
 from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Scheduler, Work
 from harvester.workflow.setaside import SetAside, describe
 from harvester.workflow.slots import Slots
@@ -36,23 +37,6 @@ from harvester.workflow.states import EntryState, Posting, SourceStatus
 from harvester.workflow.store import Chunk, Entry, Store
 
 log = logging.getLogger("harvester")
-MAX_REBUILDS = 3
-"""WebEnvs lost in a row, no page read in between, before the History server that keeps
-forgetting counts as a failure (set aside, then final)."""
-
-
-class HistoryKeepsExpiring(NcbiTransientError):
-    """NCBI lost History entries again and again, none read in between: counted as one
-    failure of the History server's, not of each page (each rebuild makes new pages), so the
-    rounds, and the requests they cost, stay bounded."""
-
-    key = ("history-lost",)
-
-    def __init__(self, times: int) -> None:
-        super().__init__(
-            f"NCBI lost the History entries it was given {times} times in a row before a page "
-            "of them could be read"
-        )
 
 
 def _links_held(entries: list[Entry]) -> dict[int, set[int | None]]:
@@ -80,20 +64,8 @@ class Harvest:
         self.hedger = Hedger.for_client(client, hedge)
         self.fetcher = Fetcher(job, client, self.hedger)
         self.linker = Linker(job, client, self.hedger)
-        self.pages_left: dict[int, set[int]] = {}
-        """An open entry's pages not in yet, by retstart."""
-        self.entry_ids: dict[int, list[int]] = {}
-        """An open entry's ids, ascending, to place its pages by (page_gaps.py)."""
-        self.unchecked: set[int] = set()
-        """Entries whose size check has not answered yet."""
-        self.awaiting: dict[int, Entry] = {}
-        """Entries whose pages are all in, until their ids without a record are confirmed."""
-        self.confirmed: set[int] = set()
-        """Entries whose missing ids are confirmed, done once their check is in too."""
-        self.lost_in_a_row = 0
-        """WebEnvs lost (and their entries rebuilt) since a page was last read."""
-        self.history_rests_until = float("-inf")
-        """Until then no entry is rebuilt: the History server lost too many in a row."""
+        self.entries = OpenEntries(store, self.scheduler, job.fetch.page_size, self.stats)
+        self.forgetting = Forgetting()
         self.set_aside = SetAside(client.config.backoff().cap, client.gate.now)
         self.progressed = False
         """Whether any work has succeeded: until then a failure is not set aside (a wrong
@@ -124,7 +96,7 @@ class Harvest:
             else:
                 self._continue_linked(chunk, held.get(chunk.chunk, set()))
         for entry in entries:
-            self._start_entry(entry)
+            self.entries.start(entry)
 
     def _continue_linked(self, chunk: Chunk, held: set[int | None]) -> None:
         """A linked chunk's targets not on their way yet: its History request when it has no
@@ -178,7 +150,7 @@ class Harvest:
             case Confirm(uids):
                 await self.confirm(list(uids))
 
-    # -- steps 1-2: per-id elink, the index ---------------------------------------------------
+    # -- link: per-id elink, the index -----------------------------------------------------
     async def link(self, chunk: Chunk) -> None:
         stored = self.store.chunk(chunk.chunk)
         if stored.linked:  # set aside after its links were committed: carry on from there
@@ -228,7 +200,7 @@ class Harvest:
         self.names += added
         return added
 
-    # -- step 3: targets onto the History server, size checked --------------------------------
+    # -- history: targets onto the History server, size checked ----------------------------
     async def history(self, chunk: int, mode: Posting) -> None:
         if mode == Posting.POST:
             await self._post(chunk, None, self.store.chunk_targets(chunk))
@@ -252,7 +224,7 @@ class Harvest:
             )
             await self._post(chunk, link, self.store.chunk_targets(chunk, link))
         for entry in self.store.add_entries(rows):
-            self._start_entry(entry)
+            self.entries.start(entry)
         self.stats.incr("harvest/entries", len(rows))
 
     async def _post(self, chunk: int, link: int | None, targets: list[int]) -> None:
@@ -262,19 +234,8 @@ class Harvest:
         for entry in self.store.add_entries(
             [(chunk, link, posted.webenv, posted.query_key, len(targets))]
         ):
-            self._start_entry(entry)
+            self.entries.start(entry)
         self.stats.incr("harvest/entries")
-
-    def _start_entry(self, entry: Entry) -> None:
-        """Fetch an entry's pages, sized by the index, and check its size; the check adds pages
-        if NCBI holds more than the index says. The entry is done once its pages are in, its
-        missing ids are confirmed and its check is in."""
-        if entry.reported is None:
-            self.unchecked.add(entry.entry)
-            self._enqueue_pages(entry, entry.expected)
-            self.scheduler.enqueue(Check(entry))
-        else:
-            self._enqueue_pages(entry, max(entry.reported, entry.expected))
 
     async def check(self, entry: Entry) -> None:
         try:
@@ -284,34 +245,9 @@ class Harvest:
         except HistoryExpiredError:
             await self.rebuild(entry)
             return
-        self.unchecked.discard(entry.entry)
-        self.store.set_reported(entry.entry, found.count)
-        if found.count != entry.expected:
-            self.entry_ids[entry.entry] = []  # its pages cannot be placed by the index
-            self.stats.incr("check/mismatch")
-            self.store.note(
-                f"entry {entry.query_key} of chunk {entry.chunk} holds "
-                f"{found.count} ids, the index says {entry.expected}"
-            )
-        left = self.pages_left.setdefault(entry.entry, set())
-        for retstart, ids in pages(found.count, self.job.fetch.page_size):
-            if retstart >= entry.expected and retstart not in left:
-                left.add(retstart)
-                self.scheduler.enqueue(Page(entry, retstart, ids))
-        if entry.entry in self.confirmed and not left:
-            self._finish(entry)
+        self.entries.checked(entry, found.count)
 
-    # -- steps 4-5: pages, confirmation, rebuilding -------------------------------------------
-    def _enqueue_pages(self, entry: Entry, size: int) -> None:
-        done = self.store.done_pages(entry.entry)
-        todo = [(retstart, ids) for retstart, ids in pages(size, self.job.fetch.page_size)]
-        self.pages_left[entry.entry] = left = {r for r, _ in todo} - done
-        for retstart, ids in todo:
-            if retstart in left:
-                self.scheduler.enqueue(Page(entry, retstart, ids))
-        if not left:
-            self._pages_in(entry)
-
+    # -- fetch and key: pages, confirmation by id, rebuilding ------------------------------
     async def page(self, entry: Entry, retstart: int) -> None:
         if self.store.entry(entry.entry).state != EntryState.OPEN:
             return
@@ -326,40 +262,12 @@ class Harvest:
                 f"History entry {entry.query_key} of chunk {entry.chunk}, none keyed by an id "
                 f"elink gave (first: {good[0][0]}): their ids and elink's do not match"
             )
-        self.lost_in_a_row = 0  # the History server keeps what it is given
+        self.forgetting.kept()
         fresh = self.store.commit_records(good, missing, page=(entry.entry, retstart))
         self.stats.incr("harvest/records", fresh)
-        returned = [uid for uid, _ in good] + missing
-        gaps = lacked(self._ids_of(entry), retstart, self.job.fetch.page_size, returned)
+        gaps = self.entries.page_in(entry, retstart, [uid for uid, _ in good] + missing)
         self.stats.incr("harvest/gaps", len(gaps))
-        left = self.pages_left.get(entry.entry, set())
-        left.discard(retstart)
-        if not left:
-            self._pages_in(entry)
         self.scheduler.enqueue(Confirm(tuple(gaps)))
-
-    def _ids_of(self, entry: Entry) -> list[int]:
-        """The entry's ids from the index, or [] when the entry holds only some of them (one
-        posted again after its WebEnv expired) or NCBI said it holds another number."""
-        ids = self.entry_ids.get(entry.entry)
-        if ids is None:
-            ids = self.store.chunk_targets(entry.chunk, entry.link)
-            if len(ids) != entry.expected:
-                ids = []
-            self.entry_ids[entry.entry] = ids
-        return ids
-
-    def _pages_in(self, entry: Entry) -> None:
-        """The entry's pages are all in: whatever it still lacks is confirmed by id, and the
-        entry is settled once none is left (here, or after a confirmation)."""
-        self.confirmed.discard(entry.entry)
-        self.awaiting[entry.entry] = entry
-        self.entry_ids[entry.entry] = []  # no page of it is out: its ids need not be held
-        pending = self.store.chunk_targets(entry.chunk, entry.link, pending_only=True)
-        if pending:
-            self.scheduler.enqueue(Confirm(tuple(pending)))
-        else:
-            self._settle(entry)
 
     async def confirm(self, uids: list[int]) -> None:
         """Fetch by id whatever pages did not bring, batched across entries; what still lacks
@@ -370,28 +278,13 @@ class Harvest:
         await asyncio.gather(
             *(self._confirm(asked[start : start + page]) for start in range(0, len(asked), page))
         )
-        for entry in list(self.awaiting.values()):  # rebuild drops replaced ones from it
-            if not self.store.count_pending(entry.chunk, entry.link):
-                self._settle(entry)
+        self.entries.settle_awaiting()
 
     async def _confirm(self, uids: list[int]) -> None:
         found, missing = await self.fetcher.confirm(uids)
         self.stats.incr("harvest/refetched", len(found))
         fresh = self.store.commit_records(list(found.items()), missing)
         self.stats.incr("harvest/records", fresh)
-
-    def _settle(self, entry: Entry) -> None:
-        """An awaiting entry without pending ids is done, or will be once its check is in."""
-        del self.awaiting[entry.entry]
-        if entry.entry in self.unchecked or self.pages_left.get(entry.entry):
-            self.confirmed.add(entry.entry)  # done when its check (or its pages) are in
-        else:
-            self._finish(entry)
-
-    def _finish(self, entry: Entry) -> None:
-        self.confirmed.discard(entry.entry)
-        self.entry_ids.pop(entry.entry, None)
-        self.store.set_entry_state(entry.entry, EntryState.DONE)
 
     async def rebuild(self, entry: Entry) -> None:
         """The entry expired, and with it (as NCBI expires a WebEnv whole) every open entry of
@@ -400,19 +293,9 @@ class Harvest:
         if self.store.entry(entry.entry).state != EntryState.OPEN:
             return
         self.linker.lost(entry.webenv)  # its other reads fail without a request from now on
-        now = self.client.gate.now()
-        if now < self.history_rests_until:  # it just kept forgetting: no rebuild for a pause
-            raise HistoryKeepsExpiring(MAX_REBUILDS)
-        self.lost_in_a_row += 1
-        if self.lost_in_a_row > MAX_REBUILDS:
-            self.lost_in_a_row = 0  # the next round may rebuild again, after the pause
-            self.history_rests_until = now + self.set_aside.pause
-            raise HistoryKeepsExpiring(MAX_REBUILDS)
+        self.forgetting.lost(self.client.gate.now(), self.set_aside.pause)
         lost = [e for e in self.store.entries((EntryState.OPEN,)) if e.webenv == entry.webenv]
-        for gone in lost:  # all marked before any await: their other failures return at once
-            self.store.set_entry_state(gone.entry, EntryState.REPLACED)
-            self.awaiting.pop(gone.entry, None)
-            self.entry_ids.pop(gone.entry, None)
+        self.entries.replace(lost)  # all before any await: their other failures return at once
         self.stats.incr("harvest/rebuilt", len(lost))
         await asyncio.gather(
             *(

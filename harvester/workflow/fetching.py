@@ -1,8 +1,6 @@
 """Records for the job's db, by History page or by id, as the store keeps them: (uid, (encoded
-fields, whole record)) for each record, and the ids NCBI said it has no record for.
-
-The store's targets are uids as elink gives them (the job never asks elink for `idtype=acc`):
-a sequence record, keyed by its accession.version, joins by the gi it also names itself by."""
+fields, whole record)) for each record, and the ids NCBI said it has no record for. Which uid
+a record is keyed by is keyed.py's."""
 
 from __future__ import annotations
 
@@ -10,7 +8,6 @@ from collections.abc import AsyncIterator
 from functools import partial
 
 from harvester.config import MB, JobConfig
-from harvester.errors import ParseError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import urgent
 from harvester.eutils.results import Record
@@ -18,25 +15,11 @@ from harvester.ncbi import FetchVia
 from harvester.workflow.budget import ByteBudget
 from harvester.workflow.fields import FieldExtractor, Stored
 from harvester.workflow.hedge import Hedger
+from harvester.workflow.keyed import UnjoinableRecords, record_uid, unjoinable
 from harvester.workflow.store import Entry
 
 Fetched = tuple[list[tuple[int, Stored]], list[int]]
 """(records as (uid, (encoded fields, whole record)), ids NCBI said are missing)."""
-
-
-class UnjoinableRecords(ParseError):
-    """Records came back, but none keyed by an id the job asked for: whatever NCBI sent, it
-    cannot be joined, and marking the targets missing would be a lie. Final: asked again, the
-    same records come back."""
-
-
-def unjoinable(record: Record) -> str:
-    """Why a record that names itself by no uid (a TinySeq without gi) stops the run."""
-    return (
-        f"NCBI answered the {record.db} record {record.uid} without its uid (gi number), "
-        "so it cannot be joined to the uids elink gives; fetch sequences as GBSeq "
-        "(fetch.rettype gb or gp, the default) or with fetch.via: esummary"
-    )
 
 
 class Fetcher:
@@ -106,7 +89,7 @@ class Fetcher:
         missing: list[int] = []
         unkeyed: list[str] = []
         async for record in self._records(ids, webenv, query_key, retstart, retmax):
-            uid = record.uid if record.uid.isdigit() else record.key_among(str.isdigit)
+            uid = record_uid(record)
             if uid is None:
                 if record.uid:
                     raise UnjoinableRecords(unjoinable(record))

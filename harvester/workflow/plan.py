@@ -1,12 +1,28 @@
-"""How work splits into requests: an entry's fetch pages and how many there are, in one place
-for the engine (which sends them), the store's views (the request floor) and `harvester check`
-(its estimate), so the three cannot count pages differently."""
+"""How the work splits into requests, and the fewest requests and seconds it can take: source
+ids into elink chunks, an entry into fetch pages, the request floor and the allowed rate, in one
+place for the store (its chunks), the engine (its pages), the store's views and the summary
+(the floor of a run) and `harvester plan` (its estimate), so none can count differently."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
 
-__all__ = ["page_count", "pages"]
+from harvester.eutils.settings import ClientConfig
+from harvester.workflow.states import Posting
+
+__all__ = [
+    "Floor",
+    "allowed_rate",
+    "chunk_floor",
+    "chunks",
+    "estimated_floor",
+    "floor_seconds",
+    "page_count",
+    "pages",
+    "request_floor",
+]
 
 
 def page_count(ids: int, page_size: int) -> int:
@@ -18,3 +34,79 @@ def pages(size: int, page_size: int) -> Iterator[tuple[int, int]]:
     """(retstart, ids in it) of each page of an entry holding `size` ids, in order."""
     for retstart in range(0, size, page_size):
         yield retstart, min(page_size, size - retstart)
+
+
+def chunks(sources: int, batch: int) -> Iterator[tuple[int, int, int]]:
+    """(chunk, first position, last position) of each elink chunk of `sources` source ids,
+    `batch` ids each (the last may hold fewer)."""
+    for chunk, (first, ids) in enumerate(pages(sources, batch)):
+        yield chunk, first, first + ids - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """The fewest requests some work allows, by what they are for."""
+
+    elink: int = 0
+    history: int = 0
+    """neighbor_history or epost requests."""
+    checks: int = 0
+    """esearch size checks, one per History entry."""
+    pages: int = 0
+
+    @property
+    def requests(self) -> int:
+        return self.elink + self.history + self.checks + self.pages
+
+    def __add__(self, other: Floor) -> Floor:
+        return Floor(
+            self.elink + other.elink,
+            self.history + other.history,
+            self.checks + other.checks,
+            self.pages + other.pages,
+        )
+
+
+def chunk_floor(mode: Posting | None, entries: Collection[int], page_size: int) -> Floor:
+    """One chunk's floor: its elink; once linked (`mode`), with `history` one neighbor_history
+    and, per History entry (a link name's targets, sizes in `entries`), one check and full
+    pages; with `post` one epost, one check and full pages of all its targets together."""
+    if mode == Posting.HISTORY:
+        return Floor(1, 1, len(entries), sum(page_count(n, page_size) for n in entries))
+    if mode == Posting.POST:
+        return Floor(1, 1, 1, page_count(sum(entries), page_size))
+    return Floor(elink=1)
+
+
+def request_floor(
+    linked: Iterable[tuple[Posting | None, Collection[int]]], page_size: int
+) -> Floor:
+    """The floor of a job's chunks, each as (mode, or None before it is linked; entry sizes)."""
+    total = Floor()
+    for mode, entries in linked:
+        total += chunk_floor(mode, entries, page_size)
+    return total
+
+
+def estimated_floor(sources: int, batch: int, links_per_source: float, page_size: int) -> Floor:
+    """`harvester plan`'s floor before the index exists: every chunk's targets new and put on
+    one History entry, `links_per_source` of them per source id (0: the floor before fetching)."""
+    return request_floor(
+        (
+            (Posting.HISTORY, (math.ceil((last - first + 1) * links_per_source),))
+            for _, first, last in chunks(sources, batch)
+        ),
+        page_size,
+    )
+
+
+def floor_seconds(requests: int, rate: float) -> float:
+    """The time `requests` take at `rate` at the least: n requests are n-1 gate periods apart,
+    as the first goes out at once."""
+    return (requests - 1) / rate if rate and requests else 0.0
+
+
+def allowed_rate(config: ClientConfig) -> float:
+    """Requests per second the client's policy allows (10/s for NCBI with the API key the
+    client sends, 3/s without), as the gate paces them."""
+    return config.rate_policy().rate

@@ -28,6 +28,7 @@ from harvester.workflow.hedge import HedgePolicy
 from harvester.workflow.names import checked_names
 from harvester.workflow.outfile import check_output, summary_path
 from harvester.workflow.output import write_output
+from harvester.workflow.plan import allowed_rate
 from harvester.workflow.progress import Progress
 from harvester.workflow.rederive import fields_changed, rederive
 from harvester.workflow.sources import SourceIds, load_source_ids
@@ -148,12 +149,16 @@ def client_config(job: JobConfig, base_url: str, **overrides: object) -> ClientC
     )
 
 
-async def plan_names(job: JobConfig, options: RunOptions) -> tuple[JobConfig, tuple[str, ...]]:
-    """`checked_names` for `harvester plan`: einfo only (or the cache), with little patience."""
+async def plan_names(
+    job: JobConfig, options: RunOptions
+) -> tuple[JobConfig, tuple[str, ...], float]:
+    """`checked_names` for `harvester plan`: einfo only (or the cache), with little patience;
+    and the rate a run of the job is allowed, from the client settings a run uses."""
     async with endpoint(job, options) as base_url:
         config = client_config(job, base_url, max_attempts=2, max_outage_seconds=5.0)
         async with EutilsClient(config, stats=Stats()) as client:
-            return await checked_names(job, client)
+            checked, warnings = await checked_names(job, client)
+        return checked, warnings, allowed_rate(config)
 
 
 async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str, Any]:
@@ -218,7 +223,7 @@ async def _harvest(
         job = replace(job, linknames=tuple(harvest.names))  # with `all`, the names found too
         write_output(StoreView(store), job)
         warnings += tuple(harvest.fetcher.extractor.unmatched())
-        rate = client.config.rate_policy().rate
+        rate = allowed_rate(client.config)
         elapsed = time.monotonic() - started
         summary = build_summary(job, store, stats, rate, elapsed, warnings, resumed=not fresh)
         summary_path(job).write_bytes(summary_bytes(summary))

@@ -15,7 +15,7 @@ from collections.abc import Callable, Hashable, Iterator
 
 from harvester.errors import HarvesterError, NcbiTransientError, ParseError, TransportError
 from harvester.eutils.xmlstream import TooLarge
-from harvester.workflow.fetching import UnjoinableRecords
+from harvester.workflow.keyed import UnjoinableRecords
 from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Work
 
 __all__ = ["RECOVERABLE", "ROUNDS", "SetAside", "describe"]

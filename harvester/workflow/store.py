@@ -28,6 +28,7 @@ from typing import Any
 
 from harvester.errors import StoreError
 from harvester.workflow import kept
+from harvester.workflow.plan import chunks
 from harvester.workflow.states import EntryState, Posting, SourceStatus, TargetState
 from harvester.workflow.store_errors import GuardedConnection, connect_read_only
 from harvester.workflow.store_mark import APPLICATION_ID
@@ -227,11 +228,7 @@ class Store:
             db.executemany("INSERT INTO sources(position, uid) VALUES(?, ?)", enumerate(sources))
             total = db.execute("SELECT count(*) FROM sources").fetchone()[0]
             db.executemany(
-                "INSERT INTO chunks(chunk, first, last) VALUES(?, ?, ?)",
-                (
-                    (c, start, min(start + batch, total) - 1)
-                    for c, start in enumerate(range(0, total, batch))
-                ),
+                "INSERT INTO chunks(chunk, first, last) VALUES(?, ?, ?)", chunks(total, batch)
             )
             db.execute("INSERT INTO meta VALUES('config_hash', ?)", (config_hash,))
             db.execute("INSERT INTO meta VALUES('fields', ?)", (fields_key,))

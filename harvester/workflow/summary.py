@@ -10,6 +10,7 @@ from typing import Any
 from harvester.config import JobConfig
 from harvester.config_keys import embedded_dataset, endpoint_shown
 from harvester.stats import Stats
+from harvester.workflow.plan import floor_seconds
 from harvester.workflow.store import Store
 from harvester.workflow.views import StoreView
 
@@ -40,8 +41,7 @@ def build_summary(
     requests = {k: int(v) for k, v in stats.prefixed("requests").items()}
     total = sum(requests.values())
     floor_requests = view.floor_requests(job.fetch.page_size)
-    # n requests are n-1 gate periods apart: the first goes out at once
-    floor_seconds = (floor_requests - 1) / rate if rate and floor_requests else 0.0
+    floor_time = floor_seconds(floor_requests, rate)
     acquired, taken = stats.get("gate/acquired"), stats.get("slots/taken")
     return {
         "job": job.name,
@@ -71,11 +71,9 @@ def build_summary(
         "concurrency_mean_limit": round(stats.get("slots/limit_sum") / taken, 1) if taken else 0,
         "achieved_rate": achieved_rate(total, elapsed),
         "floor_requests": floor_requests,
-        "floor_seconds": round(floor_seconds, 3),
+        "floor_seconds": round(floor_time, 3),
         "resumed": resumed,
-        "time_over_floor": (
-            round(elapsed / floor_seconds, 3) if floor_seconds and not resumed else None
-        ),
+        "time_over_floor": (round(elapsed / floor_time, 3) if floor_time and not resumed else None),
         "warnings": [*warnings, *unknown_sources_warning(job, counts)],
         "notes": view.notes(),
     }

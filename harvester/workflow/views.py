@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
-from harvester.workflow.plan import page_count
+from harvester.workflow.plan import request_floor
 from harvester.workflow.states import EntryState, Posting, SourceStatus, TargetState
 from harvester.workflow.store import Store
 from harvester.workflow.store_errors import store_error
@@ -54,15 +54,13 @@ class StoreView:
     def floor_requests(self, page_size: int) -> int:
         """The fewest requests this job's index allows: one elink per chunk, one history or
         post request and one size check per entry, and full pages."""
-        db = self.store.db
-        total = int(db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-        for chunk, mode in db.execute("SELECT chunk, mode FROM chunks WHERE linked=1"):
-            counts = self.store.chunk_link_counts(chunk)
-            if mode == Posting.HISTORY:
-                total += 1 + sum(1 + page_count(n, page_size) for n in counts.values())
-            elif mode == Posting.POST:
-                total += 2 + page_count(sum(counts.values()), page_size)
-        return total
+        rows = self.store.db.execute("SELECT chunk, linked, mode FROM chunks").fetchall()
+        sizes = self.store.chunk_link_counts
+        linked = (
+            (Posting(mode), sizes(chunk).values()) if done else (None, ())
+            for chunk, done, mode in rows
+        )
+        return request_floor(linked, page_size).requests
 
     def linknames(self) -> list[str]:
         """The job's link names in the index's numbering ([] in a store made before they were
