@@ -46,6 +46,8 @@ def date_span(text: str) -> tuple[datetime.date, datetime.date]:
     """The first and last day a YYYY, YYYY/MM or YYYY/MM/DD date covers; ValueError says why
     a text is not one."""
     m = _DATE.fullmatch(text.strip())
+    if m is None and _DATE.fullmatch(text.strip().replace("-", "/")):
+        raise ValueError(f"{text!r} must use slashes: {text.strip().replace('-', '/')}")
     if m is None:
         raise ValueError(f"{text!r} is not a date of the form YYYY, YYYY/MM or YYYY/MM/DD")
     year, month, day = int(m.group(1)), m.group(2), m.group(3)

@@ -11,7 +11,7 @@ from typing import Any
 from harvester.config import STDOUT, OutputFormat
 from harvester.errors import ConfigError
 from harvester.ncbi import FetchVia
-from harvester.search_dates import DATE_KEYS
+from harvester.search_dates import DATE_KEYS, search_dates
 from harvester.source_ids import validate_ids
 from harvester.workflow.link_job import field_pairs, link_job, save_job
 from harvester.workflow.runner import RunOptions, run
@@ -70,6 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--job-dir", help="where the job store lives")
     p.add_argument("--name", help="the job's name (default DBFROM-DB)")
     p.add_argument("--page-size", type=int, help="records per efetch/esummary page")
+    p.add_argument("--elink-batch", type=int, help="source ids per elink request")
     p.add_argument("--concurrency", type=int, help="the most requests in flight")
     p.add_argument("--policy", help="ncbi (3/s, 10/s with NCBI_API_KEY), ncbi-2007, custom")
     p.add_argument("--rate", type=float, help="requests per second for --policy custom")
@@ -117,7 +118,7 @@ def job_mapping(args: argparse.Namespace) -> dict[str, Any]:
         output["format"] = args.format or OutputFormat.TSV.value
     data["output"] = output
     data["endpoint"] = args.endpoint or "ncbi"
-    for key in ("policy", "rate", "concurrency", "email", "tool", "job_dir"):
+    for key in ("elink_batch", "policy", "rate", "concurrency", "email", "tool", "job_dir"):
         if getattr(args, key) is not None:
             data[key] = getattr(args, key)
     return data
@@ -141,6 +142,10 @@ def _source(args: argparse.Namespace) -> dict[str, Any]:
     if args.column is not None and args.id_file in (None, "-"):
         raise ConfigError("--column names a column of an id file (IDS)")
     if args.term is not None:
+        try:
+            search_dates(dict(dates))  # checked here to name no job file in the message
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         return {"term": args.term, **dates}
     if args.ids is not None:
         items = [i for i in args.ids.replace(",", " ").split() if i]
