@@ -13,10 +13,11 @@ def _registry() -> list[Register]:
     from harvester import links as links_cli
     from harvester.emulator import cli as emulator_cli
     from harvester.workflow import cli as harvest_cli
-    from harvester.workflow import export_cli
+    from harvester.workflow import export_cli, link_cli
 
     return [
         harvest_cli.register,
+        link_cli.register,
         export_cli.register,
         links_cli.register,
         emulator_cli.register,

@@ -25,6 +25,7 @@ from harvester.errors import ConfigError, InputError
 from harvester.eutils.concurrency import DEFAULT_CEILING, MAX_CEILING
 from harvester.eutils.pacing import Policy
 from harvester.eutils.xmlstream import DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_CEILING
+from harvester.search_dates import DATE_KEYS, SearchDates, search_dates
 from harvester.source_ids import inline_ids
 from harvester.yamldoc import Doc, Section, alternatives, read_yaml, show, suggest
 
@@ -47,7 +48,7 @@ SCHEMA: dict[str, tuple[str, ...]] = {
         "output", "endpoint", "policy", "rate", "api_key_env", "email", "tool", "concurrency",
         "job_dir",
     ),
-    "source": ("ids", "file", "column", "term"),
+    "source": ("ids", "file", "column", "term", "mindate", "maxdate", "datetype", "reldate"),
     "fetch": ("via", "rettype", "retmode", "version", "page_size", "max_record_mb", "memory_mb"),
     "output": ("path", "format"),
 }  # fmt: skip
@@ -128,6 +129,8 @@ class SourceSpec:
     """The YAML line of each inline id, for messages."""
     ids_line: int | None = None
     """The line of the `ids` key itself (for 'the list is empty')."""
+    dates: SearchDates | None = None
+    """A term's date limits (mindate/maxdate, reldate, datetype), sent with its esearch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +221,8 @@ class JobConfig:
             "page_size": self.fetch.page_size,
             "elink_batch": self.elink_batch,
         }
+        if src.dates is not None:  # only then: the hash of a job without dates is unchanged
+            content["dates"] = src.dates.params()
         text = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -309,8 +314,8 @@ def _apply_overrides(
             if not isinstance(data.get(parent), dict):
                 data[parent] = {}
             target = data[parent]
-        if parent == "source" and leaf != "column":  # a new source replaces the file's
-            for other in ("ids", "file", "term", "column"):
+        if parent == "source" and leaf not in ("column", *DATE_KEYS):  # replaces the file's
+            for other in ("ids", "file", "term", "column", *DATE_KEYS):
                 target.pop(other, None)
         new_suffix = Path(str(value)).suffix.lower()
         if key == "output.path" and "output.format" not in over and new_suffix in SUFFIX_FORMATS:
@@ -382,8 +387,17 @@ def _source(sec: Section, base_dir: Path) -> SourceSpec:
     column = sec.text("column")
     if column is not None and kinds[0] != "file":
         sec.doc.fail("source.column", "'source.column' needs 'source.file' (a CSV file of ids)")
+    given = [k for k in DATE_KEYS if sec.data.get(k) is not None]
+    if given and kinds[0] != "term":
+        sec.doc.fail(
+            sec.path(given[0]), f"'source.{given[0]}' limits a search: it needs 'source.term'"
+        )
     if kinds[0] == "term":
-        return SourceSpec(term=sec.text("term"))
+        try:
+            dates = search_dates({k: sec.data.get(k) for k in DATE_KEYS})
+        except ValueError as exc:
+            sec.doc.fail(sec.path(given[0]) if given else "source", f"source {exc}")
+        return SourceSpec(term=sec.text("term"), dates=dates)
     if kinds[0] == "file":
         return SourceSpec(file=_beside(base_dir, sec.text("file") or ""), column=column)
     raw = sec.get("ids")

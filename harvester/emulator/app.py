@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from harvester.emulator import connection, faults, gatekeeper, hostile, render
+from harvester.emulator.datelimits import date_test
 from harvester.emulator.fetch import RecordPage, efetch_body, esummary_body
 from harvester.emulator.linklists import DB_LIST, DB_MENUS, LEGACY_DBS, einfo_links
 from harvester.emulator.links import as_accessions, elink_body
@@ -107,7 +108,8 @@ def esearch(state: State, p: Params) -> Body:
         outcome = searcher.run(term or f"#{p.get('query_key')}", set(within[1]) if within else None)
     except LookupError as exc:
         raise HistoryMissing(int(exc.args[0])) from None
-    uids = sorted(outcome.uids, reverse=True)
+    dated = date_test(state.catalog, db, p)
+    uids = sorted((u for u in outcome.uids if dated is None or dated(u)), reverse=True)
     retstart = p.int("retstart", 0)
     retmax = min(p.int("retmax", DEFAULT_ESEARCH_RETMAX), RETMAX_CAP)
     if db == "pubmed" and retstart + min(retmax, 1) > PUBMED_ESEARCH_CAP:

@@ -123,14 +123,19 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def plan_command(args: argparse.Namespace) -> int:
-    job, warnings, rate = asyncio.run(plan_names(_load(args), RunOptions()))
+    job, warnings, rate, found = asyncio.run(plan_names(_load(args), RunOptions()))
     for warning in warnings:
         print(f"harvester: warning: {warning}", file=sys.stderr)
     checked = "not checked" if warnings else "as the endpoint's einfo lists them"
     print(f"links          {job.dbfrom} -> {job.db}: {', '.join(job.linknames)} ({checked})")
     if job.source.term is not None:
-        sources = None
-        print(f"sources        from the search {job.source.term!r} (count known after esearch)")
+        sources = found
+        dates = job.source.dates.params() if job.source.dates else {}
+        dated = "".join(f" {key}={value}" for key, value in dates.items())
+        count = f"{found:,}" if found is not None else "? (esearch not reached)"
+        print(
+            f"sources        {count} ids from the search {job.source.term!r}{dated} in {job.dbfrom}"
+        )
     else:
         sources = len(load_source_ids(job.source, job_file=job.job_file).ids)
         print(f"sources        {sources:,} ids from {job.dbfrom}")

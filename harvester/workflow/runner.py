@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from harvester.config import MB, JobConfig, OutputFormat
 from harvester.config_keys import embedded_dataset, endpoint_url
-from harvester.errors import IncompleteError, InputError, StoreError
+from harvester.errors import (
+    IncompleteError,
+    InputError,
+    NcbiTransientError,
+    ParseError,
+    StoreError,
+    TransportError,
+)
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.gates import shared_gate
 from harvester.eutils.settings import ClientConfig
@@ -99,7 +106,8 @@ async def serving(where: str, emulator: EmulatorConfig | None = None) -> AsyncIt
 async def resolve_term(client: EutilsClient, job: JobConfig) -> list[int]:
     """Source ids from an esearch term, stored with usehistory and paged out as a uid list."""
     term = job.source.term or ""
-    found = await client.esearch(job.dbfrom, term, usehistory=True, retmax=0)
+    dates = job.source.dates.params() if job.source.dates else None
+    found = await client.esearch(job.dbfrom, term, usehistory=True, retmax=0, extra=dates)
     if found.count == 0:
         why = (
             f" (phrase not found: {', '.join(found.phrases_not_found)})"
@@ -151,14 +159,30 @@ def client_config(job: JobConfig, base_url: str, **overrides: object) -> ClientC
 
 async def plan_names(
     job: JobConfig, options: RunOptions
-) -> tuple[JobConfig, tuple[str, ...], float]:
-    """`checked_names` for `harvester plan`: einfo only (or the cache), with little patience;
-    and the rate a run of the job is allowed, from the client settings a run uses."""
+) -> tuple[JobConfig, tuple[str, ...], float, int | None]:
+    """`checked_names` for `harvester plan` (einfo, or its cache), the rate a run of the job is
+    allowed (from the client settings a run uses) and a term source's count (one esearch),
+    with little patience: an endpoint out of reach leaves the count unknown (None, logged); a
+    search NCBI refuses is an error, as a run would meet it."""
     async with endpoint(job, options) as base_url:
         config = client_config(job, base_url, max_attempts=2, max_outage_seconds=5.0)
+        rate = allowed_rate(config)
         async with EutilsClient(config, stats=Stats()) as client:
-            checked, warnings = await checked_names(job, client)
-        return checked, warnings, allowed_rate(config)
+            job, warnings = await checked_names(job, client)
+            if job.source.term is None:
+                return job, warnings, rate, None
+            try:
+                return job, warnings, rate, await search_count(client, job)
+            except (TransportError, NcbiTransientError, ParseError) as exc:
+                log.warning("the search's count is unknown: %s", exc)
+                return job, warnings, rate, None
+
+
+async def search_count(client: EutilsClient, job: JobConfig) -> int:
+    """How many records a term source finds (esearch retmax=0, dates included)."""
+    dates = job.source.dates.params() if job.source.dates else None
+    found = await client.esearch(job.dbfrom, job.source.term or "", retmax=0, extra=dates)
+    return found.count
 
 
 async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str, Any]:

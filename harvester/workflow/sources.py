@@ -15,13 +15,20 @@ import io
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from harvester.config import SourceSpec
 from harvester.errors import InputError
 from harvester.source_ids import MAX_SOURCE_IDS, SourceIds, inline_ids, validate_ids
 
-__all__ = ["MAX_LINE", "MAX_LINES", "SourceIds", "load_source_ids", "validate_ids"]
+__all__ = [
+    "MAX_LINE",
+    "MAX_LINES",
+    "SourceIds",
+    "load_source_ids",
+    "read_id_stream",
+    "validate_ids",
+]
 
 _TSV_SUFFIXES = (".tsv", ".tab")
 MAX_LINE = 1 << 20
@@ -49,6 +56,15 @@ def load_source_ids(spec: SourceSpec, *, job_file: Path | None) -> SourceIds:
         where = f"column '{spec.column}' of the id file" if spec.column else "the id file"
         raise InputError(f"{spec.file}: {where} holds no ids")
     return replace(result, file_sha256=digest.hexdigest())
+
+
+def read_id_stream(fh: IO[bytes], label: str) -> SourceIds:
+    """Ids from an open stream (stdin), one a line as in an id file, each named `label:LINE`;
+    read once, so a pipe works."""
+    result = validate_ids(_plain_ids(fh, Path(label)))
+    if not result.ids:
+        raise InputError(f"{label} holds no ids (one id a line)")
+    return result
 
 
 class _Hashing(io.RawIOBase):
@@ -99,7 +115,7 @@ def _too_many(label: str, number: int) -> InputError:
     return InputError(f"{label}:{number}: the id file is longer than {MAX_LINES:,} lines")
 
 
-def _plain_ids(fh: io.BufferedReader, path: Path) -> Iterator[tuple[str, str]]:
+def _plain_ids(fh: IO[bytes], path: Path) -> Iterator[tuple[str, str]]:
     """One id per line; `#` starts a comment; blank lines are skipped."""
     label = str(path)
     number = 0
