@@ -288,3 +288,25 @@ def test_fields_shows_the_types_a_sample_suggests_and_attribute_paths(
     gene = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
     assert gene["Entrezgene_type/@value"] == ["protein-coding"]
     assert gene["Entrezgene_type"] == ["int", "6"]
+
+
+@pytest.mark.parametrize(
+    ("name", "db", "path", "expected"),
+    [
+        ("biocommons_eutils/efetch_snp_2031_14181.xml", "snp", "CREATEDATE", "2000-09-19"),
+        ("eutils_json/esummary.snp.xml", "snp", "CREATEDATE", "2012-06-19"),
+    ],
+)
+def test_captured_dates_convert(
+    samples: Path, name: str, db: str, path: str, expected: str
+) -> None:
+    data = (samples / name).read_bytes()
+    extractor = FieldExtractor([("D", path)])
+    converter = Converter([("D", FieldType(Kind.DATE))])
+    found = [
+        converter.typed(extractor.values(r))["D"]
+        for r in parse_bytes(data, db=db)
+        if isinstance(r, Record)
+    ]
+    assert found and found[0] == datetime.date.fromisoformat(expected)
+    assert not converter.warnings()
