@@ -310,3 +310,17 @@ def test_captured_dates_convert(
     ]
     assert found and found[0] == datetime.date.fromisoformat(expected)
     assert not converter.warnings()
+
+
+async def test_to_arrow_logs_the_values_that_did_not_convert(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pytest.importorskip("pyarrow")
+    from harvester.api import HarvestResult
+
+    job, summary = await _harvest(tmp_path, {"POS": {"path": "CHRPOS", "type": "int"}}, "tsv")
+    assert not [w for w in summary["warnings"] if w.startswith("field POS:")]  # TSV: the text
+    with caplog.at_level("WARNING", logger="harvester"):
+        table = HarvestResult(job, summary).to_arrow()
+    assert set(table.column("POS").to_pylist()) == {None}
+    assert any("values are not int" in r.getMessage() for r in caplog.records)

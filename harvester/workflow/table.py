@@ -5,6 +5,7 @@ Parquet writer and `HarvestResult.to_arrow`."""
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from harvester.workflow.field_types import Converter, FieldType, arrow_type
 from harvester.workflow.fields import FieldExtractor
 from harvester.workflow.joined import STATUS, Joined, header, target_state
 
+log = logging.getLogger("harvester")
 ROWS_PER_GROUP = 50_000
 """Rows per Parquet row group (and per Arrow batch): readers split work and skip by these."""
 NEEDS_PYARROW = "parquet output needs pyarrow: pip install 'harvester[parquet]'"
@@ -98,7 +100,11 @@ def batches(store: Joined, job: JobConfig, converter: Converter | None = None) -
 def to_arrow(store: Joined, job: JobConfig) -> Any:
     """The whole output as one `pyarrow.Table`."""
     pa = _pyarrow()
-    return pa.Table.from_batches(list(batches(store, job)), schema=job_schema(job))
+    converter = Converter(job.field_types)
+    table = pa.Table.from_batches(list(batches(store, job, converter)), schema=job_schema(job))
+    for line in converter.warnings():
+        log.warning("%s", line)  # as a run's summary would say it
+    return table
 
 
 def write_parquet(
