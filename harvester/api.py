@@ -87,8 +87,14 @@ class HarvestResult:
             store.close()
 
     def to_pandas(self) -> Any:
-        """`to_arrow()` as a pandas DataFrame (needs pyarrow and pandas)."""
-        return self.to_arrow().to_pandas()
+        """`to_arrow()` as a pandas DataFrame (needs pyarrow and pandas), integer columns as
+        pandas' nullable Int64, so a null target or score does not turn them into floats."""
+        import pandas  # type: ignore[import-not-found, import-untyped, unused-ignore]
+        import pyarrow  # type: ignore[import-not-found, import-untyped, unused-ignore]
+
+        from harvester.workflow.field_types import pandas_types
+
+        return self.to_arrow().to_pandas(types_mapper=pandas_types(pyarrow, pandas))
 
 
 async def harvest_async(job: Job, *, restart: bool = False, quiet: bool = True) -> HarvestResult:

@@ -27,6 +27,7 @@ from harvester.eutils.pacing import Policy
 from harvester.eutils.xmlstream import DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_CEILING
 from harvester.search_dates import DATE_KEYS, SearchDates, search_dates
 from harvester.source_ids import inline_ids
+from harvester.workflow.field_types import FieldType
 from harvester.yamldoc import Doc, Section, alternatives, read_yaml, show, suggest
 
 __all__ = [
@@ -182,6 +183,9 @@ class JobConfig:
     job_file: Path | None
     key_lines: tuple[tuple[str, str], ...] = ()
     """`FILE:LINE` of the keys einfo confirms later (dbfrom, db, linkname[i]), for messages."""
+    field_types: tuple[tuple[str, FieldType], ...] = ()
+    """The types `fields` declare, by name: applied when a typed output is written (the job
+    store keeps the text, so they are not in `fields_key`)."""
     all_links: bool = False
     """`linkname: all` once resolved: every name elink answers is kept, not only `linknames`
     (einfo's), which number the first links; the harvest registers the others as they come."""
@@ -333,7 +337,7 @@ def _build(data: dict[str, Any], doc: Doc, *, base_dir: Path, job_file: Path | N
     cmd = LinkCmd(top.choice("cmd", tuple(LinkCmd), LinkCmd.NEIGHBOR))
     fetch = _fetch(_section(top, "fetch"), db)
     elink_batch = top.integer("elink_batch", ncbi.ELINK_BATCH_SIZE, 1, MAX_ELINK_BATCH)
-    fields = keys.fields(top)
+    fields, field_types = keys.fields(top), keys.field_types(top)
     output = _output(_section(top, "output", required=True), base_dir)
     endpoint = keys.endpoint(top)
     policy = Policy(top.choice("policy", tuple(Policy), Policy.NCBI))
@@ -354,6 +358,7 @@ def _build(data: dict[str, Any], doc: Doc, *, base_dir: Path, job_file: Path | N
         fetch=fetch,
         elink_batch=elink_batch,
         fields=fields,
+        field_types=field_types,
         output=output,
         endpoint=endpoint,
         policy=policy,

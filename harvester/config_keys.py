@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from harvester import ncbi
 from harvester.errors import ConfigError
 from harvester.eutils.pacing import Policy
+from harvester.workflow.field_types import FieldType, parse_type
 from harvester.workflow.fields import path_problem
 from harvester.yamldoc import Section, show
 
@@ -26,6 +27,7 @@ __all__ = [
     "endpoint",
     "endpoint_url",
     "endpoint_value",
+    "field_types",
     "fields",
     "linknames",
     "rate",
@@ -81,17 +83,30 @@ def linknames(top: Section, dbfrom: str, db: str) -> tuple[str, ...]:
 
 
 def fields(top: Section) -> tuple[tuple[str, str], ...]:
-    """`fields`: name -> path pairs, in the file's order (the output's column order)."""
+    """`fields`: name -> path pairs, in the file's order (the output's column order); a path
+    is given alone (`NAME: PATH`) or with a type (`NAME: {path: PATH, type: int}`)."""
+    return tuple((name, path) for name, path, _ in _field_entries(top))
+
+
+def field_types(top: Section) -> tuple[tuple[str, FieldType], ...]:
+    """The declared types of `fields` (`type:`), by name; an undeclared field is text."""
+    return tuple((name, ftype) for name, _, ftype in _field_entries(top) if ftype is not None)
+
+
+def _field_entries(top: Section) -> list[tuple[str, str, FieldType | None]]:
     raw = top.get("fields")
     if raw is None:
-        return ()
+        return []
     if not isinstance(raw, Mapping):
         top.doc.fail("fields", f"'fields' must be a mapping of name: path, got {show(raw)}")
-    pairs = []
-    for name, path in raw.items():
+    entries = []
+    for name, value in raw.items():
         where = f"fields.{name}"
         if not isinstance(name, str) or not name.strip():
             top.doc.fail("fields", f"a field name must be a non-empty string, got {show(name)}")
+        path, ftype = value, None
+        if isinstance(value, Mapping):
+            path, ftype = value.get("path"), _field_type(top, where, value)
         if not isinstance(path, str) or not path.strip():
             top.doc.fail(
                 where, f"'{where}' must be a path like 'GENES/GENE_E/NAME', got {show(path)}"
@@ -103,8 +118,25 @@ def fields(top: Section) -> tuple[tuple[str, str], ...]:
                 f"'{where}' {path.strip()!r} is not a path the harvester can follow "
                 f"({problem}); write element names joined by '/'",
             )
-        pairs.append((name, path.strip()))
-    return tuple(pairs)
+        entries.append((name, path.strip(), ftype))
+    return entries
+
+
+def _field_type(top: Section, where: str, entry: Mapping[object, object]) -> FieldType | None:
+    """`fields.NAME: {path: ..., type: ...}`: its type (None when not given)."""
+    unknown = [str(k) for k in entry if k not in ("path", "type")]
+    if unknown:
+        top.doc.fail(
+            f"{where}.{unknown[0]}",
+            f"'{where}' takes 'path' and 'type', not {unknown[0]!r}",
+        )
+    raw = entry.get("type")
+    if raw is None:
+        return None
+    try:
+        return parse_type(raw)
+    except ValueError as exc:
+        top.doc.fail(f"{where}.type", f"'{where}.type' {show(raw)}: {exc}")
 
 
 def endpoint(top: Section) -> str:

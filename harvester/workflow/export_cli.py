@@ -14,7 +14,8 @@ from harvester.config import JobConfig, OutputFormat, load_job
 from harvester.errors import InputError
 from harvester.eutils.results import Record
 from harvester.ncbi import FetchVia, canonical_db
-from harvester.workflow.field_paths import record_paths
+from harvester.workflow.field_paths import offered_paths
+from harvester.workflow.field_types import FieldType, Kind, infer
 from harvester.workflow.kept import parsed
 from harvester.workflow.outfile import check_output
 from harvester.workflow.output import write_output
@@ -31,9 +32,11 @@ kept whole in the job store, so its fields are extracted again). `harvester run`
 same by itself when only fields or the output changed."""
 
 FIELDS_HELP = """\
-Print the field paths of a sample record, with an example value each: what a job's `fields`
-can name. Give a job file (a record from its job store, once the job has fetched some) or a
-database name (a record from the embedded emulator, so nothing goes to NCBI)."""
+Print the field paths of a sample record, each with the type its value suggests where one
+is worth declaring (int, float, date; `[str]`, `[int]`, ... when the path repeats; nothing
+for one text) and an example value: what a job's `fields` can name. Give a job
+file (a record from its job store, once the job has fetched some) or a database name (a
+record from the embedded emulator, so nothing goes to NCBI)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,7 +72,8 @@ def export_command(args: argparse.Namespace) -> int:
         warnings = rederive(store, job) if fields_changed(store, job) else []
         view = StoreView(store)
         numbered = tuple(view.linknames())  # the index's names (`linkname: all`: as found)
-        written = write_output(view, replace(job, linknames=numbered or job.linknames))
+        job = replace(job, linknames=numbered or job.linknames)
+        written = write_output(view, job, warnings)
         counts = view.counts()
     finally:
         store.close()
@@ -95,10 +99,26 @@ def fields_command(args: argparse.Namespace) -> int:
         record = _stored_sample(load_job(target))
     else:
         record = asyncio.run(_emulator_sample(args.target, FetchVia(args.via), args.dataset))
-    width = min(max((len(path) for path, _ in record_paths(record)), default=0), 40)
-    for path, example in record_paths(record):
-        print(f"{path:<{width}}  {example}".rstrip())
+    paths = offered_paths(record)
+    width = min(max((len(path) for path, _, _ in paths), default=0), 40)
+    for path, example, values in paths:
+        print(f"{path:<{width}}  {inferred_type(values):<7}  {example}".rstrip())
     return 0
+
+
+def inferred_type(values: list[str]) -> str:
+    """The `type:` a field of these sample values could declare: the narrowest kind all of
+    them convert to, as a list when the path repeats; '' for one text (what a field without
+    a type is anyway) or no value in the sample."""
+    texts = [v for v in values if v.strip()]
+    if not texts:
+        return ""
+    kinds = {infer(text) for text in texts}
+    if kinds == {Kind.INT, Kind.FLOAT}:
+        kinds = {Kind.FLOAT}
+    kind = kinds.pop() if len(kinds) == 1 else Kind.STR
+    shown = FieldType(kind, many=len(values) > 1)
+    return "" if shown == FieldType(Kind.STR) else str(shown)
 
 
 def _stored_sample(job: JobConfig) -> Record:

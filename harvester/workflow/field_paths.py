@@ -24,6 +24,17 @@ _PREDICATE = (
 _STEP = re.compile(rf"(?:{_NAME}|\*)(?:{_PREDICATE})*")
 """One step: an element name or `*`, then predicates ElementPath reads: `[2]`, `[last()]`,
 `[@attr]`, `[@attr='v']`, `[child]`, `[child='v']`."""
+_ATTRIBUTE = re.compile(rf"@{_NAME}")
+"""A last step naming an attribute of the elements before it (`Entrezgene_type/@value`)."""
+
+
+def split_attribute(path: str) -> tuple[str, str | None]:
+    """(the element path, the attribute name) of a path whose last step is `@NAME`; else
+    (path, None). An element path of '' means the record itself (`@uid`)."""
+    head, _, last = path.rpartition("/")
+    if _ATTRIBUTE.fullmatch(last):
+        return head, last[1:]
+    return path, None
 
 
 def grammar_problem(path: str) -> str | None:
@@ -33,6 +44,12 @@ def grammar_problem(path: str) -> str | None:
         return f"longer than {MAX_PATH_CHARS} characters"
     if path.startswith("/"):
         return "a path starts at the record, not at '/'"
+    path, attribute = split_attribute(path)
+    if attribute is not None:
+        if path.endswith("/"):
+            return "an attribute step follows one element step ('A/@x', not 'A//@x')"
+        if not path:
+            return None  # `@uid`: the record's own attribute
     steps = path.split("/")
     if len(steps) > MAX_STEPS:
         return f"more than {MAX_STEPS} steps"
@@ -46,6 +63,8 @@ def grammar_problem(path: str) -> str | None:
                 continue  # `A//B`: B at any depth below A
             return "an empty step (a path ends with '/' or has '///')" if i else "an empty path"
         if not _STEP.fullmatch(step):
+            if _ATTRIBUTE.fullmatch(step):
+                return f"the attribute step {step!r} must be the path's last"
             return f"step {step!r} is not an element name, '*' or a name with [predicates]"
     return None
 
@@ -53,11 +72,17 @@ def grammar_problem(path: str) -> str | None:
 def record_paths(record: Record) -> list[tuple[str, str]]:
     """(path, an example value) for every path that leads to text in the record, in document
     order, each once: what a `fields` entry can name."""
-    found: dict[str, str] = {}
+    return [(path, example) for path, example, _ in offered_paths(record)]
+
+
+def offered_paths(record: Record) -> list[tuple[str, str, list[str]]]:
+    """(path, an example value, every value) for each path of `record_paths`: how many times
+    a path repeats, and what its values look like, for `harvester fields`' types."""
+    found: dict[str, list[str]] = {}
     pairs = _json_paths(record.doc or {}, "") if record.element is None else _xml_paths(record)
     for path, text in pairs:
-        found.setdefault(path, text[:EXAMPLE_WIDTH])
-    return list(found.items())
+        found.setdefault(path, []).append(text)
+    return [(path, texts[0][:EXAMPLE_WIDTH], texts) for path, texts in found.items()]
 
 
 def _xml_paths(record: Record) -> Iterator[tuple[str, str]]:
@@ -71,8 +96,10 @@ def _xml_paths(record: Record) -> Iterator[tuple[str, str]]:
 
 
 def _children(el: Any, prefix: str) -> Iterator[tuple[str, str]]:
-    """(path, text) of every leaf below `el`, in document order; a stack, not recursion, as
-    huge-tree parsing lets a record nest 2,048 deep, past Python's recursion limit."""
+    """(path, text) of every leaf below `el` and (`PATH/@NAME`, value) of every attribute, in
+    document order; a stack, not recursion, as huge-tree parsing lets a record nest 2,048
+    deep, past Python's recursion limit."""
+    yield from _attributes(el, prefix)
     stack = [(iter(el), prefix)]
     while stack:
         children, at = stack[-1]
@@ -82,9 +109,18 @@ def _children(el: Any, prefix: str) -> Iterator[tuple[str, str]]:
         elif not isinstance(child.tag, str):
             continue  # a comment or processing instruction
         elif len(child):
-            stack.append((iter(child), f"{at}{etree.QName(child).localname}/"))
+            path = f"{at}{etree.QName(child).localname}/"
+            yield from _attributes(child, path)
+            stack.append((iter(child), path))
         else:
-            yield f"{at}{etree.QName(child).localname}", child.text or ""
+            path = f"{at}{etree.QName(child).localname}"
+            yield path, child.text or ""
+            yield from _attributes(child, f"{path}/")
+
+
+def _attributes(el: Any, prefix: str) -> Iterator[tuple[str, str]]:
+    for name, value in el.attrib.items():
+        yield f"{prefix}@{etree.QName(name).localname}", value
 
 
 def _json_paths(node: Any, prefix: str) -> Iterator[tuple[str, str]]:

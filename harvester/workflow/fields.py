@@ -1,9 +1,11 @@
 """Field extraction: named paths into a record, like EDirect's xtract, compiled once per job.
 
 A path is slash-separated element names relative to the record (`GENES/GENE_E/NAME`). In the
-SNP docsum namespace names are qualified automatically; in an esummary v1 DocSum a bare name
-(`GENE`) means the Item with that Name; in a JSON esummary it is the (lower-cased) key. One
-match gives a string, several a list, none null. Without fields, the whole record is kept.
+SNP docsum namespace names are qualified automatically; a last step `@NAME` takes that
+attribute of the elements matched (`Entrezgene_type/@value`); in an esummary v1 DocSum a bare
+name (`GENE`) means the Item with that Name; in a JSON esummary it is the (lower-cased) key.
+One match gives a string, several a list, none null. Without fields, the whole record is kept.
+A field's declared type (field_types.py) applies when the output is written, not here.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ import orjson
 from harvester.eutils._lxml import etree
 from harvester.eutils.results import Record
 from harvester.workflow import kept
-from harvester.workflow.field_paths import grammar_problem, record_paths, unmatched_warnings
+from harvester.workflow.field_paths import (
+    grammar_problem,
+    record_paths,
+    split_attribute,
+    unmatched_warnings,
+)
 
 Value = str | list[str] | None
 Stored = tuple[bytes, bytes]
@@ -78,11 +85,19 @@ class FieldExtractor:
         tag = element.tag
         ns = tag[1 : tag.index("}")] if isinstance(tag, str) and tag.startswith("{") else ""
         for name, path in self.fields:
-            found = [el.text or "" for el in element.iterfind(self.qualified(path, ns))]
+            found = self._found(element, path, ns)
             if not found and tag == "DocSum" and "/" not in path:
                 found = [el.text or "" for el in element.iter("Item") if el.get("Name") == path]
             out[name] = None if not found else found[0] if len(found) == 1 else found
         return out
+
+    def _found(self, element: Any, path: str, ns: str) -> list[str]:
+        """The texts (or attribute values) `path` matches below `element`."""
+        steps, attribute = split_attribute(path)
+        if attribute is None:
+            return [el.text or "" for el in element.iterfind(self.qualified(path, ns))]
+        matched = element.iterfind(self.qualified(steps, ns)) if steps else (element,)
+        return [value for el in matched if (value := el.get(attribute)) is not None]
 
     def encode(self, record: Record) -> Stored:
         """What the store keeps: the output's value (extracted fields as plain cells, the
@@ -156,6 +171,9 @@ def path_problem(path: str) -> str | None:
     problem = grammar_problem(path)
     if problem is not None:
         return problem
+    path = split_attribute(path)[0]
+    if not path:
+        return None
     extractor = FieldExtractor(())
     for element, ns in ((_PROBE[0], "urn:probe"), (_PROBE[0], "")):
         try:

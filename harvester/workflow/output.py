@@ -2,8 +2,9 @@
 
 JSONL: one line per source id, its links in order, each with its record (or `missing`).
 TSV/CSV: one row per source-target pair (a source without links still gets one row).
-Parquet: the TSV rows as a table (optional `parquet` extra). Where the bytes go (a file
-renamed into place, or a stream written through) is `outfile.py`'s.
+Parquet: the TSV rows as a table (optional `parquet` extra). Declared field types apply to
+JSONL and Parquet; TSV/CSV write the text as extracted. Where the bytes go (a file renamed
+into place, or a stream written through) is `outfile.py`'s.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import orjson
 
 from harvester.config import JobConfig, LinkCmd, OutputFormat
+from harvester.workflow.field_types import Converter
 from harvester.workflow.fields import FieldExtractor
 from harvester.workflow.joined import STATUS, Joined, header, target_state
 from harvester.workflow.outfile import open_output
@@ -28,17 +30,26 @@ CELL_CACHE = 65_536
 """Records whose decoded cells are kept: targets shared by many sources are decoded once."""
 
 
-def write_output(store: Joined, job: JobConfig) -> int:
-    """The job's whole output in its format; returns the lines or rows written."""
+def write_output(store: Joined, job: JobConfig, warnings: list[str] | None = None) -> int:
+    """The job's whole output in its format; returns the lines or rows written. Values that
+    did not convert to their declared type are told in `warnings`, one line per field."""
     extractor = FieldExtractor(job.fields)
     path, fmt = job.output.path, job.output.format
+    converter = Converter(job.field_types)
     if fmt == OutputFormat.JSONL:
-        return write_jsonl(store, job)
-    if fmt == OutputFormat.PARQUET:
+        written = write_jsonl(store, job, converter)
+    elif fmt == OutputFormat.PARQUET:
         with open_output(path, owner=job.job_dir) as handle:
-            return write_parquet(store, job, handle)
-    names = [n for n, _ in job.fields]
-    return write_table(store, path, fmt, job.linknames, names, extractor, job.job_dir)
+            written = write_parquet(store, job, handle, converter)
+    else:
+        return write_table(store, path, fmt, job.linknames, _names(job), extractor, job.job_dir)
+    if warnings is not None:
+        warnings.extend(converter.warnings())
+    return written
+
+
+def _names(job: JobConfig) -> list[str]:
+    return [n for n, _ in job.fields]
 
 
 def _grouped(store: Joined) -> Iterator[tuple[int, str | None, list[tuple[Any, ...]]]]:
@@ -49,37 +60,45 @@ def _grouped(store: Joined) -> Iterator[tuple[int, str | None, list[tuple[Any, .
 
 
 def _link_json(
-    row: tuple[Any, ...], linknames: Sequence[str], scored: bool, extractor: FieldExtractor
+    row: tuple[Any, ...],
+    linknames: Sequence[str],
+    scored: bool,
+    extractor: FieldExtractor,
+    typed: Callable[[Any], Any] | None,
 ) -> dict[str, Any]:
     _, _, link, target, score, state, data = row
     out: dict[str, Any] = {"linkname": linknames[link], "id": str(target)}
     if scored:
         out["score"] = score
     if data is not None:
-        out["record"] = extractor.decode(data)
+        record = extractor.decode(data)
+        out["record"] = record if typed is None else typed(record)
     else:
         out["record"] = None
         out[target_state(None, state).value] = True  # "missing", or "not_fetched" as TSV says
     return out
 
 
-def jsonl_docs(store: Joined, job: JobConfig) -> Iterator[dict[str, Any]]:
+def jsonl_docs(
+    store: Joined, job: JobConfig, converter: Converter | None = None
+) -> Iterator[dict[str, Any]]:
     """One dict per source id, as its JSONL line has it: the links in order, each with its
-    record (or `missing`)."""
+    record (or `missing`), its fields of declared types converted (a date as a `date`)."""
     extractor = FieldExtractor(job.fields)
     scored = job.cmd == LinkCmd.NEIGHBOR_SCORE
+    typed = (converter or Converter(job.field_types)).typed if job.field_types else None
     for source, status, links in _grouped(store):
         yield {
             "source": str(source),
             "status": STATUS.get(status, status),
-            "links": [_link_json(r, job.linknames, scored, extractor) for r in links],
+            "links": [_link_json(r, job.linknames, scored, extractor, typed) for r in links],
         }
 
 
-def write_jsonl(store: Joined, job: JobConfig) -> int:
+def write_jsonl(store: Joined, job: JobConfig, converter: Converter | None = None) -> int:
     lines = 0
     with open_output(job.output.path, owner=job.job_dir) as handle:
-        for doc in jsonl_docs(store, job):
+        for doc in jsonl_docs(store, job, converter):
             handle.write(orjson.dumps(doc) + b"\n")
             lines += 1
     return lines

@@ -245,8 +245,9 @@ async def _harvest(
                 "(a bug); nothing was written: run the same command again to fetch them"
             )
         job = replace(job, linknames=tuple(harvest.names))  # with `all`, the names found too
-        write_output(StoreView(store), job)
-        warnings += tuple(harvest.fetcher.extractor.unmatched())
+        unconverted: list[str] = []
+        write_output(StoreView(store), job, unconverted)
+        warnings += tuple(harvest.fetcher.extractor.unmatched()) + tuple(unconverted)
         rate = allowed_rate(client.config)
         elapsed = time.monotonic() - started
         summary = build_summary(job, store, stats, rate, elapsed, warnings, resumed=not fresh)

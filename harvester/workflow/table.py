@@ -1,17 +1,21 @@
 """The output as a typed Arrow table (the optional `parquet` extra): ids and scores as int64,
-a missing value as null, not ''. Feeds the Parquet writer and `HarvestResult.to_arrow`."""
+a missing value as null, not '', a field as its declared type (field_types.py). Feeds the
+Parquet writer and `HarvestResult.to_arrow`."""
 
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from harvester.config import JobConfig
 from harvester.errors import ConfigError
+from harvester.workflow.field_types import Converter, FieldType, arrow_type
 from harvester.workflow.fields import FieldExtractor
 from harvester.workflow.joined import STATUS, Joined, header, target_state
 
+log = logging.getLogger("harvester")
 ROWS_PER_GROUP = 50_000
 """Rows per Parquet row group (and per Arrow batch): readers split work and skip by these."""
 NEEDS_PYARROW = "parquet output needs pyarrow: pip install 'harvester[parquet]'"
@@ -30,17 +34,29 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
-def schema(fields: Sequence[str]) -> Any:
-    """The table's columns: the TSV header, typed (a record's fields stay text)."""
+def schema(fields: Sequence[str], types: Sequence[tuple[str, FieldType]] = ()) -> Any:
+    """The table's columns: the TSV header, typed (a field as declared, else text)."""
     pa = _pyarrow()
-    types = {"source": pa.int64(), "target": pa.int64(), "score": pa.int64()}
-    return pa.schema([(name, types.get(name, pa.string())) for name in header(fields)])
+    declared = dict(types)
+    columns = {"source": pa.int64(), "target": pa.int64(), "score": pa.int64()}
+    columns |= {name: arrow_type(pa, declared.get(name)) for name in fields}
+    return pa.schema([(name, columns.get(name, pa.string())) for name in header(fields)])
 
 
-def typed_rows(store: Joined, job: JobConfig) -> Iterator[tuple[Any, ...]]:
-    """One row per source-target pair, as TSV has them, with None where TSV has ''."""
+def job_schema(job: JobConfig) -> Any:
+    """The job's table columns."""
+    return schema([n for n, _ in job.fields], job.field_types)
+
+
+def typed_rows(
+    store: Joined, job: JobConfig, converter: Converter | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """One row per source-target pair, as TSV has them, with None where TSV has '' and
+    declared types applied by `converter` (which counts the values that do not convert)."""
     extractor = FieldExtractor(job.fields)
     names = [n for n, _ in job.fields]
+    typed = (converter or Converter(job.field_types)).typed if job.field_types else None
+    declared = {n for n, _ in job.field_types}
     width = len(names) or 1
     for source, status, link, target, score, state, data in store.joined():
         status_name = STATUS.get(status, str(status))
@@ -50,12 +66,19 @@ def typed_rows(store: Joined, job: JobConfig) -> Iterator[tuple[Any, ...]]:
         cells: tuple[Any, ...] = (None,) * width
         if data is not None:
             value = extractor.decode(data)
-            cells = tuple(_cell(value.get(n)) for n in names) if names else (value,)
+            if typed is not None:
+                value = typed(value)
+            cells = (
+                tuple(value.get(n) if n in declared else _cell(value.get(n)) for n in names)
+                if names
+                else (value,)
+            )
         linkname = job.linknames[link]
         yield (source, status_name, linkname, target, score, target_state(data, state), *cells)
 
 
 def _cell(value: Any) -> str | None:
+    """An undeclared field's value as its text column holds it: several joined by |."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, list):
@@ -63,11 +86,11 @@ def _cell(value: Any) -> str | None:
     return str(value)
 
 
-def batches(store: Joined, job: JobConfig) -> Iterator[Any]:
+def batches(store: Joined, job: JobConfig, converter: Converter | None = None) -> Iterator[Any]:
     """Arrow record batches of ROWS_PER_GROUP rows, streamed off the join."""
     pa = _pyarrow()
-    table_schema = schema([n for n, _ in job.fields])
-    rows = typed_rows(store, job)
+    table_schema = job_schema(job)
+    rows = typed_rows(store, job, converter)
     while batch := list(itertools.islice(rows, ROWS_PER_GROUP)):
         columns = zip(*batch, strict=True)
         arrays = [pa.array(c, type=f.type) for c, f in zip(columns, table_schema, strict=True)]
@@ -77,18 +100,23 @@ def batches(store: Joined, job: JobConfig) -> Iterator[Any]:
 def to_arrow(store: Joined, job: JobConfig) -> Any:
     """The whole output as one `pyarrow.Table`."""
     pa = _pyarrow()
-    names = [n for n, _ in job.fields]
-    return pa.Table.from_batches(list(batches(store, job)), schema=schema(names))
+    converter = Converter(job.field_types)
+    table = pa.Table.from_batches(list(batches(store, job, converter)), schema=job_schema(job))
+    for line in converter.warnings():
+        log.warning("%s", line)  # as a run's summary would say it
+    return table
 
 
-def write_parquet(store: Joined, job: JobConfig, handle: Any) -> int:
+def write_parquet(
+    store: Joined, job: JobConfig, handle: Any, converter: Converter | None = None
+) -> int:
     """Stream the typed table into an open binary file; returns the rows written."""
     import pyarrow.parquet as pq  # type: ignore[import-not-found, import-untyped, unused-ignore]
 
     rows = 0
-    writer = pq.ParquetWriter(handle, schema([n for n, _ in job.fields]))
+    writer = pq.ParquetWriter(handle, job_schema(job))
     try:
-        for batch in batches(store, job):
+        for batch in batches(store, job, converter):
             writer.write_batch(batch, row_group_size=ROWS_PER_GROUP)
             rows += batch.num_rows
     finally:
