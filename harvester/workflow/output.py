@@ -1,6 +1,7 @@
 """Writers for the joined output, streamed from the job store and written atomically.
 
-JSONL: one line per source id, its links in order, each with its record (or `missing`).
+JSONL: one line per source id, its links in order, each with its record (or `missing`);
+JSON: the same objects as one array.
 TSV/CSV: one row per source-target pair (a source without links still gets one row).
 Parquet: the TSV rows as a table (optional `parquet` extra). Where the bytes go (a file
 renamed into place, or a stream written through) is `outfile.py`'s.
@@ -34,6 +35,8 @@ def write_output(store: Joined, job: JobConfig) -> int:
     path, fmt = job.output.path, job.output.format
     if fmt == OutputFormat.JSONL:
         return write_jsonl(store, job)
+    if fmt == OutputFormat.JSON:
+        return write_json_array(store, job)
     if fmt == OutputFormat.PARQUET:
         with open_output(path, owner=job.job_dir) as handle:
             return write_parquet(store, job, handle)
@@ -83,6 +86,18 @@ def write_jsonl(store: Joined, job: JobConfig) -> int:
             handle.write(orjson.dumps(doc) + b"\n")
             lines += 1
     return lines
+
+
+def write_json_array(store: Joined, job: JobConfig) -> int:
+    """The JSONL's objects as one JSON array, one object a line, streamed as the lines are."""
+    count = 0
+    with open_output(job.output.path, owner=job.job_dir) as handle:
+        handle.write(b"[")
+        for doc in jsonl_docs(store, job):
+            handle.write((b",\n" if count else b"\n") + orjson.dumps(doc))
+            count += 1
+        handle.write(b"\n]\n" if count else b"]\n")
+    return count
 
 
 def _record_cells(fields: Sequence[str], decode: Callable[[bytes], Any], data: bytes) -> list[str]:

@@ -51,6 +51,9 @@ class RunOptions:
     """Settings of the in-process emulator when the job's endpoint is `embedded`."""
     hedge: HedgePolicy | None = None
     """When a read is overdue (default `HedgePolicy()`; a test asks sooner, to stall less)."""
+    said: list[str] = dataclasses.field(default_factory=list, compare=False)
+    """Filled by the run: the summary's warnings it has already put on stderr as it went, which
+    a caller printing the warnings at the end (`run --quiet`) leaves out."""
 
 
 def open_store(job: JobConfig, restart: bool, lock: bool = True) -> Store:
@@ -206,7 +209,9 @@ async def _harvest(
                 job.semantic_hash(digest), ids, job.elink_batch, job.linknames, job.fields_key()
             )
         harvest = Harvest(job, store, client, options.hedge)
-        harvest.fetcher.extractor.report_unmatched(job.fetch.page_size, _warn)
+        extractor = harvest.fetcher.extractor
+        early: list[str] = []
+        extractor.report_unmatched(job.fetch.page_size, lambda lines: _warn(lines, early))
         with Progress(store, stats, disabled=options.quiet), _frozen_heap():
             await harvest.run()
         left = store.pending_total()
@@ -217,7 +222,10 @@ async def _harvest(
             )
         job = replace(job, linknames=tuple(harvest.names))  # with `all`, the names found too
         write_output(StoreView(store), job)
-        warnings += tuple(harvest.fetcher.extractor.unmatched())
+        unmatched = extractor.unmatched()
+        warnings += tuple(unmatched)
+        if early:  # fields match only more as records come: each still unmatched was said
+            options.said.extend(unmatched)
         rate = client.config.rate_policy().rate
         elapsed = time.monotonic() - started
         summary = build_summary(job, store, stats, rate, elapsed, warnings, resumed=not fresh)
@@ -227,10 +235,11 @@ async def _harvest(
         store.close()
 
 
-def _warn(lines: list[str]) -> None:
+def _warn(lines: list[str], said: list[str]) -> None:
     """Say at once (after the first page) what the summary will say again at the end."""
     for line in lines:
         log.warning("%s", line)
+    said.extend(lines)
 
 
 def summary_bytes(summary: dict[str, Any]) -> bytes:
