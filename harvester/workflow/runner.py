@@ -41,6 +41,10 @@ if TYPE_CHECKING:
     from harvester.emulator.config import EmulatorConfig
 
 log = logging.getLogger("harvester")
+SYNTHETIC_WORDS = (
+    "the embedded emulator's records are synthetic, with a small vocabulary (no diseases): "
+    "README.md, 'Searching the emulator', says what its terms find"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,8 @@ async def resolve_term(client: EutilsClient, job: JobConfig) -> list[int]:
             if getattr(found, "phrases_not_found", None)
             else ""
         )
+        if embedded_dataset(job.endpoint) is not None:
+            why += f"; {SYNTHETIC_WORDS}"
         raise InputError(f"the search {term!r} in {job.dbfrom} found no records{why}")
     ids: list[int] = []
     for start in range(0, found.count, RETMAX_CAP):
