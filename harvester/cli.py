@@ -58,9 +58,25 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in commands.REGISTRY:
         register(subparsers)
-    for command in subparsers.choices.values():  # `harvester run job.yaml --debug` too
-        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    for command in subparsers.choices.values():  # `harvester run job.yaml --debug -v` too
+        _add_anywhere_options(command)
     return parser
+
+
+def _add_anywhere_options(command: argparse.ArgumentParser) -> None:
+    """The options of what goes to stderr, taken after the subcommand as well as before it
+    (`harvester run JOB -v`, as users type it); given in both places, they add up."""
+    command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    command.add_argument(
+        "-v", "--verbose", dest="sub_verbose", action="count", default=0,
+        help="say more on stderr: -v each retry and its reason, -vv everything",
+    )  # fmt: skip
+    command.add_argument(
+        "--log-level",
+        dest="sub_log_level",
+        choices=("debug", "info", "warning", "error"),
+        help="what goes to stderr (default warning; overrides -v)",
+    )
 
 
 _HANDLER = logging.StreamHandler()
@@ -82,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.log_level, args.verbose)
+    level = getattr(args, "sub_log_level", None) or args.log_level
+    configure_logging(level, args.verbose + getattr(args, "sub_verbose", 0))
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

@@ -110,12 +110,14 @@ class OutputFormat(StrEnum):
     """The formats the output can be written in."""
 
     JSONL = "jsonl"
+    JSON = "json"
+    """One JSON array of the JSONL's objects (what `json.load` and `pd.read_json` expect)."""
     TSV = "tsv"
     CSV = "csv"
     PARQUET = "parquet"
 
 
-SUFFIX_FORMATS = {f".{f}": f for f in OutputFormat} | {".json": OutputFormat.JSONL}
+SUFFIX_FORMATS = {f".{f}": f for f in OutputFormat} | {".ndjson": OutputFormat.JSONL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,6 +433,9 @@ def _fetch(sec: Section, db: str) -> FetchSpec:
         known = sorted(f"{r or 'null'}/{m or 'null'}" for d, r, m in ncbi.EFETCH_FORMATS if d == db)
         if not known:
             readable = sorted({d for d, _, _ in ncbi.EFETCH_FORMATS})
+            named = difflib.get_close_matches(db, ncbi.DATABASES, n=1)
+            if db not in ncbi.DATABASES and named:  # a typo, not a db read by esummary only
+                sec.doc.fail("db", f"unknown db {db!r} (did you mean {named[0]!r}?)")
             close = difflib.get_close_matches(db, readable, n=1)
             typo = f" (did you mean {close[0]!r}?)" if close else ""
             sec.doc.fail(
@@ -486,9 +491,15 @@ def _output(sec: Section, base_dir: Path) -> OutputSpec:
         fmt = OutputFormat.JSONL  # stdout, a FIFO or a device: lines as they come
     if fmt is None:
         known = ", ".join(OutputFormat)
-        sec.doc.fail(
-            "output.path", f"cannot tell the format of '{written}'; set output.format ({known})"
+        suffix = Path(written).suffix
+        suffixes = ", ".join(f".{f}" for f in OutputFormat)
+        why = (
+            f"the harvester does not write {suffix} files: name the output {suffixes} "
+            "(a spreadsheet opens .csv and .tsv), or set output.format"
+            if suffix
+            else f"cannot tell the format of '{written}'; set output.format ({known})"
         )
+        sec.doc.fail("output.path", why)
     if fmt not in tuple(OutputFormat):
         sec.doc.fail("output.format", f"output.format {fmt!r} must be {alternatives(OutputFormat)}")
     return OutputSpec(path, OutputFormat(fmt))

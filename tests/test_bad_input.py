@@ -86,10 +86,10 @@ CASES: list[tuple[str, Edit, int, str]] = [
         r"job\.yaml: missing required key 'dbfrom'",
     ),
     (
-        "db without a reader",
+        "db with a typo",
         replace("db: snp", "db: snps"),
         2,
-        r"job\.yaml:4: the harvester reads no efetch records of snps \(did you mean 'snp'\?\)",
+        r"job\.yaml:4: unknown db 'snps' \(did you mean 'snp'\?\)$",
     ),
     (
         "link name einfo does not list",

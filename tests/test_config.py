@@ -106,7 +106,10 @@ def test_every_documented_key_is_read(tmp_path: Path) -> None:
     assert job.job_dir == tmp_path / "somewhere"
 
 
-@pytest.mark.parametrize(("suffix", "fmt"), [(".json", "jsonl"), (".TSV", "tsv"), (".csv", "csv")])
+@pytest.mark.parametrize(
+    ("suffix", "fmt"),
+    [(".json", "json"), (".ndjson", "jsonl"), (".TSV", "tsv"), (".csv", "csv")],
+)
 def test_output_format_follows_the_path_suffix(tmp_path: Path, suffix: str, fmt: str) -> None:
     job = load_job(write(tmp_path, MINIMAL.replace(".jsonl", suffix)))
     assert job.output.format == fmt
@@ -298,10 +301,9 @@ def test_nucleotide_is_ncbis_alias_of_nuccore(tmp_path: Path) -> None:
     assert (job.db, job.linknames) == ("nuccore", ("gene_nuccore",))
 
 
-def test_efetch_of_a_db_without_a_reader_names_the_db_line(tmp_path: Path) -> None:
+def test_a_db_typo_names_the_db_line_and_the_right_name_not_esummary(tmp_path: Path) -> None:
     assert fails(tmp_path, MINIMAL.replace("db: snp", "db: snps")) == (
-        "job.yaml:4: the harvester reads no efetch records of snps (did you mean 'snp'?); set "
-        "fetch.via: esummary (it reads efetch of gene, nuccore, protein, pubmed, snp, taxonomy)"
+        "job.yaml:4: unknown db 'snps' (did you mean 'snp'?)"
     )
 
 
@@ -415,11 +417,15 @@ def test_bad_values(tmp_path: Path, extra: str, message: str) -> None:
 def test_output_format_checks(tmp_path: Path) -> None:
     text = MINIMAL + "  format: xlsx\n"
     assert fails(tmp_path, text) == (
-        "job.yaml:7: output.format 'xlsx' must be 'jsonl', 'tsv', 'csv' or 'parquet'"
+        "job.yaml:7: output.format 'xlsx' must be 'jsonl', 'json', 'tsv', 'csv' or 'parquet'"
     )
     assert fails(tmp_path, MINIMAL.replace(".jsonl", ".txt")) == (
-        "job.yaml:6: cannot tell the format of 'out/jak3.txt'; set output.format "
-        "(jsonl, tsv, csv, parquet)"
+        "job.yaml:6: the harvester does not write .txt files: name the output .jsonl, .json, "
+        ".tsv, .csv, .parquet (a spreadsheet opens .csv and .tsv), or set output.format"
+    )
+    assert fails(tmp_path, MINIMAL.replace("out/jak3.jsonl", "out/jak3")) == (
+        "job.yaml:6: cannot tell the format of 'out/jak3'; set output.format "
+        "(jsonl, json, tsv, csv, parquet)"
     )
 
 

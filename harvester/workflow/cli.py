@@ -35,7 +35,7 @@ requests nothing it already has. Examples:
 
 def _job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("job", type=Path, help="the job file (YAML)")
-    parser.add_argument("--output", help="output path (overrides output.path)")
+    parser.add_argument("-o", "--output", help="output path (overrides output.path)")
     parser.add_argument(
         "--format",
         choices=tuple(map(str, OutputFormat)),
@@ -73,7 +73,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_parser.add_argument(
         "--restart", action="store_true", help="forget the job directory's progress and start over"
     )
-    run_parser.add_argument("--quiet", action="store_true", help="no progress bars or summary")
+    run_parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bars or summary (warnings still)"
+    )
     run_parser.set_defaults(handler=run_command)
 
     plan_parser = subparsers.add_parser(
@@ -113,12 +115,14 @@ def _load(args: argparse.Namespace) -> JobConfig:
 
 def run_command(args: argparse.Namespace) -> int:
     job = _load(args)
-    summary = run(job, RunOptions(restart=args.restart, quiet=args.quiet))
+    options = RunOptions(restart=args.restart, quiet=args.quiet)
+    summary = run(job, options)
     if not args.quiet:
         print_summary(summary)
     else:
         for warning in summary["warnings"]:
-            print(f"warning: {warning}", file=sys.stderr)
+            if warning not in options.said:  # once is enough with --quiet
+                print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

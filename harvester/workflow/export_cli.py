@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=EXPORT_HELP,
     )  # fmt: skip
     export.add_argument("job", type=Path, help="the job file (YAML)")
-    export.add_argument("--output", help="output path (overrides output.path)")
+    export.add_argument("-o", "--output", help="output path (overrides output.path)")
     export.add_argument("--format", choices=tuple(map(str, OutputFormat)))
     export.add_argument("--job-dir", help="the job directory (default: the job file's)")
     export.set_defaults(handler=export_command)
@@ -77,7 +77,9 @@ def export_command(args: argparse.Namespace) -> int:
         counts = view.counts()
     finally:
         store.close()
-    unit = "lines" if job.output.format == OutputFormat.JSONL else "rows"
+    unit = {OutputFormat.JSONL: "lines", OutputFormat.JSON: "sources"}.get(
+        job.output.format, "rows"
+    )
     print(f"wrote {written:,} {unit} to {job.output.path} from {store_dir}", file=sys.stderr)
     pending = counts["targets"] - counts["targets_fetched"] - counts["targets_missing"]
     if counts["chunks_linked"] < counts["chunks"] or pending:

@@ -1,6 +1,7 @@
 """Writers for the joined output, streamed from the job store and written atomically.
 
-JSONL: one line per source id, its links in order, each with its record (or `missing`).
+JSONL: one line per source id, its links in order, each with its record (or `missing`);
+JSON: the same objects as one array.
 TSV/CSV: one row per source-target pair (a source without links still gets one row).
 Parquet: the TSV rows as a table (optional `parquet` extra). Declared field types apply to
 JSONL and Parquet; TSV/CSV write the text as extracted. Where the bytes go (a file renamed
@@ -38,6 +39,8 @@ def write_output(store: Joined, job: JobConfig, warnings: list[str] | None = Non
     converter = Converter(job.field_types)
     if fmt == OutputFormat.JSONL:
         written = write_jsonl(store, job, converter)
+    elif fmt == OutputFormat.JSON:
+        written = write_json_array(store, job, converter)
     elif fmt == OutputFormat.PARQUET:
         with open_output(path, owner=job.job_dir) as handle:
             written = write_parquet(store, job, handle, converter)
@@ -102,6 +105,18 @@ def write_jsonl(store: Joined, job: JobConfig, converter: Converter | None = Non
             handle.write(orjson.dumps(doc) + b"\n")
             lines += 1
     return lines
+
+
+def write_json_array(store: Joined, job: JobConfig, converter: Converter | None = None) -> int:
+    """The JSONL's objects as one JSON array, one object a line, streamed as the lines are."""
+    count = 0
+    with open_output(job.output.path, owner=job.job_dir) as handle:
+        handle.write(b"[")
+        for doc in jsonl_docs(store, job, converter):
+            handle.write((b",\n" if count else b"\n") + orjson.dumps(doc))
+            count += 1
+        handle.write(b"\n]\n" if count else b"]\n")
+    return count
 
 
 def _record_cells(fields: Sequence[str], decode: Callable[[bytes], Any], data: bytes) -> list[str]:

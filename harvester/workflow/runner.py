@@ -49,6 +49,10 @@ if TYPE_CHECKING:
     from harvester.emulator.config import EmulatorConfig
 
 log = logging.getLogger("harvester")
+SYNTHETIC_WORDS = (
+    "the embedded emulator's records are synthetic, with a small vocabulary (no diseases): "
+    "README.md, 'Searching the emulator', says what its terms find"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,9 @@ class RunOptions:
     """Settings of the in-process emulator when the job's endpoint is `embedded`."""
     hedge: HedgePolicy | None = None
     """When a read is overdue (default `HedgePolicy()`; a test asks sooner, to stall less)."""
+    said: list[str] = dataclasses.field(default_factory=list, compare=False)
+    """Filled by the run: the summary's warnings it has already put on stderr as it went, which
+    a caller printing the warnings at the end (`run --quiet`) leaves out."""
 
 
 def open_store(job: JobConfig, restart: bool, lock: bool = True) -> Store:
@@ -114,6 +121,8 @@ async def resolve_term(client: EutilsClient, job: JobConfig) -> list[int]:
             if getattr(found, "phrases_not_found", None)
             else ""
         )
+        if embedded_dataset(job.endpoint) is not None:
+            why += f"; {SYNTHETIC_WORDS}"
         raise InputError(f"the search {term!r} in {job.dbfrom} found no records{why}")
     ids: list[int] = []
     for start in range(0, found.count, RETMAX_CAP):
@@ -235,7 +244,9 @@ async def _harvest(
                 job.semantic_hash(digest), ids, job.elink_batch, job.linknames, job.fields_key()
             )
         harvest = Harvest(job, store, client, options.hedge)
-        harvest.fetcher.extractor.report_unmatched(job.fetch.page_size, _warn)
+        extractor = harvest.fetcher.extractor
+        early: list[str] = []
+        extractor.report_unmatched(job.fetch.page_size, lambda lines: _warn(lines, early))
         with Progress(store, stats, disabled=options.quiet), _frozen_heap():
             await harvest.run()
         left = store.pending_total()
@@ -247,7 +258,10 @@ async def _harvest(
         job = replace(job, linknames=tuple(harvest.names))  # with `all`, the names found too
         unconverted: list[str] = []
         write_output(StoreView(store), job, unconverted)
-        warnings += tuple(harvest.fetcher.extractor.unmatched()) + tuple(unconverted)
+        unmatched = extractor.unmatched()
+        warnings += tuple(unmatched) + tuple(unconverted)
+        if early:  # fields match only more as records come: each still unmatched was said
+            options.said.extend(unmatched)
         rate = allowed_rate(client.config)
         elapsed = time.monotonic() - started
         summary = build_summary(job, store, stats, rate, elapsed, warnings, resumed=not fresh)
@@ -257,10 +271,11 @@ async def _harvest(
         store.close()
 
 
-def _warn(lines: list[str]) -> None:
+def _warn(lines: list[str], said: list[str]) -> None:
     """Say at once (after the first page) what the summary will say again at the end."""
     for line in lines:
         log.warning("%s", line)
+    said.extend(lines)
 
 
 def summary_bytes(summary: dict[str, Any]) -> bytes:
