@@ -7,7 +7,8 @@ every user takes it and gives it back, and the last one out removes it, so a lat
 later emulator on a reused port) starts with a fresh rate control instead of an old one's
 cuts. A gate works across event loops and threads (pacing.py says how). The registry is keyed
 by a digest of the key, so nothing printable holds the key itself. Processes do not share a
-gate: each learns the others' share from NCBI's `X-RateLimit-Remaining` (rate_control.py).
+gate, but those of one machine share a ledger of send times (ledger.py); the share of programs
+elsewhere is learnt from NCBI's `X-RateLimit-Remaining` (rate_control.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from harvester.errors import ConfigError
+from harvester.eutils.ledger import Ledger
 from harvester.eutils.pacing import DEFAULT_MARGIN, Gate, RatePolicy
 from harvester.eutils.rate_control import RateControl
 from harvester.eutils.settings import ClientConfig
@@ -60,6 +62,9 @@ class _Lease:
     users: int
 
 
+LEDGER_MAX_RATE = 100.0
+"""Above this many requests/s a gate paces an emulator for tests, not NCBI: no ledger then
+(its lock would cost more than the pacing it shares)."""
 _LOCK = threading.Lock()
 _GATES: dict[GateKey, _Lease] = {}
 
@@ -77,7 +82,10 @@ def process_gate(
         lease = _GATES.get(key)
         if lease is None:
             control = RateControl(slow_start=True)
-            gate = Gate(policy, margin=margin, control=control, stats=stats or Stats())
+            ledger = Ledger.open(key.host, key.key) if policy.rate <= LEDGER_MAX_RATE else None
+            gate = Gate(
+                policy, margin=margin, control=control, stats=stats or Stats(), ledger=ledger
+            )
             lease = _GATES[key] = _Lease(gate, 0)
         elif lease.gate.policy != policy:
             whose = "this API key" if key.key else "no API key"
@@ -98,6 +106,8 @@ def release_gate(gate: Gate) -> None:
                 lease.users -= 1
                 if lease.users <= 0:
                     del _GATES[key]
+                    if gate.ledger is not None:
+                        gate.ledger.close()
                 return
 
 

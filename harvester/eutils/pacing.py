@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 from aiolimiter import AsyncLimiter
 
 from harvester.errors import ConfigError
+from harvester.eutils.ledger import Ledger
 from harvester.eutils.rate_control import WINDOW, RateControl
 from harvester.ncbi import RATE_NO_KEY, RATE_WITH_KEY
 from harvester.stats import Stats
@@ -182,6 +183,7 @@ class Gate:
         clock: Callable[[], float] | None = None,
         wall: Callable[[], datetime] | None = None,
         stats: Stats | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         if not 0 <= margin < 1:
             raise ConfigError("the gate's safety margin must be in [0, 1)")
@@ -195,6 +197,9 @@ class Gate:
         self._clock = clock
         self._wall = wall or (lambda: datetime.now(UTC))
         self._hold_until = float("-inf")
+        self.ledger = ledger
+        """Send times shared with this machine's other processes (ledger.py), if kept."""
+        self._ledger_due = float("-inf")
         self._log: collections.deque[Release] = collections.deque(maxlen=MAX_LANES)
         self._lock = threading.RLock()
         """Guards what all loops share: the log, the hold and the rate control."""
@@ -237,7 +242,7 @@ class Gate:
             lanes = self.lanes
             log = self._log
             lane = log[-lanes].at + self.window if len(log) >= lanes else float("-inf")
-            return max(lane, self._hold_until)
+            return max(lane, self._hold_until, self._ledger_due)
 
     def _turns_of(self, loop: asyncio.AbstractEventLoop) -> _Turns:
         """This loop's queue (a new loop gets a fresh one; a closed loop's goes with it)."""
@@ -253,6 +258,13 @@ class Gate:
             now = self.now()
             if now < self._due():  # a 429, a late send or another loop moved the window
                 return None
+            if self.ledger is not None:  # the machine's other processes: the allowance's lanes
+                rate = self.policy.rate_at(self._wall())
+                lanes = max(1, min(MAX_LANES, math.floor(rate + 1e-9)))
+                wait = self.ledger.reserve(lanes, lanes / (rate * (1.0 - self.margin)))
+                if wait > 0:
+                    self._ledger_due = now + wait
+                    return None
             release = Release(now, now - start)
             self._log.append(release)
             return release
@@ -339,8 +351,11 @@ class Gate:
         start = release.at - WINDOW
         own = 0
         with self._lock:
-            for earlier in reversed(self._log):
-                if earlier.at <= start - WINDOW:  # logged in order of sending, give or take
-                    break
-                own += start < earlier.at <= release.at
+            if self.ledger is not None:  # this machine's processes are not "another program"
+                own = self.ledger.count(start, release.at)
+            else:
+                for earlier in reversed(self._log):
+                    if earlier.at <= start - WINDOW:  # logged in order of sending, give or take
+                        break
+                    own += start < earlier.at <= release.at
             self.control.on_rate_headers(limit, remaining, own)
