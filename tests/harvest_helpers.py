@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,12 @@ def assert_matches_ground_truth(
                 assert got["record"] == expected_snp_fields(want.target), want.target
             else:
                 assert got["record"] is None and got["missing"] is True
+
+
+def linked_chunks(store: Path) -> int:
+    """Chunks a run has committed to its store (0 while the store is still being made)."""
+    try:
+        with sqlite3.connect(store) as db:
+            return int(db.execute("SELECT count(*) FROM chunks WHERE linked = 1").fetchone()[0])
+    except sqlite3.Error:
+        return 0

@@ -11,7 +11,6 @@ import os
 import shlex
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ import yaml
 from harvester.cli import main
 from harvester.errors import EXIT_INTERRUPTED
 from harvester.workflow.store_mark import STORE_NAME
-from tests.harvest_helpers import CATALOG, TINY
+from tests.harvest_helpers import CATALOG, TINY, linked_chunks
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--endpoint", "embedded", "--policy", "custom", "--rate", "500"]
@@ -65,14 +64,6 @@ def _expected(genes: list[int]) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _linked_chunks(store: Path) -> int:
-    try:
-        with sqlite3.connect(store) as db:
-            return int(db.execute("SELECT count(*) FROM chunks WHERE linked = 1").fetchone()[0])
-    except sqlite3.Error:
-        return 0
-
-
 def test_ids_from_stdin_give_tsv_on_stdout_and_a_job_dir_in_the_cache(tmp_path: Path) -> None:
     proc = _link(tmp_path, "gene", "snp", "-", "--fields", "SNP_ID,CHRPOS", *FAST)
     out, err = proc.communicate("3718\n7157\n", timeout=120)  # a pipe, as `cut ... |` is
@@ -95,8 +86,7 @@ def test_interrupted_and_run_again_it_resumes_from_the_same_job_dir(tmp_path: Pa
     proc = _link(tmp_path, *args, stdin=ids.open())  # `< genes.txt`
     try:
         while (
-            proc.poll() is None
-            and sum(_linked_chunks(s) for s in cache.glob(f"*/{STORE_NAME}")) < 1
+            proc.poll() is None and sum(linked_chunks(s) for s in cache.glob(f"*/{STORE_NAME}")) < 1
         ):
             time.sleep(0.01)  # polling for progress, not timing anything
         assert proc.poll() is None, "the run ended before it could be stopped"
@@ -108,7 +98,7 @@ def test_interrupted_and_run_again_it_resumes_from_the_same_job_dir(tmp_path: Pa
     assert proc.returncode == EXIT_INTERRUPTED, err
     assert out == ""  # no partial TSV
     (store,) = cache.glob(f"*/{STORE_NAME}")
-    done_before = _linked_chunks(store)
+    done_before = linked_chunks(store)
     assert done_before >= 1
 
     again = _link(tmp_path, *args, stdin=ids.open())

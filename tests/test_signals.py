@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +13,13 @@ import yaml
 
 from harvester.errors import EXIT_INTERRUPTED
 from harvester.workflow.store_mark import STORE_NAME
-from tests.harvest_helpers import SNP_FIELDS, TINY, assert_matches_ground_truth, read_jsonl
+from tests.harvest_helpers import (
+    SNP_FIELDS,
+    TINY,
+    assert_matches_ground_truth,
+    linked_chunks,
+    read_jsonl,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 GENES = [3718, 7157] + [TINY.maps["gene"].uid(i) for i in range(12)]
@@ -42,15 +47,6 @@ def _job_file(tmp: Path) -> Path:
     return path
 
 
-def _linked_chunks(store: Path) -> int:
-    """Chunks the run has committed (0 while the store is still being made)."""
-    try:
-        with sqlite3.connect(store) as db:
-            return int(db.execute("SELECT count(*) FROM chunks WHERE linked = 1").fetchone()[0])
-    except sqlite3.Error:
-        return 0
-
-
 def _run(job: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "harvester", "run", str(job), "--quiet"],
@@ -65,7 +61,7 @@ def test_sigterm_mid_run_says_so_exits_130_and_the_rerun_resumes(tmp_path: Path)
     job = _job_file(tmp_path)
     proc = _run(job)
     try:
-        while proc.poll() is None and _linked_chunks(tmp_path / "job" / STORE_NAME) < 1:
+        while proc.poll() is None and linked_chunks(tmp_path / "job" / STORE_NAME) < 1:
             time.sleep(0.01)  # polling for progress, not timing anything
         assert proc.poll() is None, "the run ended before it could be stopped"
         proc.send_signal(signal.SIGTERM)
@@ -76,7 +72,7 @@ def test_sigterm_mid_run_says_so_exits_130_and_the_rerun_resumes(tmp_path: Path)
     assert proc.returncode == EXIT_INTERRUPTED, err
     assert err == "harvester: interrupted by SIGTERM; run the same command again to resume\n"
     assert not (tmp_path / "out.jsonl").exists()
-    assert _linked_chunks(tmp_path / "job" / STORE_NAME) >= 1  # what was done is kept
+    assert linked_chunks(tmp_path / "job" / STORE_NAME) >= 1  # what was done is kept
 
     again = _run(job)
     _, err = again.communicate(timeout=120)

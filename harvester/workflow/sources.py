@@ -12,10 +12,10 @@ import csv
 import difflib
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, AnyStr
 
 from harvester.config import SourceSpec
 from harvester.errors import InputError
@@ -118,13 +118,7 @@ def _too_many(label: str, number: int) -> InputError:
 def _plain_ids(fh: IO[bytes], path: Path) -> Iterator[tuple[str, str]]:
     """One id per line; `#` starts a comment; blank lines are skipped."""
     label = str(path)
-    number = 0
-    while raw := fh.readline(MAX_LINE + 1):
-        number += 1
-        if len(raw) > MAX_LINE:
-            raise _too_long(label, number)
-        if number > MAX_LINES:
-            raise _too_many(label, number)
+    for number, raw in _bounded(fh.readline, label):
         try:  # line by line, so the message names the line with the bad bytes
             line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError:
@@ -136,14 +130,21 @@ def _plain_ids(fh: IO[bytes], path: Path) -> Iterator[tuple[str, str]]:
 
 def _text_lines(text: io.TextIOWrapper, label: str) -> Iterator[str]:
     """The lines of a text file, each bounded (the csv module reads a line whole)."""
+    for _, line in _bounded(text.readline, label):
+        yield line
+
+
+def _bounded(readline: Callable[[int], AnyStr], label: str) -> Iterator[tuple[int, AnyStr]]:
+    """(number, line) of each line `readline` gives, refusing one past MAX_LINE characters
+    or bytes and a file past MAX_LINES lines, before either is held whole."""
     number = 0
-    while line := text.readline(MAX_LINE + 1):
+    while line := readline(MAX_LINE + 1):
         number += 1
         if len(line) > MAX_LINE:
             raise _too_long(label, number)
         if number > MAX_LINES:
             raise _too_many(label, number)
-        yield line
+        yield number, line
 
 
 def _csv_ids(fh: io.BufferedReader, path: Path, column: str) -> Iterator[tuple[str, str]]:
