@@ -13,6 +13,13 @@ from typing import Any, TypeVar
 P = TypeVar("P", bound="subprocess.Popen[Any]")
 
 
+def ctrl_c_default() -> None:
+    """`preexec_fn` for a child a test stops with Ctrl-C (SIGINT): a shell starting the suite in
+    the background (`pytest &`, nohup, some CI runners) leaves SIGINT ignored, which a child
+    inherits, so its Ctrl-C would be ignored; a terminal's foreground command gets the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def kill_group(proc: subprocess.Popen[Any]) -> None:
     """SIGKILL a process still running (and its group, when it leads one of its own, so a
     server's render worker goes too), then reap it."""

@@ -11,7 +11,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from processes import reaped
+from processes import ctrl_c_default, reaped
 
 from harvester.cli import main
 
@@ -23,6 +23,7 @@ def test_serve_prints_its_url_first_and_stops_on_ctrl_c():
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=ctrl_c_default,
     )
     with reaped(proc):  # killed if anything below fails, a hung Ctrl-C included
         assert proc.stdout is not None

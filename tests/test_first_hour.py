@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from processes import reaped
+from processes import ctrl_c_default, reaped
 
 from harvester.cli import main
 from harvester.config import SCHEMA
@@ -132,6 +132,7 @@ def test_ctrl_c_stops_serve_and_its_render_worker_without_a_traceback() -> None:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal gives it
+        preexec_fn=ctrl_c_default,
     )
     with reaped(proc):  # the group killed if anything below fails, a hung Ctrl-C included
         assert proc.stdout is not None
