@@ -11,6 +11,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from processes import ctrl_c_default, reaped
+
 from harvester.cli import main
 
 
@@ -20,17 +22,18 @@ def test_serve_prints_its_url_first_and_stops_on_ctrl_c():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
+        preexec_fn=ctrl_c_default,
     )
-    try:
+    with reaped(proc):  # killed if anything below fails, a hung Ctrl-C included
         assert proc.stdout is not None
         first = proc.stdout.readline().strip()
         m = re.fullmatch(r"serving E-utilities at (http://127\.0\.0\.1:\d+/entrez/eutils/)", first)
         assert m, first
         with urllib.request.urlopen(f"{m.group(1)}einfo.fcgi", timeout=10) as response:
             assert b"<DbName>gene</DbName>" in response.read()
-    finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert "Traceback" not in err
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from processes import ctrl_c_default, reaped
 
 from harvester.cli import main
 from harvester.config import SCHEMA
@@ -131,12 +132,12 @@ def test_ctrl_c_stops_serve_and_its_render_worker_without_a_traceback() -> None:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal gives it
+        preexec_fn=ctrl_c_default,
     )
-    try:
+    with reaped(proc):  # the group killed if anything below fails, a hung Ctrl-C included
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith("serving E-utilities at ")
         time.sleep(1.0)  # the render worker is up (spawned and built its dataset)
-    finally:
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole group
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0

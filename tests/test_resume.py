@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from harvest_helpers import SNP_FIELDS, TINY
+from processes import reaped
 
 from harvester.config import load_job
 from harvester.emulator.config import EmulatorConfig
@@ -117,9 +118,9 @@ def test_sigkill_at_random_points_then_resume_gives_the_clean_runs_bytes(tmp_pat
         for attempt in range(30):
             done_before = finished_pages(store)
             seen_before = len(read_log(log))
-            proc = start(job_file)
-            if kill_after_new_pages(proc, store, len(done_before), rng, first=attempt == 0):
-                kills += 1
+            with reaped(start(job_file)) as (proc,):
+                if kill_after_new_pages(proc, store, len(done_before), rng, first=attempt == 0):
+                    kills += 1
             asked_again = {e.page for e in read_log(log)[seen_before:]} & done_before
             assert not asked_again, f"finished pages requested again: {sorted(asked_again)[:3]}"
             if proc.returncode == 0:
@@ -137,13 +138,11 @@ def paused_with_its_history_gone(tmp_path: Path, emu: EmulatorThread, concurrenc
     long pause would: the paused job's file."""
     job_file = write_job(tmp_path, emu.base_url, "paused", concurrency=concurrency)
     store = load_job(job_file).job_dir / "state.sqlite"
-    proc = start(job_file)
-    deadline = time.monotonic() + 30
-    while len(finished_pages(store)) < 5 and proc.poll() is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    with reaped(start(job_file)) as (proc,):  # SIGKILLed however the wait below ends
+        deadline = time.monotonic() + 30
+        while len(finished_pages(store)) < 5 and proc.poll() is None:
+            assert time.monotonic() < deadline, "the run made no progress for 30 s"
+            time.sleep(0.02)
     assert emu.emulator.state.history.expire() > 0  # the pause outlived every WebEnv
     return job_file
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from harvest_helpers import TINY, make_job
+from processes import reaped
 
 from harvester.cli import main
 from harvester.emulator.config import EmulatorConfig
@@ -128,8 +129,9 @@ def test_serve_warns_when_reachable_from_other_machines(host, warned):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
-    try:
+    with reaped(proc):  # killed if anything below fails, a hung stop included
         assert proc.stdout is not None and proc.stderr is not None
         first = proc.stdout.readline()
         assert first.startswith(f"serving E-utilities at http://{host}:")
@@ -138,7 +140,6 @@ def test_serve_warns_when_reachable_from_other_machines(host, warned):
             assert warning == (
                 "harvester: warning: listening on 0.0.0.0, reachable from other machines\n"
             )
-    finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=30)
     assert "warning" not in proc.stderr.read()

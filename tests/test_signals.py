@@ -20,6 +20,7 @@ from tests.harvest_helpers import (
     linked_chunks,
     read_jsonl,
 )
+from tests.processes import reaped
 
 ROOT = Path(__file__).resolve().parents[1]
 GENES = [3718, 7157] + [TINY.maps["gene"].uid(i) for i in range(12)]
@@ -60,21 +61,18 @@ def _run(job: Path) -> subprocess.Popen[str]:
 def test_sigterm_mid_run_says_so_exits_130_and_the_rerun_resumes(tmp_path: Path) -> None:
     job = _job_file(tmp_path)
     proc = _run(job)
-    try:
+    with reaped(proc):
         while proc.poll() is None and linked_chunks(tmp_path / "job" / STORE_NAME) < 1:
             time.sleep(0.01)  # polling for progress, not timing anything
         assert proc.poll() is None, "the run ended before it could be stopped"
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == EXIT_INTERRUPTED, err
     assert err == "harvester: interrupted by SIGTERM; run the same command again to resume\n"
     assert not (tmp_path / "out.jsonl").exists()
     assert linked_chunks(tmp_path / "job" / STORE_NAME) >= 1  # what was done is kept
 
-    again = _run(job)
-    _, err = again.communicate(timeout=120)
+    with reaped(_run(job)) as (again,):
+        _, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
     assert_matches_ground_truth(read_jsonl(tmp_path / "out.jsonl"), GENES)

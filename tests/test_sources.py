@@ -4,7 +4,6 @@ problem reported as one line naming FILE:LINE."""
 from __future__ import annotations
 
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -209,13 +208,12 @@ def test_id_file_that_is_not_utf8(tmp_path: Path) -> None:
     assert str(info.value).endswith("the id file is not UTF-8 text")
 
 
-def test_a_million_line_id_file_streams_quickly(tmp_path: Path) -> None:
+def test_a_million_line_id_file_loads_every_id_in_order(tmp_path: Path) -> None:
+    # its speed is machine-dependent: benchmarks/source_ids.py measures it
     path = tmp_path / "big.txt"
     path.write_text("".join(f"{n}\n" for n in range(1, 1_000_001)))
-    started = time.perf_counter()
     loaded = load_source_ids(SourceSpec(file=path), job_file=None)
     assert len(loaded.ids) == 1_000_000 and loaded.ids[-1] == "1000000"
-    assert time.perf_counter() - started < 10  # generous: about 1 s on a laptop
 
 
 # --- CSV / TSV columns ---------------------------------------------------------------------

@@ -1,0 +1,44 @@
+"""Child processes a test starts are never left running: not when an assertion fails, not when
+a wait for them times out."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+P = TypeVar("P", bound="subprocess.Popen[Any]")
+
+
+def ctrl_c_default() -> None:
+    """`preexec_fn` for a child a test stops with Ctrl-C (SIGINT): a shell starting the suite in
+    the background (`pytest &`, nohup, some CI runners) leaves SIGINT ignored, which a child
+    inherits, so its Ctrl-C would be ignored; a terminal's foreground command gets the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def kill_group(proc: subprocess.Popen[Any]) -> None:
+    """SIGKILL a process still running (and its group, when it leads one of its own, so a
+    server's render worker goes too), then reap it."""
+    if proc.poll() is None:
+        try:
+            if os.getpgid(proc.pid) == proc.pid:  # started with start_new_session=True
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
+@contextlib.contextmanager
+def reaped(*procs: P) -> Iterator[tuple[P, ...]]:
+    """`with reaped(proc):` whatever ends the block, each process has ended after it."""
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            kill_group(proc)
