@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +15,10 @@ from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.server import Emulator
 from harvester.eutils.retry import Backoff
 from harvester.eutils.settings import ClientConfig
+
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="harvester-test-cache-")
+"""Tests (and the harvests they start in subprocesses) keep pacing ledgers and cached link
+jobs in a folder of their own, never the user's ~/.cache."""
 
 SAMPLES = Path(
     os.environ.get("HARVESTER_SAMPLES")

@@ -50,7 +50,9 @@ class GateKey:
         digest = None
         if api_key:
             digest = "key:" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
-        return cls(urlsplit(base_url).netloc.lower(), digest)
+        url = urlsplit(base_url)
+        host = (url.hostname or "").lower()
+        return cls(f"{host}:{url.port}" if url.port else host, digest)  # never user:password
 
 
 NCBI = GateKey.of(DEFAULT_BASE_URL, None)
@@ -75,6 +77,7 @@ def process_gate(
     key: GateKey = NCBI,
     margin: float = DEFAULT_MARGIN,
     stats: Stats | None = None,
+    private: bool = False,
 ) -> Gate:
     """Take the gate of `key` in this process (made at the first take), for `release_gate`.
     A second policy for one allowance is refused: NCBI counts both against one limit."""
@@ -82,7 +85,8 @@ def process_gate(
         lease = _GATES.get(key)
         if lease is None:
             control = RateControl(slow_start=True)
-            ledger = Ledger.open(key.host, key.key) if policy.rate <= LEDGER_MAX_RATE else None
+            shared = not private and policy.rate <= LEDGER_MAX_RATE
+            ledger = Ledger.open(key.host, key.key) if shared else None
             gate = Gate(
                 policy, margin=margin, control=control, stats=stats or Stats(), ledger=ledger
             )
@@ -112,10 +116,11 @@ def release_gate(gate: Gate) -> None:
 
 
 @contextlib.contextmanager
-def shared_gate(config: ClientConfig) -> Iterator[Gate]:
-    """The gate of `config`'s server and key while the block runs."""
+def shared_gate(config: ClientConfig, *, private: bool = False) -> Iterator[Gate]:
+    """The gate of `config`'s server and key while the block runs; `private`: a server no
+    other process can know of (an emulator of this process), so no ledger is kept."""
     key = GateKey.of(config.base_url, config.api_key)
-    gate = process_gate(config.rate_policy(), key=key, margin=config.margin)
+    gate = process_gate(config.rate_policy(), key=key, margin=config.margin, private=private)
     try:
         yield gate
     finally:
@@ -125,4 +130,7 @@ def shared_gate(config: ClientConfig) -> Iterator[Gate]:
 def reset_process_gate() -> None:
     """Forget every gate (tests and benchmarks that want a fresh one whatever is leased)."""
     with _LOCK:
+        for lease in _GATES.values():
+            if lease.gate.ledger is not None:
+                lease.gate.ledger.close()
         _GATES.clear()

@@ -14,6 +14,7 @@ CLOCK_MONOTONIC, which every process of the machine shares. A ledger that cannot
 from __future__ import annotations
 
 import array
+import contextlib
 import fcntl
 import logging
 import os
@@ -26,6 +27,8 @@ from pathlib import Path
 __all__ = ["Ledger", "ledger_dir"]
 
 log = logging.getLogger("harvester.eutils")
+STALE = 86_400.0
+"""Seconds after which a ledger nobody wrote to is removed."""
 KEEP = 256
 """Send times kept: enough for the window and the one before it at any NCBI rate."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -35,6 +38,25 @@ def ledger_dir() -> Path:
     """$XDG_CACHE_HOME/harvester/gates (~/.cache/harvester/gates by default)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "harvester" / "gates"
+
+
+def _boot() -> str:
+    """This machine and boot: CLOCK_MONOTONIC times mean nothing outside them (a shared home,
+    a reboot)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+    except OSError:
+        boot = "boot"
+    return f"{os.uname().nodename}-{boot}"
+
+
+def _sweep(folder: Path) -> None:
+    """Remove ledgers nobody wrote to for a day (an emulator's port, an old boot's)."""
+    cutoff = time.time() - STALE
+    for path in folder.glob("*.times"):
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
 
 
 class Ledger:
@@ -48,10 +70,11 @@ class Ledger:
     @classmethod
     def open(cls, host: str, key: str | None) -> Ledger | None:
         """The ledger of a server and key digest, or None when it cannot be kept here."""
-        name = _UNSAFE.sub("_", f"{host}-{key or 'address'}") + ".times"
+        name = _UNSAFE.sub("_", f"{host}-{key or 'address'}-{_boot()}") + ".times"
         ledger = cls(ledger_dir() / name)
         try:
             ledger.path.parent.mkdir(parents=True, exist_ok=True)
+            _sweep(ledger.path.parent)
             ledger._fd = os.open(ledger.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             log.debug("no pacing ledger shared with other processes (%s)", exc)
@@ -83,8 +106,8 @@ class Ledger:
         """Record a send now if the last `window` seconds hold fewer than `lanes` (0.0); else
         the seconds until one of them leaves the window."""
         with self._times() as times:
-            now = self.clock()
-            recent = sorted(t for t in times if t > now - 2 * window)
+            now = self.clock()  # a time past now is another boot's or machine's: not ours
+            recent = sorted(t for t in times if now - 2 * window < t <= now)
             in_window = [t for t in recent if t > now - window]
             if len(in_window) < lanes:
                 recent.append(now)
@@ -96,4 +119,5 @@ class Ledger:
     def count(self, start: float, end: float) -> int:
         """Sends of every process recorded in (start, end], on this ledger's clock."""
         with self._times() as times:
-            return sum(start < t <= end for t in times)
+            now = self.clock()
+            return sum(start < t <= min(end, now) for t in times)

@@ -6,16 +6,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from harvester.config import STDOUT, OutputFormat
-from harvester.errors import ConfigError
+from harvester.errors import ConfigError, HarvesterError, InputError
 from harvester.ncbi import FetchVia
 from harvester.search_dates import DATE_KEYS, search_dates
 from harvester.source_ids import validate_ids
 from harvester.workflow.link_job import field_pairs, link_job, save_job
 from harvester.workflow.runner import RunOptions, run
 from harvester.workflow.sources import read_id_stream
+from harvester.workflow.store import Store
+from harvester.workflow.store_mark import STORE_NAME
 from harvester.workflow.summary import print_summary
 
 LINK_HELP = """\
@@ -87,18 +89,43 @@ def link_command(args: argparse.Namespace) -> int:
     args.job_config = job  # names the job if the command fails (cli.py)
     if args.save_job is not None:
         save_job(args.save_job, data)
-    summary = run(job, RunOptions(restart=args.restart, quiet=args.quiet))
+    # a search asked again is a new answer: a cached job of one is not resumed once finished
+    restart = args.restart or (
+        job.source.term is not None and args.job_dir is None and finished(job.job_dir)
+    )
+    options = RunOptions(restart=restart, quiet=args.quiet)
+    summary = run(job, options)
     if not args.quiet:
         print_summary(summary)
         print(f"job dir      {job.job_dir}", file=sys.stderr)
     else:
         for warning in summary["warnings"]:
-            print(f"warning: {warning}", file=sys.stderr)
+            if warning not in options.said:
+                print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def finished(job_dir: Path) -> bool:
+    """Whether a job directory holds a harvest that ran to its end (every chunk linked, no
+    target pending)."""
+    path = job_dir / STORE_NAME
+    if not path.exists():
+        return False
+    try:
+        store = Store(path, lock=False, read_only=True)
+    except HarvesterError:
+        return False
+    try:
+        chunks = store.chunks()
+        return bool(chunks) and all(c.linked for c in chunks) and not store.pending_total()
+    finally:
+        store.close()
 
 
 def job_mapping(args: argparse.Namespace) -> dict[str, Any]:
     """The job file's keys the flags stand for."""
+    if args.name is not None and ("/" in args.name or args.name.startswith(".")):
+        raise ConfigError(f"--name {args.name!r} names a job, not a path: no '/', no leading '.'")
     data: dict[str, Any] = {
         "name": args.name or f"{args.dbfrom}-{args.db}",
         "source": _source(args),
@@ -157,7 +184,18 @@ def _source(args: argparse.Namespace) -> dict[str, Any]:
         if sys.stdin.isatty():
             print("harvester: reading ids from stdin, one a line (Ctrl-D ends)", file=sys.stderr)
         return {"ids": list(read_id_stream(sys.stdin.buffer, "stdin").ids)}
-    source: dict[str, Any] = {"file": str(Path(args.id_file).absolute())}
+    path = Path(args.id_file).absolute()
+    if args.column is None and (args.output is None or not path.is_file()):
+        with _opened(path) as handle:  # a pipe is read once; a cached job is named by its ids
+            return {"ids": list(read_id_stream(handle, str(path)).ids)}
+    source: dict[str, Any] = {"file": str(path)}
     if args.column is not None:
         source["column"] = args.column
     return source
+
+
+def _opened(path: Path) -> IO[bytes]:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot read the id file {path}: {exc.strerror}") from None

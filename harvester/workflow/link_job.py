@@ -70,6 +70,11 @@ def save_job(path: Path, data: dict[str, Any]) -> None:
     """The job as a YAML file `harvester run` takes: paths made absolute (a job file's
     relative paths mean beside it), many inline ids moved to an id file beside it."""
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    if endpoint_shown(str(out.get("endpoint", ""))) != out.get("endpoint", ""):
+        raise ConfigError(
+            "--save-job writes no password: give the endpoint without one (a job file is "
+            "shared and kept; the password would be in it)"
+        )
     source = out["source"]
     if source.get("file") is not None:
         source["file"] = str(Path(source["file"]).absolute())

@@ -208,7 +208,8 @@ async def run_job(job: JobConfig, options: RunOptions | None = None) -> dict[str
         async with endpoint(job, options) as base_url:
             config = client_config(job, base_url)
             stats = Stats()  # einfo's requests and retries are the run's too: one count
-            with shared_gate(config) as gate:  # every job in the process to this server and key
+            private = embedded_dataset(job.endpoint) is not None  # this process's emulator
+            with shared_gate(config, private=private) as gate:  # the process's, to server+key
                 async with EutilsClient(config, gate=gate, stats=stats) as einfo_client:
                     job, warnings = await checked_names(job, einfo_client)
                 async with EutilsClient(config, gate=gate, stats=stats) as client:
