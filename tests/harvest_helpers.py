@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import yaml
 
 from harvester.config import JobConfig, job_from_mapping
 from harvester.emulator.catalog import Catalog
@@ -25,7 +26,8 @@ TINY = Dataset(load_spec("tiny"))
 CATALOG = Catalog(TINY)
 
 
-def make_job(tmp: Path, ids: list[int] | None = None, **overrides: Any) -> JobConfig:
+def job_mapping(tmp: Path, ids: list[int] | None = None, **overrides: Any) -> dict[str, Any]:
+    """A gene -> snp job's keys on the embedded emulator, `overrides` merged in."""
     data: dict[str, Any] = {
         "source": {"ids": ids if ids is not None else [3718]},
         "dbfrom": "gene",
@@ -43,7 +45,18 @@ def make_job(tmp: Path, ids: list[int] | None = None, **overrides: Any) -> JobCo
             data[key] = {**data[key], **value}
         else:
             data[key] = value
-    return job_from_mapping(data, base_dir=tmp)
+    return data
+
+
+def make_job(tmp: Path, ids: list[int] | None = None, **overrides: Any) -> JobConfig:
+    return job_from_mapping(job_mapping(tmp, ids, **overrides), base_dir=tmp)
+
+
+def write_job_file(tmp: Path, ids: list[int] | None = None, **overrides: Any) -> Path:
+    """The same job as a YAML file in `tmp`, for runs of `harvester run` in a subprocess."""
+    path = tmp / "job.yaml"
+    path.write_text(yaml.safe_dump(job_mapping(tmp, ids, **overrides)))
+    return path
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

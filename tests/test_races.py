@@ -11,11 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 import harvester
 from harvester.errors import StoreError
-from tests.harvest_helpers import SNP_FIELDS, TINY, make_job, read_jsonl
+from tests.harvest_helpers import TINY, make_job, read_jsonl, write_job_file
 
 ROOT = Path(__file__).resolve().parents[1]
 GENES = [3718, 7157] + [TINY.maps["gene"].uid(i) for i in range(10)]
@@ -34,20 +33,7 @@ sys.exit(main(["run", sys.argv[2], "--quiet"]))
 
 
 def _job_file(tmp: Path) -> Path:
-    job = {
-        "source": {"ids": GENES},
-        "dbfrom": "gene",
-        "db": "snp",
-        "linkname": "gene_snp",
-        "fields": SNP_FIELDS,
-        "output": {"path": str(tmp / "out.jsonl")},
-        "endpoint": "embedded",
-        "policy": "custom",
-        "rate": 200,
-    }
-    path = tmp / "job.yaml"
-    path.write_text(yaml.safe_dump(job))
-    return path
+    return write_job_file(tmp, GENES, rate=200)
 
 
 def test_ten_simultaneous_runs_of_a_new_job_one_runs_the_others_refuse(tmp_path: Path) -> None:

@@ -9,16 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from harvester.errors import EXIT_INTERRUPTED
 from harvester.workflow.store_mark import STORE_NAME
 from tests.harvest_helpers import (
-    SNP_FIELDS,
     TINY,
     assert_matches_ground_truth,
     linked_chunks,
     read_jsonl,
+    write_job_file,
 )
 from tests.processes import reaped
 
@@ -28,24 +26,15 @@ GENES = [3718, 7157] + [TINY.maps["gene"].uid(i) for i in range(12)]
 
 def _job_file(tmp: Path) -> Path:
     """A job paced slowly enough (8 requests a second) to be stopped in the middle."""
-    job = {
-        "source": {"ids": GENES},
-        "dbfrom": "gene",
-        "db": "snp",
-        "linkname": "gene_snp",
-        "fields": SNP_FIELDS,
-        "elink_batch": 3,
-        "fetch": {"page_size": 20},
-        "job_dir": str(tmp / "job"),
-        "output": {"path": str(tmp / "out.jsonl")},
-        "endpoint": "embedded",
-        "policy": "custom",
-        "rate": 8,
-        "concurrency": 1,
-    }
-    path = tmp / "job.yaml"
-    path.write_text(yaml.safe_dump(job))
-    return path
+    return write_job_file(
+        tmp,
+        GENES,
+        elink_batch=3,
+        fetch={"page_size": 20},
+        job_dir=str(tmp / "job"),
+        rate=8,
+        concurrency=1,
+    )
 
 
 def _run(job: Path) -> subprocess.Popen[str]:
