@@ -4,13 +4,20 @@ more, the first whole answer wins, and nothing is asked twice while other work w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from harvest_helpers import TINY, assert_matches_ground_truth, make_job, read_jsonl
+from processes import reaped
 
 from harvester.emulator.config import EmulatorConfig
+from harvester.emulator.requestlog import pages_asked_twice, read_log
 from harvester.eutils.connections import Exchange
 from harvester.eutils.first_byte import current_watch
 from harvester.eutils.pacing import Release
@@ -258,3 +265,58 @@ async def test_a_read_cancelled_while_it_drops_the_other_copy_stays_cancelled() 
         with pytest.raises(asyncio.CancelledError):
             await task
         assert task.cancelled()
+
+
+@contextlib.contextmanager
+def served(*args: str) -> Iterator[str]:
+    """`harvester serve` in a child process of its own (so our busy loop and the server share
+    no GIL), killed and reaped whatever ends the block; yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harvester", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    with reaped(proc):
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()
+        assert first.startswith("serving E-utilities at "), first
+        yield first.removeprefix("serving E-utilities at ")
+
+
+async def burn_our_loop(block: float, gap: float) -> None:
+    """Keep this process's event loop busy: `block` seconds of CPU at a time, `gap` apart (a
+    record handler or parse far slower than the server)."""
+    while True:
+        until = time.perf_counter() + block
+        while time.perf_counter() < until:
+            pass
+        await asyncio.sleep(gap)
+
+
+async def test_a_busy_client_beside_a_cpu_hog_never_asks_a_page_twice(tmp_path):
+    """Against `harvester serve` (realistic latency, 10x faster) with a CPU hog beside it and our
+    own loop busy 0.8 s at a time, longer than the 0.5 s after which a read may be hedged:
+    every answer comes in time, so no read is hedged and no page is asked twice. Before the
+    hedge judged the first byte, reads that waited on our loop were asked again."""
+    log = tmp_path / "requests.jsonl"
+    sources = ALL_GENES[:32]
+    job_args = {"fetch": {"page_size": 5}, "concurrency": 4}
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    with reaped(hog), served("--latency", "realistic", "--speedup", "10", "--no-rate-limit",
+                             "--request-log", str(log)) as url:  # fmt: skip
+        job = make_job(tmp_path, sources, endpoint=url, **job_args)
+        burner = asyncio.ensure_future(burn_our_loop(block=0.8, gap=0.3))
+        try:
+            options = RunOptions(quiet=True, hedge=HedgePolicy(minimum=0.5))
+            summary = await run_job(job, options)
+        finally:
+            burner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await burner
+    assert_matches_ground_truth(read_jsonl(job.output.path), sources)
+    entries = read_log(log)
+    assert sum(1 for e in entries if e.page) >= 10  # enough pages to have hedged some
+    assert pages_asked_twice(entries) == 0
+    assert summary["hedged_reads"] == 0
