@@ -13,7 +13,8 @@ time the allowance would otherwise go unused.
 Only the server's delay counts (eutils/first_byte.py): the clock starts when the request's bytes
 leave, not while it waits at the gate, in a backoff or for the byte budget, and stops for good
 once its status line is in; an answer still streaming, being parsed or queued on our side is
-never asked for again, however busy this process is.
+never asked for again, however busy this process is. A body that stalls after its first byte is
+the stall watch's to end (eutils/stall.py), and then retried, not hedged.
 """
 
 from __future__ import annotations
