@@ -81,3 +81,15 @@ def test_5xx_and_timeouts_halve_the_limit_which_grows_back() -> None:
         control.on_trouble(60.0 + t, 10)
     assert control.limit(10, 70.0) == FLOOR
     assert control.troubles == 12
+
+
+def test_the_typical_first_byte_is_the_median_of_its_own_samples() -> None:
+    """The hedge judges the server by its time to first byte, kept apart from the whole
+    answers' latency (which includes the body and sizes the concurrency)."""
+    control = ConcurrencyControl(64, prior_latency=1.0)
+    assert control.typical_first_byte() == 1.0  # the prior before any answer
+    for seconds in (0.2, 0.3, 9.0):
+        control.on_first_byte(seconds)
+    control.on_latency(5.0)
+    assert control.typical_first_byte() == 0.3
+    assert control.typical_latency() == 5.0

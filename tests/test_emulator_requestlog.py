@@ -10,6 +10,7 @@ import aiohttp
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.requestlog import (
     LogEntry,
+    pages_asked_twice,
     peak_per_second,
     per_endpoint,
     per_status,
@@ -106,3 +107,21 @@ async def test_injected_faults_are_logged(tmp_path: Path) -> None:
         assert r.status == 502
     (entry,) = read_log(path)
     assert (entry.status, entry.fault) == (502, "502")
+
+
+def test_pages_asked_twice_counts_history_pages_answered_more_than_once() -> None:
+    def page(
+        endpoint: str, retstart: int, status: int = 200, key: str = "1", fault: str | None = None
+    ) -> LogEntry:
+        label = f"W#{key}@{retstart}"
+        return LogEntry(0.0, 1e9, endpoint, "GET", "a", 0, status, 10, fault, page=label)
+
+    once = [page("efetch", 0), page("efetch", 500), page("efetch", 0, key="2")]
+    assert pages_asked_twice(once) == 0
+    refused_then_read = [page("efetch", 0, status=429), page("efetch", 0, 500, fault="500")]
+    assert pages_asked_twice([*refused_then_read, page("efetch", 0)]) == 0
+    dropped_copy = page("efetch", 0, status=500)  # the client hung up: logged without answer
+    assert pages_asked_twice([dropped_copy, page("efetch", 0)]) == 1
+    assert pages_asked_twice([*once, page("efetch", 500), page("efetch", 500)]) == 1
+    assert pages_asked_twice([page("esummary", 0), page("esummary", 0), _entry(1.0)]) == 1
+    assert pages_asked_twice([page("efetch", 0), page("esummary", 0)]) == 0

@@ -40,6 +40,10 @@ class LogEntry:
     whether a finished page was ever requested again."""
 
 
+READ_ENDPOINTS = frozenset({"efetch", "esummary"})
+"""Endpoints whose History requests read pages (elink and esearch by WebEnv do not)."""
+
+
 def page_label(webenv: str | None, query_key: str | None, retstart: str | None) -> str | None:
     """`WebEnv#query_key@retstart` for History requests, else None."""
     if not webenv or not query_key:
@@ -104,3 +108,16 @@ def per_endpoint(entries: Iterable[LogEntry]) -> dict[str, int]:
 def per_status(entries: Iterable[LogEntry]) -> dict[int, int]:
     """Request counts by HTTP status (429s show how often a client overran the limit)."""
     return dict(Counter(e.status for e in entries).most_common())
+
+
+def pages_asked_twice(entries: Iterable[LogEntry]) -> int:
+    """History pages (efetch or esummary of one WebEnv, query_key and retstart) asked more than
+    once: what a polite client never does in a fault-free run. A request refused (429) or hit by
+    an injected fault is not counted, so asking again after one is a retry, not a second read;
+    a copy the client dropped before its answer still counts (the server did the work)."""
+    asked = Counter(
+        (e.endpoint, e.page)
+        for e in entries
+        if e.page is not None and e.endpoint in READ_ENDPOINTS and e.status != 429 and not e.fault
+    )
+    return sum(1 for n in asked.values() if n > 1)

@@ -51,6 +51,7 @@ class ConcurrencyControl:
         self.floor = min(FLOOR, self.ceiling)
         self.latency = prior_latency
         self._recent: collections.deque[float] = collections.deque(maxlen=RECENT)
+        self._first_bytes: collections.deque[float] = collections.deque(maxlen=RECENT)
         self._spare = 0
         self._spare_at = float("-inf")
         self._cap = float(self.ceiling)
@@ -68,6 +69,15 @@ class ConcurrencyControl:
         unmoved by the few held for tens of seconds (which the mean follows, as Little's law
         needs, but which must not make every answer look on time)."""
         return statistics.median(self._recent) if self._recent else self.latency
+
+    def on_first_byte(self, seconds: float) -> None:
+        """An answer's status line came `seconds` after its send (the server's share of it)."""
+        self._first_bytes.append(seconds)
+
+    def typical_first_byte(self) -> float:
+        """The median of the last `RECENT` times to first byte: what the server usually takes
+        before it answers, which is what a hedge judges (the prior latency before any)."""
+        return statistics.median(self._first_bytes) if self._first_bytes else self.latency
 
     def on_starved(self, now: float) -> None:
         """The gate had a release due while work waited for a slot: one more slot."""

@@ -32,14 +32,18 @@ def never_resend(session: aiohttp.ClientSession) -> None:
 
 
 class Exchange:
-    """One HTTP exchange's trace context: its gate release, and what its connection did."""
+    """One HTTP exchange's trace context: its gate release, whether its bytes have left and
+    its status line has come back, and what its connection did."""
 
-    __slots__ = ("answered", "release", "reused")
+    __slots__ = ("answered", "release", "reused", "sent")
 
     def __init__(self, release: Release) -> None:
         self.release = release
         self.reused = False
+        self.sent = False
+        """The request's headers have left (`release.at` says when, the gate's clock)."""
         self.answered = False
+        """The response's status line and headers have come back."""
 
     def stale(self, exc: BaseException) -> bool:
         """Whether `exc` is a pooled connection found closed before any answer came back."""
@@ -53,11 +57,13 @@ class StaleConnection(Exception):
 
 def trace(gate: Gate) -> aiohttp.TraceConfig:
     """Tell the gate when each request's bytes actually leave (headers, then any body), and
-    mark exchanges that went out on a reused connection."""
+    mark exchanges that went out and those on a reused connection."""
 
     async def sent(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
-        if isinstance(ctx.trace_request_ctx, Exchange):
-            gate.sent(ctx.trace_request_ctx.release)
+        exchange = ctx.trace_request_ctx
+        if isinstance(exchange, Exchange):
+            gate.sent(exchange.release)
+            exchange.sent = True
 
     async def reused(_s: aiohttp.ClientSession, ctx: SimpleNamespace, _p: object) -> None:
         if isinstance(ctx.trace_request_ctx, Exchange):

@@ -29,6 +29,7 @@ from harvester.eutils.connections import (
     never_resend,
     trace,
 )
+from harvester.eutils.first_byte import current_watch
 from harvester.eutils.gates import GateKey, process_gate, release_gate
 from harvester.eutils.pacing import Gate, Release
 from harvester.eutils.parse import Expected, aparse, not_xml
@@ -305,6 +306,9 @@ class Transport:
         method, url, data = self._request(endpoint, params, n_ids)
         headers = _FORM if data is not None else None
         exchange = Exchange(release)
+        watch = current_watch.get()
+        if watch is not None:
+            watch.exchange = exchange  # the hedger sees this request out from its send
         try:
             async with self._session.request(
                 method, url, data=data, headers=headers, trace_request_ctx=exchange
@@ -316,6 +320,9 @@ class Transport:
             if exchange.stale(exc):
                 raise StaleConnection(str(exc)) from exc
             raise
+        finally:
+            if watch is not None and watch.exchange is exchange:
+                watch.exchange = None
 
     async def _answer(
         self, endpoint: str, resp: aiohttp.ClientResponse, release: Release
@@ -324,6 +331,7 @@ class Transport:
         self.stats.request(endpoint, resp.status)
         self.reached = True
         if 200 <= resp.status < 300:
+            self.concurrency.on_first_byte(max(0.0, self.gate.now() - release.at))
             self._rate_headers(resp, release)
         else:
             body = await resp.content.read(4096)
