@@ -184,3 +184,14 @@ def test_snp_changes_only_on_release_days() -> None:
     assert len(days) == 5 and datetime.date(2026, 10, 1) in days
     moved = record_changes("tiny", "snp", range(30_000_000, 30_050_000), "2026-10-02", "2026-12-30")
     assert not moved.changed  # no release between the two days
+
+
+async def test_render_workers_serve_the_same_day(http: aiohttp.ClientSession) -> None:
+    """`harvester serve` renders in worker processes: they must see the as-of day too."""
+    ids = ",".join(str(g) for g in _genes()[:30])
+    pages = []
+    for workers in (0, 1):
+        config = EmulatorConfig(dataset="tiny", as_of=AFTER, render_processes=workers)
+        async with Emulator(config) as emu:
+            pages.append(await call(http, emu.base_url, "efetch", post=True, db="gene", id=ids))
+    assert pages[0] == pages[1] and "Gene-track_update-date" in pages[0][1]

@@ -13,10 +13,12 @@ the links as of its modification date, so its content changes exactly when its m
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 from dataclasses import dataclass
 
-from harvester.emulator.graph import mix, salt_of
+from harvester.emulator.graph import mix
+from harvester.emulator.graph import salt_of as _salt_of
 
 REFERENCE = datetime.date(2026, 12, 31)
 """The day the dataset without `--as-of` is: the last day `--as-of` can name."""
@@ -30,6 +32,7 @@ LINK_LAG_DAYS = 730
 REMOVED_WITHIN_DAYS = 365
 """A removed link went away within this many days before REFERENCE."""
 _UNIT = float(1 << 64)
+salt_of = functools.cache(_salt_of)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +112,11 @@ class Clock:
         self.seed = seed
         self.day = as_of.toordinal()
         self.reference = REFERENCE.toordinal()
+        self._raw_birth = functools.lru_cache(maxsize=1 << 18)(self._raw_birth_of)
+        self._schedule = functools.lru_cache(maxsize=1 << 16)(self._schedule_of)
 
     # -- records ---------------------------------------------------------------------------
-    def _raw_birth(self, db: str, index: int) -> int:
+    def _raw_birth_of(self, db: str, index: int) -> int:
         pace = PACES[db]
         age_years = _unit(self.seed, 71, salt_of(db), index) / pace.growth_per_year
         return self.reference - int(age_years * 365.25)
@@ -125,7 +130,16 @@ class Clock:
     def born(self, db: str, index: int | None, day: int | None = None) -> bool:
         return self.birth(db, index) <= (self.day if day is None else day)
 
-    def _schedule(self, db: str, index: int) -> tuple[int, int]:
+    def unborn_share(self, db: str) -> float:
+        """The expected share of a db's records born after the clock's day."""
+        pace = PACES.get(db)
+        if pace is None:
+            return 0.0
+        first_unborn = _floor_release(pace, self.day) + max(1, pace.release_days)
+        years = max(0, self.reference - first_unborn + 1) / 365.25
+        return min(1.0, pace.growth_per_year * years)
+
+    def _schedule_of(self, db: str, index: int) -> tuple[int, int]:
         """(first revision's raw day, days between revisions) of one record."""
         pace = PACES[db]
         scale = 30 * math.log(3) / pace.revised_per_month
@@ -153,19 +167,19 @@ class Clock:
     # -- links -----------------------------------------------------------------------------
     def link_day(self, dbs: tuple[str, str], births: tuple[int, int], uids: tuple[int, int]) -> int:
         """The day a link between two records was added (both records' dbs, births, uids)."""
-        base = max(births)
-        pair = frozenset(dbs)
-        per_mille = LATE_LINKS_PER_MILLE.get(pair)
-        if per_mille is None:
-            per_mille = max((PACES[d].late_links_per_mille for d in dbs if d in PACES), default=0)
-        a, b = sorted(uids) if dbs[0] == dbs[1] else (uids if dbs[0] <= dbs[1] else uids[::-1])
-        h = mix(self.seed, 83, salt_of("|".join(sorted(dbs))), a, b)
+        base = births[0] if births[0] >= births[1] else births[1]
+        per_mille, salt, swap, paces = _pair_rule(dbs)
+        if per_mille == 0:
+            return base
+        a, b = uids
+        if (dbs[0] == dbs[1] and a > b) or swap:
+            a, b = b, a
+        h = mix(self.seed, 83, salt, a, b)
         if h % 1000 >= per_mille:
             return base
         day = base + 1 + (h >> 10) % LINK_LAG_DAYS
-        for db in dbs:
-            if db in PACES:
-                day = max(day, _ceil_release(PACES[db], day))
+        for pace in paces:
+            day = max(day, _ceil_release(pace, day))
         return day if day <= self.reference else base
 
     def removal_day(self, source_db: str, source_index: int) -> int | None:
@@ -177,6 +191,17 @@ class Clock:
         if h % 1000 >= pace.removed_per_mille:
             return None
         return self.reference - 1 - (h >> 10) % REMOVED_WITHIN_DAYS
+
+
+@functools.cache
+def _pair_rule(dbs: tuple[str, str]) -> tuple[int, int, bool, tuple[Pace, ...]]:
+    """(late links per mille, hash salt, whether the uids swap to the canonical order, the paces
+    whose release days a late link waits for) of links between two dbs, either way round."""
+    per_mille = LATE_LINKS_PER_MILLE.get(frozenset(dbs))
+    if per_mille is None:
+        per_mille = max((PACES[d].late_links_per_mille for d in dbs if d in PACES), default=0)
+    salt = salt_of("|".join(sorted(dbs)))
+    return per_mille, salt, dbs[0] > dbs[1], tuple(PACES[d] for d in dbs if d in PACES)
 
 
 def day_text(day: int, sep: str = "/") -> str:
