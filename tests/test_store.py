@@ -34,13 +34,14 @@ def test_targets_are_claimed_once_and_the_mode_says_how_to_post_them(tmp_path):
     store.close()
 
 
-def test_floor_counts_one_elink_history_check_and_full_pages_per_chunk(tmp_path):
+def test_floor_counts_one_elink_per_chunk_history_and_check_per_entry_and_full_pages(tmp_path):
     store = Store(tmp_path / "state.sqlite")
     store.initialise("hash", list(range(1, 5)), batch=2)
     store.commit_links(0, {}, [(1, 0, r, 100 + r, None) for r in range(7)])
     store.commit_links(1, {}, [(3, 0, r, 100 + r, None) for r in range(9)])
-    # chunk 0: elink + history + check + 2 pages of 5; chunk 1: elink + post + check + 1 page
-    assert StoreView(store).floor_requests(page_size=5) == 5 + 4
+    # chunk 0: elink + history + check + 2 pages of 5; chunk 1: elink, and its two new targets
+    # pooled: one epost (no check: its size is known) and one page
+    assert StoreView(store).floor_requests(page_size=5) == 5 + 3
     store.close()
 
 
