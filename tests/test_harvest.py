@@ -4,6 +4,7 @@ several jobs, page sizes and batch sizes, with and without faults."""
 from __future__ import annotations
 
 import csv
+import sqlite3
 
 import orjson
 import pytest
@@ -11,7 +12,7 @@ from harvest_helpers import TINY, assert_matches_ground_truth, make_job, read_js
 
 from harvester.emulator.config import EmulatorConfig
 from harvester.errors import StoreError
-from harvester.workflow.runner import RunOptions, run_job
+from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
 
 ALL_GENES = [3718, 7157, 672, 653635] + [TINY.maps["gene"].uid(i) for i in range(TINY.spec.genes)]
 SOME_GENES = ALL_GENES[:100]
@@ -185,7 +186,9 @@ async def test_a_finished_job_run_again_sends_nothing_and_writes_the_same(tmp_pa
     assert job.output.path.read_bytes() == first
 
 
-async def test_size_checks_wait_for_queued_pages_and_every_entry_gets_one(tmp_path):
+async def test_size_checks_wait_for_queued_pages_and_every_neighbor_history_entry_gets_one(
+    tmp_path,
+):
     log = tmp_path / "requests.jsonl"
     job = make_job(tmp_path, SOME_GENES, fetch={"page_size": 5}, elink_batch=8)
     summary = await run_job(job, RunOptions(quiet=True, emulator=EmulatorConfig(request_log=log)))
@@ -194,5 +197,8 @@ async def test_size_checks_wait_for_queued_pages_and_every_entry_gets_one(tmp_pa
     endpoints = [e["endpoint"] for e in sorted(sent, key=lambda e: e["t"])]
     pages = [i for i, e in enumerate(endpoints) if e == "efetch"]
     checks = [i for i, e in enumerate(endpoints) if e == "esearch"]
-    assert len(checks) == summary["counts"]["entries"] > 1
+    with sqlite3.connect(job.job_dir / STORE_NAME) as db:
+        (by_elink,) = db.execute("SELECT count(*) FROM entries WHERE link IS NOT NULL").fetchone()
+    assert summary["counts"]["entries"] > by_elink  # some targets were pooled and posted ...
+    assert len(checks) == by_elink > 1  # ... and an epost's size is known: no check
     assert checks[0] > pages[0]  # the first entry's pages went out before its check

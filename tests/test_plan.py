@@ -54,8 +54,12 @@ def test_the_plan_estimate_and_the_store_floor_are_one_formula(tmp_path) -> None
     for page_size in (1, 3, 5, 500):
         floor = estimated_floor(7, 3, 4, page_size)
         assert StoreView(store).floor_requests(page_size) == floor.requests
-    assert estimated_floor(7, 3, 4, 5) == Floor(elink=3, history=3, checks=3, pages=3 + 3 + 1)
-    assert estimated_floor(7, 3, 0, 5).requests == 9  # before fetching: elink, history, check
+    # chunks of 12, 12 and 4 targets, pages of 5: the first two fill pages, so each has a
+    # neighbor_history entry (and its check); the last one's 4 are pooled: one epost, one page
+    assert estimated_floor(7, 3, 4, 5) == Floor(elink=3, history=3, checks=2, pages=3 + 3 + 1)
+    # 3, 3 and 1 targets: none fills a page, all are pooled into one epost and two full pages
+    assert estimated_floor(7, 3, 1, 5) == Floor(elink=3, history=1, checks=0, pages=2)
+    assert estimated_floor(7, 3, 0, 5).requests == 3  # before fetching: the elinks
     store.close()
 
 

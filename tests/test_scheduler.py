@@ -124,10 +124,11 @@ def test_chunks_with_many_links_are_linked_fewer_at_a_time():
 
 def test_neighbor_history_is_sent_alongside_until_a_third_of_the_chunks_are_posted():
     s = Scheduler(concurrency=1, page_size=PAGE)
+    assert s.speculate()  # the first chunk, before anything is known
+    assert not s.speculate()  # the chunks sent beside it wait for its answer
     for mode in ("history", "post", "history"):
-        assert s.speculate()
         s.linked(mode, 5)
-    assert not s.speculate()  # 1 of 3 posted
+    assert not s.speculate()  # 1 of 3 pooled
     s.linked("history", 5)
     assert s.speculate()  # 1 of 4
 

@@ -83,9 +83,11 @@ def test_gene_to_nucleotide_runs_as_nuccore(tmp_path: Path) -> None:
 
 
 def test_each_name_gets_its_own_entry_and_size_check_and_resumes_alone(tmp_path: Path) -> None:
-    """One paper cited by many and citing a few: one History entry per name, each checked.
-    Then one name's entry is left as a crash would leave it (open, no pages, no records): the
-    resumed run fetches that entry's pages again and nothing of the other's."""
+    """One paper cited by many and citing a few (11, 33 and 5 links), in pages of 5 so that
+    each name's targets fill a page (fewer would be pooled into one epost): one History entry
+    per name, each checked. Then one name's entry is left as a crash would leave it (open, no
+    pages, no records): the resumed run fetches that entry's pages again and nothing of the
+    other's."""
     log = tmp_path / "requests.jsonl"
     with EmulatorThread(EmulatorConfig(request_log=log)) as emu:
         job = load_job(
@@ -94,6 +96,7 @@ def test_each_name_gets_its_own_entry_and_size_check_and_resumes_alone(tmp_path:
                 "output.path": str(tmp_path / "c.jsonl"),
                 "endpoint": emu.base_url,
                 "source.ids": [20000046],
+                "fetch.page_size": 5,
                 **FAST,
             },
         )

@@ -3,6 +3,8 @@ the request floor derived from the index."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from harvester.errors import StoreError
@@ -34,13 +36,14 @@ def test_targets_are_claimed_once_and_the_mode_says_how_to_post_them(tmp_path):
     store.close()
 
 
-def test_floor_counts_one_elink_history_check_and_full_pages_per_chunk(tmp_path):
+def test_floor_counts_one_elink_per_chunk_history_and_check_per_entry_and_full_pages(tmp_path):
     store = Store(tmp_path / "state.sqlite")
     store.initialise("hash", list(range(1, 5)), batch=2)
     store.commit_links(0, {}, [(1, 0, r, 100 + r, None) for r in range(7)])
     store.commit_links(1, {}, [(3, 0, r, 100 + r, None) for r in range(9)])
-    # chunk 0: elink + history + check + 2 pages of 5; chunk 1: elink + post + check + 1 page
-    assert StoreView(store).floor_requests(page_size=5) == 5 + 4
+    # chunk 0: elink + history + check + 2 pages of 5; chunk 1: elink, and its two new targets
+    # pooled: one epost (no check: its size is known) and one page
+    assert StoreView(store).floor_requests(page_size=5) == 5 + 3
     store.close()
 
 
@@ -61,3 +64,29 @@ def test_a_store_used_as_a_context_manager_gives_the_job_directory_back_however_
         raise RuntimeError("mid-run")
     with Store(path) as again:  # not "in use by another harvester run"
         assert [c.chunk for c in again.chunks()] == [0]
+
+
+def test_a_store_made_before_targets_named_their_entry_gets_the_column_filled(tmp_path):
+    """Resuming a job stored by an older harvester: each target is on its chunk's (link
+    name's) latest entry not replaced, so it is not posted again; targets of chunks without
+    an entry stay unposted."""
+    path = tmp_path / "state.sqlite"
+    store = Store(path)
+    store.initialise("hash", [1, 2, 3], batch=1)
+    store.commit_links(0, {}, [(1, 0, 0, 10, None), (1, 1, 0, 11, None)])
+    store.commit_links(1, {}, [(2, 0, 0, 12, None)])
+    store.commit_links(2, {}, [(3, 0, 0, 13, None)])
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX targets_by_entry")
+        db.execute("ALTER TABLE targets DROP COLUMN entry")
+        rows = [(0, 0, "replaced"), (0, 0, "open"), (0, 1, "done"), (1, None, "open")]
+        for entry, (chunk, link, state) in enumerate(rows, start=1):
+            db.execute(
+                "INSERT INTO entries VALUES(?, ?, ?, 'W', ?, 1, NULL, 0, ?)",
+                (entry, chunk, link, str(entry), state),
+            )
+    store = Store(path)
+    on = dict(store.db.execute("SELECT uid, entry FROM targets"))
+    assert on == {10: 2, 11: 3, 12: 4, 13: None}
+    store.close()

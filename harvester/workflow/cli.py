@@ -153,9 +153,9 @@ def plan_command(args: argparse.Namespace) -> int:
         f"({job.elink_batch} ids each, one LinkSet per id)"
     )
     print(
-        f"history        up to {chunks if chunks is not None else '?'} neighbor_history or "
-        "epost requests, each followed by one esearch size check per History entry (one per "
-        "link name, or one for a chunk's targets posted together)"
+        "history        one neighbor_history request per chunk whose new targets fill a page "
+        "(and one esearch size check per link name's History entry), one epost per whole "
+        "pages' worth of the other chunks' targets, pooled across chunks"
     )
     if floor is not None and lps is not None:
         print(

@@ -1,12 +1,14 @@
 """The six steps of the index-list workflow (steps.py), as the work a pool of workers runs.
 
 Per chunk of source ids (plan): per-id elink builds the index, committed to the store with the
-chunk's new targets claimed (link); one neighbor_history elink (or an epost of the new targets
-when earlier chunks already claimed some, so no target is fetched twice) puts them on the
-History server and esearch `#N` checks the entry's size against the index (history, whose
-bookkeeping is history.py); efetch/esummary pages by WebEnv (fetch); parsed records keyed by
-uid go to the store, and the ids no page brought are confirmed by fetching them directly
-(key). The join is the output writer's job (join).
+chunk's new targets claimed, so no target is fetched twice (link). A chunk whose targets are all
+new and fill a page or more per link name gets them on the History server by one
+neighbor_history elink, and esearch `#N` checks each entry's size against the index; every
+other chunk's new targets are pooled across chunks and put there by one epost per whole pages'
+worth (the rest once linking ends), which needs no size check: we know what we posted (history,
+whose bookkeeping is history.py; the pooling is the scheduler's). efetch/esummary pages by
+WebEnv (fetch); parsed records keyed by uid go to the store, and the ids no page brought are
+confirmed by fetching them directly (key). The join is the output writer's job (join).
 
 This module says what each piece of work does and what work it adds; the scheduler
 (scheduler.py) alone says when it runs. Every request passes the client's one gate. How many
@@ -30,21 +32,22 @@ from harvester.workflow.history import Forgetting, OpenEntries
 from harvester.workflow.index import index_of, register_new
 from harvester.workflow.keyed import UnjoinableRecords
 from harvester.workflow.linking import Linker
-from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Scheduler, Work
+from harvester.workflow.scheduler import (
+    Check,
+    Confirm,
+    History,
+    Link,
+    Page,
+    Post,
+    Scheduler,
+    Work,
+)
 from harvester.workflow.setaside import SetAside, describe
 from harvester.workflow.slots import Slots
 from harvester.workflow.states import EntryState, Posting, SourceStatus
 from harvester.workflow.store import Chunk, Entry, Store
 
 log = logging.getLogger("harvester")
-
-
-def _links_held(entries: list[Entry]) -> dict[int, set[int | None]]:
-    """By chunk, the link names its open entries hold (None: a post holding them all)."""
-    held: dict[int, set[int | None]] = {}
-    for entry in entries:
-        held.setdefault(entry.chunk, set()).add(entry.link)
-    return held
 
 
 class Harvest:
@@ -88,35 +91,20 @@ class Harvest:
 
     def _plan_from_store(self) -> None:
         """Enqueue whatever the store says is not done yet (everything, on a fresh job)."""
-        entries = self.store.entries((EntryState.OPEN,))
-        held = _links_held(entries)
         for chunk in self.store.chunks():
             if not chunk.linked:
                 self.scheduler.enqueue(Link(chunk))
-            else:
-                self._continue_linked(chunk, held.get(chunk.chunk, set()))
-        for entry in entries:
+            elif self._awaits_history(chunk):
+                self.scheduler.enqueue(History(chunk.chunk, Posting.HISTORY))
+        for entry in self.store.entries((EntryState.OPEN,)):
             self.entries.start(entry)
+        unposted = self.store.unposted()  # pooled, or left out by neighbor_history: post them
+        if unposted:
+            self.scheduler.enqueue(Post(tuple(unposted)))
 
-    def _continue_linked(self, chunk: Chunk, held: set[int | None]) -> None:
-        """A linked chunk's targets not on their way yet: its History request when it has no
-        entry; else, by id, the pending ones of the link names no open entry holds (`held`;
-        their post failed after the chunk's links were committed)."""
-        if chunk.mode in (Posting.HISTORY, Posting.POST) and not self.store.chunk_has_entries(
-            chunk.chunk
-        ):
-            self.scheduler.enqueue(History(chunk.chunk, chunk.mode))
-            return
-        if None in held:
-            return
-        uncovered = [
-            uid
-            for link in self.store.chunk_link_counts(chunk.chunk)
-            if link not in held
-            for uid in self.store.chunk_targets(chunk.chunk, link, pending_only=True)
-        ]
-        if uncovered:
-            self.scheduler.enqueue(Confirm(tuple(uncovered)))
+    def _awaits_history(self, chunk: Chunk) -> bool:
+        """A linked chunk whose neighbor_history has not given it an entry yet."""
+        return chunk.mode == Posting.HISTORY and not self.store.chunk_posted(chunk.chunk)
 
     def _has_ready(self) -> bool:
         return self.scheduler.has_ready()
@@ -141,8 +129,10 @@ class Harvest:
         match work:
             case Link(chunk):
                 await self.link(chunk)
-            case History(chunk, mode):
-                await self.history(chunk, mode)
+            case History(chunk, _):
+                await self.history(chunk)
+            case Post(uids):
+                await self.post(list(uids))
             case Check(entry):
                 await self.check(entry)
             case Page(entry, retstart):
@@ -154,8 +144,10 @@ class Harvest:
     async def link(self, chunk: Chunk) -> None:
         stored = self.store.chunk(chunk.chunk)
         if stored.linked:  # set aside after its links were committed: carry on from there
-            held = _links_held(self.store.entries((EntryState.OPEN,)))
-            self._continue_linked(stored, held.get(chunk.chunk, set()))
+            if self._awaits_history(stored):
+                self.scheduler.enqueue(History(chunk.chunk, Posting.HISTORY))
+            else:
+                self.scheduler.enqueue(Post(tuple(self.store.unposted(chunk.chunk))))
             return
         ids = self.store.chunk_sources(chunk)
         if self.scheduler.speculate():  # neighbor_history does not need the index: send it too
@@ -178,18 +170,24 @@ class Harvest:
             edges += more
             self.stats.incr("harvest/sources_asked_again", len(doubtful))
         mode, claimed = self.store.commit_links(
-            chunk.chunk, statuses, edges, self.names if added else None
+            chunk.chunk,
+            statuses,
+            edges,
+            self.names if added else None,
+            history_from=self.job.fetch.page_size,
         )
         self.scheduler.linked(mode, len(edges))
         self.stats.incr("harvest/chunks_linked")
         self.stats.incr("harvest/targets", claimed)
         self.stats.incr("harvest/links", len(edges))
+        if mode != Posting.HISTORY and early is not None:
+            self.stats.incr("harvest/speculation_unused")
         if mode == Posting.HISTORY and early is not None:
-            await self._entries_from_history(chunk.chunk, early)
-        elif mode != Posting.NONE:
-            if early is not None:
-                self.stats.incr("harvest/speculation_unused")
+            self._entries_from_history(chunk.chunk, early)
+        elif mode == Posting.HISTORY:
             self.scheduler.enqueue(History(chunk.chunk, mode))
+        elif mode == Posting.POST:
+            self.scheduler.enqueue(Post(tuple(self.store.chunk_targets(chunk.chunk))))
 
     def _register(self, items: list[Any]) -> list[str]:
         """With `linkname: all`, the link names elink answered that the job did not know yet
@@ -200,16 +198,14 @@ class Harvest:
         self.names += added
         return added
 
-    # -- history: targets onto the History server, size checked ----------------------------
-    async def history(self, chunk: int, mode: Posting) -> None:
-        if mode == Posting.POST:
-            await self._post(chunk, None, self.store.chunk_targets(chunk))
-            return
+    # -- history: targets onto the History server ------------------------------------------
+    async def history(self, chunk: int) -> None:
         found = await self.linker.history(self.store.chunk_sources(self.store.chunk(chunk)))
-        await self._entries_from_history(chunk, found)
+        self._entries_from_history(chunk, found)
 
-    async def _entries_from_history(self, chunk: int, found: LinkSetHistory | None) -> None:
-        """Entries for a chunk whose targets are all new, one per link name with targets."""
+    def _entries_from_history(self, chunk: int, found: LinkSetHistory | None) -> None:
+        """Entries for a chunk whose targets are all new, one per link name with targets; the
+        targets of a link name NCBI stored nothing for join the pool."""
         counts = self.store.chunk_link_counts(chunk)
         rows = []
         if found is not None:
@@ -217,24 +213,25 @@ class Harvest:
                 link = self.links.get(h.linkname)
                 if link is not None and counts.get(link):
                     rows.append((chunk, link, found.webenv, h.query_key, counts.pop(link)))
-        for link in counts:  # NCBI stored nothing for this link name: post its targets
+        for entry in self.store.add_entries(rows):
+            self.entries.start(entry)
+        self.stats.incr("harvest/entries", len(rows))
+        for link in counts:
             self.store.note(
                 f"chunk {chunk}: neighbor_history gave no entry for "
                 f"{self.names[link]}; posting its targets instead"
             )
-            await self._post(chunk, link, self.store.chunk_targets(chunk, link))
-        for entry in self.store.add_entries(rows):
-            self.entries.start(entry)
-        self.stats.incr("harvest/entries", len(rows))
+            self.scheduler.enqueue(Post(tuple(self.store.chunk_targets(chunk, link))))
 
-    async def _post(self, chunk: int, link: int | None, targets: list[int]) -> None:
+    async def post(self, uids: list[int]) -> None:
+        """One epost of pooled targets (those still pending) as one entry, fetched in pages."""
+        await self._post(self.store.pending_among(uids))
+
+    async def _post(self, targets: list[int]) -> None:
         if not targets:
             return
         posted = await self.linker.post(targets)
-        for entry in self.store.add_entries(
-            [(chunk, link, posted.webenv, posted.query_key, len(targets))]
-        ):
-            self.entries.start(entry)
+        self.entries.start(self.store.add_post(targets, posted.webenv, posted.query_key))
         self.stats.incr("harvest/entries")
 
     async def check(self, entry: Entry) -> None:
@@ -298,12 +295,5 @@ class Harvest:
         self.entries.replace(lost)  # all before any await: their other failures return at once
         self.stats.incr("harvest/rebuilt", len(lost))
         await asyncio.gather(
-            *(
-                self._post(
-                    gone.chunk,
-                    gone.link,
-                    self.store.chunk_targets(gone.chunk, gone.link, pending_only=True),
-                )
-                for gone in lost
-            )
+            *(self._post(self.store.entry_targets(gone.entry, pending_only=True)) for gone in lost)
         )

@@ -73,8 +73,9 @@ class OpenEntries:
         """Entries whose missing ids are confirmed, done once their check is in too."""
 
     def start(self, entry: Entry) -> None:
-        """Fetch an entry's pages, sized by the index, and check its size; the check adds pages
-        if NCBI holds more than the index says."""
+        """Fetch an entry's pages, sized by the index, and check its size unless it is known
+        (an epost's: we know what we posted); the check adds pages if NCBI holds more than the
+        index says."""
         if entry.reported is None:
             self.unchecked.add(entry.entry)
             self._enqueue_pages(entry, entry.expected)
@@ -114,7 +115,7 @@ class OpenEntries:
     def settle_awaiting(self) -> None:
         """After a confirmation: the awaiting entries left without pending ids are settled."""
         for entry in list(self.awaiting.values()):  # a rebuild drops replaced ones from it
-            if not self.store.count_pending(entry.chunk, entry.link):
+            if not self.store.count_entry_pending(entry.entry):
                 self._settle(entry)
 
     def replace(self, lost: list[Entry]) -> None:
@@ -135,11 +136,11 @@ class OpenEntries:
             self._pages_in(entry)
 
     def _ids_of(self, entry: Entry) -> list[int]:
-        """The entry's ids from the index, or [] when the entry holds only some of them (one
-        posted again after its WebEnv expired) or NCBI said it holds another number."""
+        """The entry's ids from the index, or [] when the store holds another number of them
+        for it or NCBI said it holds another number."""
         ids = self.entry_ids.get(entry.entry)
         if ids is None:
-            ids = self.store.chunk_targets(entry.chunk, entry.link)
+            ids = self.store.entry_targets(entry.entry)
             if len(ids) != entry.expected:
                 ids = []
             self.entry_ids[entry.entry] = ids
@@ -151,7 +152,7 @@ class OpenEntries:
         self.confirmed.discard(entry.entry)
         self.awaiting[entry.entry] = entry
         self.entry_ids[entry.entry] = []  # no page of it is out: its ids need not be held
-        pending = self.store.chunk_targets(entry.chunk, entry.link, pending_only=True)
+        pending = self.store.entry_targets(entry.entry, pending_only=True)
         if pending:
             self.scheduler.enqueue(Confirm(tuple(pending)))
         else:

@@ -19,6 +19,7 @@ __all__ = [
     "chunks",
     "estimated_floor",
     "floor_seconds",
+    "history_entry",
     "page_count",
     "pages",
     "request_floor",
@@ -49,9 +50,9 @@ class Floor:
 
     elink: int = 0
     history: int = 0
-    """neighbor_history or epost requests."""
+    """neighbor_history requests, and the epost of the pooled targets."""
     checks: int = 0
-    """esearch size checks, one per History entry."""
+    """esearch size checks, one per neighbor_history entry (an epost's size is known)."""
     pages: int = 0
 
     @property
@@ -68,29 +69,41 @@ class Floor:
 
 
 def chunk_floor(mode: Posting | None, entries: Collection[int], page_size: int) -> Floor:
-    """One chunk's floor: its elink; once linked (`mode`), with `history` one neighbor_history
-    and, per History entry (a link name's targets, sizes in `entries`), one check and full
-    pages; with `post` one epost, one check and full pages of all its targets together."""
-    if mode == Posting.HISTORY:
+    """One chunk's own floor: its elink; once linked (`mode`) with `history` (its targets all
+    new, each link name's filling a page at least: `sizes` in `entries`) one neighbor_history
+    and, per History entry, one check and its pages. Pooled targets are counted together, by
+    `request_floor`."""
+    if history_entry(mode, entries, page_size):
         return Floor(1, 1, len(entries), sum(page_count(n, page_size) for n in entries))
-    if mode == Posting.POST:
-        return Floor(1, 1, 1, page_count(sum(entries), page_size))
     return Floor(elink=1)
+
+
+def history_entry(mode: Posting | None, entries: Collection[int], page_size: int) -> bool:
+    """Whether a chunk's targets get neighbor_history entries of their own: all new (`mode`
+    history) and at least a page of each link name; else they are pooled (store.commit_links
+    decides alike)."""
+    return mode == Posting.HISTORY and bool(entries) and min(entries) >= page_size
 
 
 def request_floor(
     linked: Iterable[tuple[Posting | None, Collection[int]]], page_size: int
 ) -> Floor:
-    """The floor of a job's chunks, each as (mode, or None before it is linked; entry sizes)."""
-    total = Floor()
+    """The floor of a job's chunks, each as (mode, or None before it is linked; entry sizes):
+    each chunk's own, and the pooled targets (those of chunks without entries of their own)
+    in one epost and full pages."""
+    total, pooled = Floor(), 0
     for mode, entries in linked:
         total += chunk_floor(mode, entries, page_size)
+        if mode is not None and not history_entry(mode, entries, page_size):
+            pooled += sum(entries)
+    if pooled:
+        total += Floor(history=1, pages=page_count(pooled, page_size))
     return total
 
 
 def estimated_floor(sources: int, batch: int, links_per_source: float, page_size: int) -> Floor:
-    """`harvester plan`'s floor before the index exists: every chunk's targets new and put on
-    one History entry, `links_per_source` of them per source id (0: the floor before fetching)."""
+    """`harvester plan`'s floor before the index exists: every chunk's targets new and of one
+    link name, `links_per_source` of them per source id (0: the floor before fetching)."""
     return request_floor(
         (
             (Posting.HISTORY, (math.ceil((last - first + 1) * links_per_source),))

@@ -4,14 +4,17 @@ The engine says what work exists and when each piece is done; the scheduler alon
 order, from counts of its own (never the reporting counters of stats.py):
 
 - priorities, most urgent first: confirmations by id (the end of the run waits on them), elinks,
-  History requests, size checks, pages; first come, first served within one;
+  History requests and posts, size checks, pages; first come, first served within one;
 - lookahead: a chunk's elink is queued only while few pages are queued (so the gate never idles
   between chunks, yet the index grows no faster than it is fetched) and few chunks' links are
   held in memory at once;
 - held back while pages are queued, released when the queue runs dry: entries' short last pages
   (largest first), then size checks (the oldest goes early once too many wait);
 - confirmation batching: ids to confirm go out a request's worth at once, else at each stage of
-  the tail (the last page sent, one page left, none), or at once when nothing is left to fetch.
+  the tail (the last page sent, one page left, none), or at once when nothing is left to fetch;
+- post pooling: targets without a History entry of their own are pooled across chunks and
+  posted in whole pages (the oldest first) once a page's worth waits, the rest once linking
+  ends, so each is posted once and fetched in full pages.
 """
 
 from __future__ import annotations
@@ -79,8 +82,16 @@ class Confirm:
     uids: tuple[int, ...]
 
 
-Work = Link | History | Check | Page | Confirm
-PRIORITY: dict[type[Work], int] = {Confirm: 0, Link: 1, History: 2, Check: 3, Page: 4}
+@dataclass(frozen=True, slots=True)
+class Post:
+    """Step 3: targets pooled across chunks, put on the History server by one epost. Enqueued
+    with the ids to pool; handed out with the ids to post now."""
+
+    uids: tuple[int, ...]
+
+
+Work = Link | History | Post | Check | Page | Confirm
+PRIORITY: dict[type[Work], int] = {Confirm: 0, Link: 1, History: 2, Post: 2, Check: 3, Page: 4}
 """Most urgent first."""
 
 
@@ -110,6 +121,13 @@ class Scheduler:
         self._confirm_queued = False
         self._tail_confirmed = -1
         """The last stage of the tail (see _tail_stage) at which the known gaps were asked."""
+        self._to_post: dict[int, None] = {}
+        """Pooled targets, oldest first (a dict keeps the order and each id once)."""
+        self._post_queued = False
+        self._set_aside: collections.Counter[type[Work]] = collections.Counter()
+        """Work failed and waiting to be queued again (`later`)."""
+        self._blind_speculation = True
+        """Whether the first chunk may still send its neighbor_history before any is linked."""
         self._chunks_linked = 0
         self._chunks_posted = 0
         self._links = 0
@@ -132,6 +150,9 @@ class Scheduler:
             case Confirm():
                 self._to_confirm.update(u for u in work.uids if u not in self._confirming)
                 self._confirm_if_due()
+            case Post():
+                self._to_post.update(dict.fromkeys(work.uids))
+                self._post_if_due()
             case _:
                 self._put(work)
 
@@ -153,6 +174,7 @@ class Scheduler:
             self._feed()
         elif isinstance(work, Confirm):
             self._confirming.difference_update(work.uids)
+        self._post_if_due()  # the last chunk linked: the pool goes, before the queue drains
         self._confirm_if_due()
         self._ready.task_done()
 
@@ -162,11 +184,13 @@ class Scheduler:
         self._running[type(work)] -= 1
         if isinstance(work, Confirm):
             self._confirming.difference_update(work.uids)
+        self._set_aside[type(work)] += 1
         self._feed()
         self._confirm_if_due()
         asyncio.get_running_loop().call_later(delay, self._again, work)
 
     def _again(self, work: Work) -> None:
+        self._set_aside[type(work)] -= 1
         self.enqueue(work)
         self._ready.task_done()  # the failed round's; enqueue counted the new one
 
@@ -185,10 +209,13 @@ class Scheduler:
         self._links += links
 
     def speculate(self) -> bool:
-        """Whether to send a chunk's neighbor_history alongside its per-id elink: while chunks
-        mostly bring new targets; not once a third of them overlap earlier chunks (then their
-        History entries go unused and the targets are posted)."""
-        return self._chunks_linked < 3 or self._chunks_posted * 3 < self._chunks_linked
+        """Whether to send a chunk's neighbor_history alongside its per-id elink: for the first
+        chunk (nothing is known yet), then while chunks mostly bring a page or more of new
+        targets each; not once a third of them were pooled (their History entries go unused)."""
+        if not self._chunks_linked:
+            blind, self._blind_speculation = self._blind_speculation, False
+            return blind
+        return self._chunks_posted * 3 < self._chunks_linked
 
     # -- policies ----------------------------------------------------------------------------
     def _put(self, work: Work) -> None:
@@ -206,6 +233,8 @@ class Scheduler:
             self._confirm_if_due()  # the last page to go out opens the tail
         elif isinstance(work, Confirm):
             work = self._confirm_batch()
+        elif isinstance(work, Post):
+            work = self._post_batch()
         return work
 
     def _feed(self) -> None:
@@ -238,9 +267,9 @@ class Scheduler:
         """None before every page is sent; then 0 while pages are out, 1 with one page left,
         2 with none. The gaps known at each stage are confirmed then, so the last confirmation,
         which waits for the slowest page, asks only for the few ids that page lacked."""
-        if self._unlinked or self._short_pages or self._queued[Page]:
+        if self._unlinked or self._short_pages or self._queued[Page] or self._to_post:
             return None
-        if self._open(Link) or self._open(History):
+        if self._open(Link) or self._open(History) or self._open(Post):
             return None
         running = self._running[Page]
         return 2 if not running else 1 if running == 1 else 0
@@ -251,8 +280,10 @@ class Scheduler:
         return not (
             self._unlinked
             or self._short_pages
+            or self._to_post
             or self._open(Link)
             or self._open(History)
+            or self._open(Post)
             or self._open(Page)
         )
 
@@ -282,3 +313,31 @@ class Scheduler:
         self._to_confirm.clear()
         self._confirming.update(uids)
         return Confirm(tuple(uids))
+
+    def _linking_over(self) -> bool:
+        """No chunk is waiting for, or in, its elink or its neighbor_history (set aside
+        included): no target will join the pool from a chunk's links any more."""
+        return not (
+            self._unlinked
+            or any(self._open(kind) + self._set_aside[kind] for kind in (Link, History))
+        )
+
+    def _post_if_due(self) -> None:
+        """Post the pool once a page's worth waits, or whatever waits once linking is over."""
+        if not self._to_post or self._post_queued:
+            return
+        if len(self._to_post) >= self._page_size or self._linking_over():
+            self._post_queued = True
+            self._put(Post(()))
+
+    def _post_batch(self) -> Post:
+        """The ids to post now: the oldest whole pages of the pool, or all of it once linking
+        is over."""
+        self._post_queued = False
+        size = len(self._to_post)
+        if not self._linking_over():
+            size -= size % self._page_size
+        uids = tuple(itertools.islice(self._to_post, size))
+        for uid in uids:
+            del self._to_post[uid]
+        return Post(uids)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterator
 from harvester.errors import HarvesterError, NcbiTransientError, ParseError, TransportError
 from harvester.eutils.xmlstream import TooLarge
 from harvester.workflow.keyed import UnjoinableRecords
-from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Work
+from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Post, Work
 
 __all__ = ["RECOVERABLE", "ROUNDS", "SetAside", "describe"]
 
@@ -37,6 +37,8 @@ def describe(work: Work) -> str:
             return f"the elink of chunk {chunk.chunk}"
         case History(chunk, _):
             return f"putting chunk {chunk}'s targets on the History server"
+        case Post(uids):
+            return f"the epost of {len(uids)} targets"
         case Check(entry):
             return f"the size check of History entry {entry.query_key} (chunk {entry.chunk})"
         case Page(entry, retstart, _):
@@ -55,6 +57,8 @@ def _keys(work: Work) -> Iterator[Hashable]:
             yield ("link", chunk.chunk)
         case History(chunk, _):
             yield ("history", chunk)
+        case Post(uids):
+            yield from (("post", uid) for uid in uids)
         case Check(entry):
             yield ("check", entry.entry)
         case Page(entry, retstart, _):

@@ -7,7 +7,8 @@ leaves a store that resuming can trust: resuming is "planned minus done".
     sources  position -> uid, status (NULL until linked, then linked / no_links / unknown)
     chunks   a batch of sources: linked?, how its targets reach the History server (mode)
     edges    the index: source, link name, rank, target, score
-    targets  each distinct target once: the chunk that claimed it, its link name, its state
+    targets  each distinct target once: the chunk that claimed it, its link name, its state,
+             the History entry holding it (NULL while it waits to be posted with others)
     entries  History entries (WebEnv, query key, size checked) that hold targets to fetch
     pages    finished fetch pages of an entry
     records  extracted fields (or the whole record) per target: what the output shows
@@ -16,6 +17,7 @@ leaves a store that resuming can trust: resuming is "planned minus done".
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import os
@@ -45,7 +47,7 @@ CREATE TABLE IF NOT EXISTS edges(
     target INTEGER NOT NULL, score INTEGER, PRIMARY KEY(source, link, rank)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS targets(
     uid INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, link INTEGER NOT NULL,
-    state INTEGER NOT NULL DEFAULT {TargetState.PENDING:d});
+    state INTEGER NOT NULL DEFAULT {TargetState.PENDING:d}, entry INTEGER);
 CREATE INDEX IF NOT EXISTS targets_by_chunk ON targets(chunk, state);
 CREATE TABLE IF NOT EXISTS entries(
     entry INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, link INTEGER,
@@ -58,6 +60,21 @@ CREATE TABLE IF NOT EXISTS records(uid INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS kept(batch INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS notes(at REAL NOT NULL, text TEXT NOT NULL);
 """
+
+
+def _with_target_entries(db: sqlite3.Connection) -> None:
+    """The targets' History entry column and its index; a store made before targets named
+    their entry gets the column, filled from its entries (each chunk's, or link name's,
+    targets in its latest entry), so a resumed run finds what is already posted."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(targets)")}
+    if "entry" not in columns:
+        db.execute("ALTER TABLE targets ADD COLUMN entry INTEGER")
+        db.execute(
+            "UPDATE targets SET entry=(SELECT max(e.entry) FROM entries e WHERE "
+            "e.chunk=targets.chunk AND (e.link IS NULL OR e.link=targets.link) AND e.state!=?)",
+            (EntryState.REPLACED,),
+        )
+    db.execute("CREATE INDEX IF NOT EXISTS targets_by_entry ON targets(entry, state)")
 
 
 def _lock(job_dir: Path) -> int:
@@ -107,7 +124,8 @@ def in_use(job_dir: Path) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A History entry holding targets of one chunk (one link name, or all for a post)."""
+    """A History entry: a neighbor_history entry holding one chunk's targets of one link name
+    (`link`), or an epost (`link` None) of targets pooled from chunks from `chunk` on."""
 
     entry: int
     chunk: int
@@ -157,6 +175,7 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
+            _with_target_entries(self.db)
             self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # store_mark.py
         except OSError as exc:
             self._release_lock()
@@ -189,6 +208,7 @@ class Store:
         for table in tables:
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
         self.db.executescript(SCHEMA)
+        _with_target_entries(self.db)
         self.db.execute("VACUUM")
 
     @contextlib.contextmanager
@@ -276,11 +296,15 @@ class Store:
         statuses: dict[int, SourceStatus],
         edges: Sequence[tuple[int, int, int, int, int | None]],
         linknames: Sequence[str] | None = None,
+        history_from: int = 1,
     ) -> tuple[Posting, int]:
         """Store a chunk's index and claim its new targets; returns (mode, targets claimed),
         the mode saying how they will be posted:
-        'history' when every target is new to this job and belongs to one link name,
-        'post' when some were already claimed by earlier chunks, 'none' when nothing is new.
+        'history' when every target is new to this job, belongs to one link name, and each
+        link name has at least `history_from` of them (a page: a neighbor_history entry is
+        worth its size check only when it fills pages);
+        'post' otherwise, when some are new: pooled with other chunks' and posted together;
+        'none' when nothing is new.
         `linknames`, when given, replaces the numbered names in the same transaction (names
         first seen in this chunk's answer), so resume and output keep them."""
         with self._tx() as db:
@@ -306,13 +330,15 @@ class Store:
                 ((t, chunk, link) for t, link in distinct.items()),
             )
             claimed = db.total_changes - before
-            mode = (
-                Posting.NONE
-                if claimed == 0
-                else (
-                    Posting.HISTORY if claimed == len(distinct) == per_link_total else Posting.POST
-                )
-            )
+            per_link = collections.Counter(distinct.values())
+            if claimed == 0:
+                mode = Posting.NONE
+            elif claimed == len(distinct) == per_link_total and min(per_link.values()) >= (
+                history_from
+            ):
+                mode = Posting.HISTORY
+            else:
+                mode = Posting.POST
             db.execute("UPDATE chunks SET linked=1, mode=? WHERE chunk=?", (mode, chunk))
         return mode, claimed
 
@@ -364,8 +390,9 @@ class Store:
         )
 
     # -- History entries and pages ---------------------------------------------------------
-    def add_entries(self, rows: Sequence[tuple[int, int | None, str, str, int]]) -> list[Entry]:
-        """Record new entries (chunk, link, webenv, query_key, expected) in one transaction."""
+    def add_entries(self, rows: Sequence[tuple[int, int, str, str, int]]) -> list[Entry]:
+        """Record a chunk's neighbor_history entries (chunk, link, webenv, query_key, expected)
+        in one transaction, each holding the chunk's targets of its link name."""
         with self._tx() as db:
             ids = []
             for chunk, link, webenv, key, expected in rows:
@@ -374,8 +401,66 @@ class Store:
                     "VALUES(?, ?, ?, ?, ?, ?)",
                     (chunk, link, webenv, key, expected, time.time()),
                 )
+                db.execute(
+                    "UPDATE targets SET entry=? WHERE chunk=? AND link=?",
+                    (cur.lastrowid, chunk, link),
+                )
                 ids.append(cur.lastrowid)
         return [self.entry(i) for i in ids if i is not None]
+
+    def add_post(self, uids: Sequence[int], webenv: str, query_key: str) -> Entry:
+        """Record an epost of `uids` (targets of any chunks) as one entry holding them. Its
+        size is known, as we posted it: no size check; the pages and the confirmation by id
+        say which of them NCBI has. Named by the earliest chunk among them."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO entries(chunk, link, webenv, query_key, expected, reported, created)"
+                " VALUES(-1, NULL, ?, ?, ?, ?, ?)",
+                (webenv, query_key, len(uids), len(uids), time.time()),
+            )
+            entry = cur.lastrowid
+            db.executemany("UPDATE targets SET entry=? WHERE uid=?", ((entry, u) for u in uids))
+            db.execute(
+                "UPDATE entries SET chunk=coalesce((SELECT min(chunk) FROM targets WHERE entry=?),"
+                " -1) WHERE entry=?",
+                (entry, entry),
+            )
+        assert entry is not None
+        return self.entry(entry)
+
+    def entry_targets(self, entry: int, pending_only: bool = False) -> list[int]:
+        """The targets an entry holds (those still without a record), ascending."""
+        where, args = "WHERE entry=?", [entry]
+        if pending_only:
+            where, args = where + " AND state=?", [entry, TargetState.PENDING]
+        rows = self.db.execute(f"SELECT uid FROM targets {where} ORDER BY uid", args)
+        return [r[0] for r in rows]
+
+    def count_entry_pending(self, entry: int) -> int:
+        """How many of an entry's targets still lack a record."""
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM targets WHERE entry=? AND state=?",
+                (entry, TargetState.PENDING),
+            ).fetchone()[0]
+        )
+
+    def unposted(self, chunk: int | None = None) -> list[int]:
+        """Pending targets of linked chunks that no open entry holds and none will: on no
+        entry in a chunk pooling its targets (post) or in a history chunk whose neighbor_history
+        answered (some of its targets are on entries: it left a link name out), or on an entry
+        replaced (its WebEnv lost) before the new one was recorded. Of one chunk, if given; in
+        chunk order."""
+        where = "" if chunk is None else f"AND t.chunk={int(chunk)}"
+        rows = self.db.execute(
+            "SELECT t.uid FROM targets t JOIN chunks c ON c.chunk=t.chunk "
+            "WHERE t.state=? AND c.linked=1 AND (t.entry IS NULL AND (c.mode=? OR "
+            "EXISTS(SELECT 1 FROM targets p WHERE p.chunk=c.chunk AND p.entry IS NOT NULL)) "
+            "OR t.entry IN (SELECT entry FROM entries WHERE state!=?)) "
+            f"{where} ORDER BY t.chunk, t.uid",
+            (TargetState.PENDING, Posting.POST, EntryState.OPEN),
+        )
+        return [r[0] for r in rows]
 
     def entry(self, entry: int) -> Entry:
         row = self.db.execute(
@@ -396,11 +481,12 @@ class Store:
             )
         ]
 
-    def chunk_has_entries(self, chunk: int) -> bool:
-        return (
-            self.db.execute("SELECT 1 FROM entries WHERE chunk=? LIMIT 1", (chunk,)).fetchone()
-            is not None
-        )
+    def chunk_posted(self, chunk: int) -> bool:
+        """Whether any target the chunk claimed is on a History entry."""
+        row = self.db.execute(
+            "SELECT 1 FROM targets WHERE chunk=? AND entry IS NOT NULL LIMIT 1", (chunk,)
+        ).fetchone()
+        return row is not None
 
     def set_reported(self, entry: int, count: int) -> None:
         self.db.execute("UPDATE entries SET reported=? WHERE entry=?", (count, entry))

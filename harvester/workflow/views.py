@@ -52,8 +52,9 @@ class StoreView:
         }
 
     def floor_requests(self, page_size: int) -> int:
-        """The fewest requests this job's index allows: one elink per chunk, one history or
-        post request and one size check per entry, and full pages."""
+        """The fewest requests this job's index allows (plan.request_floor): one elink per
+        chunk, a neighbor_history and a size check per entry of a chunk with entries of its own,
+        one epost for all pooled targets, and full pages."""
         rows = self.store.db.execute("SELECT chunk, linked, mode FROM chunks").fetchall()
         sizes = self.store.chunk_link_counts
         linked = (
