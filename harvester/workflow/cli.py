@@ -74,6 +74,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--restart", action="store_true", help="forget the job directory's progress and start over"
     )
     run_parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="bring a finished job up to date: elink asked again for every source, only new "
+        "targets and records NCBI changed since the last run fetched (mdat), CHANGES.jsonl "
+        "written in the job directory; a refresh cut short resumes on the next run",
+    )
+    run_parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bars or summary (warnings still)"
     )
     run_parser.set_defaults(handler=run_command)
@@ -115,7 +122,7 @@ def _load(args: argparse.Namespace) -> JobConfig:
 
 def run_command(args: argparse.Namespace) -> int:
     job = _load(args)
-    options = RunOptions(restart=args.restart, quiet=args.quiet)
+    options = RunOptions(restart=args.restart, refresh=args.refresh, quiet=args.quiet)
     summary = run(job, options)
     if not args.quiet:
         print_summary(summary)

@@ -29,6 +29,8 @@ from harvester.workflow.hedge import HedgePolicy, Hedger
 from harvester.workflow.history import Forgetting, OpenEntries
 from harvester.workflow.index import index_of, register_new
 from harvester.workflow.keyed import UnjoinableRecords
+from harvester.workflow.known import KnownRecords
+from harvester.workflow.known_entries import KnownEntries
 from harvester.workflow.linking import Linker
 from harvester.workflow.scheduler import Check, Confirm, History, Link, Page, Scheduler, Work
 from harvester.workflow.setaside import SetAside, describe
@@ -51,8 +53,15 @@ class Harvest:
     """Runs (or resumes) one job against one client and one store."""
 
     def __init__(
-        self, job: JobConfig, store: Store, client: EutilsClient, hedge: HedgePolicy | None = None
+        self,
+        job: JobConfig,
+        store: Store,
+        client: EutilsClient,
+        hedge: HedgePolicy | None = None,
+        known: KnownRecords | None = None,
     ) -> None:
+        """`known`: records already held (a refresh's previous store), fetched only if NCBI
+        says they changed (known_entries.py)."""
         self.job, self.store, self.client = job, store, client
         self.stats = client.stats
         self.names = store.linknames() or list(job.linknames)
@@ -64,7 +73,11 @@ class Harvest:
         self.hedger = Hedger.for_client(client, hedge)
         self.fetcher = Fetcher(job, client, self.hedger)
         self.linker = Linker(job, client, self.hedger)
-        self.entries = OpenEntries(store, self.scheduler, job.fetch.page_size, self.stats)
+        self.entries = (
+            OpenEntries(store, self.scheduler, job.fetch.page_size, self.stats)
+            if known is None
+            else KnownEntries(store, self.scheduler, self.stats, job, known, self.fetcher.extractor)
+        )
         self.forgetting = Forgetting()
         self.set_aside = SetAside(client.config.backoff().cap, client.gate.now)
         self.progressed = False
@@ -117,6 +130,10 @@ class Harvest:
         ]
         if uncovered:
             self.scheduler.enqueue(Confirm(tuple(uncovered)))
+
+    def said_known(self) -> list[str]:
+        """The warnings of validating known records (a db NCBI would not answer mdat for)."""
+        return self.entries.warnings if isinstance(self.entries, KnownEntries) else []
 
     def _has_ready(self) -> bool:
         return self.scheduler.has_ready()
@@ -239,6 +256,9 @@ class Harvest:
 
     async def check(self, entry: Entry) -> None:
         try:
+            if isinstance(self.entries, KnownEntries) and self.entries.validates(entry):
+                await self.entries.validate(entry, self.client)  # its known targets: mdat
+                return
             found = await self.client.esearch(
                 self.job.db, f"#{entry.query_key}", webenv=entry.webenv, retmax=0
             )
