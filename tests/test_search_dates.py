@@ -109,6 +109,6 @@ def test_a_dated_term_harvests_only_the_sources_in_range(
 
 
 def test_the_emulator_refuses_dates_it_does_not_have(tmp_path: Path, capsys) -> None:
-    job = _term_job(tmp_path, mindate=2000, maxdate=2001, datetype="mdat")
+    job = _term_job(tmp_path, mindate=2000, maxdate=2001, datetype="edat")
     assert main(["run", str(job), "--quiet"]) == 5
-    assert "no mdat dates for db=pubmed" in capsys.readouterr().err
+    assert "no edat dates for db=pubmed" in capsys.readouterr().err

@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from harvester.emulator import connection, faults, gatekeeper, hostile, render
+from harvester.emulator.clock import day_text
 from harvester.emulator.datelimits import date_test
 from harvester.emulator.fetch import RecordPage, efetch_body, esummary_body
 from harvester.emulator.linklists import DB_LIST, DB_MENUS, LEGACY_DBS, einfo_links
@@ -84,7 +85,7 @@ def einfo(state: State, p: Params) -> Body:
         menu_name,
         description,
         state.dataset.count(db),
-        "2026/11/01 00:00",
+        f"{day_text(state.dataset.clock.day)} 00:00" if state.dataset.dated else "2026/11/01 00:00",
         fields,
         links,
     )

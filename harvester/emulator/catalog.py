@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 
-from harvester.emulator import bulk
+from harvester.emulator import bulk, dated
 from harvester.emulator import render_records as rr
 from harvester.emulator.dataset import Dataset
 from harvester.emulator.graph import mix
@@ -25,6 +25,8 @@ class Catalog:
 
     def efetch(self, fmt: str, db: str, uid: int) -> str | None:
         """A record's efetch text; a gene's comments, its bulk, are added uncached."""
+        if self.ds.dated and not self._present(db, uid):
+            return None
         text = self._cached(fmt, db, uid)
         if text is None or fmt != "entrezgene":
             return text
@@ -41,10 +43,27 @@ class Catalog:
 
     def _gene_comments(self, uid: int) -> str:
         count = self.gene_comment_count(uid)
-        pmids = [p for p, _ in self.ds.links("gene_pubmed", uid)] if count else []
+        pmids = [p for p, _ in self._record_links("gene", "gene_pubmed", uid)] if count else []
         return bulk.entrezgene_comments(count, pmids, self.ds.spec.seed, uid)
 
+    def _present(self, db: str, uid: int) -> bool:
+        """Whether a generated record exists as of the dataset's day (others: as undated)."""
+        return self.ds.index(db, uid) is None or self.ds.known(db, uid)
+
+    def _record_links(self, db: str, linkname: str, uid: int) -> list[tuple[int, int]]:
+        """Links a record's content cites: as of its last revision when the dataset is dated,
+        so its content changes only when its mdat moves (clock.py)."""
+        if not self.ds.dated:
+            return self.ds.links(linkname, uid)
+        return self.ds.links_on(linkname, uid, self.ds.mdat(db, uid))
+
     def _efetch(self, fmt: str, db: str, uid: int) -> str | None:
+        text = self._efetch_undated(fmt, db, uid)
+        if text is None or not self.ds.dated:
+            return text
+        return dated.stamp_efetch(self.ds, fmt, db, uid, text)
+
+    def _efetch_undated(self, fmt: str, db: str, uid: int) -> str | None:
         r = self.records
         if fmt == "snp_exchangeset":
             s = r.snp(uid)
@@ -78,9 +97,17 @@ class Catalog:
 
     def _references(self, uid: int) -> list[int]:
         """The PMIDs an article cites (its pubmed_pubmed_refs links, oldest first)."""
-        return sorted(t for t, _ in self.ds.links("pubmed_pubmed_refs", uid))
+        return sorted(t for t, _ in self._record_links("pubmed", "pubmed_pubmed_refs", uid))
 
     def summary_v1(self, db: str, uid: int) -> list[rr.Item] | None:
+        if self.ds.dated and not self._present(db, uid):
+            return None
+        fields = self._summary_v1(db, uid)
+        if fields is None or not self.ds.dated:
+            return fields
+        return dated.stamp_items(self.ds, db, uid, fields)
+
+    def _summary_v1(self, db: str, uid: int) -> list[rr.Item] | None:
         r = self.records
         if db == "snp":
             s = r.snp(uid)
@@ -135,6 +162,14 @@ class Catalog:
         return None
 
     def summary_v2(self, db: str, uid: int) -> list[rr.Node] | None:
+        if self.ds.dated and not self._present(db, uid):
+            return None
+        nodes = self._summary_v2(db, uid)
+        if nodes is None or not self.ds.dated:
+            return nodes
+        return dated.stamp_nodes(self.ds, db, uid, nodes)
+
+    def _summary_v2(self, db: str, uid: int) -> list[rr.Node] | None:
         r = self.records
         if db == "snp":
             s = r.snp(uid)
@@ -148,7 +183,7 @@ class Catalog:
         if db in ("protein", "nuccore"):
             q = r.seq(db, uid)
             return rr.seq_nodes(q) if q else None
-        v1 = self.summary_v1(db, uid)
+        v1 = self._summary_v1(db, uid)
         return _items_to_nodes(v1) if v1 is not None else None
 
 

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from harvester.emulator import hostile
+from harvester.emulator.clock import REFERENCE, parse_day
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.faults import KINDS, FaultPlan
 from harvester.emulator.latency import PRESETS
@@ -44,6 +45,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--dataset",
         default="tiny",
         help="dataset name in configs/datasets/ or a YAML path (default tiny)",
+    )
+    parser.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="serve the dataset as it was on this day: records and links added later are "
+        "left out, records carry their creation and modification dates, and esearch answers "
+        f"datetype=mdat by them (the dataset grows and is revised at per-db rates; default: "
+        f"as of {REFERENCE}, undated; see emulator/clock.py)",
     )
     parser.add_argument(
         "--history-ttl",
@@ -163,8 +172,15 @@ def config_from_args(args: argparse.Namespace, **extra: Any) -> EmulatorConfig:
         raise ConfigError("--speedup must be positive and rate limits at least 1")
     if conduct["shared_load"] < 0:
         raise ConfigError("--shared-load must be 0 or more requests/s")
+    as_of = getattr(args, "as_of", None)
+    if as_of:
+        try:
+            as_of = parse_day(as_of).isoformat()
+        except ValueError as exc:
+            raise ConfigError(f"--as-of: {exc}") from None
     return EmulatorConfig(
         dataset=args.dataset,
+        as_of=as_of or None,
         host=args.host,
         port=args.port,
         history_ttl=args.history_ttl,

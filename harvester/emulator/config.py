@@ -20,6 +20,9 @@ class EmulatorConfig:
     """Everything that shapes an emulator run; equal configs answer identically."""
 
     dataset: str | Path | None = "tiny"
+    as_of: str | None = None
+    """Serve the dataset as it was on this day, `YYYY-MM-DD` (`serve --as-of`; also written
+    `DATASET@YYYY-MM-DD`); None: as the dataset is, undated (emulator/clock.py)."""
     host: str = "127.0.0.1"
     port: int = 0
     history_ttl: float = 3600.0

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from harvester.emulator import linkrules, seeddata
+from harvester.emulator.clock import REFERENCE, Clock, parse_day
 from harvester.emulator.graph import BlockGraph, UidMap, mix, salt_of
 from harvester.emulator.linklists import LINKS
 from harvester.emulator.spec import DatasetSpec
@@ -21,6 +22,14 @@ PROTEIN_BASE, NUCCORE_BASE = 500_000_000, 600_000_000
 
 Link = tuple[int, int]
 """(target uid, score); score 0 means NCBI sends no score."""
+BLOCK_LINKS = {
+    "gene_snp": ("gene_snp", True),
+    "snp_gene": ("gene_snp", False),
+    "gene_pubmed": ("gene_pubmed", True),
+    "pubmed_gene": ("gene_pubmed", False),
+}
+"""Link names read straight off a block graph (forward: from its sources): the ones that also
+carry links removed over time (the clock's `removal_day`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +94,11 @@ class Dataset:
             "nuccore": [],
         }
         self._seed_sets = {db: frozenset(uids) for db, uids in self._seed_uids.items()}
+        self.dated = bool(spec.as_of)
+        """Served as of a day (`--as-of`): records carry their dates, and what was born or
+        added after the day is left out. Without it, the dataset is as of `clock.REFERENCE`."""
+        self.clock = Clock(seed, parse_day(spec.as_of) if spec.as_of else REFERENCE)
+        self._counts: dict[str, int] = {}
 
     # -- existence -------------------------------------------------------------------------
     def index(self, db: str, uid: int) -> int | None:
@@ -100,19 +114,33 @@ class Dataset:
         if uid in self._seed_set(db):
             return True
         index = self.index(db, uid)
-        if index is None:
+        if index is None or not self._born(db, index):
             return False
         return not (db == "snp" and self.is_withdrawn_snp(index))
 
     def known(self, db: str, uid: int) -> bool:
         """Whether a uid is in the db at all (a withdrawn SNP still has links)."""
-        return uid in self._seed_set(db) or self.index(db, uid) is not None
+        if uid in self._seed_set(db):
+            return True
+        index = self.index(db, uid)
+        return index is not None and self._born(db, index)
+
+    def _born(self, db: str, index: int) -> bool:
+        return not self.dated or self.clock.born(db, index)
+
+    def mdat(self, db: str, uid: int) -> int:
+        """A record's modification date (a day ordinal) as of the dataset's day."""
+        return self.clock.mdat(db, self.index(db, uid))
 
     def _seed_set(self, db: str) -> frozenset[int]:
         return self._seed_sets.get(db, frozenset())
 
     def count(self, db: str) -> int:
         uid_map = self.maps.get(db)
+        if self.dated and uid_map:
+            if db not in self._counts:
+                self._counts[db] = sum(1 for _ in self.uids(db))
+            return self._counts[db]
         return len(self._seed_uids.get(db, [])) + (uid_map.count if uid_map else 0)
 
     def uids(self, db: str) -> Iterator[int]:
@@ -120,12 +148,72 @@ class Dataset:
         yield from self._seed_uids.get(db, [])
         uid_map = self.maps.get(db)
         if uid_map:
-            yield from (uid_map.uid(k) for k in range(uid_map.count))
+            born = range(uid_map.count)
+            if self.dated:
+                born = (k for k in born if self.clock.born(db, k))  # type: ignore[assignment]
+            yield from (uid_map.uid(k) for k in born)
 
     # -- links -----------------------------------------------------------------------------
     def links(self, linkname: str, uid: int) -> list[Link]:
         """A source's links under one link name, in NCBI's order (descending uid; the similar
-        articles families by relevance)."""
+        articles families by relevance), as of the dataset's day."""
+        if not self.dated:
+            return self._links(linkname, uid)
+        return self.links_on(linkname, uid, self.clock.day)
+
+    def links_on(self, linkname: str, uid: int, day: int) -> list[Link]:
+        """A source's links as they were on `day` (a day ordinal): those added by then, and
+        those removed since."""
+        found = self._links(linkname, uid)
+        ln = LINKS.get(linkname)
+        index = self.index(ln.dbfrom, uid) if ln else None
+        if ln is None or index is None or uid in self.seed_links.get(linkname, {}):
+            return found
+        clock, dbs = self.clock, (ln.dbfrom, ln.dbto)
+        births = clock.birth(ln.dbfrom, index)
+        kept = [
+            (t, s)
+            for t, s in found
+            if clock.link_day(dbs, (births, self._birth(ln.dbto, t)), (uid, t)) <= day
+        ]
+        ghosts = self._removed(linkname, index, day)
+        if not ghosts:
+            return kept
+        return sorted({*kept, *((t, 0) for t in ghosts)}, reverse=True)
+
+    def _birth(self, db: str, uid: int) -> int:
+        return self.clock.birth(db, self.index(db, uid))
+
+    def _removed(self, linkname: str, index: int, day: int) -> list[int]:
+        """Targets of links a source had on `day` that are gone by the dataset's REFERENCE."""
+        block = BLOCK_LINKS.get(linkname)
+        if block is None:
+            return []
+        graph: BlockGraph = getattr(self, block[0])
+        ln = LINKS[linkname]
+        gene_db, other_db = (ln.dbfrom, ln.dbto) if block[1] else (ln.dbto, ln.dbfrom)
+        w = graph.window
+        if block[1]:
+            gene, j = index, index + w
+            if j >= graph.count or graph.starts[j] == graph.starts[j + 1]:
+                return []
+            other = graph.starts[j]
+        else:
+            home = graph.home(index)
+            if home is None or graph.starts[home] != index or home - w < 0:
+                return []
+            gene, other = home - w, index
+        died = self.clock.removal_day(gene_db, gene)
+        if died is None or graph.spill[gene] or not 0 <= other < graph.n_targets:
+            return []
+        uids = (self.maps[gene_db].uid(gene), self.maps[other_db].uid(other))
+        births = (self.clock.birth(gene_db, gene), self.clock.birth(other_db, other))
+        added = self.clock.link_day((gene_db, other_db), births, uids)
+        if not added <= day < died:
+            return []
+        return [uids[1] if block[1] else uids[0]]
+
+    def _links(self, linkname: str, uid: int) -> list[Link]:
         seeded = self.seed_links.get(linkname, {}).get(uid)
         if seeded is not None:
             return list(seeded)

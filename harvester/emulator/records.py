@@ -195,11 +195,11 @@ class Records:
         t = self.ds.index("snp", uid)
         assert t is not None
         graph, gene_map = self.ds.gene_snp, self.ds.maps["gene"]
-        genes = tuple(
-            (g.symbol, g.uid)
-            for g in (self.gene(gene_map.uid(s)) for s in graph.sources(t))
-            if g is not None
-        )
+        sources = [gene_map.uid(s) for s in graph.sources(t)]
+        if self.ds.dated:  # its genes as of its last revision (clock.py)
+            day = self.ds.mdat("snp", uid)
+            sources = sorted(g for g, _ in self.ds.links_on("snp_gene", uid, day))
+        genes = tuple((g.symbol, g.uid) for g in map(self.gene, sources) if g is not None)
         home = self.gene(gene_map.uid(graph.home(t) or 0))
         assert home is not None
         h = self._h(103, t)

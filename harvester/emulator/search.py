@@ -1,7 +1,8 @@
 """The subset of Entrez's term language the seed examples use, evaluated over a dataset.
 
 Grammar: terms joined by AND / OR / NOT (upper case, as NCBI requires), parentheses, quoted
-phrases, `value[FIELD]` tags and `#N` history references. As on NCBI, a phrase that matches
+phrases, `value[FIELD]` tags (`A:B[MDAT]` a range of modification dates) and `#N` history
+references. As on NCBI, a phrase that matches
 nothing is reported in PhraseNotFound and dropped from the query; an unknown field tag goes to
 FieldNotFound. Evaluation scans the db, so it suits the small datasets tests and demos use.
 """
@@ -13,7 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from harvester.emulator.catalog import Catalog
+from harvester.emulator.clock import PACES
 from harvester.emulator.linklists import LINKS
+from harvester.search_dates import date_span
 
 ORGANISMS = {
     "human": 9606,
@@ -42,6 +45,8 @@ FIELD_ALIASES = {
     "uid": "uid",
     "filter": "filter",
     "sb": "filter",
+    "modification date": "mdat",
+    "date - modification": "mdat",
 }
 TOKEN = re.compile(r'\s*(\(|\)|"[^"]*"(?:\[[^\]]*\])?|#\d+|[^\s()"]+(?:\s*\[[^\]]*\])?)')
 
@@ -157,6 +162,8 @@ class Searcher:
             if ln is None or ln.dbfrom != db:
                 return lambda uid: False
             return lambda uid: bool(self.catalog.ds.links(ln.name, uid))
+        if tag == "mdat" and db in PACES:
+            return self._mdat(value)
         if tag in ("tax_id", "orgn"):
             taxid = ORGANISMS.get(value) or _int(value.removeprefix("txid"))
             return lambda uid: self._taxid(uid) == taxid
@@ -189,6 +196,16 @@ class Searcher:
         if tag == "all":
             return lambda uid: str(uid) == value
         return None
+
+    def _mdat(self, value: str) -> Callable[[int], bool]:
+        """`2026/10/01[MDAT]` or a range `2026/10/01:2026/11/01[MDAT]`, by whole days."""
+        low, _, high = value.partition(":")
+        try:
+            first, last = date_span(low)[0], date_span(high or low)[1]
+        except ValueError:
+            return lambda uid: False
+        ds, a, b = self.catalog.ds, first.toordinal(), last.toordinal()
+        return lambda uid: a <= ds.mdat(self.db, uid) <= b
 
     def _taxid(self, uid: int) -> int | None:
         r = self.catalog.records

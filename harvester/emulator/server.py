@@ -53,7 +53,7 @@ def build_state(
     sleep: Sleep | None = None,
 ) -> State:
     """The handlers' shared state; `clock` and `sleep` let tests drive time without waiting."""
-    dataset = dataset or Dataset(load_spec(config.dataset))
+    dataset = dataset or Dataset(load_spec(config.dataset, config.as_of))
     clock = clock or time.monotonic
     history = HistoryStore(config.history_ttl, config.max_query_keys, clock, seed=config.seed)
     state = State(config, dataset, Catalog(dataset), history)

@@ -52,6 +52,9 @@ class DatasetSpec:
     long_sequence: int = 0
     """Bases in the sequence of the first generated nuccore record, a chromosome-sized GBSeq (a
     text node past libxml2's 10 MB default limit); 0 leaves it an mRNA like the others."""
+    as_of: str = ""
+    """Serve the dataset as it was on this day (`YYYY-MM-DD`, see clock.py): records carry
+    their dates and what came later is left out. Empty: as of clock.REFERENCE, undated."""
 
 
 def _merge(default: Any, data: dict[str, Any], where: str) -> Any:
@@ -77,8 +80,26 @@ def _merge(default: Any, data: dict[str, Any], where: str) -> Any:
     return dataclasses.replace(default, **changes)
 
 
-def load_spec(name_or_path: str | Path | None) -> DatasetSpec:
-    """A spec from a YAML path, a name in configs/datasets/, or the built-in 'tiny' default."""
+def load_spec(name_or_path: str | Path | None, as_of: str | None = None) -> DatasetSpec:
+    """A spec from a YAML path, a name in configs/datasets/, or the built-in 'tiny' default;
+    `NAME@YYYY-MM-DD` (or `as_of`) serves it as of that day."""
+    if isinstance(name_or_path, str) and "@" in name_or_path:
+        name_or_path, _, day = name_or_path.rpartition("@")
+        as_of = as_of or day
+    spec = _load(name_or_path or None)
+    if as_of:
+        spec = dataclasses.replace(spec, as_of=as_of)
+    if spec.as_of:
+        from harvester.emulator.clock import parse_day
+
+        try:
+            spec = dataclasses.replace(spec, as_of=parse_day(spec.as_of).isoformat())
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return spec
+
+
+def _load(name_or_path: str | Path | None) -> DatasetSpec:
     if name_or_path is None or (
         str(name_or_path) == "tiny" and not (DATASETS_DIR / "tiny.yaml").exists()
     ):
@@ -100,6 +121,8 @@ def load_spec(name_or_path: str | Path | None) -> DatasetSpec:
         raise ConfigError(f"{path}{line}: not valid YAML") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a dataset spec must be a mapping")
+    if "as_of" in data and not isinstance(data["as_of"], str):
+        data["as_of"] = str(data["as_of"])  # YAML reads 2026-11-01 as a date
     spec: DatasetSpec = _merge(DatasetSpec(), data, str(path))
     if spec.long_sequence < 0:
         raise ConfigError(f"{path}: 'long_sequence' must be 0 or more bases")
