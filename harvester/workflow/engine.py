@@ -69,7 +69,7 @@ class Harvest:
         answered that einfo did not list, as first seen."""
         self.links = {name: i for i, name in enumerate(self.names)}
         self.slots = Slots(client.concurrency, client.gate, self._has_ready, self.stats)
-        self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size)
+        self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size, known is not None)
         self.hedger = Hedger.for_client(client, hedge)
         self.fetcher = Fetcher(job, client, self.hedger)
         self.linker = Linker(job, client, self.hedger)

@@ -17,18 +17,22 @@ from pathlib import Path
 from typing import Protocol
 
 from harvester.workflow import kept
+from harvester.workflow.states import TargetState
 from harvester.workflow.store import Store
 
 __all__ = ["Known", "KnownRecords", "PreviousStore", "note_server_date", "server_date"]
 
 SERVER_DATE = "server_date"
+MISSING = -1
+"""Where a previous store's withdrawn targets are (no kept batch has this number)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """A record held whole, and the server's day it was fetched (or last found unchanged)."""
+    """A record held whole (None: NCBI said it has none, a withdrawn id), and the server's day
+    it was fetched (or last found unchanged)."""
 
-    body: bytes
+    body: bytes | None
     as_of: datetime.date
 
 
@@ -77,9 +81,18 @@ class PreviousStore:
         self.store.close()
 
     def _blobs(self) -> dict[int, int]:
-        """uid -> the kept batch holding its record (the first copy, as the output took it)."""
+        """uid -> the kept batch holding its record (the first copy, as the output took it), or
+        MISSING for a target NCBI said it has no record for."""
         if self._where is None:
-            where: dict[int, int] = {}
+            where: dict[int, int] = dict.fromkeys(
+                (
+                    uid
+                    for (uid,) in self.store.db.execute(
+                        "SELECT uid FROM targets WHERE state=?", (TargetState.MISSING,)
+                    )
+                ),
+                MISSING,
+            )
             for batch, blob in self.store.db.execute("SELECT batch, data FROM kept"):
                 for uid, _ in kept.unpack(blob):
                     where.setdefault(uid, batch)
@@ -96,7 +109,7 @@ class PreviousStore:
         for uid in uids:
             if uid in where:
                 by_batch.setdefault(where[uid], set()).add(uid)
-        found: dict[int, Known] = {}
+        found = {uid: Known(None, self.as_of) for uid in by_batch.pop(MISSING, ())}
         for batch, wanted in sorted(by_batch.items()):
             (blob,) = self.store.db.execute(
                 "SELECT data FROM kept WHERE batch=?", (batch,)

@@ -78,13 +78,13 @@ class KnownEntries(OpenEntries):
         pending = self.store.chunk_targets(entry.chunk, entry.link, pending_only=True)
         held = self.known.lookup(pending)
         changed = await self._changed(entry, client, held) if held else frozenset()
-        reused = [
-            (uid, (self._value(uid, k.body), k.body))
-            for uid, k in held.items()
-            if changed is not None and uid not in changed
-        ]
-        self.stats.incr("refresh/reused", self.store.commit_records(reused))
-        self.stats.incr("refresh/changed", len(held) - len(reused))
+        unchanged = {
+            uid: k.body for uid, k in held.items() if changed is not None and uid not in changed
+        }
+        reused = [(uid, (self._value(uid, b), b)) for uid, b in unchanged.items() if b is not None]
+        gone = [uid for uid, body in unchanged.items() if body is None]  # still withdrawn
+        self.stats.incr("refresh/reused", self.store.commit_records(reused, gone))
+        self.stats.incr("refresh/changed", len(held) - len(unchanged))
         self.stats.incr("refresh/validations")
         self.validating.discard(entry.entry)
         self.unchecked.discard(entry.entry)
