@@ -209,3 +209,19 @@ def test_a_refresh_killed_and_run_again_ends_as_an_uninterrupted_one(
     changes = (tmp_path / "job" / "CHANGES.jsonl").read_bytes()
     assert changes == (refreshed.job.job_dir / "CHANGES.jsonl").read_bytes()
     assert not (tmp_path / "job" / PREVIOUS_NAME).exists()
+
+
+def test_plan_refresh_counts_the_elink_stage_and_one_mdat_per_set_of_the_finished_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job_file = write_job_file(
+        tmp_path, GENES, fetch={"page_size": PAGE}, elink_batch=20, endpoint=f"embedded:tiny@{A}"
+    )
+    assert main(["plan", str(job_file), "--refresh"]) == InputError.exit_code  # not run yet
+    summary = _run(load_job(job_file), A)
+    capsys.readouterr()
+    assert main(["plan", str(job_file), "--refresh"]) == 0
+    said = capsys.readouterr().out
+    sets, chunks = summary["counts"]["entries"], summary["counts"]["chunks"]
+    assert f"mdat           about {sets} esearch, one per History set" in said
+    assert f"requests       {2 * chunks + sets} + those pages" in said

@@ -12,6 +12,7 @@ from typing import Any
 from harvester.config import OVERRIDE_KEYS, JobConfig, OutputFormat, load_job
 from harvester.errors import InputError
 from harvester.workflow.plan import estimated_floor, floor_seconds
+from harvester.workflow.refresh_plan import refresh_lines
 from harvester.workflow.runner import RunOptions, plan_names, run
 from harvester.workflow.sources import load_source_ids
 from harvester.workflow.store import Store, in_use
@@ -96,6 +97,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="expected links per source id, to estimate fetch pages",
     )
+    plan_parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="the requests `run --refresh` needs to bring the finished job up to date",
+    )
     plan_parser.set_defaults(handler=plan_command)
 
     status_parser = subparsers.add_parser(
@@ -135,6 +141,11 @@ def run_command(args: argparse.Namespace) -> int:
 
 def plan_command(args: argparse.Namespace) -> int:
     job, warnings, rate, found = asyncio.run(plan_names(_load(args), RunOptions()))
+    if args.refresh:
+        for warning in warnings:
+            print(f"harvester: warning: {warning}", file=sys.stderr)
+        print("\n".join(refresh_lines(job, rate)))
+        return 0
     for warning in warnings:
         print(f"harvester: warning: {warning}", file=sys.stderr)
     checked = "not checked" if warnings else "as the endpoint's einfo lists them"
