@@ -289,6 +289,9 @@ class Scheduler:
         """The ids to ask now: all those waiting that are not being asked already."""
         self._confirm_queued = False
         uids = sorted(self._to_confirm - self._confirming)
-        self._to_confirm.clear()
+        whole = len(uids) // self._page_size * self._page_size
+        if self._checks_confirm and whole and not self._nothing_left_to_fetch():
+            uids = uids[:whole]  # whole pages while more is coming; the rest waits for more
+        self._to_confirm.difference_update(uids)
         self._confirming.update(uids)
         return Confirm(tuple(uids))
