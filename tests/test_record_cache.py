@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from processes import reaped
 
+from harvester.cache_keys import default_cache_dir
 from harvester.config import FetchSpec
 from harvester.errors import StoreError
 from harvester.ncbi import FetchVia
@@ -23,7 +24,6 @@ from harvester.workflow.record_cache import (
     CacheFormat,
     RecordCache,
     cache_source,
-    default_cache_dir,
 )
 from harvester.workflow.record_version import RecordVersion
 from harvester.workflow.store_mark import is_job_store

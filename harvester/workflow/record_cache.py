@@ -40,7 +40,6 @@ __all__ = [
     "CachedRecord",
     "RecordCache",
     "cache_source",
-    "default_cache_dir",
 ]
 
 CACHE_NAME = "records.sqlite"
@@ -65,12 +64,6 @@ CREATE INDEX IF NOT EXISTS records_by_use ON records(used);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES('bytes', 0);
 """
-
-
-def default_cache_dir() -> Path:
-    """$XDG_CACHE_HOME/harvester/records (~/.cache/harvester/records by default)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "harvester" / "records"
 
 
 def cache_source(endpoint: str) -> str:
