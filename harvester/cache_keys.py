@@ -98,9 +98,13 @@ def cache_spec(top: Section, base_dir: Path) -> CacheSpec:
         folder = folder if folder.is_absolute() else base_dir / folder
     else:
         top.doc.fail("cache", f"'cache' must be on, off or a folder, got {show(raw)}")
-    if holds_job_store(folder):
+    try:
+        is_job_dir, is_file = holds_job_store(folder), folder.exists() and not folder.is_dir()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long
+        top.doc.fail("cache", f"cache {str(folder)!r} cannot be a folder ({exc})")
+    if is_job_dir:
         top.doc.fail("cache", f"cache {str(folder)!r} is a job directory; name another folder")
-    if folder.exists() and not folder.is_dir():
+    if is_file:
         top.doc.fail("cache", f"cache {str(folder)!r} is a file, not a folder")
     age = top.get("cache_max_age")
     max_age = DEFAULT_MAX_AGE

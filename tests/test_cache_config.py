@@ -100,3 +100,9 @@ def test_durations():
     ]  # fmt: skip
     with pytest.raises(ValueError, match="ten years"):
         duration("4000d")
+
+
+@pytest.mark.parametrize("name", ["bad\\0name", "x" * 5000])
+def test_a_name_no_folder_can_have_is_one_line(tmp_path: Path, name: str):
+    message = fails(tmp_path, MINIMAL + f'cache: "{name}"\n')
+    assert message.startswith("job.yaml:7: cache ") and "cannot be a folder" in message
