@@ -61,6 +61,20 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--job-dir", help="where the job store lives (default OUTPUT.harvest)")
     parser.add_argument("--email", help="your e-mail, sent to NCBI (default $NCBI_EMAIL)")
     parser.add_argument("--tool", help="tool name sent to NCBI (default harvester)")
+    shared = parser.add_mutually_exclusive_group()
+    shared.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="share fetched records with other jobs in this folder ('on': "
+        "$XDG_CACHE_HOME/harvester/records; overrides the job's cache)",
+    )
+    shared.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_const",
+        const="off",
+        help="neither use nor fill the record cache, whatever the job says",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
