@@ -52,11 +52,13 @@ def _kind(value: object) -> str:
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
-def _check_run_arguments(job: object, restart: object, quiet: object) -> None:
+def _check_run_arguments(
+    job: object, restart: object, quiet: object, refresh: object = False
+) -> None:
     """Misuse is one ConfigError naming the argument, not a TypeError deep in the run."""
     if not isinstance(job, JobConfig):
         raise ConfigError(f"harvest takes the Job that load_job returns, got {_kind(job)}")
-    for name, value in (("restart", restart), ("quiet", quiet)):
+    for name, value in (("restart", restart), ("quiet", quiet), ("refresh", refresh)):
         if not isinstance(value, bool):
             raise ConfigError(f"harvest's {name} must be True or False, got {_kind(value)}")
 
@@ -97,18 +99,24 @@ class HarvestResult:
         return self.to_arrow().to_pandas(types_mapper=pandas_types(pyarrow, pandas))
 
 
-async def harvest_async(job: Job, *, restart: bool = False, quiet: bool = True) -> HarvestResult:
-    """Run or resume `job` on the running event loop."""
-    _check_run_arguments(job, restart, quiet)
-    summary = await run_job(job, RunOptions(restart=restart, quiet=quiet))
+async def harvest_async(
+    job: Job, *, restart: bool = False, quiet: bool = True, refresh: bool = False
+) -> HarvestResult:
+    """Run or resume `job` on the running event loop (`refresh`: bring a finished job up to
+    date, fetching only what changed; README, "Refreshing a job")."""
+    _check_run_arguments(job, restart, quiet, refresh)
+    summary = await run_job(job, RunOptions(restart=restart, quiet=quiet, refresh=refresh))
     return HarvestResult(job, summary)
 
 
-def harvest(job: Job, *, restart: bool = False, quiet: bool = True) -> HarvestResult:
-    """Run or resume `job` and wait for it. Inside a running event loop (a notebook, async
-    code) the harvest runs on a loop of its own in a worker thread, so it works there too."""
-    _check_run_arguments(job, restart, quiet)
-    work = harvest_async(job, restart=restart, quiet=quiet)
+def harvest(
+    job: Job, *, restart: bool = False, quiet: bool = True, refresh: bool = False
+) -> HarvestResult:
+    """Run or resume `job` and wait for it (`refresh`: as `run --refresh`). Inside a running
+    event loop (a notebook, async code) the harvest runs on a loop of its own in a worker
+    thread, so it works there too."""
+    _check_run_arguments(job, restart, quiet, refresh)
+    work = harvest_async(job, restart=restart, quiet=quiet, refresh=refresh)
     try:
         asyncio.get_running_loop()
     except RuntimeError:

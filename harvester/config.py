@@ -21,6 +21,7 @@ from typing import Any
 
 from harvester import config_keys as keys
 from harvester import ncbi
+from harvester.cache_keys import CACHE_OFF, CACHE_SWITCHES, CacheSpec, cache_spec
 from harvester.errors import ConfigError, InputError
 from harvester.eutils.concurrency import DEFAULT_CEILING, MAX_CEILING
 from harvester.eutils.pacing import Policy
@@ -47,7 +48,7 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "": (
         "name", "source", "dbfrom", "db", "linkname", "cmd", "fetch", "elink_batch", "fields",
         "output", "endpoint", "policy", "rate", "api_key_env", "email", "tool", "concurrency",
-        "job_dir",
+        "job_dir", "cache", "cache_max_age", "cache_max_mb",
     ),
     "source": ("ids", "file", "column", "term", "mindate", "maxdate", "datetype", "reldate"),
     "fetch": ("via", "rettype", "retmode", "version", "page_size", "max_record_mb", "memory_mb"),
@@ -60,6 +61,7 @@ FORBIDDEN = {
 ALIASES = {"retmax": "fetch.page_size", "batch_size": "elink_batch", "threads": "concurrency"}
 ALIASES.update({k: f"{p}.{k}" for p, names in SCHEMA.items() if p for k in names})
 INT_KEYS = {
+    "cache_max_mb",
     "fetch.page_size",
     "fetch.max_record_mb",
     "fetch.memory_mb",
@@ -78,8 +80,9 @@ OVERRIDE_KEYS = {  # command-line flag (and `harvester.load_job` keyword) -> job
     "job_dir": "job_dir",
     "email": "email",
     "tool": "tool",
+    "cache": "cache",
 }
-PATH_KEYS = ("source.file", "output.path", "job_dir")
+PATH_KEYS = ("source.file", "output.path", "job_dir", "cache")
 """Keys naming a path: relative ones in a job file mean beside the job file, given as an
 override (a flag, a keyword) beside the current folder, as a shell would read them."""
 NAME_KEYS = ("dbfrom", "db", "linkname")
@@ -188,6 +191,9 @@ class JobConfig:
     field_types: tuple[tuple[str, FieldType], ...] = ()
     """The types `fields` declare, by name: applied when a typed output is written (the job
     store keeps the text, so they are not in `fields_key`)."""
+    cache: CacheSpec = CACHE_OFF
+    """The record cache shared by jobs (`cache`, `cache_max_age`, `cache_max_mb`): off unless
+    asked for; not in `semantic_hash`, as it changes how records are obtained, not which."""
     all_links: bool = False
     """`linkname: all` once resolved: every name elink answers is kept, not only `linknames`
     (einfo's), which number the first links; the harvest registers the others as they come."""
@@ -307,7 +313,11 @@ def _apply_overrides(
         if key not in known:
             raise ConfigError(f"unknown override '{key}'{suggest(key, known, ALIASES)}")
         value = given
-        if key in PATH_KEYS and isinstance(value, str | Path) and str(value) != STDOUT:
+        if (
+            key in PATH_KEYS
+            and isinstance(value, str | Path)
+            and str(value) not in (STDOUT, *CACHE_SWITCHES)
+        ):
             value = str(Path(value).expanduser().absolute())
         if key in INT_KEYS and isinstance(value, str) and value.strip().isdigit():
             value = int(value)
@@ -371,6 +381,7 @@ def _build(data: dict[str, Any], doc: Doc, *, base_dir: Path, job_file: Path | N
         concurrency=concurrency,
         job_dir=_beside(base_dir, job_dir) if job_dir else _default_job_dir(output, name, base_dir),
         job_file=job_file,
+        cache=cache_spec(top, base_dir),
         key_lines=tuple(
             (key, doc.at(key)) for key in doc.lines if key.partition("[")[0] in NAME_KEYS
         ),

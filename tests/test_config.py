@@ -227,7 +227,7 @@ def test_unknown_key_suggests_aliases_and_lists_known_keys(tmp_path: Path) -> No
     assert fails(tmp_path, MINIMAL + "zzz: 1\n") == (
         "job.yaml:7: unknown key 'zzz' (known: name, source, dbfrom, db, linkname, cmd, fetch, "
         "elink_batch, fields, output, endpoint, policy, rate, api_key_env, email, tool, "
-        "concurrency, job_dir)"
+        "concurrency, job_dir, cache, cache_max_age, cache_max_mb)"
     )
 
 

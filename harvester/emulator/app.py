@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import datetime
+import email.utils
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -338,6 +340,12 @@ async def ncbi_headers(request: web.Request, response: web.StreamResponse) -> No
     headers.setdefault("Cache-Control", "private")
     headers.setdefault("Access-Control-Allow-Origin", "*")
     headers.setdefault("Access-Control-Expose-Headers", "X-RateLimit-Limit,X-RateLimit-Remaining")
+    dataset = request.app[STATE_KEY].dataset
+    if dataset.dated:  # the serving day (at noon): a client dates the records it got by it
+        day = datetime.date.fromordinal(dataset.clock.day)
+        headers["Date"] = email.utils.format_datetime(
+            datetime.datetime.combine(day, datetime.time(12), datetime.UTC), usegmt=True
+        )
 
 
 async def _stop_renderer(app: web.Application) -> None:

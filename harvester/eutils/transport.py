@@ -9,6 +9,8 @@ their attempt has finished, so a retry never repeats them.
 from __future__ import annotations
 
 import asyncio
+import datetime
+import email.utils
 import logging
 import random
 import re
@@ -108,6 +110,9 @@ class Transport:
         """Told each answer's latency and each 5xx or timeout; says how many may be out."""
         self.reached = False
         """Whether the server has answered once: one never reached is given up on sooner."""
+        self.server_date: datetime.date | None = None
+        """The earliest day (UTC) a good answer's `Date` header gave: the date the records
+        fetched are as of, which a later refresh asks NCBI about (workflow/known.py)."""
 
     async def open(self) -> None:
         """Create the one session; its connector holds twice the configured concurrency, so a
@@ -333,6 +338,7 @@ class Transport:
         if 200 <= resp.status < 300:
             self.concurrency.on_first_byte(max(0.0, self.gate.now() - release.at))
             self._rate_headers(resp, release)
+            self._date_header(resp.headers.get("Date"))
         else:
             body = await resp.content.read(4096)
             outcome = HttpOutcome(
@@ -349,6 +355,17 @@ class Transport:
         remaining = resp.headers.get("X-RateLimit-Remaining", "")
         if limit.isdigit() and remaining.isdigit():
             self.gate.on_rate_headers(release, int(limit), int(remaining))
+
+    def _date_header(self, value: str | None) -> None:
+        """Keep the earliest day a `Date` header names (an unreadable one is ignored)."""
+        if value is None:
+            return
+        try:
+            day = email.utils.parsedate_to_datetime(value).astimezone(datetime.UTC).date()
+        except (TypeError, ValueError):
+            return
+        if self.server_date is None or day < self.server_date:
+            self.server_date = day
 
     def _answered(self, release: Release) -> None:
         """An attempt's answer is in whole: its time since the send is a latency sample."""

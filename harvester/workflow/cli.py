@@ -12,6 +12,7 @@ from typing import Any
 from harvester.config import OVERRIDE_KEYS, JobConfig, OutputFormat, load_job
 from harvester.errors import InputError
 from harvester.workflow.plan import estimated_floor, floor_seconds
+from harvester.workflow.refresh_plan import refresh_lines
 from harvester.workflow.runner import RunOptions, plan_names, run
 from harvester.workflow.sources import load_source_ids
 from harvester.workflow.store import Store, in_use
@@ -60,6 +61,20 @@ def _job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--job-dir", help="where the job store lives (default OUTPUT.harvest)")
     parser.add_argument("--email", help="your e-mail, sent to NCBI (default $NCBI_EMAIL)")
     parser.add_argument("--tool", help="tool name sent to NCBI (default harvester)")
+    shared = parser.add_mutually_exclusive_group()
+    shared.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="share fetched records with other jobs in this folder ('on': "
+        "$XDG_CACHE_HOME/harvester/records; overrides the job's cache)",
+    )
+    shared.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_const",
+        const="off",
+        help="neither use nor fill the record cache, whatever the job says",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,6 +87,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _job_arguments(run_parser)
     run_parser.add_argument(
         "--restart", action="store_true", help="forget the job directory's progress and start over"
+    )
+    run_parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="bring a finished job up to date: elink asked again for every source, only new "
+        "targets and records NCBI changed since the last run fetched (mdat), CHANGES.jsonl "
+        "written in the job directory; a refresh cut short resumes on the next run",
     )
     run_parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bars or summary (warnings still)"
@@ -88,6 +110,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=float,
         default=None,
         help="expected links per source id, to estimate fetch pages",
+    )
+    plan_parser.add_argument(
+        "--refresh",
+        action="store_true",
+        help="the requests `run --refresh` needs to bring the finished job up to date",
     )
     plan_parser.set_defaults(handler=plan_command)
 
@@ -115,7 +142,7 @@ def _load(args: argparse.Namespace) -> JobConfig:
 
 def run_command(args: argparse.Namespace) -> int:
     job = _load(args)
-    options = RunOptions(restart=args.restart, quiet=args.quiet)
+    options = RunOptions(restart=args.restart, refresh=args.refresh, quiet=args.quiet)
     summary = run(job, options)
     if not args.quiet:
         print_summary(summary)
@@ -128,6 +155,11 @@ def run_command(args: argparse.Namespace) -> int:
 
 def plan_command(args: argparse.Namespace) -> int:
     job, warnings, rate, found = asyncio.run(plan_names(_load(args), RunOptions()))
+    if args.refresh:
+        for warning in warnings:
+            print(f"harvester: warning: {warning}", file=sys.stderr)
+        print("\n".join(refresh_lines(job, rate)))
+        return 0
     for warning in warnings:
         print(f"harvester: warning: {warning}", file=sys.stderr)
     checked = "not checked" if warnings else "as the endpoint's einfo lists them"

@@ -31,6 +31,8 @@ from harvester.workflow.hedge import HedgePolicy, Hedger
 from harvester.workflow.history import Forgetting, OpenEntries
 from harvester.workflow.index import index_of, register_new
 from harvester.workflow.keyed import UnjoinableRecords
+from harvester.workflow.known import KnownRecords
+from harvester.workflow.known_entries import KnownEntries
 from harvester.workflow.linking import Linker
 from harvester.workflow.scheduler import (
     Check,
@@ -54,8 +56,15 @@ class Harvest:
     """Runs (or resumes) one job against one client and one store."""
 
     def __init__(
-        self, job: JobConfig, store: Store, client: EutilsClient, hedge: HedgePolicy | None = None
+        self,
+        job: JobConfig,
+        store: Store,
+        client: EutilsClient,
+        hedge: HedgePolicy | None = None,
+        known: KnownRecords | None = None,
     ) -> None:
+        """`known`: records already held (a refresh's previous store), fetched only if NCBI
+        says they changed (known_entries.py)."""
         self.job, self.store, self.client = job, store, client
         self.stats = client.stats
         self.names = store.linknames() or list(job.linknames)
@@ -63,11 +72,15 @@ class Harvest:
         answered that einfo did not list, as first seen."""
         self.links = {name: i for i, name in enumerate(self.names)}
         self.slots = Slots(client.concurrency, client.gate, self._has_ready, self.stats)
-        self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size)
+        self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size, known is not None)
         self.hedger = Hedger.for_client(client, hedge)
         self.fetcher = Fetcher(job, client, self.hedger)
         self.linker = Linker(job, client, self.hedger)
-        self.entries = OpenEntries(store, self.scheduler, job.fetch.page_size, self.stats)
+        self.entries = (
+            OpenEntries(store, self.scheduler, job.fetch.page_size, self.stats)
+            if known is None
+            else KnownEntries(store, self.scheduler, self.stats, job, known, self.fetcher.extractor)
+        )
         self.forgetting = Forgetting()
         self.set_aside = SetAside(client.config.backoff().cap, client.gate.now)
         self.progressed = False
@@ -105,6 +118,10 @@ class Harvest:
     def _awaits_history(self, chunk: Chunk) -> bool:
         """A linked chunk whose neighbor_history has not given it an entry yet."""
         return chunk.mode == Posting.HISTORY and not self.store.chunk_posted(chunk.chunk)
+
+    def said_known(self) -> list[str]:
+        """The warnings of validating known records (a db NCBI would not answer mdat for)."""
+        return self.entries.warnings if isinstance(self.entries, KnownEntries) else []
 
     def _has_ready(self) -> bool:
         return self.scheduler.has_ready()
@@ -236,6 +253,9 @@ class Harvest:
 
     async def check(self, entry: Entry) -> None:
         try:
+            if isinstance(self.entries, KnownEntries) and self.entries.validates(entry):
+                await self.entries.validate(entry, self.client)  # its known targets: mdat
+                return
             found = await self.client.esearch(
                 self.job.db, f"#{entry.query_key}", webenv=entry.webenv, retmax=0
             )

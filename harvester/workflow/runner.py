@@ -30,8 +30,10 @@ from harvester.eutils.gates import shared_gate
 from harvester.eutils.settings import ClientConfig
 from harvester.ncbi import RETMAX_CAP
 from harvester.stats import Stats
+from harvester.workflow import refresh as refreshing
 from harvester.workflow.engine import Harvest
 from harvester.workflow.hedge import HedgePolicy
+from harvester.workflow.known import note_server_date
 from harvester.workflow.names import checked_names
 from harvester.workflow.outfile import check_output, summary_path
 from harvester.workflow.output import write_output
@@ -58,6 +60,8 @@ SYNTHETIC_WORDS = (
 @dataclass(frozen=True, slots=True)
 class RunOptions:
     restart: bool = False
+    refresh: bool = False
+    """Bring a finished job up to date, fetching only what changed (workflow/refresh.py)."""
     quiet: bool = False
     emulator: EmulatorConfig | None = None
     """Settings of the in-process emulator when the job's endpoint is `embedded`."""
@@ -226,8 +230,12 @@ async def _harvest(
 ) -> dict[str, Any]:
     """Open (or resume) the store, run the harvest, write the output and the summary;
     `preloaded`: the source ids, when they were checked before the store was opened."""
+    if options.restart:
+        refreshing.discard(job)
+    refresh = refreshing.begin(job, options.refresh)  # the finished store moved aside
     store = open_store(job, options.restart, lock=False)  # run_job holds it
     stats = client.stats
+    before = refreshing.previous(job) if refresh else None
     try:
         fresh = store.get_meta("config_hash") is None
         if fields_changed(store, job):
@@ -244,12 +252,16 @@ async def _harvest(
             store.initialise(
                 job.semantic_hash(digest), ids, job.elink_batch, job.linknames, job.fields_key()
             )
-        harvest = Harvest(job, store, client, options.hedge)
+        note_server_date(store, client.transport.server_date)
+        harvest = Harvest(job, store, client, options.hedge, known=before)
         extractor = harvest.fetcher.extractor
         early: list[str] = []
         extractor.report_unmatched(job.fetch.page_size, lambda lines: _warn(lines, early))
         with Progress(store, stats, disabled=options.quiet), _frozen_heap():
-            await harvest.run()
+            try:
+                await harvest.run()
+            finally:
+                note_server_date(store, client.transport.server_date)
         left = store.pending_total()
         if left:
             raise IncompleteError(
@@ -260,15 +272,21 @@ async def _harvest(
         unconverted: list[str] = []
         write_output(StoreView(store), job, unconverted)
         unmatched = extractor.unmatched()
-        warnings += tuple(unmatched) + tuple(unconverted)
+        warnings += tuple(unmatched) + tuple(unconverted) + tuple(harvest.said_known())
         if early:  # fields match only more as records come: each still unmatched was said
             options.said.extend(unmatched)
         rate = allowed_rate(client.config)
         elapsed = time.monotonic() - started
         summary = build_summary(job, store, stats, rate, elapsed, warnings, resumed=not fresh)
+        if before is not None:
+            summary["refresh"] = refreshing.changes(job, store, before, stats)
         summary_path(job).write_bytes(summary_bytes(summary))
+        if before is not None:
+            refreshing.finish(job, before)
         return summary
     finally:
+        if before is not None:
+            before.close()
         store.close()
 
 

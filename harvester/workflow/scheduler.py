@@ -106,9 +106,14 @@ class Scheduler:
     """Holds the harvest's work and hands it out in order to a pool of `concurrency` workers
     (a number, or what the concurrency controller allows at the moment)."""
 
-    def __init__(self, concurrency: int | Callable[[], int], page_size: int) -> None:
+    def __init__(
+        self, concurrency: int | Callable[[], int], page_size: int, checks_confirm: bool = False
+    ) -> None:
         self._workers = concurrency if callable(concurrency) else lambda: concurrency
         self._page_size = page_size
+        self._checks_confirm = checks_confirm
+        """Whether checks bring ids to confirm (a refresh's mdat questions, known_entries.py):
+        then the tail waits for them too, so their ids go out together, not one set's each."""
         self._ready: asyncio.PriorityQueue[_Queued] = asyncio.PriorityQueue()
         self._seq = itertools.count()
         self._queued: collections.Counter[type[Work]] = collections.Counter()
@@ -269,7 +274,7 @@ class Scheduler:
         which waits for the slowest page, asks only for the few ids that page lacked."""
         if self._unlinked or self._short_pages or self._queued[Page] or self._to_post:
             return None
-        if self._open(Link) or self._open(History) or self._open(Post):
+        if self._open(Link) or self._open(History) or self._open(Post) or self._checks_open():
             return None
         running = self._running[Page]
         return 2 if not running else 1 if running == 1 else 0
@@ -285,7 +290,12 @@ class Scheduler:
             or self._open(History)
             or self._open(Post)
             or self._open(Page)
+            or self._checks_open()
         )
+
+    def _checks_open(self) -> bool:
+        """Checks held, queued or running, when they bring ids to confirm."""
+        return self._checks_confirm and bool(self._checks or self._open(Check))
 
     def _confirm_if_due(self) -> None:
         """Ask the ids waiting to be confirmed when a request's worth waits, the tail reaches a
@@ -310,7 +320,10 @@ class Scheduler:
         """The ids to ask now: all those waiting that are not being asked already."""
         self._confirm_queued = False
         uids = sorted(self._to_confirm - self._confirming)
-        self._to_confirm.clear()
+        whole = len(uids) // self._page_size * self._page_size
+        if self._checks_confirm and whole and not self._nothing_left_to_fetch():
+            uids = uids[:whole]  # whole pages while more is coming; the rest waits for more
+        self._to_confirm.difference_update(uids)
         self._confirming.update(uids)
         return Confirm(tuple(uids))
 

@@ -18,26 +18,28 @@ __all__ = ["GuardedConnection", "store_error"]
 _READONLY_NAMES = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")
 
 
-def store_error(path: Path, exc: sqlite3.Error) -> StoreError:
-    """What a SQLite error means for the job and how to get past it."""
+def store_error(path: Path, exc: sqlite3.Error, what: str = "job store") -> StoreError:
+    """What a SQLite error means for the job and how to get past it; `what` names the file's
+    role (the job store, the record cache)."""
     name = str(getattr(exc, "sqlite_errorname", ""))
     text = str(exc)
+    other = "--job-dir" if what == "job store" else "--cache DIR (or --no-cache)"
     if name.startswith(("SQLITE_FULL", "SQLITE_IOERR")) or "disk is full" in text:
         why = f"a write failed ({text})"
         fix = "free space and run again to resume: nothing finished was lost"
     elif name.startswith(_READONLY_NAMES) or "readonly" in text or "read-only" in text:
         why = "it cannot be written (a read-only file or file system)"
-        fix = "make it writable, or give another --job-dir"
+        fix = f"make it writable, or give another {other}"
     elif name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or "not a database" in text:
-        why = f"the file is not a harvester job store or is damaged ({text})"
-        fix = "move it away (nothing was changed in it) and run again, or give another --job-dir"
+        why = f"the file is not a harvester {what} or is damaged ({text})"
+        fix = f"move it away (nothing was changed in it) and run again, or give another {other}"
     elif name.startswith("SQLITE_BUSY") or "locked" in text:
         why = "another program holds it locked"
         fix = "stop the other program first"
     else:
         why = f"SQLite failed: {text}"
         fix = "run again to resume"
-    return StoreError(f"the job store {path} cannot be used: {why}; {fix}")
+    return StoreError(f"the {what} {path} cannot be used: {why}; {fix}")
 
 
 class GuardedConnection(sqlite3.Connection):
@@ -45,24 +47,26 @@ class GuardedConnection(sqlite3.Connection):
 
     path = Path("job store")
     """The store's file, for messages (set once connected)."""
+    what = "job store"
+    """What the file is to the harvest, for messages."""
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         try:
             return super().execute(sql, parameters)
         except sqlite3.Error as exc:
-            raise store_error(self.path, exc) from None
+            raise store_error(self.path, exc, self.what) from None
 
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> sqlite3.Cursor:
         try:
             return super().executemany(sql, parameters)
         except sqlite3.Error as exc:
-            raise store_error(self.path, exc) from None
+            raise store_error(self.path, exc, self.what) from None
 
     def executescript(self, script: str, /) -> sqlite3.Cursor:
         try:
             return super().executescript(script)
         except sqlite3.Error as exc:
-            raise store_error(self.path, exc) from None
+            raise store_error(self.path, exc, self.what) from None
 
 
 def connect_read_only(path: Path) -> GuardedConnection:

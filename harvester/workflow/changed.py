@@ -1,0 +1,102 @@
+"""Which records of a stored set NCBI modified since a date: one esearch per set, so a refresh
+(or the record cache) fetches only what changed instead of every record again.
+
+The request is NCBI's documented form (docs/NCBI_BEHAVIOUR.md, "Records modified since a
+date"): `term=#N` with the set's `WebEnv` and `usehistory=y` (without it esearch reads no
+query key in `term`), `datetype=mdat`, `mindate=YYYY/MM/DD` and `maxdate=3000` (the two go
+together). mdat has a day's grain and mindate counts its own day, so a record modified on the
+day it was fetched is reported changed: at worst fetched once more, never served stale.
+Whether a database keeps mdat is a per-database fact the caller checks first.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harvester.errors import ParseError
+from harvester.eutils.client import EutilsClient
+from harvester.ncbi import RETMAX_CAP
+
+__all__ = ["MAXDATE", "PUBMED_LISTABLE", "ChangedSince", "changed_among", "changed_since"]
+
+MAXDATE = "3000"
+"""The open end of the range: mindate needs a maxdate, and no record is modified after it."""
+PUBMED_LISTABLE = 9_999
+"""PubMed's esearch lists only the first 9,999 uids of a result (NCBI_NOTES §4)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedSince:
+    """The answer: the modified uids, and where NCBI now keeps them as a set of their own."""
+
+    uids: frozenset[int] | None
+    """The uids modified since the date; None when there are more than esearch can list
+    (PubMed past 9,999): then fetch the set at `webenv`/`query_key`, which holds exactly them."""
+    count: int
+    """How many NCBI counts, listed or not."""
+    webenv: str | None
+    query_key: str | None
+    requests: int
+    """The requests it took (epost included): one per set while it fits one page."""
+
+
+def mindate(since: datetime.date) -> str:
+    """A date as esearch takes it."""
+    return f"{since.year:04d}/{since.month:02d}/{since.day:02d}"
+
+
+async def changed_since(
+    client: EutilsClient, db: str, since: datetime.date, *, webenv: str, query_key: str
+) -> ChangedSince:
+    """The uids of History set `query_key` (in `webenv`) that `db` modified on or after `since`."""
+    extra = {"datetype": "mdat", "mindate": mindate(since), "maxdate": MAXDATE}
+    term = f"#{query_key}"
+    first = await client.esearch(
+        db, term, usehistory=True, webenv=webenv, retmax=RETMAX_CAP, extra=extra
+    )
+    requests, found = 1, [*first.ids]
+    if db == "pubmed" and first.count > PUBMED_LISTABLE:
+        return ChangedSince(None, first.count, first.webenv, first.query_key, requests)
+    while len(found) < first.count:
+        page = await client.esearch(
+            db,
+            term,
+            usehistory=True,
+            webenv=webenv,
+            retstart=len(found),
+            retmax=RETMAX_CAP,
+            extra=extra,
+        )
+        requests += 1
+        if not page.ids:
+            raise ParseError(
+                f"esearch counted {first.count} {db} records modified since {mindate(since)} "
+                f"but listed only {len(found)}"
+            )
+        found.extend(page.ids)
+    uids = _uids(found, db)
+    return ChangedSince(uids, first.count, first.webenv, first.query_key, requests)
+
+
+async def changed_among(
+    client: EutilsClient, db: str, uids: Sequence[int], since: datetime.date
+) -> ChangedSince:
+    """Those of `uids` that `db` modified on or after `since`: posted first (one epost), then
+    asked as a set. The answer keeps only uids that were asked."""
+    if not uids:
+        return ChangedSince(frozenset(), 0, None, None, 0)
+    post = await client.epost(db, [str(u) for u in uids])
+    found = await changed_since(client, db, since, webenv=post.webenv, query_key=post.query_key)
+    asked = set(uids)
+    kept = None if found.uids is None else frozenset(found.uids & asked)
+    return ChangedSince(kept, found.count, found.webenv, found.query_key, found.requests + 1)
+
+
+def _uids(ids: Sequence[str], db: str) -> frozenset[int]:
+    """esearch's ids as uids; anything else is an answer that cannot be read, never skipped."""
+    bad = [i for i in ids if not i.isdigit()]
+    if bad:
+        raise ParseError(f"esearch answered {db} ids that are not uids: {', '.join(bad[:3])}")
+    return frozenset(int(i) for i in ids)

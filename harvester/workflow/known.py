@@ -1,0 +1,120 @@
+"""Records we already hold, and the day NCBI's answers said they were fetched: what a refresh
+(and later the shared record cache) offers instead of fetching a target again, once NCBI
+says by mdat that the record has not changed since (known_entries.py asks).
+
+One provider so far: a job's previous store (`--refresh` moves it aside and harvests afresh
+beside it). A store's day is the earliest `Date` header its runs' answers carried (UTC), kept
+in its meta as `server_date`; a store written before that was kept falls back to the day the
+job was created, which is earlier still, so nothing is ever taken as newer than it is.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from harvester.workflow import kept
+from harvester.workflow.states import TargetState
+from harvester.workflow.store import Store
+
+__all__ = ["Known", "KnownRecords", "PreviousStore", "note_server_date", "server_date"]
+
+SERVER_DATE = "server_date"
+MISSING = -1
+"""Where a previous store's withdrawn targets are (no kept batch has this number)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A record held whole (None: NCBI said it has none, a withdrawn id), and the server's day
+    it was fetched (or last found unchanged)."""
+
+    body: bytes | None
+    as_of: datetime.date
+
+
+class KnownRecords(Protocol):
+    """Where records already held come from, by uid."""
+
+    def holds(self, uids: Iterable[int]) -> bool:
+        """Whether any of `uids` is held (cheap: decides whether a set is validated)."""
+        ...
+
+    def lookup(self, uids: Sequence[int]) -> dict[int, Known]:
+        """Those of `uids` that are held, each with its bytes and day."""
+        ...
+
+
+def server_date(store: Store) -> datetime.date | None:
+    """The day a store's records are as of: its `server_date`, else the day it was created."""
+    recorded = store.get_meta(SERVER_DATE)
+    if recorded is not None:
+        return datetime.date.fromisoformat(recorded)
+    created = store.get_meta("created")
+    if created is None:
+        return None
+    return datetime.datetime.fromtimestamp(float(created), datetime.UTC).date()
+
+
+def note_server_date(store: Store, day: datetime.date | None) -> None:
+    """Keep the earliest server day any run of the store saw (a refresh asks from it)."""
+    if day is None:
+        return
+    recorded = store.get_meta(SERVER_DATE)
+    if recorded is None or day < datetime.date.fromisoformat(recorded):
+        store.db.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (SERVER_DATE, day.isoformat()))
+
+
+class PreviousStore:
+    """The records of a job's previous store, read only; every record carries the store's day.
+    Which kept blob holds which uid is read once, when first asked (one pass over them)."""
+
+    def __init__(self, path: Path) -> None:
+        self.store = Store(path, read_only=True)
+        self.as_of = server_date(self.store) or datetime.date.min
+        self._where: dict[int, int] | None = None
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _blobs(self) -> dict[int, int]:
+        """uid -> the kept batch holding its record (the first copy, as the output took it), or
+        MISSING for a target NCBI said it has no record for."""
+        if self._where is None:
+            where: dict[int, int] = dict.fromkeys(
+                (
+                    uid
+                    for (uid,) in self.store.db.execute(
+                        "SELECT uid FROM targets WHERE state=?", (TargetState.MISSING,)
+                    )
+                ),
+                MISSING,
+            )
+            for batch, blob in self.store.db.execute("SELECT batch, data FROM kept"):
+                for uid, _ in kept.unpack(blob):
+                    where.setdefault(uid, batch)
+            self._where = where
+        return self._where
+
+    def holds(self, uids: Iterable[int]) -> bool:
+        where = self._blobs()
+        return any(uid in where for uid in uids)
+
+    def lookup(self, uids: Sequence[int]) -> dict[int, Known]:
+        where = self._blobs()
+        by_batch: dict[int, set[int]] = {}
+        for uid in uids:
+            if uid in where:
+                by_batch.setdefault(where[uid], set()).add(uid)
+        found = {uid: Known(None, self.as_of) for uid in by_batch.pop(MISSING, ())}
+        for batch, wanted in sorted(by_batch.items()):
+            (blob,) = self.store.db.execute(
+                "SELECT data FROM kept WHERE batch=?", (batch,)
+            ).fetchone()
+            for uid, body in kept.unpack(blob):
+                if uid in wanted and uid not in found:
+                    found[uid] = Known(body, self.as_of)
+        return found

@@ -1,0 +1,227 @@
+"""`run --refresh` against the emulator's clock: a gene -> snp job run as of one day, refreshed
+as of a month later, writes what a fresh run as of the later day writes, asking only for the
+elink stage, one mdat question per History set and the records that are new or changed; its
+CHANGES.jsonl is the emulator's own account of what moved; a refresh killed and run again
+ends the same."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from harvester.cli import main
+from harvester.config import JobConfig, load_job
+from harvester.emulator.config import EmulatorConfig
+from harvester.emulator.dataset import Dataset
+from harvester.emulator.requestlog import read_log
+from harvester.emulator.spec import load_spec
+from harvester.errors import InputError
+from harvester.workflow.refresh import PREVIOUS_NAME
+from harvester.workflow.runner import RunOptions, run_job
+from harvester.workflow.store_mark import STORE_NAME
+from tests.harvest_helpers import linked_chunks, make_job, write_job_file
+from tests.processes import reaped
+
+ROOT = Path(__file__).resolve().parents[1]
+A, B = "2026-09-15", "2026-10-15"
+"""A month apart, a dbSNP-like release (2026-10-01) between them: SNPs are added and revised;
+no SNP changes in the day before A, so mdat names exactly the SNPs revised in between."""
+AS_OF = {day: Dataset(load_spec(f"tiny@{day}")) for day in (A, B)}
+GENES = list(itertools.islice(AS_OF[A].uids("gene"), 60))
+PAGE = 50
+
+
+def _job(folder: Path, **overrides: Any) -> JobConfig:
+    return make_job(folder, GENES, fetch={"page_size": PAGE}, elink_batch=20, **overrides)
+
+
+def _run(job: JobConfig, day: str, log: Path | None = None, refresh: bool = False) -> Any:
+    """Run `job` against the embedded emulator as of `day`; returns the summary."""
+    dated = replace(job, endpoint=f"embedded:tiny@{day}")
+    emulator = EmulatorConfig(request_log=log) if log is not None else None
+    options = RunOptions(quiet=True, refresh=refresh, emulator=emulator)
+    return asyncio.run(run_job(dated, options))
+
+
+def _requests(log: Path) -> Counter[str]:
+    return Counter(entry.endpoint for entry in read_log(log))
+
+
+def _links(day: str) -> set[tuple[int, int]]:
+    truth = AS_OF[day].ground_truth("gene_snp", GENES)
+    return {(link.source, link.target) for links in truth.values() for link in links}
+
+
+def _revised() -> set[int]:
+    """SNPs linked on both days whose record NCBI (the emulator) revised in between."""
+    kept = {t for _, t in _links(A)} & {t for _, t in _links(B)}
+    return {t for t in kept if AS_OF[A].mdat("snp", t) != AS_OF[B].mdat("snp", t)}
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    job: JobConfig
+    first: dict[str, Any]
+    refresh: dict[str, Any]
+    fresh: dict[str, Any]
+    refresh_log: Counter[str]
+    fresh_log: Counter[str]
+    output: bytes
+    fresh_output: bytes
+
+
+@pytest.fixture(scope="module")
+def refreshed(tmp_path_factory: pytest.TempPathFactory) -> Refreshed:
+    """The job run as of A then refreshed as of B, and the same job run afresh as of B."""
+    tmp = tmp_path_factory.mktemp("refresh")
+    (tmp / "fresh").mkdir()
+    job, fresh_job = _job(tmp), _job(tmp / "fresh")
+    first = _run(job, A)
+    refresh = _run(job, B, tmp / "refresh.log", refresh=True)
+    fresh = _run(fresh_job, B, tmp / "fresh.log")
+    return Refreshed(
+        job,
+        first,
+        refresh,
+        fresh,
+        _requests(tmp / "refresh.log"),
+        _requests(tmp / "fresh.log"),
+        job.output.path.read_bytes(),
+        fresh_job.output.path.read_bytes(),
+    )
+
+
+def test_refresh_writes_the_bytes_a_fresh_run_as_of_the_later_day_writes(
+    refreshed: Refreshed,
+) -> None:
+    assert _links(A) != _links(B) and _revised()  # the month really changed something
+    assert refreshed.output == refreshed.fresh_output
+    assert not (refreshed.job.job_dir / PREVIOUS_NAME).exists()
+
+
+def test_refresh_asks_for_the_elink_stage_one_mdat_per_set_and_the_new_and_changed_only(
+    refreshed: Refreshed,
+) -> None:
+    new = {t for _, t in _links(B)} - {t for _, t in _links(A)}
+    changed = _revised()
+    log, fresh = refreshed.refresh_log, refreshed.fresh_log
+    sets = refreshed.refresh["refresh"]["mdat_queries"]
+    assert log["elink"] == fresh["elink"]  # the elink stage, as a fresh run asks it
+    assert sets >= 1 and log["esearch"] == sets  # one mdat question per History set
+    assert refreshed.refresh["records_fetched_this_run"] == len(new) + len(changed)
+    missing = refreshed.refresh["counts"]["targets_missing"]  # withdrawn: asked, not held
+    asked = len(new) + len(changed) + missing
+    assert log["efetch"] <= math.ceil(asked / PAGE) + 1  # + once more for the ids it lacked
+    assert log["efetch"] < fresh["efetch"]
+    assert refreshed.refresh["refresh"]["records_reused"] == (
+        refreshed.first["counts"]["targets_fetched"] - len(changed) - refreshed_removed(refreshed)
+    )
+
+
+def refreshed_removed(refreshed: Refreshed) -> int:
+    """Targets fetched as of A that no source links to as of B (not carried over)."""
+    return len({t for _, t in _links(A)} - {t for _, t in _links(B)})
+
+
+def test_changes_log_is_the_emulators_ground_truth(refreshed: Refreshed) -> None:
+    lines = [
+        orjson.loads(line)
+        for line in (refreshed.job.job_dir / "CHANGES.jsonl").read_bytes().splitlines()
+    ]
+    moved = {(x["change"], x["source"], x["target"]) for x in lines if "source" in x}
+    updated = {x["target"] for x in lines if x["change"] == "updated"}
+    before, after = _links(A), _links(B)
+    assert moved == {("added", s, t) for s, t in after - before} | {
+        ("removed", s, t) for s, t in before - after
+    }
+    assert updated == _revised()
+    counts = refreshed.refresh["refresh"]
+    assert (counts["links_added"], counts["links_removed"], counts["records_updated"]) == (
+        len(after - before),
+        len(before - after),
+        len(updated),
+    )
+
+
+def test_a_refresh_with_nothing_changed_fetches_no_record(tmp_path: Path) -> None:
+    job = _job(tmp_path)
+    _run(job, A)
+    first = job.output.path.read_bytes()
+    summary = _run(job, A, tmp_path / "log", refresh=True)
+    assert _requests(tmp_path / "log")["efetch"] == 0
+    assert summary["records_fetched_this_run"] == 0
+    assert job.output.path.read_bytes() == first
+    assert (job.job_dir / "CHANGES.jsonl").read_bytes() == b""
+
+
+def test_refresh_of_a_job_never_run_or_unfinished_is_refused_in_one_sentence(
+    tmp_path: Path,
+) -> None:
+    job = _job(tmp_path)
+    with pytest.raises(InputError, match="has not run yet; run it without --refresh first"):
+        _run(job, A, refresh=True)
+    job_file = write_job_file(tmp_path, GENES, endpoint=f"embedded:tiny@{A}")
+    assert main(["run", str(job_file), "--refresh", "--quiet"]) == InputError.exit_code
+
+
+def _refreshing(job_dir: Path, chunks: int) -> bool:
+    """Whether a refresh has moved the previous store aside and linked `chunks` chunks anew."""
+    return (job_dir / PREVIOUS_NAME).exists() and linked_chunks(job_dir / STORE_NAME) >= chunks
+
+
+def test_a_refresh_killed_and_run_again_ends_as_an_uninterrupted_one(
+    tmp_path: Path, refreshed: Refreshed
+) -> None:
+    common = {"fetch": {"page_size": PAGE}, "elink_batch": 5, "job_dir": str(tmp_path / "job")}
+    common_fresh = {"fetch": {"page_size": PAGE}, "elink_batch": 5}
+    _run(make_job(tmp_path, GENES, **common), A)
+    slow = {**common, "rate": 8, "concurrency": 1, "endpoint": f"embedded:tiny@{B}"}
+    job_file = write_job_file(tmp_path, GENES, **slow)
+    command = [sys.executable, "-m", "harvester", "run", str(job_file), "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([*command, "--refresh"], stderr=subprocess.PIPE, env=env)
+    with reaped(proc):
+        while proc.poll() is None and not _refreshing(tmp_path / "job", chunks=2):
+            time.sleep(0.01)  # polling for progress, not timing anything
+        assert proc.poll() is None, "the refresh ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert (tmp_path / "job" / PREVIOUS_NAME).exists()  # the previous store is never lost
+
+    again = subprocess.run(command, capture_output=True, env=env, timeout=300)  # no --refresh
+    assert again.returncode == 0, again.stderr
+    (tmp_path / "fresh").mkdir()  # the same job file's fields (YAML sorts them), run afresh
+    _run(load_job(write_job_file(tmp_path / "fresh", GENES, **common_fresh)), B)
+    assert (tmp_path / "out.jsonl").read_bytes() == (tmp_path / "fresh" / "out.jsonl").read_bytes()
+    changes = (tmp_path / "job" / "CHANGES.jsonl").read_bytes()
+    assert changes == (refreshed.job.job_dir / "CHANGES.jsonl").read_bytes()
+    assert not (tmp_path / "job" / PREVIOUS_NAME).exists()
+
+
+def test_plan_refresh_counts_the_elink_stage_and_one_mdat_per_set_of_the_finished_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job_file = write_job_file(
+        tmp_path, GENES, fetch={"page_size": PAGE}, elink_batch=20, endpoint=f"embedded:tiny@{A}"
+    )
+    assert main(["plan", str(job_file), "--refresh"]) == InputError.exit_code  # not run yet
+    summary = _run(load_job(job_file), A)
+    capsys.readouterr()
+    assert main(["plan", str(job_file), "--refresh"]) == 0
+    said = capsys.readouterr().out
+    sets, chunks = summary["counts"]["entries"], summary["counts"]["chunks"]
+    assert f"mdat           about {sets} esearch, one per History set" in said
+    assert f"requests       {2 * chunks + sets} + those pages" in said
