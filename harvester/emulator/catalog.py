@@ -26,24 +26,31 @@ class Catalog:
         sized = spec.record_bytes > 0 or spec.record_scale > 0
         self._snp_bulk = spec.record_bytes > 0 or (sized and spec.snp_detail.max > 0)
         self._pubmed_bulk = spec.record_bytes > 0 or (sized and spec.pubmed_detail.max > 0)
+        self._filled = spec.record_bytes > 0
 
     def efetch(self, fmt: str, db: str, uid: int) -> str | None:
         """A record's efetch text. Its bulk (a gene's comments, a SNP's submissions, an
         article's unlinked references) is added uncached, so big records cost time, not memory."""
+        if fmt == "snp_exchangeset" and self._snp_bulk:
+            return self._bulky_snp(uid)
         text = self._cached(fmt, db, uid)
         if text is None:
             return None
         if fmt == "entrezgene":
             comments = self._gene_comments(uid, len(text))
             return text[: -len(GENE_END)] + comments + GENE_END if comments else text
-        if fmt == "snp_exchangeset" and self._snp_bulk:
-            snp_detail = detail.snp_detail(self.ds.spec, uid, len(text))
-            snp = self.records.snp(uid)
-            if snp_detail != detail.NO_SNP_DETAIL and snp is not None:
-                return rr.snp_exchangeset_record(snp, snp_detail)
         if fmt == "pubmed" and self._pubmed_bulk:
             return rr.with_pubmed_detail(text, detail.pubmed_detail(self.ds.spec, uid, len(text)))
         return text
+
+    def _bulky_snp(self, uid: int) -> str | None:
+        """A SNP docsum with its submissions: rendered once, the bare record only measured
+        when it is to be filled to `record_bytes`."""
+        snp = self.records.snp(uid)
+        if snp is None:
+            return None
+        base = len(self._cached("snp_exchangeset", "snp", uid) or "") if self._filled else 0
+        return rr.snp_exchangeset_record(snp, detail.snp_detail(self.ds.spec, uid, base))
 
     def gene_comment_count(self, uid: int) -> int:
         """How many GeneRIF comments a gene's record carries from the dataset's distribution
@@ -167,8 +174,8 @@ class Catalog:
                 return None
             if not self._snp_bulk:
                 return rr.snp_nodes(s)
-            base = self._cached("snp_exchangeset", "snp", uid) or ""
-            return rr.snp_nodes(s, detail.snp_detail(self.ds.spec, uid, len(base)))
+            base = len(self._cached("snp_exchangeset", "snp", uid) or "") if self._filled else 0
+            return rr.snp_nodes(s, detail.snp_detail(self.ds.spec, uid, base))
         if db == "gene":
             g = r.gene(uid)
             return rr.gene_nodes(g) if g else None

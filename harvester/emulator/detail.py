@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import random
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -122,37 +122,44 @@ NO_SNP_DETAIL, NO_PUBMED_DETAIL = SnpDetail(), PubmedDetail()
 
 
 def unit_count(spec: DatasetSpec, dist: DegreeSpec, salt: int, uid: int) -> int:
-    """How many bulk units a record gets from its distribution, times `record_scale`."""
+    """How many bulk units a record gets from its distribution (log-normal around its median,
+    some zeros, capped; drawn from the uid's hash), times `record_scale`."""
     if spec.record_scale <= 0 or dist.max <= 0:
         return 0
-    drawn: int = dist.sample(random.Random(mix(spec.seed, salt, uid)))
+    h = mix(spec.seed, salt, uid)
+    if (h & 0xFFFF) / 0x10000 < dist.zero_fraction:
+        return 0
+    u1 = ((h >> 16) & 0xFFFFFF) / 0x1000000 or 0.5 / 0x1000000  # Box-Muller: one normal draw
+    u2 = (h >> 40) / (1 << 24)
+    z = math.sqrt(-2 * math.log(u1)) * math.cos(2 * math.pi * u2)
+    drawn = min(dist.max, max(1, int(dist.median * math.exp(dist.sigma * z))))
     return round(drawn * spec.record_scale)
 
 
 @lru_cache(maxsize=8)
-def _snp_pool(seed: int) -> UnitPool:
-    """Per unit: ',' + an HGVS name (its '>' sent as '&gt;' counted) and ',' + an ss id."""
-    hgvs, ss = [], []
+def _snp_pool(seed: int) -> tuple[UnitPool, tuple[str, ...]]:
+    """Per unit: ',' + an HGVS name (its '>' sent as '&gt;' counted) and ',' + an ss id; and
+    apart, an allele frequency (`T=freq/count`) per unit for the studies."""
+    hgvs, ss, freqs = [], [], []
     for j in range(POOL_UNITS):
         h = mix(seed, SALT_SNP, j)
+        freqs.append(f"T={(h % 5000) / 10000:.4g}/{1 + (h >> 16) % 4000}")
         transcript = f"NM_{100_000 + (h >> 20) % 900_000:06d}.{1 + (h >> 40) % 9}"
         hgvs.append(f",{transcript}:c.{1 + (h >> 8) % 4000}C>T")
         ss.append(f",{1_000_000 + (h >> 24) % 9_000_000_000}")
-    return UnitPool([hgvs, ss], wire_extra=HGVS_ESCAPE)
+    return UnitPool([hgvs, ss], wire_extra=HGVS_ESCAPE), tuple(freqs)
 
 
-def _mafs(seed: int, uid: int, count: int) -> tuple[tuple[str, str], ...]:
+def _mafs(freqs: tuple[str, ...], start: int, count: int) -> tuple[tuple[str, str], ...]:
     """A frequency for each of the first `count` studies (all of them at most)."""
-    out = []
-    for j, study in enumerate(STUDIES[:count]):
-        h = mix(seed, SALT_SNP, uid, j)
-        out.append((study, f"T={(h % 5000) / 10000:.4g}/{1 + (h >> 16) % 4000}"))
-    return tuple(out)
+    return tuple(
+        (study, freqs[(start + j) % POOL_UNITS]) for j, study in enumerate(STUDIES[:count])
+    )
 
 
 def snp_detail(spec: DatasetSpec, uid: int, base_bytes: int) -> SnpDetail:
     """The submissions of SNP `uid` whose bare docsum is `base_bytes` long."""
-    pool = _snp_pool(spec.seed)
+    pool, freqs = _snp_pool(spec.seed)
     start = mix(spec.seed, SALT_SNP, uid)
     if spec.record_bytes:
         budget = spec.record_bytes - base_bytes
@@ -167,7 +174,7 @@ def snp_detail(spec: DatasetSpec, uid: int, base_bytes: int) -> SnpDetail:
     if count <= 0:
         return NO_SNP_DETAIL
     hgvs, ss = pool.run(start, count)
-    return SnpDetail(_mafs(spec.seed, uid, studies), hgvs[1:], ss)
+    return SnpDetail(_mafs(freqs, start, studies), hgvs[1:], ss)
 
 
 @lru_cache(maxsize=8)
