@@ -184,6 +184,15 @@ def test_serve_flags_and_yaml_keys_set_the_record_size(tmp_path: Path) -> None:
     yaml = tmp_path / "large21k.yaml"
     yaml.write_text("name: large21k\ngenes: 50\nrecord_bytes: 21000\nrecord_scale: 0.5\n")
     assert (load_spec(yaml).record_bytes, load_spec(yaml).record_scale) == (21_000, 0.5)
+    variant = tmp_path / "large21k_based.yaml"
+    variant.write_text("base: large\nname: large21k\nrecord_bytes: 21000\n")
+    assert load_spec(variant) == dataclasses.replace(
+        load_spec("large"), name="large21k", record_bytes=21_000
+    )
+    looped = tmp_path / "loop.yaml"
+    looped.write_text("base: loop.yaml\n")
+    with pytest.raises(ConfigError, match="at most"):
+        load_spec(looped)
     with pytest.raises(ConfigError, match="0 or more"):
         config_from_args(parser.parse_args(["serve", "--record-bytes", "-1"]))
     with pytest.raises(ConfigError, match="0 or more"):

@@ -89,8 +89,14 @@ def _merge(default: Any, data: dict[str, Any], where: str) -> Any:
     return dataclasses.replace(default, **changes)
 
 
-def load_spec(name_or_path: str | Path | None) -> DatasetSpec:
-    """A spec from a YAML path, a name in configs/datasets/, or the built-in 'tiny' default."""
+BASE_DEPTH = 4
+"""How many `base:` steps a dataset YAML may take (a loop of bases is refused, not followed)."""
+
+
+def load_spec(name_or_path: str | Path | None, _depth: int = 0) -> DatasetSpec:
+    """A spec from a YAML path, a name in configs/datasets/, or the built-in 'tiny' default.
+    A YAML file's `base: NAME` starts it from that dataset (`base: large` and
+    `record_bytes: 21000` make large with 21 KB records), else from the built-in default."""
     if name_or_path is None or (
         str(name_or_path) == "tiny" and not (DATASETS_DIR / "tiny.yaml").exists()
     ):
@@ -112,7 +118,13 @@ def load_spec(name_or_path: str | Path | None) -> DatasetSpec:
         raise ConfigError(f"{path}{line}: not valid YAML") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a dataset spec must be a mapping")
-    spec: DatasetSpec = _merge(DatasetSpec(), data, str(path))
+    start = DatasetSpec()
+    base = data.pop("base", None)
+    if base is not None:
+        if not isinstance(base, str) or _depth >= BASE_DEPTH:
+            raise ConfigError(f"{path}: 'base' must name a dataset (at most {BASE_DEPTH} deep)")
+        start = load_spec(path.parent / base if base.endswith(".yaml") else base, _depth + 1)
+    spec: DatasetSpec = _merge(start, data, str(path))
     if spec.long_sequence < 0:
         raise ConfigError(f"{path}: 'long_sequence' must be 0 or more bases")
     return sized(spec, where=str(path))
