@@ -13,15 +13,18 @@ from pathlib import Path
 import aiohttp
 import pytest
 from lxml import etree
+from multidict import MultiDict
 
 from harvester.emulator.catalog import Catalog
 from harvester.emulator.cli import config_from_args, register
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.dataset import Dataset
+from harvester.emulator.fetch import RecordPage, efetch_body
 from harvester.emulator.latency import MODELLED_BANDWIDTH, PRESETS, LatencyModel
+from harvester.emulator.params import Params
 from harvester.emulator.render_records import compact, snp_exchangeset_record, snp_nodes
 from harvester.emulator.sendpace import SendPacer
-from harvester.emulator.server import Emulator
+from harvester.emulator.server import Emulator, build_state
 from harvester.emulator.spec import DatasetSpec, load_spec, sized
 from harvester.errors import ConfigError
 from harvester.eutils.parse import parse_bytes
@@ -263,3 +266,20 @@ async def test_an_answer_is_held_the_same_before_its_first_byte_then_sent_at_the
     assert sum(big_slept[1:]) == pytest.approx(big_bytes / MODELLED_BANDWIDTH)
     assert sum(small_slept[1:]) == pytest.approx(small_bytes / MODELLED_BANDWIDTH)
     assert len(big_slept) > 3  # spread over the body as it streams, not one wait up front
+
+
+def test_pages_of_big_records_stream_in_smaller_chunks() -> None:
+    """A rendered chunk is held while it streams: it stays near 2 MB, not 100 records whatever
+    their size."""
+
+    def chunks(spec: DatasetSpec, db: str) -> list[int]:
+        state = build_state(EmulatorConfig(), Dataset(spec))
+        uids = [u for u in state.dataset.uids(db) if state.dataset.index(db, u) is not None]
+        ids = ",".join(map(str, uids[:300]))
+        page, _ = efetch_body(state, Params(MultiDict({"db": db, "id": ids, "retmode": "xml"})))
+        assert isinstance(page, RecordPage)
+        return [len(s) for s in page.slices()]
+
+    assert chunks(large_like(), "snp") == [100, 100, 100]
+    assert chunks(large_like(record_bytes=21_000), "snp") == [95, 95, 95, 15]
+    assert set(chunks(large_like(), "gene")) == {10}  # Entrezgene records reach ~1 MB
