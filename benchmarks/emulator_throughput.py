@@ -6,7 +6,7 @@ time from /proc, so `per server CPU-second` is what one core can serve even if t
 the server, was the bottleneck. The gatekeeper middleware stays in the path (it is always there).
 
     PYTHONPATH=. python benchmarks/emulator_throughput.py [--seconds 5] [--concurrency 32]
-        [--dataset large] [--pages 100]
+        [--dataset large] [--pages 100] [--record-scale F]
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ SERVER_CORE, CLIENT_CORE = 0, 1
 PAGE = 500
 
 
-def _serve(conn: Connection, dataset: str) -> None:
+def _serve(conn: Connection, dataset: str, record_scale: float | None) -> None:
     os.sched_setaffinity(0, {SERVER_CORE})
+    config = EmulatorConfig(dataset=dataset, rate_limit=False, record_scale=record_scale)
 
     async def main() -> None:
-        async with Emulator(EmulatorConfig(dataset=dataset, rate_limit=False)) as emu:
+        async with Emulator(config) as emu:
             conn.send(emu.base_url)
             await asyncio.get_running_loop().run_in_executor(None, conn.recv)
 
@@ -116,12 +117,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--dataset", default="large", help="dataset for both sides (default large)")
     parser.add_argument("--pages", type=int, default=100, help="distinct efetch pages (cold pass)")
+    parser.add_argument(
+        "--record-scale", type=float, help="records' bulk times F (0: the pre-#26 ~1 KB SNPs)"
+    )
     args = parser.parse_args()
     if len(os.sched_getaffinity(0)) < 2:
         raise SystemExit("needs two cores: one for the server, one for this client")
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(child, args.dataset), daemon=True)
+    server = ctx.Process(target=_serve, args=(child, args.dataset, args.record_scale), daemon=True)
     server.start()
     base = parent.recv()
     os.sched_setaffinity(0, {CLIENT_CORE})

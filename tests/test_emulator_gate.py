@@ -16,7 +16,7 @@ from harvester.emulator.cli import config_from_args, register
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.faults import FaultPlan
 from harvester.emulator.gate import RateGate, RateLimits
-from harvester.emulator.latency import PRESETS, LatencyModel, profile
+from harvester.emulator.latency import MODELLED_BANDWIDTH, PRESETS, LatencyModel, profile
 from harvester.emulator.server import Emulator
 from harvester.errors import ConfigError
 
@@ -264,9 +264,14 @@ async def test_server_holds_requests_for_the_modelled_latency() -> None:
         aiohttp.ClientSession() as s,
     ):
         snps = ",".join(str(u) for u in list(emu.state.dataset.uids("snp"))[:500])
-        assert (await _get(s, emu.base_url + "elink.fcgi", dbfrom="gene", db="snp", id="3718"))[0]
+        elinked = await _get(s, emu.base_url + "elink.fcgi", dbfrom="gene", db="snp", id="3718")
+        assert elinked[0]
         async with s.post(emu.base_url + "efetch.fcgi", data={"db": "snp", "id": snps}) as r:
             assert r.status == 200  # the form body still reaches the handler after the gate
-            assert (await r.text()).count("<DocumentSummary ") > 450
-    elink_delay, efetch_delay = clock.slept
+            body = await r.read()
+            assert body.count(b"<DocumentSummary ") > 450
+    # each answer is held before its first byte, then its bytes take their time (sendpace.py)
+    elink_delay, elink_bytes, efetch_delay, *efetch_bytes = clock.slept
     assert 0.1 < elink_delay < 1.0 and 0.6 < efetch_delay < 4.0
+    assert elink_bytes == pytest.approx(len(elinked[2]) / MODELLED_BANDWIDTH)
+    assert sum(efetch_bytes) == pytest.approx(len(body) / MODELLED_BANDWIDTH)

@@ -14,7 +14,7 @@ import pytest
 from harvester.emulator.cli import config_from_args, register
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.gate import RateGate, RateLimits
-from harvester.emulator.latency import PRESETS, LatencyModel
+from harvester.emulator.latency import MODELLED_BANDWIDTH, PRESETS, LatencyModel
 from harvester.emulator.server import Emulator
 from harvester.errors import ConfigError
 
@@ -78,12 +78,17 @@ async def test_the_server_applies_a_profile_through_its_own_clock() -> None:
         Emulator(config, clock=clock, sleep=clock.sleep) as emu,
         aiohttp.ClientSession() as s,
     ):
+        sizes = []
         for step in (0, 9):  # the first phase, then the doubled one
             clock.now += step
             async with s.get(emu.base_url + "einfo.fcgi") as r:
                 assert r.status == 200
+                sizes.append(len(await r.read()))
     plain = LatencyModel(PRESETS["realistic"])
-    assert clock.slept == pytest.approx([plain.delay("einfo", 0), 2 * plain.delay("einfo", 0)])
+    # each answer: its delay before the first byte, then its bytes' time (halved bandwidth too)
+    held, sent = clock.slept[0::2], clock.slept[1::2]
+    assert held == pytest.approx([plain.delay("einfo", 0), 2 * plain.delay("einfo", 0)])
+    assert sent == pytest.approx([sizes[0] / MODELLED_BANDWIDTH, 2 * sizes[1] / MODELLED_BANDWIDTH])
 
 
 def test_shared_load_leaves_the_client_the_rest_of_the_allowance() -> None:

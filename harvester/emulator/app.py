@@ -21,12 +21,13 @@ from aiohttp.typedefs import Middleware
 from harvester.emulator import connection, faults, gatekeeper, hostile, render
 from harvester.emulator.clock import day_text
 from harvester.emulator.datelimits import date_test
-from harvester.emulator.fetch import RecordPage, efetch_body, esummary_body
+from harvester.emulator.fetch import RecordPage, efetch_body, esummary_body, records_text
 from harvester.emulator.linklists import DB_LIST, DB_MENUS, LEGACY_DBS, einfo_links
 from harvester.emulator.links import as_accessions, elink_body
 from harvester.emulator.params import ParamError, Params, read_params
 from harvester.emulator.renderpool import Entry, RenderPool
 from harvester.emulator.search import Searcher, SearchSyntaxError
+from harvester.emulator.sendpace import PACER_KEY, SendPacer
 from harvester.emulator.state import EMPTY_IDS, NO_VALID_IDS, HistoryMissing, NoValidIds, State
 from harvester.ncbi import (
     DEFAULT_ESEARCH_RETMAX,
@@ -169,9 +170,12 @@ async def _prepared(
     return response
 
 
-async def _send(response: web.StreamResponse, chunk: str) -> None:
+async def _send(response: web.StreamResponse, chunk: str, pacer: SendPacer | None) -> None:
     if chunk:
-        await response.write(chunk.encode())
+        data = chunk.encode()
+        await response.write(data)
+        if pacer is not None:  # the bytes' time, as the latency model sends them
+            await pacer.wrote(len(data))
         # write() only yields when the socket buffer is full: yield anyway, so requests
         # arriving while a page renders are accepted (and stamped) on time.
         await asyncio.sleep(0)
@@ -188,33 +192,71 @@ async def _stream(
     if fault == "cut":
         await faults.cut_stream(request, response, (c.encode() for c in chunks))
         return response
+    pacer = request.get(PACER_KEY)
     for chunk in chunks:
-        await _send(response, chunk)
+        await _send(response, chunk, pacer)
     await response.write_eof()
     return response
+
+
+PACED_PIECE = 256 * 1024
+"""Characters per streamed piece of a large rendered answer sent at the modelled bandwidth."""
+
+
+async def _paced(request: web.Request, body: Body, pacer: SendPacer) -> web.StreamResponse:
+    """A rendered answer sent at the modelled bandwidth: a small one whole once its time is
+    up, a large one streamed in pieces, so its first byte is not held for the whole body."""
+    as_json = isinstance(body, bytes)
+    if len(body) <= PACED_PIECE:
+        await pacer.wrote(len(body.encode() if isinstance(body, str) else body))
+        return _respond(body, as_json)
+    text = body.decode() if isinstance(body, bytes) else body
+    pieces = (text[i : i + PACED_PIECE] for i in range(0, len(text), PACED_PIECE))
+    return await _stream(request, pieces, "application/json" if as_json else "text/xml")
 
 
 RENDER_AHEAD = 2
 """Record chunks a render worker may have ready before the previous one is sent."""
 
 
+RenderSlice = Callable[[str, str, list[int]], Awaitable[str]]
+"""Renders the records of some uids (format key, db, uids) somewhere off the event loop."""
+
+
+def _slice_renderer(request: web.Request) -> RenderSlice:
+    """The render pool's processes when there are any, else the render thread: either way a
+    page of big records never holds the loop (which, in-process, may be a client's too)."""
+    pool = request.app.get(POOL_KEY)
+    if pool is not None:
+        return pool.records
+    executor = request.app[RENDER_KEY]
+    catalog = request.app[STATE_KEY].catalog
+
+    async def on_thread(fmt_key: str, db: str, uids: list[int]) -> str:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, records_text, catalog, fmt_key, db, uids)
+
+    return on_thread
+
+
 async def _stream_pooled(
-    request: web.Request, pool: RenderPool, page: RecordPage, content_type: str
+    request: web.Request, render: RenderSlice, page: RecordPage, content_type: str
 ) -> web.StreamResponse:
-    """Stream a page whose record chunks render in the pool, a couple ahead of the socket."""
+    """Stream a page whose record chunks render off the loop, a couple ahead of the socket."""
     ahead: collections.deque[asyncio.Future[str]] = collections.deque()
     slices = page.slices()
+    pacer = request.get(PACER_KEY)
     try:
         for uids in itertools.islice(slices, RENDER_AHEAD):
-            ahead.append(asyncio.ensure_future(pool.records(page.fmt_key, page.db, uids)))
+            ahead.append(asyncio.ensure_future(render(page.fmt_key, page.db, uids)))
         response = await _prepared(request, content_type)
-        await _send(response, page.head)
+        await _send(response, page.head, pacer)
         while ahead:
             chunk = await ahead.popleft()
             for uids in itertools.islice(slices, 1):
-                ahead.append(asyncio.ensure_future(pool.records(page.fmt_key, page.db, uids)))
-            await _send(response, chunk)
-        await _send(response, page.tail)
+                ahead.append(asyncio.ensure_future(render(page.fmt_key, page.db, uids)))
+            await _send(response, chunk, pacer)
+        await _send(response, page.tail, pacer)
         await response.write_eof()
         return response
     finally:
@@ -290,10 +332,12 @@ def make_handler(endpoint: str) -> Callable[[web.Request], Awaitable[web.StreamR
                 records, content_type = efetch_body(state, p)
                 hostile_body = hostile.applies(attack, endpoint, content_type != "text/xml")
                 pool = request.app.get(POOL_KEY)
-                if pool is not None and isinstance(records, RecordPage) and _heavy(endpoint, p):
+                if isinstance(records, RecordPage) and _heavy(endpoint, p):
                     if not hostile_body and request.get(gatekeeper.FAULT_KEY) is None:
-                        return await _stream_pooled(request, pool, records, content_type)
-                    records = await _rendered_page(pool, records)
+                        render = _slice_renderer(request)
+                        return await _stream_pooled(request, render, records, content_type)
+                    if pool is not None:
+                        records = await _rendered_page(pool, records)
                 chunks = iter(records)
                 first = next(chunks, "")  # surface errors before the status line is sent
                 chunks = itertools.chain((first,), chunks)
@@ -305,6 +349,9 @@ def make_handler(endpoint: str) -> Callable[[web.Request], Awaitable[web.StreamR
             if isinstance(body, str) and hostile.applies(attack, endpoint, p.json):
                 assert attack is not None
                 return await hostile.respond(request, attack, iter((body,)), "text/xml")
+            pacer = request.get(PACER_KEY)
+            if pacer is not None:
+                return await _paced(request, body, pacer)
             return _respond(body, isinstance(body, bytes))
         except (ParamError, SearchSyntaxError) as exc:
             return _error(endpoint, p, str(exc))

@@ -9,6 +9,8 @@ on each request and never cached, so big records cost time, not memory.
 
 from __future__ import annotations
 
+import itertools
+
 from harvester.emulator.graph import mix
 from harvester.emulator.render import esc
 
@@ -16,12 +18,19 @@ COMMENT_BYTES = 700
 """About what one rendered GeneRIF comment weighs (1,500 of them make a 1 MB record)."""
 
 
-def entrezgene_comments(count: int, pmids: list[int], seed: int, gene: int) -> str:
-    """`<Entrezgene_comments>` with `count` GeneRIFs, each citing one of `pmids`."""
-    if count <= 0:
+def entrezgene_comments(
+    count: int | None, pmids: list[int], seed: int, gene: int, *, budget: int | None = None
+) -> str:
+    """`<Entrezgene_comments>` with `count` GeneRIFs, each citing one of `pmids`; or, with
+    `budget`, as many as make about that many bytes."""
+    limit = count if budget is None else budget
+    if limit is None or limit <= 0:
         return ""
     out = ["  <Entrezgene_comments>\n"]
-    for j in range(count):
+    size = 0
+    for j in itertools.count():
+        if (j >= count) if count is not None else (budget is None or size >= budget):
+            break
         h = mix(seed, 59, gene, j)
         pmid = pmids[h % len(pmids)] if pmids else 1 + h % 30_000_000
         out.append(
@@ -40,6 +49,7 @@ def entrezgene_comments(count: int, pmids: list[int], seed: int, gene: int) -> s
             "            </Date-std>\n          </Date_std>\n        </Date>\n"
             "      </Gene-commentary_create-date>\n    </Gene-commentary>\n"
         )
+        size += len(out[-1])
     out.append("  </Entrezgene_comments>\n")
     return "".join(out)
 

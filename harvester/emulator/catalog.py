@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from functools import lru_cache
 
-from harvester.emulator import bulk, dated
+from harvester.emulator import bulk, dated, detail
 from harvester.emulator import render_records as rr
 from harvester.emulator.dataset import Dataset
 from harvester.emulator.graph import mix
@@ -22,29 +22,64 @@ class Catalog:
         self.ds = dataset
         self.records = Records(dataset)
         self._cached = lru_cache(maxsize=131_072)(self._efetch)
+        spec = dataset.spec
+        sized = spec.record_bytes > 0 or spec.record_scale > 0
+        self._snp_bulk = spec.record_bytes > 0 or (sized and spec.snp_detail.max > 0)
+        self._pubmed_bulk = spec.record_bytes > 0 or (sized and spec.pubmed_detail.max > 0)
+        self._filled = spec.record_bytes > 0
 
     def efetch(self, fmt: str, db: str, uid: int) -> str | None:
-        """A record's efetch text; a gene's comments, its bulk, are added uncached."""
+        """A record's efetch text. Its bulk (a gene's comments, a SNP's submissions, an
+        article's unlinked references) is added uncached, so big records cost time, not memory."""
         if self.ds.dated and not self._present(db, uid):
             return None
+        if fmt == "snp_exchangeset" and self._snp_bulk:
+            return self._bulky_snp(uid)
         text = self._cached(fmt, db, uid)
-        if text is None or fmt != "entrezgene":
+        if text is None:
+            return None
+        if fmt == "entrezgene":
+            comments = self._gene_comments(uid, len(text))
+            return text[: -len(GENE_END)] + comments + GENE_END if comments else text
+        if fmt == "pubmed" and self._pubmed_bulk:
+            return rr.with_pubmed_detail(text, detail.pubmed_detail(self.ds.spec, uid, len(text)))
+        return text
+
+    def _bulky_snp(self, uid: int) -> str | None:
+        """A SNP docsum with its submissions: rendered once, the bare record only measured
+        when it is to be filled to `record_bytes`."""
+        snp = self.records.snp(uid)
+        if snp is None:
+            return None
+        base = len(self._cached("snp_exchangeset", "snp", uid) or "") if self._filled else 0
+        text = rr.snp_exchangeset_record(snp, detail.snp_detail(self.ds.spec, uid, base))
+        if not self.ds.dated:
             return text
-        comments = self._gene_comments(uid)
-        return text[: -len(GENE_END)] + comments + GENE_END if comments else text
+        return dated.stamp_efetch(self.ds, "snp_exchangeset", "snp", uid, text)
 
     def gene_comment_count(self, uid: int) -> int:
-        """How many GeneRIF comments a gene's record carries (its size: ~700 bytes each)."""
+        """How many GeneRIF comments a gene's record carries from the dataset's distribution
+        (its size: ~700 bytes each), times `record_scale`."""
         index = self.ds.index("gene", uid)
-        if index is None:
-            return 0
         spec = self.ds.spec
-        return spec.gene_comments.sample(random.Random(mix(spec.seed, 61, index)))
+        if index is None or spec.record_scale <= 0:
+            return 0
+        drawn = spec.gene_comments.sample(random.Random(mix(spec.seed, 61, index)))
+        return round(drawn * spec.record_scale)
 
-    def _gene_comments(self, uid: int) -> str:
-        count = self.gene_comment_count(uid)
-        pmids = [p for p, _ in self._record_links("gene", "gene_pubmed", uid)] if count else []
-        return bulk.entrezgene_comments(count, pmids, self.ds.spec.seed, uid)
+    def _gene_comments(self, uid: int, base_bytes: int) -> str:
+        spec = self.ds.spec
+        if spec.record_bytes:
+            budget: int | None = spec.record_bytes - base_bytes
+            count = None
+            wanted = budget or 0
+        else:
+            budget, count = None, self.gene_comment_count(uid)
+            wanted = count
+        if wanted <= 0 or self.ds.index("gene", uid) is None:
+            return ""
+        pmids = [p for p, _ in self._record_links("gene", "gene_pubmed", uid)]
+        return bulk.entrezgene_comments(count, pmids, spec.seed, uid, budget=budget)
 
     def _present(self, db: str, uid: int) -> bool:
         """Whether a generated record exists as of the dataset's day (others: as undated)."""
@@ -173,7 +208,12 @@ class Catalog:
         r = self.records
         if db == "snp":
             s = r.snp(uid)
-            return rr.snp_nodes(s) if s else None
+            if s is None:
+                return None
+            if not self._snp_bulk:
+                return rr.snp_nodes(s)
+            base = len(self._cached("snp_exchangeset", "snp", uid) or "") if self._filled else 0
+            return rr.snp_nodes(s, detail.snp_detail(self.ds.spec, uid, base))
         if db == "gene":
             g = r.gene(uid)
             return rr.gene_nodes(g) if g else None

@@ -55,6 +55,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"as of {REFERENCE}, undated; see emulator/clock.py)",
     )
     parser.add_argument(
+        "--record-scale",
+        type=float,
+        metavar="F",
+        help="every record's bulk (GeneRIFs, SNP submissions, PubMed's cited works) times F, "
+        "over the dataset's size distributions (0: minimal records, as fast tests want); ids, "
+        "links, counts and History stay the same",
+    )
+    parser.add_argument(
+        "--record-bytes",
+        type=int,
+        metavar="N",
+        help="fill every snp docsum (efetch and esummary), Entrezgene and PubmedArticle to "
+        "about N bytes instead, so a benchmark can say '21 KB records' (default: the "
+        "dataset's own sizes; the YAML keys record_scale and record_bytes do the same)",
+    )
+    parser.add_argument(
         "--history-ttl",
         type=float,
         default=3600.0,
@@ -164,12 +180,16 @@ def config_from_args(args: argparse.Namespace, **extra: Any) -> EmulatorConfig:
         "speedup": getattr(args, "speedup", 1.0),
         "hostile": getattr(args, "hostile", None),
         "render_processes": getattr(args, "render_processes", 0),
+        "record_scale": getattr(args, "record_scale", None),
+        "record_bytes": getattr(args, "record_bytes", None),
     }
     hostile.parse(conduct["hostile"])  # a bad kind fails here, as a one-line error
     if conduct["render_processes"] < 0:
         raise ConfigError("--render-processes must be 0 or more")
     if conduct["speedup"] <= 0 or min(conduct["rate_without_key"], conduct["rate_with_key"]) < 1:
         raise ConfigError("--speedup must be positive and rate limits at least 1")
+    if (conduct["record_scale"] or 0) < 0 or (conduct["record_bytes"] or 0) < 0:
+        raise ConfigError("--record-scale and --record-bytes must be 0 or more")
     if conduct["shared_load"] < 0:
         raise ConfigError("--shared-load must be 0 or more requests/s")
     as_of = getattr(args, "as_of", None)

@@ -52,6 +52,12 @@ class EmulatorConfig:
     render_processes: int = 0
     """Worker processes that render large answers (0: a thread of this process). With workers,
     rendering never delays the stamping of arrivals, as on NCBI; `harvester serve` uses 1."""
+    record_scale: float | None = None
+    """Every record's bulk times this, over the dataset's own `record_scale` (None keeps it;
+    0: minimal records). Ids, links, counts and History never change with it."""
+    record_bytes: int | None = None
+    """Fill every snp docsum, Entrezgene and PubmedArticle to about this many bytes, over the
+    dataset's own `record_bytes` (None keeps it; 0: the dataset's size distributions)."""
     hostile: str | None = None
     """Serve hostile XML from efetch/elink: `xxe`, `bomb`, `netdtd`, `huge`, `deep`, `badutf8`
     (optionally `KIND:ARG`; see hostile.py). For testing clients, never for real data."""

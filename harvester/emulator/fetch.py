@@ -17,6 +17,11 @@ from harvester.emulator.state import State
 from harvester.ncbi import ESUMMARY_JSON_CAP, FORMATS, RETMAX_CAP, efetch_format, esummary_format
 
 CHUNK_RECORDS = 100
+CHUNK_BYTES = 2_000_000
+"""About the most one rendered chunk should weigh: chunks are held (a couple ahead of the
+socket) while a page streams, so a page of 1 MB records is not held 100 MB at a time."""
+GENE_CHUNK_RECORDS = 10
+"""Entrezgene records reach ~1 MB (most are tens of KB): ten to a chunk."""
 
 
 def page(uids: list[int], p: Params, from_history: bool) -> list[int]:
@@ -54,7 +59,7 @@ def efetch_body(state: State, p: Params) -> tuple[Iterable[str], str]:
 
 @dataclass(frozen=True, slots=True)
 class RecordPage:
-    """An efetch page of records: `head`, the records in chunks of `CHUNK_RECORDS`, `tail`.
+    """An efetch page of records: `head`, the records in chunks (`chunk_records`), `tail`.
 
     Iterating renders the chunks here; a render pool renders `slices()` elsewhere instead."""
 
@@ -79,9 +84,18 @@ class RecordPage:
         fmt = FORMATS[self.fmt_key]
         return f"</{fmt.root}>\n" if fmt.namespace else f"\n</{fmt.root}>\n"
 
+    @property
+    def chunk_records(self) -> int:
+        """Records per chunk: fewer when records are big, so a chunk stays near CHUNK_BYTES."""
+        filled = self.state.dataset.spec.record_bytes
+        if filled:
+            return max(1, min(CHUNK_RECORDS, CHUNK_BYTES // filled))
+        return GENE_CHUNK_RECORDS if self.fmt_key == "entrezgene" else CHUNK_RECORDS
+
     def slices(self) -> Iterator[list[int]]:
-        for start in range(0, len(self.uids), CHUNK_RECORDS):
-            yield self.uids[start : start + CHUNK_RECORDS]
+        size = self.chunk_records
+        for start in range(0, len(self.uids), size):
+            yield self.uids[start : start + size]
 
     def __iter__(self) -> Iterator[str]:
         yield self.head

@@ -30,6 +30,7 @@ from harvester.emulator.history import HistoryStore
 from harvester.emulator.latency import LatencyModel, profile
 from harvester.emulator.params import ParamError, Params, read_params, split_ids
 from harvester.emulator.requestlog import LogEntry, RequestLog, page_label, who_label
+from harvester.emulator.sendpace import PACER_KEY, SendPacer
 from harvester.ncbi import RESULT_ROOTS, RETMAX_CAP
 
 if TYPE_CHECKING:
@@ -148,6 +149,9 @@ def middleware(keeper: Gatekeeper) -> Middleware:
             if response is None:
                 if fault in ("cut", "short"):
                     request[FAULT_KEY] = fault
+                bandwidth = keeper.latency.bandwidth() if fault is None else 0.0
+                if bandwidth > 0:  # the body leaves at the modelled bandwidth (app.py)
+                    request[PACER_KEY] = SendPacer(bandwidth, clock, keeper.sleep)
                 response = await handler(request)
                 if isinstance(response, web.Response) and not response.prepared:
                     if fault == "cut":

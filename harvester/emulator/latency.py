@@ -11,6 +11,10 @@ comments, users' logs), not a measurement of NCBI:
 - efetch: ~0.5 s before the first byte plus ~2 ms per record (a 500-record snp page ~1.5 s).
 - esummary: similar to efetch, a little cheaper per record (~1.5 ms).
 - esearch: ~0.35 s; epost ~0.2 s plus a little per posted id; einfo ~0.15 s.
+- bytes: an answer leaves at `MODELLED_BANDWIDTH` (1.5 MB/s of XML) from its first byte, so a
+  500-record page of 21 KB records (10.5 MB) takes ~7 s more than one of 1 KB records. The
+  base and per-record costs come before the first byte; the bytes' time is spread over the
+  body as it streams (app.py paces every answer), as NCBI's chunked answers arrive.
 - jitter: multiplicative log-normal with sigma 0.3 and mean 1 (a long right tail, as seen in
   response-time histograms of busy web services).
 The other profiles are stress cases built on those costs, not claims about NCBI:
@@ -29,6 +33,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harvester.errors import ConfigError
+
+MODELLED_BANDWIDTH = 1_500_000.0
+"""Bytes of uncompressed XML per second that NCBI builds and sends one answer at: an ESTIMATE
+from one public report (PathwayCommons/factoid issue 769: efetch of 10,000 PubMed records
+weighed 211 MB and took over 2 min 21 s, i.e. at most ~1.5 MB/s). Per answer: answers in
+flight at once are sent side by side, so a job's floor is its bytes / (this x answers in
+flight), and bytes / this for one answer at a time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +65,8 @@ class LatencyProfile:
     shift_factors: tuple[float, ...] = ()
     """Latency multipliers stepped through in turn, `shift_phase` seconds each, repeating."""
     shift_phase: float = 8.0
+    bytes_per_second: float = 0.0
+    """The rate an answer's body is sent at (0: at once); divided by `scale`."""
 
 
 REALISTIC_COSTS = {
@@ -64,13 +77,20 @@ REALISTIC_COSTS = {
     "efetch": Cost(0.5, 0.002),
     "esummary": Cost(0.4, 0.0015),
 }
+BW = MODELLED_BANDWIDTH
 PRESETS: dict[str, LatencyProfile] = {
     "zero": LatencyProfile("zero"),
-    "realistic": LatencyProfile("realistic", REALISTIC_COSTS, sigma=0.3),
-    "slow": LatencyProfile("slow", REALISTIC_COSTS, sigma=0.3, scale=3.0),
-    "heavy": LatencyProfile("heavy", REALISTIC_COSTS, sigma=0.7, stuck_share=1 / 40),
+    "realistic": LatencyProfile("realistic", REALISTIC_COSTS, sigma=0.3, bytes_per_second=BW),
+    "slow": LatencyProfile("slow", REALISTIC_COSTS, sigma=0.3, scale=3.0, bytes_per_second=BW),
+    "heavy": LatencyProfile(
+        "heavy", REALISTIC_COSTS, sigma=0.7, stuck_share=1 / 40, bytes_per_second=BW
+    ),
     "shifting": LatencyProfile(
-        "shifting", REALISTIC_COSTS, sigma=0.3, shift_factors=(1.0, 2.0, 1.0, 0.5)
+        "shifting",
+        REALISTIC_COSTS,
+        sigma=0.3,
+        shift_factors=(1.0, 2.0, 1.0, 0.5),
+        bytes_per_second=BW,
     ),
 }
 
@@ -132,3 +152,19 @@ class LatencyModel:
         benchmarks may quote)."""
         cost = self.profile.costs.get(endpoint, Cost())
         return (cost.base + cost.per_item * max(0, items)) * self.profile.scale / self.speedup
+
+    def bandwidth(self) -> float:
+        """Bytes/s the answer starting now is sent at (0.0: at once): the profile's rate over
+        its `scale`, times `speedup`, over the `shifting` factor."""
+        rate = self.profile.bytes_per_second
+        if rate <= 0:
+            return 0.0
+        return rate * self.speedup / (self.profile.scale * self.shift_factor())
+
+    def send_seconds(self, nbytes: int) -> float:
+        """Expected seconds to send an answer of `nbytes` from its first byte (no shifts):
+        the byte part of a floor that benchmarks may quote."""
+        rate = self.profile.bytes_per_second
+        if rate <= 0:
+            return 0.0
+        return max(0, nbytes) * self.profile.scale / (rate * self.speedup)

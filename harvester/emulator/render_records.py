@@ -11,6 +11,14 @@ from collections.abc import Sequence
 from typing import Union
 
 from harvester.emulator.bulk import reference_list
+from harvester.emulator.detail import (
+    NO_PUBMED_DETAIL,
+    NO_SNP_DETAIL,
+    PubmedDetail,
+    SnpDetail,
+    hgvs_prefix,
+    maf_xml,
+)
 from harvester.emulator.records import SPECIES, ArticleInfo, GeneInfo, Records, SeqInfo, SnpInfo
 from harvester.emulator.render import esc
 
@@ -72,14 +80,16 @@ def items(entries: Sequence[Item], depth: int = 1) -> str:
 
 
 # -- snp ----------------------------------------------------------------------------------------
-def snp_nodes(s: SnpInfo) -> list[Node]:
+def snp_nodes(s: SnpInfo, d: SnpDetail = NO_SNP_DETAIL) -> list[Node]:
     chrpos = f"{s.chromosome}:{s.position}" if s.position else ""
     acc = f"NC_0000{s.chromosome.zfill(2) if s.chromosome.isdigit() else '23'}.11"
     gene_note = ",".join(f"{name}:{uid}" for name, uid in s.genes)
+    docsum = f"SEQ=[C/T]|LEN=1|GENE={gene_note}" if gene_note else "SEQ=[C/T]|LEN=1"
+    mafs: list[Node] = [("MAF", [("STUDY", study), ("FREQ", freq)]) for study, freq in d.mafs]
     return [
         ("SNP_ID", s.uid),
         ("ALLELE_ORIGIN", ""),
-        ("GLOBAL_MAFS", []),
+        ("GLOBAL_MAFS", mafs),
         ("GLOBAL_POPULATION", ""),
         ("GLOBAL_SAMPLESIZE", 0),
         ("SUSPECTED", ""),
@@ -91,13 +101,13 @@ def snp_nodes(s: SnpInfo) -> list[Node]:
         ("SPDI", f"{acc}:{(s.position or 1) - 1}:C:T"),
         ("FXN_CLASS", s.fxn_class),
         ("VALIDATED", "by-frequency"),
-        ("DOCSUM", f"SEQ=[C/T]|LEN=1|GENE={gene_note}" if gene_note else "SEQ=[C/T]|LEN=1"),
+        ("DOCSUM", hgvs_prefix(d.hgvs) + docsum),
         ("TAX_ID", s.taxid),
         ("ORIG_BUILD", 36),
         ("UPD_BUILD", 157),
         ("CREATEDATE", "2000/09/19 17:02"),
         ("UPDATEDATE", "2024/11/02 07:15"),
-        ("SS", s.uid + 1000),
+        ("SS", f"{s.uid + 1000}{d.ss}" if d.ss else s.uid + 1000),
         ("ALLELE", "Y"),
         ("SNP_CLASS", s.snp_class),
         ("CHRPOS", chrpos),
@@ -125,7 +135,7 @@ def snp_items(s: SnpInfo) -> list[Item]:
     ]
 
 
-def snp_exchangeset_record(s: SnpInfo) -> str:
+def snp_exchangeset_record(s: SnpInfo, d: SnpDetail = NO_SNP_DETAIL) -> str:
     """One ExchangeSet DocumentSummary on one line, as captured; the same fields as
     `snp_nodes` in one template, because this is the emulator's hottest path."""
     pos = s.position or 0
@@ -135,7 +145,10 @@ def snp_exchangeset_record(s: SnpInfo) -> str:
         f"<GENE_E><NAME>{esc(n)}</NAME><GENE_ID>{u}</GENE_ID></GENE_E>" for n, u in s.genes
     )
     note = ",".join(f"{n}:{u}" for n, u in s.genes)
-    docsum = f"SEQ=[C/T]|LEN=1|GENE={esc(note)}" if note else "SEQ=[C/T]|LEN=1"
+    docsum = esc(hgvs_prefix(d.hgvs)) + (
+        f"SEQ=[C/T]|LEN=1|GENE={esc(note)}" if note else "SEQ=[C/T]|LEN=1"
+    )
+    ss = f"{s.uid + 1000}{d.ss}"
     fxn = f"<FXN_CLASS>{esc(s.fxn_class)}</FXN_CLASS>" if s.fxn_class else "<FXN_CLASS/>"
     cp = (
         f"<CHRPOS>{chrpos}</CHRPOS><CHRPOS_PREV_ASSM>{chrpos}</CHRPOS_PREV_ASSM>"
@@ -143,14 +156,14 @@ def snp_exchangeset_record(s: SnpInfo) -> str:
         else "<CHRPOS/><CHRPOS_PREV_ASSM/>"
     )
     return (
-        f'<DocumentSummary uid="{s.uid}"><SNP_ID>{s.uid}</SNP_ID><ALLELE_ORIGIN/><GLOBAL_MAFS/>'
+        f'<DocumentSummary uid="{s.uid}"><SNP_ID>{s.uid}</SNP_ID><ALLELE_ORIGIN/>{maf_xml(d.mafs)}'
         "<GLOBAL_POPULATION/><GLOBAL_SAMPLESIZE>0</GLOBAL_SAMPLESIZE><SUSPECTED/>"
         f"<CLINICAL_SIGNIFICANCE/>{f'<GENES>{genes}</GENES>' if genes else '<GENES/>'}"
         f"<ACC>{acc}</ACC><CHR>{s.chromosome}</CHR><HANDLE>SYNTHETIC</HANDLE>"
         f"<SPDI>{acc}:{max(pos, 1) - 1}:C:T</SPDI>{fxn}<VALIDATED>by-frequency</VALIDATED>"
         f"<DOCSUM>{docsum}</DOCSUM><TAX_ID>{s.taxid}</TAX_ID><ORIG_BUILD>36</ORIG_BUILD>"
         "<UPD_BUILD>157</UPD_BUILD><CREATEDATE>2000/09/19 17:02</CREATEDATE>"
-        f"<UPDATEDATE>2024/11/02 07:15</UPDATEDATE><SS>{s.uid + 1000}</SS><ALLELE>Y</ALLELE>"
+        f"<UPDATEDATE>2024/11/02 07:15</UPDATEDATE><SS>{ss}</SS><ALLELE>Y</ALLELE>"
         f"<SNP_CLASS>{s.snp_class}</SNP_CLASS>{cp}<TEXT/><SNP_ID_SORT>{s.uid:010d}</SNP_ID_SORT>"
         f"<CLINICAL_SORT>0</CLINICAL_SORT><CITED_SORT/><CHRPOS_SORT>{pos:010d}</CHRPOS_SORT>"
         "<MERGED_SORT>0</MERGED_SORT></DocumentSummary>\n"
@@ -277,7 +290,8 @@ def _names(author: str) -> tuple[str, str]:
 
 
 def pubmed_record(a: ArticleInfo, references: list[int] | None = None) -> str:
-    """One PubmedArticle on one line, as PubMed sends them, with its ReferenceList."""
+    """One PubmedArticle on one line, as PubMed sends them, with its ReferenceList: the cited
+    articles (its pubmed_pubmed_refs links) first, then cited works without a PubMed id."""
     authors = "".join(
         f'<Author ValidYN="Y"><LastName>{esc(last)}</LastName><ForeName>{ini}</ForeName>'
         f"<Initials>{ini}</Initials></Author>"
@@ -295,6 +309,21 @@ def pubmed_record(a: ArticleInfo, references: list[int] | None = None) -> str:
         f'<ArticleId IdType="pubmed">{a.uid}</ArticleId></ArticleIdList>'
         f"{reference_list(references or [])}</PubmedData></PubmedArticle>\n"
     )
+
+
+def with_pubmed_detail(text: str, d: PubmedDetail) -> str:
+    """A rendered PubmedArticle with `d` spliced in: MeSH headings closing MedlineCitation,
+    cited works without a PubMed id after the linked ones (so its links are read unchanged)."""
+    if d == NO_PUBMED_DETAIL:
+        return text
+    citation, _, data = text.partition("</MedlineCitation>")
+    if "</ReferenceList>" in data:
+        data = data.replace("</ReferenceList>", f"{d.references}</ReferenceList>", 1)
+    else:
+        data = data.replace(
+            "</PubmedData>", f"<ReferenceList>{d.references}</ReferenceList></PubmedData>", 1
+        )
+    return f"{citation}{d.mesh}</MedlineCitation>{data}"
 
 
 def pubmed_items(a: ArticleInfo) -> list[Item]:

@@ -21,7 +21,7 @@ from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.dataset import Dataset
 from harvester.emulator.gatekeeper import from_config
 from harvester.emulator.history import HistoryStore
-from harvester.emulator.spec import load_spec
+from harvester.emulator.spec import load_spec, sized
 from harvester.emulator.state import State
 from harvester.errors import ConfigError
 from harvester.ncbi import EUTILS_PATH
@@ -53,7 +53,9 @@ def build_state(
     sleep: Sleep | None = None,
 ) -> State:
     """The handlers' shared state; `clock` and `sleep` let tests drive time without waiting."""
-    dataset = dataset or Dataset(load_spec(config.dataset, config.as_of))
+    dataset = dataset or Dataset(
+        sized(load_spec(config.dataset, config.as_of), config.record_scale, config.record_bytes)
+    )
     clock = clock or time.monotonic
     history = HistoryStore(config.history_ttl, config.max_query_keys, clock, seed=config.seed)
     state = State(config, dataset, Catalog(dataset), history)

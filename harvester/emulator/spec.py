@@ -44,6 +44,18 @@ class DatasetSpec:
     gene_comments: DegreeSpec = field(default_factory=lambda: DegreeSpec(1, 0.5, 0.5, 8))
     """GeneRIF comments per generated gene (~700 bytes each): its Entrezgene's size. Heavy-tailed
     in the benchmark datasets, up to NCBI's ~1 MB; a handful here, so tests stay fast."""
+    snp_detail: DegreeSpec = field(default_factory=lambda: DegreeSpec(0.0, 0.0, 1.0, 0))
+    """Submissions per generated SNP docsum (a population frequency, an HGVS name and two ss
+    ids each, ~120 bytes): NCBI's docsums are ~2 KB. None here, so tests stay fast."""
+    pubmed_detail: DegreeSpec = field(default_factory=lambda: DegreeSpec(0.0, 0.0, 1.0, 0))
+    """Cited works without a PubMed id (~200 bytes each, every fourth with a MeSH heading) per
+    generated article: NCBI's articles with references are 5-40 KB. None here."""
+    record_scale: float = 1.0
+    """Every record's bulk (GeneRIFs, SNP submissions, PubMed's cited works) times this;
+    0 leaves each record minimal. Ids, links and counts never change with it."""
+    record_bytes: int = 0
+    """When set, every snp docsum, Entrezgene and PubmedArticle is filled with its bulk to
+    about this many bytes instead (`record_scale` is then ignored); 0: the distributions."""
     one_line: bool = False
     """esummary v2 as NCBI sends it for many dbs today: the whole DocumentSummarySet on one line
     (False: one element per line, as the older captures)."""
@@ -80,6 +92,10 @@ def _merge(default: Any, data: dict[str, Any], where: str) -> Any:
     return dataclasses.replace(default, **changes)
 
 
+BASE_DEPTH = 4
+"""How many `base:` steps a dataset YAML may take (a loop of bases is refused, not followed)."""
+
+
 def load_spec(name_or_path: str | Path | None, as_of: str | None = None) -> DatasetSpec:
     """A spec from a YAML path, a name in configs/datasets/, or the built-in 'tiny' default;
     `NAME@YYYY-MM-DD` (or `as_of`) serves it as of that day."""
@@ -99,7 +115,9 @@ def load_spec(name_or_path: str | Path | None, as_of: str | None = None) -> Data
     return spec
 
 
-def _load(name_or_path: str | Path | None) -> DatasetSpec:
+def _load(name_or_path: str | Path | None, _depth: int = 0) -> DatasetSpec:
+    """A YAML file's `base: NAME` starts it from that dataset (`base: large` and
+    `record_bytes: 21000` make large with 21 KB records), else from the built-in default."""
     if name_or_path is None or (
         str(name_or_path) == "tiny" and not (DATASETS_DIR / "tiny.yaml").exists()
     ):
@@ -123,7 +141,31 @@ def _load(name_or_path: str | Path | None) -> DatasetSpec:
         raise ConfigError(f"{path}: a dataset spec must be a mapping")
     if "as_of" in data and not isinstance(data["as_of"], str):
         data["as_of"] = str(data["as_of"])  # YAML reads 2026-11-01 as a date
-    spec: DatasetSpec = _merge(DatasetSpec(), data, str(path))
+    start = DatasetSpec()
+    base = data.pop("base", None)
+    if base is not None:
+        if not isinstance(base, str) or _depth >= BASE_DEPTH:
+            raise ConfigError(f"{path}: 'base' must name a dataset (at most {BASE_DEPTH} deep)")
+        start = _load(path.parent / base if base.endswith(".yaml") else base, _depth + 1)
+    spec: DatasetSpec = _merge(start, data, str(path))
     if spec.long_sequence < 0:
         raise ConfigError(f"{path}: 'long_sequence' must be 0 or more bases")
+    return sized(spec, where=str(path))
+
+
+def sized(
+    spec: DatasetSpec,
+    record_scale: float | None = None,
+    record_bytes: int | None = None,
+    where: str = "--record-scale/--record-bytes",
+) -> DatasetSpec:
+    """`spec` with its record size overridden (None keeps the spec's own), checked."""
+    if record_scale is not None:
+        spec = dataclasses.replace(spec, record_scale=float(record_scale))
+    if record_bytes is not None:
+        spec = dataclasses.replace(spec, record_bytes=record_bytes)
+    if spec.record_scale < 0:
+        raise ConfigError(f"{where}: the record scale must be 0 or more")
+    if spec.record_bytes < 0:
+        raise ConfigError(f"{where}: the record bytes must be 0 or more")
     return spec
