@@ -1,0 +1,151 @@
+"""The record cache shared by jobs (record_cache.py) as known records (known.py): what other
+jobs fetched is offered to a harvest like a refresh's previous store, so NCBI's mdat question on
+the History set holding it decides whether it is served (known_entries.py), and what the harvest
+fetches goes into the cache, dated by the server's clock. A refresh with the cache on asks both.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from harvester.config import JobConfig
+from harvester.eutils.client import EutilsClient
+from harvester.stats import Stats
+from harvester.workflow.fields import Stored
+from harvester.workflow.known import Known, KnownRecords
+from harvester.workflow.record_cache import CacheFormat, RecordCache, cache_source
+from harvester.workflow.record_version import RecordVersion
+
+__all__ = [
+    "CacheRecords",
+    "EitherKnown",
+    "cache_line",
+    "cache_summary",
+    "either_known",
+    "open_cache",
+]
+
+
+class CacheRecords:
+    """One job's view of the cache: its db and fetch format, records younger than max_age."""
+
+    def __init__(self, cache: RecordCache, db: str, fmt: CacheFormat, stats: Stats) -> None:
+        self.cache, self.db, self.fmt, self.stats = cache, db, fmt, stats
+
+    def close(self) -> None:
+        self.cache.close()
+
+    def holds(self, uids: Iterable[int]) -> bool:
+        return self.cache.holds(self.db, self.fmt, list(uids))
+
+    def lookup(self, uids: Sequence[int]) -> dict[int, Known]:
+        """Those held and offered, each as of the server's day it was fetched."""
+        return {
+            uid: Known(record.body, _day(record.fetched), cached=True)
+            for uid, record in self.cache.lookup(self.db, self.fmt, uids).items()
+            if self.cache.offered(record)
+        }
+
+    def keep(
+        self,
+        records: Sequence[tuple[int, Stored]],
+        versions: Mapping[int, RecordVersion],
+        missing: Sequence[int],
+    ) -> None:
+        """Put fetched records in the cache (once the job store has them); drop those NCBI
+        says it no longer has."""
+        if records:
+            self.cache.put(
+                self.db,
+                self.fmt,
+                ((uid, whole, versions.get(uid, NO_VERSION)) for uid, (_, whole) in records),
+            )
+            self.stats.incr("cache/put", len(records))
+        if missing:
+            self.cache.forget(self.db, self.fmt, missing)
+
+
+NO_VERSION = RecordVersion()
+
+
+class EitherKnown:
+    """Several providers as one (a refresh's previous store and the cache): a record held by
+    more than one is taken as of the latest day, the first provider's on a tie."""
+
+    def __init__(self, *providers: KnownRecords) -> None:
+        self.providers = providers
+
+    def holds(self, uids: Iterable[int]) -> bool:
+        wanted = list(uids)
+        return any(p.holds(wanted) for p in self.providers)
+
+    def lookup(self, uids: Sequence[int]) -> dict[int, Known]:
+        found: dict[int, Known] = {}
+        for provider in self.providers:
+            for uid, known in provider.lookup(uids).items():
+                if uid not in found or known.as_of > found[uid].as_of:
+                    found[uid] = known
+        return found
+
+
+def either_known(*providers: KnownRecords | None) -> KnownRecords | None:
+    """The providers given (None: not there) as one, or None when there is none."""
+    present = [p for p in providers if p is not None]
+    if len(present) > 1:
+        return EitherKnown(*present)
+    return present[0] if present else None
+
+
+def _day(stamp: float) -> datetime.date:
+    return datetime.datetime.fromtimestamp(stamp, datetime.UTC).date()
+
+
+def open_cache(job: JobConfig, client: EutilsClient) -> CacheRecords | None:
+    """The job's view of the record cache, or None when the cache is off; dated by the server's
+    clock (its latest `Date` header), by the local one until the server has answered."""
+    spec = job.cache
+    if spec.folder is None:
+        return None
+    transport = client.transport
+    cache = RecordCache(
+        spec.folder,
+        source=cache_source(job.endpoint),
+        max_bytes=spec.max_bytes,
+        max_age=spec.max_age,
+        clock=lambda: transport.server_time or time.time(),
+    )
+    return CacheRecords(cache, job.db, CacheFormat.of(job.fetch), client.stats)
+
+
+def cache_summary(job: JobConfig, stats: Stats) -> dict[str, Any]:
+    """The summary's `cache` section: what the cache served and what the job put in it."""
+    return {
+        "folder": str(job.cache.folder),
+        "max_age_seconds": job.cache.max_age,
+        "records_from_cache": int(stats.get("known/from_cache")),
+        "mdat_queries": int(stats.get("known/validations")),
+        "records_put": int(stats.get("cache/put")),
+    }
+
+
+def cache_line(job: JobConfig) -> str:
+    """`harvester plan`'s word on the cache."""
+    spec = job.cache
+    if spec.folder is None:
+        return "cache          off (`cache: on` or --cache DIR shares records between jobs)"
+    return (
+        f"cache          on: {spec.folder} (records other jobs fetched less than "
+        f"{_age(spec.max_age)} ago, by the server's clock, are served once one mdat esearch per "
+        f"History set says they did not change; what is fetched is kept, at most "
+        f"{spec.max_mb:,} MB)"
+    )
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("w", 7 * 86_400), ("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
