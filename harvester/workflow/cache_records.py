@@ -58,12 +58,14 @@ class CacheRecords:
         """Put fetched records in the cache (once the job store has them); drop those NCBI
         says it no longer has."""
         if records:
+            started = time.perf_counter()
             self.cache.put(
                 self.db,
                 self.fmt,
                 ((uid, whole, versions.get(uid, NO_VERSION)) for uid, (_, whole) in records),
             )
             self.stats.incr("cache/put", len(records))
+            self.stats.incr("cache/put_seconds", time.perf_counter() - started)
         if missing:
             self.cache.forget(self.db, self.fmt, missing)
 
@@ -128,6 +130,7 @@ def cache_summary(job: JobConfig, stats: Stats) -> dict[str, Any]:
         "records_from_cache": int(stats.get("known/from_cache")),
         "mdat_queries": int(stats.get("known/validations")),
         "records_put": int(stats.get("cache/put")),
+        "put_seconds": round(stats.get("cache/put_seconds"), 3),  # on the event loop
     }
 
 
