@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from harvester.cli import main
 from harvester.config import JobConfig, load_job
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.dataset import Dataset
@@ -173,3 +174,33 @@ def test_two_processes_sharing_one_cache_at_once_both_finish_right(tmp_path: Pat
     with sqlite3.connect(cache / "records.sqlite") as db:
         (held,) = db.execute("SELECT count(*) FROM records").fetchone()
     assert held == len(fetched)  # every record once, whichever process put it
+
+
+def test_a_refresh_with_the_cache_on_asks_both_and_writes_what_a_fresh_run_writes(
+    tmp_path: Path,
+) -> None:
+    cache = tmp_path / "cache"
+    _run(_job(tmp_path / "other", SECOND, cache, cache_max_age="60d"), B)  # the cache: as of B
+    job = _job(tmp_path / "job", FIRST, cache, cache_max_age="60d")
+    _run(job, A)
+    dated = replace(job, endpoint=f"embedded:tiny@{B}")
+    summary = asyncio.run(run_job(dated, RunOptions(quiet=True, refresh=True)))
+    plain = _job(tmp_path / "plain", FIRST, None)
+    _run(plain, B)
+    assert job.output.path.read_bytes() == plain.output.path.read_bytes()
+    assert _bodies(job) == _bodies(plain)
+    shared = _fetched(_job(tmp_path / "other", SECOND, None)) & _fetched(plain)
+    # taken as of B, the later day, unless their History set also holds records as of A: it
+    # is asked from A, so one revised in between is fetched once more (never served stale)
+    assert 0 < summary["cache"]["records_from_cache"] <= len(shared)
+    assert summary["refresh"]["records_reused"] > summary["cache"]["records_from_cache"]
+
+
+def test_plan_says_whether_the_cache_is_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job_file = write_job_file(tmp_path, FIRST[:2], endpoint=f"embedded:tiny@{B}")
+    assert main(["plan", str(job_file), "--cache", str(tmp_path / "cache")]) == 0
+    assert f"cache          on: {tmp_path / 'cache'} (records" in capsys.readouterr().out
+    assert main(["plan", str(job_file)]) == 0
+    assert "cache          off" in capsys.readouterr().out
