@@ -7,8 +7,11 @@ fetches goes into the cache, dated by the server's clock. A refresh with the cac
 from __future__ import annotations
 
 import datetime
+import functools
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from harvester.config import JobConfig
@@ -30,13 +33,24 @@ __all__ = [
 
 
 class CacheRecords:
-    """One job's view of the cache: its db and fetch format, records younger than max_age."""
+    """One job's view of the cache: its db and fetch format, records younger than max_age.
+    Reads go through `cache`; puts through `writer`, off the event loop."""
 
-    def __init__(self, cache: RecordCache, db: str, fmt: CacheFormat, stats: Stats) -> None:
-        self.cache, self.db, self.fmt, self.stats = cache, db, fmt, stats
+    def __init__(
+        self, cache: RecordCache, writer: CacheWriter, db: str, fmt: CacheFormat, stats: Stats
+    ) -> None:
+        self.cache, self.writer, self.db, self.fmt, self.stats = cache, writer, db, fmt, stats
+
+    def drain(self) -> None:
+        """Wait for every put; a failed one raises here (StoreError for the cache file)."""
+        self.writer.drain()
+        self.stats.incr("cache/put_seconds", self.writer.take_seconds())
 
     def close(self) -> None:
-        self.cache.close()
+        try:
+            self.writer.close()
+        finally:
+            self.cache.close()
 
     def holds(self, uids: Iterable[int]) -> bool:
         return self.cache.holds(self.db, self.fmt, list(uids))
@@ -57,17 +71,69 @@ class CacheRecords:
     ) -> None:
         """Put fetched records in the cache (once the job store has them); drop those NCBI
         says it no longer has."""
+        db, fmt = self.db, self.fmt
         if records:
-            started = time.perf_counter()
-            self.cache.put(
-                self.db,
-                self.fmt,
-                ((uid, whole, versions.get(uid, NO_VERSION)) for uid, (_, whole) in records),
-            )
+            rows = [(uid, whole, versions.get(uid, NO_VERSION)) for uid, (_, whole) in records]
+            self.writer.submit(lambda cache: cache.put(db, fmt, rows))
             self.stats.incr("cache/put", len(records))
-            self.stats.incr("cache/put_seconds", time.perf_counter() - started)
         if missing:
-            self.cache.forget(self.db, self.fmt, missing)
+            gone = list(missing)
+            self.writer.submit(lambda cache: cache.forget(db, fmt, gone))
+
+
+WRITES_AHEAD = 8
+"""Puts queued before `keep` waits for the oldest: bounds the records held in memory when the
+disk (or another process's write) is slower than the fetches."""
+
+
+class CacheWriter:
+    """Puts records into the cache on a thread of its own with its own connection, so
+    compressing and writing them, and waiting on another process's write, never holds up the
+    event loop (compression and SQLite release the GIL); one thread keeps them in order."""
+
+    def __init__(self, opener: Callable[[], RecordCache]) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="record-cache")
+        self._opener = opener
+        self._cache: RecordCache | None = None
+        """Opened, used and closed on the thread only."""
+        self._pending: deque[Future[None]] = deque()
+        self._seconds = 0.0
+
+    def submit(self, work: Callable[[RecordCache], None]) -> None:
+        """Queue a write; a write already failed raises here."""
+        while self._pending and self._pending[0].done():
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self._run, work))
+        while len(self._pending) > WRITES_AHEAD:
+            self._pending.popleft().result()
+
+    def _run(self, work: Callable[[RecordCache], None]) -> None:
+        started = time.perf_counter()
+        if self._cache is None:
+            self._cache = self._opener()
+        work(self._cache)
+        self._seconds += time.perf_counter() - started
+
+    def drain(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def take_seconds(self) -> float:
+        """The writing time since last asked (call after `drain`)."""
+        seconds, self._seconds = self._seconds, 0.0
+        return seconds
+
+    def close(self) -> None:
+        """Finish the queued writes (raising the first failure) and close the connection."""
+        try:
+            self.drain()
+        finally:
+            self._pool.submit(self._close).result()
+            self._pool.shutdown()
+
+    def _close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
 
 
 NO_VERSION = RecordVersion()
@@ -112,14 +178,16 @@ def open_cache(job: JobConfig, client: EutilsClient) -> CacheRecords | None:
     if spec.folder is None:
         return None
     transport = client.transport
-    cache = RecordCache(
+    opener = functools.partial(
+        RecordCache,
         spec.folder,
         source=cache_source(job.endpoint),
         max_bytes=spec.max_bytes,
         max_age=spec.max_age,
         clock=lambda: transport.server_time or time.time(),
     )
-    return CacheRecords(cache, job.db, CacheFormat.of(job.fetch), client.stats)
+    cache = opener()
+    return CacheRecords(cache, CacheWriter(opener), job.db, CacheFormat.of(job.fetch), client.stats)
 
 
 def cache_summary(job: JobConfig, stats: Stats) -> dict[str, Any]:
@@ -130,7 +198,7 @@ def cache_summary(job: JobConfig, stats: Stats) -> dict[str, Any]:
         "records_from_cache": int(stats.get("known/from_cache")),
         "mdat_queries": int(stats.get("known/validations")),
         "records_put": int(stats.get("cache/put")),
-        "put_seconds": round(stats.get("cache/put_seconds"), 3),  # on the event loop
+        "put_seconds": round(stats.get("cache/put_seconds"), 3),  # on the writer's thread
     }
 
 

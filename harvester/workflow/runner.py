@@ -266,6 +266,8 @@ async def _harvest(
                 await harvest.run()
             finally:
                 note_server_date(store, client.transport.server_date)
+        if cache is not None:
+            cache.drain()  # every record put before the summary counts them
         left = store.pending_total()
         if left:
             raise IncompleteError(
