@@ -40,6 +40,7 @@ GENES = list(itertools.islice(AS_OF[A].uids("gene"), 60))
 FIRST, SECOND = GENES[:40], GENES[20:]
 """Two jobs whose sources overlap by half, and so (about) their targets."""
 PAGE = 50
+KEY = "cachewire-secret-key-0123456789"
 
 
 def _job(folder: Path, genes: list[int], cache: Path | None, **keys: Any) -> JobConfig:
@@ -80,7 +81,10 @@ def _revised(uids: set[int]) -> set[int]:
     return {t for t in uids if AS_OF[A].mdat("snp", t) != AS_OF[B].mdat("snp", t)}
 
 
-def test_a_second_job_fetches_only_the_targets_no_earlier_job_holds(tmp_path: Path) -> None:
+def test_a_second_job_fetches_only_the_targets_no_earlier_job_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NCBI_API_KEY", KEY)
     cache = tmp_path / "cache"
     first = _job(tmp_path / "first", FIRST, cache)
     _run(first, B)
@@ -101,6 +105,8 @@ def test_a_second_job_fetches_only_the_targets_no_earlier_job_holds(tmp_path: Pa
     assert cached["efetch"] < uncached["efetch"]
     assert summary["cache"]["mdat_queries"] >= 1
     assert summary["cache"]["records_put"] == len(wanted - held)
+    for stored in cache.iterdir():  # the file, its WAL and lock: no API key anywhere
+        assert KEY.encode() not in stored.read_bytes()
 
 
 def test_a_record_revised_between_two_jobs_is_fetched_again_not_served_stale(
