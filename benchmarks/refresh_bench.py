@@ -32,9 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY = "benchmark-key"
 
 
-def serve(day: str, log: Path, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    """The large dataset as of `day`, limited as NCBI is, logging each request."""
+def serve(
+    day: str, log: Path, env: dict[str, str], port: int = 0
+) -> tuple[subprocess.Popen[str], str]:
+    """The large dataset as of `day`, limited as NCBI is, logging each request (on `port`, or
+    a free one)."""
     command = [sys.executable, "-m", "harvester", "serve", "--dataset", "large", "--as-of", day]
+    command += ["--port", str(port)]
     command += ["--rate-limit", "3", "--key-rate-limit", "10", "--latency", "realistic"]
     command += ["--request-log", str(log)]
     emulator = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
@@ -43,10 +47,10 @@ def serve(day: str, log: Path, env: dict[str, str]) -> tuple[subprocess.Popen[st
 
 
 def harvest(
-    job: Path, day: str, output: Path, log: Path, env: dict[str, str], *flags: str
+    job: Path, day: str, output: Path, log: Path, env: dict[str, str], *flags: str, port: int = 0
 ) -> dict[str, Any]:
     """One `harvester run` against a fresh emulator as of `day` (its own request log)."""
-    emulator, base_url = serve(day, log, env)
+    emulator, base_url = serve(day, log, env, port)
     try:
         started = time.monotonic()
         run = [sys.executable, "-m", "harvester", "run", str(job), "--endpoint", base_url]

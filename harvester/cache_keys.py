@@ -32,7 +32,8 @@ CACHE_KEYS = ("cache", "cache_max_age", "cache_max_mb")
 CACHE_SWITCHES = ("on", "off")
 """`cache:` values that are not a folder (YAML also reads on/off as true/false)."""
 DEFAULT_MAX_AGE = 7 * 86_400.0
-"""Seconds a record is served as it is; older ones are first checked with NCBI (mdat)."""
+"""Seconds after its fetch a record is still offered to a job (which serves it once NCBI's
+mdat question says it has not changed); older ones are fetched again."""
 DEFAULT_MAX_MB = 2_048
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3_600.0, "d": 86_400.0, "w": 7 * 86_400.0}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
@@ -47,8 +48,8 @@ class CacheSpec:
     folder: Path | None = None
     """The cache's folder; None when the cache is off."""
     max_age: float = DEFAULT_MAX_AGE
-    """Seconds since NCBI last vouched for a record (fetched or confirmed by mdat) within which
-    it is served without asking; 0 asks every time."""
+    """Seconds since a record was fetched (by the server's clock) within which it is offered,
+    always checked by mdat first; 0 never serves from the cache (it is still filled)."""
     max_mb: int = DEFAULT_MAX_MB
     """The most the cache file may hold, in MB (10**6 bytes); least recently used go first."""
 

@@ -1,7 +1,7 @@
 """Which records of a stored set NCBI modified since a date: one esearch per set, in NCBI's
 documented form, paged only when the answer is longer than a page.
 
-NCBI is played by a small local server answering canned esearch/epost XML (a double of NCBI,
+NCBI is played by a small local server answering canned esearch XML (a double of NCBI,
 not of our code); one test asks the real emulator and skips while it has no mdat dates."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from eutils_helpers import fast_client, fault_server
 
 from harvester.emulator.server import Emulator
 from harvester.errors import NcbiError, ParseError
-from harvester.workflow.changed import changed_among, changed_since
+from harvester.workflow.changed import changed_since
 
 SINCE = datetime.date(2026, 11, 7)
 XML = "text/xml"
@@ -36,14 +36,8 @@ def esearch_xml(count: int, ids: list[int], retstart: int = 0) -> bytes:
     ).encode()
 
 
-EPOST_OK = (
-    b'<?xml version="1.0" encoding="UTF-8" ?>\n<ePostResult>\n\t<QueryKey>1</QueryKey>\n'
-    b"\t<WebEnv>MCID_posted</WebEnv>\n</ePostResult>\n"
-)
-
-
 class Ncbi:
-    """Answers esearch from `modified` (uid list, newest first, as NCBI sorts) and epost."""
+    """Answers esearch from `modified` (uid list, newest first, as NCBI sorts)."""
 
     def __init__(self, modified: list[int]) -> None:
         self.modified = modified
@@ -55,8 +49,6 @@ class Ncbi:
             params.update({k: str(v) for k, v in (await request.post()).items()})
         endpoint = request.match_info["endpoint"]
         self.requests.append((endpoint, params))
-        if endpoint == "epost":
-            return web.Response(body=EPOST_OK, content_type=XML)
         start, size = int(params.get("retstart", 0)), int(params.get("retmax", 20))
         page = self.modified[start : start + size]
         return web.Response(body=esearch_xml(len(self.modified), page, start), content_type=XML)
@@ -129,27 +121,16 @@ async def test_an_answer_that_lists_fewer_than_it_counts_is_a_failure_not_a_shor
         )
 
 
-async def test_uids_are_posted_first_and_only_asked_ones_come_back():
-    ncbi = Ncbi([999, 202])  # 999 was not asked
-    found = await ask(ncbi, lambda c: changed_among(c, "snp", [101, 202, 303], SINCE))
-    assert found.uids == {202} and found.requests == 2
-    assert [e for e, _ in ncbi.requests] == ["epost", "esearch"]
-    assert ncbi.requests[1][1]["WebEnv"] == "MCID_posted" and ncbi.requests[1][1]["term"] == "#1"
-
-
-async def test_no_uids_cost_no_request():
-    ncbi = Ncbi([1])
-    found = await ask(ncbi, lambda c: changed_among(c, "snp", [], SINCE))
-    assert found.uids == frozenset() and ncbi.requests == []
-
-
 async def test_the_emulator_answers_which_of_a_set_changed(emulator: Emulator):
     async with fast_client(emulator.base_url) as client:
         try:
-            found = await changed_among(client, "snp", [3008, 11888, 867174], SINCE)
+            posted = await client.epost("snp", ["3008", "11888", "867174"])
+            found = await changed_since(
+                client, "snp", SINCE, webenv=posted.webenv, query_key=posted.query_key
+            )
         except NcbiError as exc:
             if "mdat" not in str(exc):
                 raise
             pytest.skip(f"the emulator has no mdat dates yet: {exc}")
     assert found.uids is not None and found.uids <= {3008, 11888, 867174}
-    assert found.requests == 2
+    assert found.requests == 1

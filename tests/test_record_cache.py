@@ -1,10 +1,9 @@
 """The record cache shared by jobs: whole records by (endpoint, db, format, uid) with their
-version, served while checked within max_age, bounded by evicting the least recently used, and
+version, offered while younger than max_age, bounded by evicting the least recently used, and
 safe with two processes writing and reading one cache at once. Real SQLite, a mocked clock."""
 
 from __future__ import annotations
 
-import datetime
 import sqlite3
 import subprocess
 import sys
@@ -81,24 +80,24 @@ def test_records_come_back_whole_with_their_version_for_the_same_endpoint_db_and
         assert other.lookup("snp", XML, [1]) == {}  # another endpoint's records are not its own
 
 
-def test_a_record_is_served_unasked_only_while_checked_within_max_age(tmp_path: Path):
+def test_a_record_is_offered_only_while_younger_than_max_age_and_never_with_0(tmp_path: Path):
     clock = Clock()
     with cache(tmp_path, clock) as kept:
         kept.put("snp", XML, [(1, body(1), RecordVersion())])
-        clock.now += 7 * DAY
+        clock.now += 7 * DAY - 1
         (record,) = kept.lookup("snp", XML, [1]).values()
-        assert kept.is_fresh(record)
+        assert kept.offered(record) and kept.holds("snp", XML, [5, 1])
+        assert not kept.holds("snp", XML, [5]) and not kept.holds("gene", XML, [1])
         clock.now += 1
-        assert not kept.is_fresh(record)
-        assert (
-            kept.checked_since([record])
-            == datetime.datetime.fromtimestamp(record.checked, datetime.UTC).date()
-        )
-        kept.confirm("snp", XML, [1])  # NCBI's mdat query: unchanged since
-        assert kept.is_fresh(kept.lookup("snp", XML, [1])[1])
-        kept.forget("snp", XML, [1])  # changed: fetched again, so dropped
+        assert not kept.offered(record) and not kept.holds("snp", XML, [1])
+        kept.forget("snp", XML, [1])  # NCBI no longer has it: dropped
         assert kept.lookup("snp", XML, [1]) == {}
     assert stored_sizes(tmp_path) == (0, 0)
+    never = RecordCache(tmp_path, source="ncbi", max_bytes=10**9, max_age=0, clock=clock)
+    with never:
+        never.put("snp", XML, [(1, body(1), RecordVersion())])
+        (record,) = never.lookup("snp", XML, [1]).values()
+        assert not never.offered(record) and not never.holds("snp", XML, [1])
 
 
 def test_a_newer_fetch_replaces_the_record_and_the_size_stays_counted(tmp_path: Path):
@@ -169,6 +168,7 @@ def test_no_user_password_or_api_key_of_an_endpoint_reaches_the_cache(tmp_path: 
     source = cache_source(endpoint)
     assert source == "https://mirror.example.org:8443/eutils/"
     assert cache_source("ncbi") == "ncbi" and cache_source("embedded:large") == "embedded:large"
+    assert cache_source("embedded:tiny@2026-10-15") == "embedded:tiny"  # one dataset, any day
     with cache(tmp_path, Clock(), source=source) as kept:
         kept.put("snp", XML, [(1, body(1), RecordVersion())])
     held = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())

@@ -113,6 +113,9 @@ class Transport:
         self.server_date: datetime.date | None = None
         """The earliest day (UTC) a good answer's `Date` header gave: the date the records
         fetched are as of, which a later refresh asks NCBI about (workflow/known.py)."""
+        self.server_time: float | None = None
+        """The latest `Date` header of a good answer (POSIX seconds): the server's clock, by
+        which the record cache dates what it keeps and ages what it holds (record_cache.py)."""
 
     async def open(self) -> None:
         """Create the one session; its connector holds twice the configured concurrency, so a
@@ -357,13 +360,16 @@ class Transport:
             self.gate.on_rate_headers(release, int(limit), int(remaining))
 
     def _date_header(self, value: str | None) -> None:
-        """Keep the earliest day a `Date` header names (an unreadable one is ignored)."""
+        """Keep the earliest day a `Date` header names and its latest time (an unreadable one
+        is ignored)."""
         if value is None:
             return
         try:
-            day = email.utils.parsedate_to_datetime(value).astimezone(datetime.UTC).date()
+            stamp = email.utils.parsedate_to_datetime(value).astimezone(datetime.UTC)
         except (TypeError, ValueError):
             return
+        self.server_time = max(self.server_time or 0.0, stamp.timestamp())
+        day = stamp.date()
         if self.server_date is None or day < self.server_date:
             self.server_date = day
 

@@ -19,7 +19,7 @@ from harvester.errors import ParseError
 from harvester.eutils.client import EutilsClient
 from harvester.ncbi import RETMAX_CAP
 
-__all__ = ["MAXDATE", "PUBMED_LISTABLE", "ChangedSince", "changed_among", "changed_since"]
+__all__ = ["MAXDATE", "PUBMED_LISTABLE", "ChangedSince", "changed_since"]
 
 MAXDATE = "3000"
 """The open end of the range: mindate needs a maxdate, and no record is modified after it."""
@@ -39,7 +39,7 @@ class ChangedSince:
     webenv: str | None
     query_key: str | None
     requests: int
-    """The requests it took (epost included): one per set while it fits one page."""
+    """The requests it took: one per set while it fits one page."""
 
 
 def mindate(since: datetime.date) -> str:
@@ -78,20 +78,6 @@ async def changed_since(
         found.extend(page.ids)
     uids = _uids(found, db)
     return ChangedSince(uids, first.count, first.webenv, first.query_key, requests)
-
-
-async def changed_among(
-    client: EutilsClient, db: str, uids: Sequence[int], since: datetime.date
-) -> ChangedSince:
-    """Those of `uids` that `db` modified on or after `since`: posted first (one epost), then
-    asked as a set. The answer keeps only uids that were asked."""
-    if not uids:
-        return ChangedSince(frozenset(), 0, None, None, 0)
-    post = await client.epost(db, [str(u) for u in uids])
-    found = await changed_since(client, db, since, webenv=post.webenv, query_key=post.query_key)
-    asked = set(uids)
-    kept = None if found.uids is None else frozenset(found.uids & asked)
-    return ChangedSince(kept, found.count, found.webenv, found.query_key, found.requests + 1)
 
 
 def _uids(ids: Sequence[str], db: str) -> frozenset[int]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from harvester.config import OVERRIDE_KEYS, JobConfig, OutputFormat, load_job
 from harvester.errors import InputError
+from harvester.workflow.cache_records import cache_line
 from harvester.workflow.plan import estimated_floor, floor_seconds
 from harvester.workflow.refresh_plan import refresh_lines
 from harvester.workflow.runner import RunOptions, plan_names, run
@@ -159,6 +160,7 @@ def plan_command(args: argparse.Namespace) -> int:
         for warning in warnings:
             print(f"harvester: warning: {warning}", file=sys.stderr)
         print("\n".join(refresh_lines(job, rate)))
+        print(cache_line(job))
         return 0
     for warning in warnings:
         print(f"harvester: warning: {warning}", file=sys.stderr)
@@ -210,6 +212,7 @@ def plan_command(args: argparse.Namespace) -> int:
                 f"floor          at least {fixed:,} requests / {rate:g} per s = "
                 f"{floor_seconds(fixed, rate):,.1f} s before fetching"
             )
+    print(cache_line(job))
     return 0
 
 

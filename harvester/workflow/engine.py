@@ -26,6 +26,7 @@ from harvester.config import JobConfig
 from harvester.errors import HarvesterError, HistoryExpiredError, NcbiTransientError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSetHistory
+from harvester.workflow.cache_records import CacheRecords
 from harvester.workflow.fetching import Fetcher
 from harvester.workflow.hedge import HedgePolicy, Hedger
 from harvester.workflow.history import Forgetting, OpenEntries
@@ -62,10 +63,12 @@ class Harvest:
         client: EutilsClient,
         hedge: HedgePolicy | None = None,
         known: KnownRecords | None = None,
+        cache: CacheRecords | None = None,
     ) -> None:
-        """`known`: records already held (a refresh's previous store), fetched only if NCBI
-        says they changed (known_entries.py)."""
-        self.job, self.store, self.client = job, store, client
+        """`known`: records already held (a refresh's previous store, the record cache), fetched
+        only if NCBI says they changed (known_entries.py); `cache`: where fetched records go
+        once committed."""
+        self.job, self.store, self.client, self.cache = job, store, client, cache
         self.stats = client.stats
         self.names = store.linknames() or list(job.linknames)
         """The link names the index numbers: the job's, then (`linkname: all`) those elink
@@ -74,7 +77,7 @@ class Harvest:
         self.slots = Slots(client.concurrency, client.gate, self._has_ready, self.stats)
         self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size, known is not None)
         self.hedger = Hedger.for_client(client, hedge)
-        self.fetcher = Fetcher(job, client, self.hedger)
+        self.fetcher = Fetcher(job, client, self.hedger, versioned=cache is not None)
         self.linker = Linker(job, client, self.hedger)
         self.entries = (
             OpenEntries(store, self.scheduler, job.fetch.page_size, self.stats)
@@ -269,7 +272,7 @@ class Harvest:
         if self.store.entry(entry.entry).state != EntryState.OPEN:
             return
         try:
-            good, missing = await self.fetcher.page(entry, retstart)
+            good, missing, versions = await self.fetcher.page(entry, retstart)
         except HistoryExpiredError:
             await self.rebuild(entry)
             return
@@ -282,6 +285,8 @@ class Harvest:
         self.forgetting.kept()
         fresh = self.store.commit_records(good, missing, page=(entry.entry, retstart))
         self.stats.incr("harvest/records", fresh)
+        if self.cache is not None:
+            self.cache.keep(good, versions, missing)
         gaps = self.entries.page_in(entry, retstart, [uid for uid, _ in good] + missing)
         self.stats.incr("harvest/gaps", len(gaps))
         self.scheduler.enqueue(Confirm(tuple(gaps)))
@@ -298,10 +303,13 @@ class Harvest:
         self.entries.settle_awaiting()
 
     async def _confirm(self, uids: list[int]) -> None:
-        found, missing = await self.fetcher.confirm(uids)
+        found, missing, versions = await self.fetcher.confirm(uids)
         self.stats.incr("harvest/refetched", len(found))
-        fresh = self.store.commit_records(list(found.items()), missing)
+        good = list(found.items())
+        fresh = self.store.commit_records(good, missing)
         self.stats.incr("harvest/records", fresh)
+        if self.cache is not None:
+            self.cache.keep(good, versions, missing)
 
     async def rebuild(self, entry: Entry) -> None:
         """The entry expired, and with it (as NCBI expires a WebEnv whole) every open entry of

@@ -1,6 +1,7 @@
 """Records for the job's db, by History page or by id, as the store keeps them: (uid, (encoded
-fields, whole record)) for each record, and the ids NCBI said it has no record for. Which uid
-a record is keyed by is keyed.py's."""
+fields, whole record)) for each record, and the ids NCBI said it has no record for; with the
+record cache on, each record's version too (read from the parsed record, for the cache's key).
+Which uid a record is keyed by is keyed.py's."""
 
 from __future__ import annotations
 
@@ -16,17 +17,23 @@ from harvester.workflow.budget import ByteBudget
 from harvester.workflow.fields import FieldExtractor, Stored
 from harvester.workflow.hedge import Hedger
 from harvester.workflow.keyed import UnjoinableRecords, record_uid, unjoinable
+from harvester.workflow.record_version import RecordVersion, record_version
 from harvester.workflow.store import Entry
 
-Fetched = tuple[list[tuple[int, Stored]], list[int]]
-"""(records as (uid, (encoded fields, whole record)), ids NCBI said are missing)."""
+Versions = dict[int, RecordVersion]
+Fetched = tuple[list[tuple[int, Stored]], list[int], Versions]
+"""(records as (uid, (encoded fields, whole record)), ids NCBI said are missing, the records'
+versions when asked for)."""
 
 
 class Fetcher:
     """Fetches by efetch or esummary, as the job says, through the client's one gate."""
 
-    def __init__(self, job: JobConfig, client: EutilsClient, hedger: Hedger) -> None:
-        self.job, self.client, self.hedger = job, client, hedger
+    def __init__(
+        self, job: JobConfig, client: EutilsClient, hedger: Hedger, versioned: bool = False
+    ) -> None:
+        """`versioned`: read each record's version (the record cache keys by it)."""
+        self.job, self.client, self.hedger, self.versioned = job, client, hedger, versioned
         self.extractor = FieldExtractor(job.fields)
         self.budget = ByteBudget(job.fetch.memory_mb * MB)
 
@@ -53,8 +60,8 @@ class Fetcher:
         self.budget.observe(len(good), sum(len(v) + len(r) for _, (v, r) in good))
         return fetched
 
-    async def confirm(self, uids: list[int]) -> tuple[dict[int, Stored], list[int]]:
-        """Fetch ids no page brought: (records found, ids missing at NCBI)."""
+    async def confirm(self, uids: list[int]) -> tuple[dict[int, Stored], list[int], Versions]:
+        """Fetch ids no page brought: (records found, ids missing at NCBI, versions)."""
         # An id is missing once two answers lack it: the page that should have held it and
         # this by-id fetch. Withdrawn ids are the usual cause, and then the fetch finds none of
         # them. When it finds some, the page was short (a backend hiccup, not withdrawn
@@ -63,19 +70,21 @@ class Fetcher:
         # the checks and pages waiting at the gate.
         found: dict[int, Stored] = {}
         said: set[int] = set()
+        versions: Versions = {}
         asking = [str(t) for t in uids]
         for _ in range(2):
             with urgent():
                 async with self.budget.hold(self.budget.estimate(len(asking))):
                     fetched = await self.hedger.read(partial(self._fetch, ids=asking))
-                good, missing = self._observed(fetched)
+                good, missing, read = self._observed(fetched)
             found.update(good)
+            versions.update(read)
             said.update(missing)
             asking = [str(t) for t in uids if t not in found and t not in said]
             if not good or not asking:
                 break
         absent = [t for t in uids if t not in found and t not in said]
-        return found, [*said, *absent]
+        return found, [*said, *absent], versions
 
     async def _fetch(
         self,
@@ -88,6 +97,7 @@ class Fetcher:
         good: list[tuple[int, Stored]] = []
         missing: list[int] = []
         unkeyed: list[str] = []
+        versions: Versions = {}
         async for record in self._records(ids, webenv, query_key, retstart, retmax):
             uid = record_uid(record)
             if uid is None:
@@ -98,12 +108,14 @@ class Fetcher:
                 missing.append(int(uid))
             else:
                 good.append((int(uid), self.extractor.encode(record)))
+                if self.versioned:
+                    versions[int(uid)] = record_version(record)
         if unkeyed and not good and not missing:
             raise UnjoinableRecords(
                 f"{self.job.fetch.via} {self.job.db} answered {len(unkeyed)} records in which "
                 "no uid could be found: they cannot be joined"
             )
-        return good, missing
+        return good, missing, versions
 
     def _records(
         self,

@@ -1,11 +1,12 @@
 """Records we already hold, and the day NCBI's answers said they were fetched: what a refresh
-(and later the shared record cache) offers instead of fetching a target again, once NCBI
-says by mdat that the record has not changed since (known_entries.py asks).
+and the shared record cache offer instead of fetching a target again, once NCBI says by mdat
+that the record has not changed since (known_entries.py asks).
 
-One provider so far: a job's previous store (`--refresh` moves it aside and harvests afresh
-beside it). A store's day is the earliest `Date` header its runs' answers carried (UTC), kept
-in its meta as `server_date`; a store written before that was kept falls back to the day the
-job was created, which is earlier still, so nothing is ever taken as newer than it is.
+Two providers: the record cache shared by jobs (cache_records.py), and a job's previous store
+(`--refresh` moves it aside and harvests afresh beside it). A store's day is the earliest
+`Date` header its runs' answers carried (UTC), kept in its meta as `server_date`; a store
+written before that was kept falls back to the day the job was created, which is earlier
+still, so nothing is ever taken as newer than it is.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Known:
 
     body: bytes | None
     as_of: datetime.date
+    cached: bool = False
+    """Whether it comes from the record cache shared by jobs (cache_records.py)."""
 
 
 class KnownRecords(Protocol):

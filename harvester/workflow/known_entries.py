@@ -83,9 +83,10 @@ class KnownEntries(OpenEntries):
         }
         reused = [(uid, (self._value(uid, b), b)) for uid, b in unchanged.items() if b is not None]
         gone = [uid for uid, body in unchanged.items() if body is None]  # still withdrawn
-        self.stats.incr("refresh/reused", self.store.commit_records(reused, gone))
-        self.stats.incr("refresh/changed", len(held) - len(unchanged))
-        self.stats.incr("refresh/validations")
+        self.stats.incr("known/reused", self.store.commit_records(reused, gone))
+        self.stats.incr("known/from_cache", sum(1 for uid in unchanged if held[uid].cached))
+        self.stats.incr("known/changed", len(held) - len(unchanged))
+        self.stats.incr("known/validations")
         self.validating.discard(entry.entry)
         self.unchecked.discard(entry.entry)
         self._pages_in(entry)  # what is still pending (new, changed) is fetched by id

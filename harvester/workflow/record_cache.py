@@ -4,20 +4,19 @@ holds unchanged.
 One SQLite file (WAL, like the job store) in `$XDG_CACHE_HOME/harvester/records/`. A record is
 kept whole, as the job store keeps it (kept.py), under (endpoint, db, format, uid) with the
 version it was fetched at (record_version.py: accession.version, else its modification date);
-a newer fetch replaces it. Each row says when it was fetched and when NCBI last confirmed it
-(`checked`): a record checked within `max_age` is served as it is; an older one only once NCBI's
-mdat query (changed.py) says it has not changed since (`confirm`), else it is fetched again.
-Several processes may use one cache at once: every write is one `BEGIN IMMEDIATE` transaction
-and readers wait on the busy timeout. The file stays under `max_bytes` by evicting the least
-recently used records; uses are written in batches, not on every hit. No URL, user, password or
-API key is ever stored: a record's origin is `cache_source(endpoint)` and its format the four
-fetch settings.
+a newer fetch replaces it. Times are the server's (the `Date` header, through `clock`): a record
+fetched less than `max_age` ago is offered to a job, which serves it only once NCBI's mdat
+question on the History set holding it says it has not changed since (cache_records.py,
+known_entries.py); an older one is not offered, so it is fetched again. Several processes may
+use one cache at once: every write is one `BEGIN IMMEDIATE` transaction and readers wait on the
+busy timeout. The file stays under `max_bytes` by evicting the least recently used records;
+uses are written in batches, not on every hit. No URL, user, password or API key is ever
+stored: a record's origin is `cache_source(endpoint)` and its format the four fetch settings.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import fcntl
 import os
 import sqlite3
@@ -67,10 +66,11 @@ INSERT OR IGNORE INTO meta VALUES('bytes', 0);
 
 
 def cache_source(endpoint: str) -> str:
-    """Where records came from, as the cache names it: `ncbi`, `embedded:NAME`, or a URL's
-    scheme, host, port and path; never a user, password, query (an api_key) or fragment."""
+    """Where records came from, as the cache names it: `ncbi`, `embedded:NAME` (one dataset
+    whatever day it is served as of, as NCBI is one whatever the day), or a URL's scheme, host,
+    port and path; never a user, password, query (an api_key) or fragment."""
     if endpoint == "ncbi" or endpoint.startswith("embedded"):
-        return endpoint
+        return endpoint.partition("@")[0]
     url = urlsplit(endpoint)
     host = url.hostname or ""
     netloc = f"{host}:{url.port}" if url.port else host
@@ -105,7 +105,8 @@ class CachedRecord:
     modified: str | None
     fetched: float
     checked: float
-    """When NCBI last vouched for it: fetched, or confirmed unchanged since by an mdat query."""
+    """When NCBI last vouched for it: so far always its `fetched` (an mdat answer that it has
+    not changed serves it to one job, without making it younger for the next)."""
 
 
 class CacheConnection(GuardedConnection):
@@ -166,7 +167,7 @@ class RecordCache:
             raise
 
     def lookup(self, db: str, fmt: CacheFormat, uids: Sequence[int]) -> dict[int, CachedRecord]:
-        """The records of `uids` the cache holds, fresh or not (`is_fresh` tells), each hit
+        """The records of `uids` the cache holds, offered or not (`offered` tells), each hit
         remembered as a use."""
         found: dict[int, CachedRecord] = {}
         for batch in _batches(uids):
@@ -186,17 +187,23 @@ class RecordCache:
             self.flush()
         return found
 
-    def is_fresh(self, record: CachedRecord) -> bool:
-        """Whether it may be served without asking NCBI: checked within `max_age`."""
-        return self.clock() - record.checked <= self.max_age
+    def offered(self, record: CachedRecord) -> bool:
+        """Whether a job may be offered it (NCBI still asked): fetched less than `max_age` ago
+        by the server's clock; with `max_age` 0, never."""
+        return self.clock() - record.fetched < self.max_age
 
-    @staticmethod
-    def checked_since(records: Iterable[CachedRecord]) -> datetime.date | None:
-        """The day to ask mdat from for these records: the oldest check's (UTC) day."""
-        oldest = min((r.checked for r in records), default=None)
-        if oldest is None:
-            return None
-        return datetime.datetime.fromtimestamp(oldest, datetime.UTC).date()
+    def holds(self, db: str, fmt: CacheFormat, uids: Sequence[int]) -> bool:
+        """Whether any of `uids` is held and would be offered (no use remembered)."""
+        since = self.clock() - self.max_age
+        for batch in _batches(uids):
+            marks = ",".join("?" * len(batch))
+            found = self.db.execute(
+                f"SELECT 1 FROM records WHERE {_OF} AND fetched > ? AND uid IN ({marks}) LIMIT 1",
+                (self.source, db, fmt.key, since, *batch),
+            ).fetchone()
+            if found is not None:
+                return True
+        return False
 
     def put(
         self, db: str, fmt: CacheFormat, records: Iterable[tuple[int, bytes, RecordVersion]]
@@ -218,19 +225,8 @@ class RecordCache:
             tx.execute("UPDATE meta SET value = value + ? WHERE key='bytes'", (grown,))
             self._evict(tx)
 
-    def confirm(self, db: str, fmt: CacheFormat, uids: Sequence[int]) -> None:
-        """NCBI says these records have not changed since they were checked: checked now."""
-        now = self.clock()
-        with self._tx() as tx:
-            for batch in _batches(uids):
-                marks = ",".join("?" * len(batch))
-                tx.execute(
-                    f"UPDATE records SET checked=? WHERE {_OF} AND uid IN ({marks})",
-                    (now, self.source, db, fmt.key, *batch),
-                )
-
     def forget(self, db: str, fmt: CacheFormat, uids: Sequence[int]) -> None:
-        """Drop records NCBI changed or no longer has."""
+        """Drop records NCBI no longer has."""
         with self._tx() as tx:
             freed = self._sizes(tx, db, fmt, uids)
             for batch in _batches(uids):

@@ -94,9 +94,9 @@ def changes(job: JobConfig, store: Store, before: PreviousStore, stats: Stats) -
         "links_removed": counts.removed,
         "records_updated": counts.updated,
         "sources_changed": counts.sources,
-        "records_reused": int(stats.get("refresh/reused")),
-        "records_changed_by_mdat": int(stats.get("refresh/changed")),
-        "mdat_queries": int(stats.get("refresh/validations")),
+        "records_reused": int(stats.get("known/reused")),
+        "records_changed_by_mdat": int(stats.get("known/changed")),
+        "mdat_queries": int(stats.get("known/validations")),
         "changes_file": str(job.job_dir / "CHANGES.jsonl"),
     }
 

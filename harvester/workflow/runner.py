@@ -31,6 +31,7 @@ from harvester.eutils.settings import ClientConfig
 from harvester.ncbi import RETMAX_CAP
 from harvester.stats import Stats
 from harvester.workflow import refresh as refreshing
+from harvester.workflow.cache_records import cache_summary, either_known, open_cache
 from harvester.workflow.engine import Harvest
 from harvester.workflow.hedge import HedgePolicy
 from harvester.workflow.known import note_server_date
@@ -236,7 +237,9 @@ async def _harvest(
     store = open_store(job, options.restart, lock=False)  # run_job holds it
     stats = client.stats
     before = refreshing.previous(job) if refresh else None
+    cache = None
     try:
+        cache = open_cache(job, client)
         fresh = store.get_meta("config_hash") is None
         if fields_changed(store, job):
             warnings += tuple(rederive(store, job))
@@ -253,7 +256,8 @@ async def _harvest(
                 job.semantic_hash(digest), ids, job.elink_batch, job.linknames, job.fields_key()
             )
         note_server_date(store, client.transport.server_date)
-        harvest = Harvest(job, store, client, options.hedge, known=before)
+        known = either_known(before, cache)
+        harvest = Harvest(job, store, client, options.hedge, known=known, cache=cache)
         extractor = harvest.fetcher.extractor
         early: list[str] = []
         extractor.report_unmatched(job.fetch.page_size, lambda lines: _warn(lines, early))
@@ -262,6 +266,8 @@ async def _harvest(
                 await harvest.run()
             finally:
                 note_server_date(store, client.transport.server_date)
+        if cache is not None:
+            cache.drain()  # every record put before the summary counts them
         left = store.pending_total()
         if left:
             raise IncompleteError(
@@ -280,11 +286,15 @@ async def _harvest(
         summary = build_summary(job, store, stats, rate, elapsed, warnings, resumed=not fresh)
         if before is not None:
             summary["refresh"] = refreshing.changes(job, store, before, stats)
+        if cache is not None:
+            summary["cache"] = cache_summary(job, stats)
         summary_path(job).write_bytes(summary_bytes(summary))
         if before is not None:
             refreshing.finish(job, before)
         return summary
     finally:
+        if cache is not None:
+            cache.close()
         if before is not None:
             before.close()
         store.close()
