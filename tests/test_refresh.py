@@ -225,3 +225,37 @@ def test_plan_refresh_counts_the_elink_stage_and_one_mdat_per_set_of_the_finishe
     sets, chunks = summary["counts"]["entries"], summary["counts"]["chunks"]
     assert f"mdat           about {sets} esearch, one per History set" in said
     assert f"requests       {2 * chunks + sets} + those pages" in said
+
+
+def _withdrawing(folder: Path) -> str:
+    """The tiny dataset with 15% of SNPs withdrawn, so new targets include withdrawn ones."""
+    spec = (ROOT / "configs/datasets/tiny.yaml").read_text()
+    path = folder / "withdrawing.yaml"
+    path.write_text(spec.replace("withdrawn_snp_per_mille: 5", "withdrawn_snp_per_mille: 150"))
+    return str(path)
+
+
+def test_withdrawn_new_targets_are_asked_again_within_later_batches_not_alone(
+    tmp_path: Path,
+) -> None:
+    spec = _withdrawing(tmp_path)
+    days = {day: Dataset(load_spec(f"{spec}@{day}")) for day in (A, B)}
+    page = 5  # several confirmation batches, withdrawn ids in more than one
+    job = make_job(tmp_path, GENES, fetch={"page_size": page}, elink_batch=20)
+    first = replace(job, endpoint=f"embedded:{spec}@{A}")
+    asyncio.run(run_job(first, RunOptions(quiet=True)))
+    log = tmp_path / "refresh.log"
+    options = RunOptions(quiet=True, refresh=True, emulator=EmulatorConfig(request_log=log))
+    summary = asyncio.run(run_job(replace(job, endpoint=f"embedded:{spec}@{B}"), options))
+
+    def targets(day: str) -> set[int]:
+        truth = days[day].ground_truth("gene_snp", GENES)
+        return {link.target for links in truth.values() for link in links}
+
+    new = targets(B) - targets(A)
+    withdrawn = {t for t in new if not days[B].exists("snp", t)}
+    changed = summary["refresh"]["records_changed_by_mdat"]
+    assert len(withdrawn) >= 2 and len(new) + changed > 2 * page  # what the test is about
+    asks = len(new) + changed + len(withdrawn)  # a withdrawn id is asked twice
+    assert _requests(log)["efetch"] <= math.ceil(asks / page) + 1
+    assert summary["counts"]["targets_missing"] >= len(withdrawn)

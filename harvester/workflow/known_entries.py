@@ -88,7 +88,7 @@ class KnownEntries(OpenEntries):
         self.stats.incr("refresh/validations")
         self.validating.discard(entry.entry)
         self.unchecked.discard(entry.entry)
-        self._pages_in(entry)  # what is still pending (new, changed) is fetched by id
+        self._pages_in(entry, paged=False)  # what is pending (new, changed) is fetched by id
 
     async def _changed(
         self, entry: Entry, client: EutilsClient, held: dict[int, Known]
