@@ -7,10 +7,12 @@ ends the same."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import itertools
 import math
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -29,8 +31,10 @@ from harvester.emulator.dataset import Dataset
 from harvester.emulator.requestlog import read_log
 from harvester.emulator.spec import load_spec
 from harvester.errors import InputError
+from harvester.workflow.known import server_date
 from harvester.workflow.refresh import PREVIOUS_NAME
 from harvester.workflow.runner import RunOptions, run_job
+from harvester.workflow.store import Store
 from harvester.workflow.store_mark import STORE_NAME
 from tests.harvest_helpers import linked_chunks, make_job, write_job_file
 from tests.processes import reaped
@@ -259,3 +263,32 @@ def test_withdrawn_new_targets_are_asked_again_within_later_batches_not_alone(
     asks = len(new) + changed + len(withdrawn)  # a withdrawn id is asked twice
     assert _requests(log)["efetch"] <= math.ceil(asks / page) + 1
     assert summary["counts"]["targets_missing"] >= len(withdrawn)
+
+
+def _kept_batches(store: Path) -> int:
+    """Commits of records a run has made to its store (0 while the store is being made)."""
+    try:
+        with sqlite3.connect(store) as db:
+            return int(db.execute("SELECT count(*) FROM kept").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_run_killed_one_day_and_resumed_a_later_day_keeps_the_first_day(
+    tmp_path: Path,
+) -> None:
+    common = {"fetch": {"page_size": PAGE}, "elink_batch": 5, "job_dir": str(tmp_path / "job")}
+    slow = {**common, "rate": 8, "concurrency": 1, "endpoint": f"embedded:tiny@{A}"}
+    job_file = write_job_file(tmp_path, GENES, **slow)
+    command = [sys.executable, "-m", "harvester", "run", str(job_file), "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, env=env)
+    with reaped(proc):
+        while proc.poll() is None and not _kept_batches(tmp_path / "job" / STORE_NAME):
+            time.sleep(0.01)  # polling for progress, not timing anything
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    _run(make_job(tmp_path, GENES, **common), B)  # resumed a month later
+    with Store(tmp_path / "job" / STORE_NAME, read_only=True) as store:
+        assert server_date(store) == datetime.date.fromisoformat(A)

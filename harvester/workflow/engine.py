@@ -280,7 +280,9 @@ class Harvest:
                 f"elink gave (first: {good[0][0]}): their ids and elink's do not match"
             )
         self.forgetting.kept()
-        fresh = self.store.commit_records(good, missing, page=(entry.entry, retstart))
+        fresh = self.store.commit_records(
+            good, missing, page=(entry.entry, retstart), day=self.client.transport.server_date
+        )
         self.stats.incr("harvest/records", fresh)
         gaps = self.entries.page_in(entry, retstart, [uid for uid, _ in good] + missing)
         self.stats.incr("harvest/gaps", len(gaps))
@@ -302,7 +304,9 @@ class Harvest:
         found, said = await self.fetcher.confirm(uids)
         missing, again = self.entries.lacking.answered(uids, found, said)
         self.stats.incr("harvest/refetched", len(found))
-        fresh = self.store.commit_records(list(found.items()), missing)
+        fresh = self.store.commit_records(
+            list(found.items()), missing, day=self.client.transport.server_date
+        )
         self.stats.incr("harvest/records", fresh)
         if again:
             self.stats.incr("harvest/confirmed_again", len(again))

@@ -3,9 +3,11 @@
 says by mdat that the record has not changed since (known_entries.py asks).
 
 One provider so far: a job's previous store (`--refresh` moves it aside and harvests afresh
-beside it). A store's day is the earliest `Date` header its runs' answers carried (UTC), kept
-in its meta as `server_date`; a store written before that was kept falls back to the day the
-job was created, which is earlier still, so nothing is ever taken as newer than it is.
+beside it). A store's day is the earliest `Date` header (UTC) of the answers whose records it
+committed, kept in its meta as `server_date` in the same transaction as those records (a run
+killed one day and resumed the next keeps the first day); a store written before that was kept
+falls back to the day the job was created, which is earlier still, so nothing is ever taken as
+newer than it is.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from typing import Protocol
 
 from harvester.workflow import kept
 from harvester.workflow.states import TargetState
-from harvester.workflow.store import Store
+from harvester.workflow.store import SERVER_DATE, Store
 
-__all__ = ["Known", "KnownRecords", "PreviousStore", "note_server_date", "server_date"]
+__all__ = ["Known", "KnownRecords", "PreviousStore", "server_date"]
 
-SERVER_DATE = "server_date"
 MISSING = -1
 """Where a previous store's withdrawn targets are (no kept batch has this number)."""
 
@@ -57,15 +58,6 @@ def server_date(store: Store) -> datetime.date | None:
     if created is None:
         return None
     return datetime.datetime.fromtimestamp(float(created), datetime.UTC).date()
-
-
-def note_server_date(store: Store, day: datetime.date | None) -> None:
-    """Keep the earliest server day any run of the store saw (a refresh asks from it)."""
-    if day is None:
-        return
-    recorded = store.get_meta(SERVER_DATE)
-    if recorded is None or day < datetime.date.fromisoformat(recorded):
-        store.db.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (SERVER_DATE, day.isoformat()))
 
 
 class PreviousStore:

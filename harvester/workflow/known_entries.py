@@ -83,7 +83,10 @@ class KnownEntries(OpenEntries):
         }
         reused = [(uid, (self._value(uid, b), b)) for uid, b in unchanged.items() if b is not None]
         gone = [uid for uid, body in unchanged.items() if body is None]  # still withdrawn
-        self.stats.incr("refresh/reused", self.store.commit_records(reused, gone))
+        self.stats.incr(
+            "refresh/reused",
+            self.store.commit_records(reused, gone, day=client.transport.server_date),
+        )
         self.stats.incr("refresh/changed", len(held) - len(unchanged))
         self.stats.incr("refresh/validations")
         self.validating.discard(entry.entry)
