@@ -292,3 +292,26 @@ def test_a_run_killed_one_day_and_resumed_a_later_day_keeps_the_first_day(
     _run(make_job(tmp_path, GENES, **common), B)  # resumed a month later
     with Store(tmp_path / "job" / STORE_NAME, read_only=True) as store:
         assert server_date(store) == datetime.date.fromisoformat(A)
+
+
+@pytest.mark.parametrize(
+    ("made", "why"),
+    [
+        ("opened", "it has not run yet"),
+        ("initialised", "some of its sources are not linked yet"),
+    ],
+)
+def test_plan_refresh_of_an_unfinished_job_says_why_and_what_to_do_in_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], made: str, why: str
+) -> None:
+    job_file = write_job_file(tmp_path, GENES, endpoint=f"embedded:tiny@{A}")
+    job = load_job(job_file)
+    with Store(job.job_dir / STORE_NAME) as store:  # a run stopped this early
+        if made == "initialised":
+            store.initialise("hash", GENES, 20)
+    capsys.readouterr()
+    assert main(["plan", str(job_file), "--refresh"]) == InputError.exit_code
+    said = capsys.readouterr()
+    assert said.out == ""
+    assert said.err.count("\n") == 1 and "Traceback" not in said.err
+    assert f"cannot be refreshed: {why}; run it without --refresh to finish it first" in said.err

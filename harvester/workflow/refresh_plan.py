@@ -27,7 +27,7 @@ def refresh_lines(job: JobConfig, rate: float) -> list[str]:
     with Store(path, read_only=True) as store:
         why = refresh.unfinished(store)
         if why is not None:
-            raise InputError(f"the job in {job.job_dir} cannot be refreshed: {why}")
+            raise refresh.not_refreshable(job, why)
         counts = StoreView(store).counts()
     chunks, targets = counts["chunks"], counts["targets"]
     sets = counts["entries"] - counts["entries_rebuilt"]
