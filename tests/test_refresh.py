@@ -124,7 +124,8 @@ def test_refresh_asks_for_the_elink_stage_one_mdat_per_set_and_the_new_and_chang
     log, fresh = refreshed.refresh_log, refreshed.fresh_log
     sets = refreshed.refresh["refresh"]["mdat_queries"]
     assert log["elink"] == fresh["elink"]  # the elink stage, as a fresh run asks it
-    assert sets >= 1 and log["esearch"] == sets  # one mdat question per History set
+    counted = refreshed.refresh["refresh"]["size_checks"]  # neighbor_history's sets
+    assert sets >= 1 and log["esearch"] == sets + counted  # one mdat question per History set
     assert refreshed.refresh["records_fetched_this_run"] == len(new) + len(changed)
     missing = refreshed.refresh["counts"]["targets_missing"]  # withdrawn: asked, not held
     asked = len(new) + len(changed) + missing
@@ -227,8 +228,10 @@ def test_plan_refresh_counts_the_elink_stage_and_one_mdat_per_set_of_the_finishe
     assert main(["plan", str(job_file), "--refresh"]) == 0
     said = capsys.readouterr().out
     sets, chunks = summary["counts"]["entries"], summary["counts"]["chunks"]
+    histories = summary["requests"]["esearch"]  # the run's size checks: neighbor_history's sets
     assert f"mdat           about {sets} esearch, one per History set" in said
-    assert f"requests       {2 * chunks + sets} + those pages" in said
+    assert f"and about {histories} esearch counting the sets neighbor_history made" in said
+    assert f"requests       {2 * chunks + sets + histories} + those pages" in said
 
 
 def _withdrawing(folder: Path) -> str:
@@ -315,3 +318,21 @@ def test_plan_refresh_of_an_unfinished_job_says_why_and_what_to_do_in_one_senten
     assert said.out == ""
     assert said.err.count("\n") == 1 and "Traceback" not in said.err
     assert f"cannot be refreshed: {why}; run it without --refresh to finish it first" in said.err
+
+
+def test_a_history_set_lacking_held_ids_is_counted_and_its_held_records_fetched_again(
+    tmp_path: Path,
+) -> None:
+    job = _job(tmp_path)
+    _run(job, A)
+    short = EmulatorConfig(faults="shortset:1")  # NCBI's sets lack an id the links have
+    dated = replace(job, endpoint=f"embedded:tiny@{B}")
+    summary = asyncio.run(run_job(dated, RunOptions(quiet=True, refresh=True, emulator=short)))
+    (tmp_path / "fresh").mkdir()
+    fresh_job = _job(tmp_path / "fresh")
+    _run(fresh_job, B)
+    assert job.output.path.read_bytes() == fresh_job.output.path.read_bytes()
+    sets = summary["refresh"]["size_checks"]
+    assert sets >= 1 and summary["history_size_mismatches"] == sets
+    new = {t for _, t in _links(B)} - {t for _, t in _links(A)}
+    assert summary["records_fetched_this_run"] > len(new) + len(_revised())  # held ones too

@@ -111,6 +111,7 @@ def changes(job: JobConfig, store: Store, before: PreviousStore, stats: Stats) -
         "records_reused": int(stats.get("refresh/reused")),
         "records_changed_by_mdat": int(stats.get("refresh/changed")),
         "mdat_queries": int(stats.get("refresh/validations")),
+        "size_checks": int(stats.get("refresh/size_checks")),
         "changes_file": str(job.job_dir / "CHANGES.jsonl"),
     }
 
