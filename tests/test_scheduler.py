@@ -202,3 +202,16 @@ def test_ids_to_ask_again_wait_for_the_confirmations_out_then_go_in_one_batch():
     s.confirm_again([PAGE + 2])
     s.done(second)
     assert s.next_nowait() == Confirm((1, 2, PAGE + 2))
+
+
+def test_ids_to_ask_again_wait_for_the_confirmations_out_even_at_a_new_stage_of_the_tail():
+    s = Scheduler(concurrency=4, page_size=PAGE)
+    s.enqueue(Confirm(tuple(range(2 * PAGE))))  # two requests' worth: asked at once
+    batch = s.next_nowait()
+    assert batch == Confirm(tuple(range(2 * PAGE)))
+    s.confirm_again([1])  # one slice's answer lacked it; the other slice is still out
+    s.enqueue(Confirm(()))  # any later event: the tail's last stage is new, yet it waits
+    assert s.next_nowait() is None
+    s.confirm_again([PAGE + 1])
+    s.done(batch)
+    assert s.next_nowait() == Confirm((1, PAGE + 1))

@@ -316,10 +316,12 @@ class Scheduler:
         stage = self._tail_stage()
         if len(self._to_confirm) >= self._page_size:
             self._queue_confirm()
+        elif self._only_asked_again_while_confirming():
+            return  # they go with what the confirmations out lack, once those are in
         elif stage is not None and stage > self._tail_confirmed:
             self._tail_confirmed = stage
             self._queue_confirm()
-        elif self._nothing_left_to_fetch() and not self._only_asked_again_while_confirming():
+        elif self._nothing_left_to_fetch():
             self._queue_confirm()
 
     def _only_asked_again_while_confirming(self) -> bool:
