@@ -2,7 +2,8 @@
 of one day, then `run --refresh` as of a month later, beside a full rerun (`--restart`) as of
 the later day; NCBI's limit enforced at 10/s with a key, realistic latency. Reports each run's
 requests per endpoint (from the emulator's request log) and wall time, the refresh's bound
-(elink stage + one mdat esearch per History set + pages of new and changed records), and
+(elink stage + one mdat esearch per History set + a count of each set neighbor_history made +
+pages of new and changed records), and
 whether the refreshed output is byte-identical to the rerun's.
 
     PYTHONPATH=. python benchmarks/refresh_bench.py                  # 2026-09-15 -> 2026-10-15
