@@ -7,10 +7,12 @@ ends the same."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 import itertools
 import math
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -29,8 +31,10 @@ from harvester.emulator.dataset import Dataset
 from harvester.emulator.requestlog import read_log
 from harvester.emulator.spec import load_spec
 from harvester.errors import InputError
+from harvester.workflow.known import server_date
 from harvester.workflow.refresh import PREVIOUS_NAME
 from harvester.workflow.runner import RunOptions, run_job
+from harvester.workflow.store import Store
 from harvester.workflow.store_mark import STORE_NAME
 from tests.harvest_helpers import linked_chunks, make_job, write_job_file
 from tests.processes import reaped
@@ -120,7 +124,8 @@ def test_refresh_asks_for_the_elink_stage_one_mdat_per_set_and_the_new_and_chang
     log, fresh = refreshed.refresh_log, refreshed.fresh_log
     sets = refreshed.refresh["refresh"]["mdat_queries"]
     assert log["elink"] == fresh["elink"]  # the elink stage, as a fresh run asks it
-    assert sets >= 1 and log["esearch"] == sets  # one mdat question per History set
+    counted = refreshed.refresh["refresh"]["size_checks"]  # neighbor_history's sets
+    assert sets >= 1 and log["esearch"] == sets + counted  # one mdat question per History set
     assert refreshed.refresh["records_fetched_this_run"] == len(new) + len(changed)
     missing = refreshed.refresh["counts"]["targets_missing"]  # withdrawn: asked, not held
     asked = len(new) + len(changed) + missing
@@ -223,5 +228,111 @@ def test_plan_refresh_counts_the_elink_stage_and_one_mdat_per_set_of_the_finishe
     assert main(["plan", str(job_file), "--refresh"]) == 0
     said = capsys.readouterr().out
     sets, chunks = summary["counts"]["entries"], summary["counts"]["chunks"]
+    histories = summary["requests"]["esearch"]  # the run's size checks: neighbor_history's sets
     assert f"mdat           about {sets} esearch, one per History set" in said
-    assert f"requests       {2 * chunks + sets} + those pages" in said
+    assert f"and about {histories} esearch counting the sets neighbor_history made" in said
+    assert f"requests       {2 * chunks + sets + histories} + those pages" in said
+
+
+def _withdrawing(folder: Path) -> str:
+    """The tiny dataset with 15% of SNPs withdrawn, so new targets include withdrawn ones."""
+    spec = (ROOT / "configs/datasets/tiny.yaml").read_text()
+    path = folder / "withdrawing.yaml"
+    path.write_text(spec.replace("withdrawn_snp_per_mille: 5", "withdrawn_snp_per_mille: 150"))
+    return str(path)
+
+
+def test_withdrawn_new_targets_are_asked_again_within_later_batches_not_alone(
+    tmp_path: Path,
+) -> None:
+    spec = _withdrawing(tmp_path)
+    days = {day: Dataset(load_spec(f"{spec}@{day}")) for day in (A, B)}
+    page = 5  # several confirmation batches, withdrawn ids in more than one
+    job = make_job(tmp_path, GENES, fetch={"page_size": page}, elink_batch=20)
+    first = replace(job, endpoint=f"embedded:{spec}@{A}")
+    asyncio.run(run_job(first, RunOptions(quiet=True)))
+    log = tmp_path / "refresh.log"
+    options = RunOptions(quiet=True, refresh=True, emulator=EmulatorConfig(request_log=log))
+    summary = asyncio.run(run_job(replace(job, endpoint=f"embedded:{spec}@{B}"), options))
+
+    def targets(day: str) -> set[int]:
+        truth = days[day].ground_truth("gene_snp", GENES)
+        return {link.target for links in truth.values() for link in links}
+
+    new = targets(B) - targets(A)
+    withdrawn = {t for t in new if not days[B].exists("snp", t)}
+    changed = summary["refresh"]["records_changed_by_mdat"]
+    assert len(withdrawn) >= 2 and len(new) + changed > 2 * page  # what the test is about
+    asks = len(new) + changed + len(withdrawn)  # a withdrawn id is asked twice
+    assert _requests(log)["efetch"] <= math.ceil(asks / page) + 1
+    assert summary["counts"]["targets_missing"] >= len(withdrawn)
+
+
+def _kept_batches(store: Path) -> int:
+    """Commits of records a run has made to its store (0 while the store is being made)."""
+    try:
+        with sqlite3.connect(store) as db:
+            return int(db.execute("SELECT count(*) FROM kept").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_run_killed_one_day_and_resumed_a_later_day_keeps_the_first_day(
+    tmp_path: Path,
+) -> None:
+    common = {"fetch": {"page_size": PAGE}, "elink_batch": 5, "job_dir": str(tmp_path / "job")}
+    slow = {**common, "rate": 8, "concurrency": 1, "endpoint": f"embedded:tiny@{A}"}
+    job_file = write_job_file(tmp_path, GENES, **slow)
+    command = [sys.executable, "-m", "harvester", "run", str(job_file), "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(command, stderr=subprocess.PIPE, env=env)
+    with reaped(proc):
+        while proc.poll() is None and not _kept_batches(tmp_path / "job" / STORE_NAME):
+            time.sleep(0.01)  # polling for progress, not timing anything
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    _run(make_job(tmp_path, GENES, **common), B)  # resumed a month later
+    with Store(tmp_path / "job" / STORE_NAME, read_only=True) as store:
+        assert server_date(store) == datetime.date.fromisoformat(A)
+
+
+@pytest.mark.parametrize(
+    ("made", "why"),
+    [
+        ("opened", "it has not run yet"),
+        ("initialised", "some of its sources are not linked yet"),
+    ],
+)
+def test_plan_refresh_of_an_unfinished_job_says_why_and_what_to_do_in_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], made: str, why: str
+) -> None:
+    job_file = write_job_file(tmp_path, GENES, endpoint=f"embedded:tiny@{A}")
+    job = load_job(job_file)
+    with Store(job.job_dir / STORE_NAME) as store:  # a run stopped this early
+        if made == "initialised":
+            store.initialise("hash", GENES, 20)
+    capsys.readouterr()
+    assert main(["plan", str(job_file), "--refresh"]) == InputError.exit_code
+    said = capsys.readouterr()
+    assert said.out == ""
+    assert said.err.count("\n") == 1 and "Traceback" not in said.err
+    assert f"cannot be refreshed: {why}; run it without --refresh to finish it first" in said.err
+
+
+def test_a_history_set_lacking_held_ids_is_counted_and_its_held_records_fetched_again(
+    tmp_path: Path,
+) -> None:
+    job = _job(tmp_path)
+    _run(job, A)
+    short = EmulatorConfig(faults="shortset:1")  # NCBI's sets lack an id the links have
+    dated = replace(job, endpoint=f"embedded:tiny@{B}")
+    summary = asyncio.run(run_job(dated, RunOptions(quiet=True, refresh=True, emulator=short)))
+    (tmp_path / "fresh").mkdir()
+    fresh_job = _job(tmp_path / "fresh")
+    _run(fresh_job, B)
+    assert job.output.path.read_bytes() == fresh_job.output.path.read_bytes()
+    sets = summary["refresh"]["size_checks"]
+    assert sets >= 1 and summary["history_size_mismatches"] == sets
+    new = {t for _, t in _links(B)} - {t for _, t in _links(A)}
+    assert summary["records_fetched_this_run"] > len(new) + len(_revised())  # held ones too

@@ -187,3 +187,31 @@ async def test_drained_returns_once_every_piece_of_work_is_done():
     assert not drained.done()
     s.done(history)
     await drained
+
+
+def test_ids_to_ask_again_wait_for_the_confirmations_out_then_go_in_one_batch():
+    s = Scheduler(concurrency=4, page_size=PAGE)
+    s.enqueue(Confirm(tuple(range(PAGE))))
+    first = s.next_nowait()
+    s.enqueue(Confirm(tuple(range(PAGE, PAGE + 3))))  # nothing left to fetch: at once
+    second = s.next_nowait()
+    assert (first, second) == (Confirm(tuple(range(PAGE))), Confirm((PAGE, PAGE + 1, PAGE + 2)))
+    s.confirm_again([1, 2])  # the first answer lacked them: they wait for the second's
+    s.done(first)
+    assert s.next_nowait() is None
+    s.confirm_again([PAGE + 2])
+    s.done(second)
+    assert s.next_nowait() == Confirm((1, 2, PAGE + 2))
+
+
+def test_ids_to_ask_again_wait_for_the_confirmations_out_even_at_a_new_stage_of_the_tail():
+    s = Scheduler(concurrency=4, page_size=PAGE)
+    s.enqueue(Confirm(tuple(range(2 * PAGE))))  # two requests' worth: asked at once
+    batch = s.next_nowait()
+    assert batch == Confirm(tuple(range(2 * PAGE)))
+    s.confirm_again([1])  # one slice's answer lacked it; the other slice is still out
+    s.enqueue(Confirm(()))  # any later event: the tail's last stage is new, yet it waits
+    assert s.next_nowait() is None
+    s.confirm_again([PAGE + 1])
+    s.done(batch)
+    assert s.next_nowait() == Confirm((1, PAGE + 1))

@@ -42,6 +42,7 @@ from aiohttp import web
 
 from harvester.emulator import render
 from harvester.emulator.gate import refusal
+from harvester.emulator.history import HistoryStore
 from harvester.errors import ConfigError
 from harvester.ncbi import ENDPOINTS, RESULT_ROOTS
 
@@ -49,8 +50,14 @@ KINDS = (
     "500", "502", "503", "429", "empty", "cut", "stall", "backend", "unable", "expire", "short",
     "closed", "wrongroot", "errorroot", "400", "droplinkset", "droplinks",
 )  # fmt: skip
+SOLO_KINDS = ("shortset",)
+"""Kinds only asked for by name, never dealt by `mixed`: `shortset` (a neighbor_history elink
+whose History sets lack their first id, though its answer is whole: a set that differs from the
+per-id links, as NCBI's link sets can between requests, NCBI_NOTES §2)."""
 REWRITES = frozenset({"droplinkset", "droplinks"})
 """Kinds that change a real answer after it is rendered (the handler still runs)."""
+AFTER_HANDLER = REWRITES | {"shortset"}
+"""Kinds that act once the handler has run (on its answer, or on what it stored)."""
 PROXY_FAILED = "proxy_stream(): Failed to connect to PubOne service"
 
 JSON_KINDS = frozenset({"einfo", "esearch", "elink", "esummary"})
@@ -123,7 +130,7 @@ class FaultPlan:
                 raise ConfigError(f"fault '{part.strip()}': no E-utility {only!r}")
             if kind == "mixed":
                 mixed = rate
-            elif base in KINDS:
+            elif base in KINDS or base in SOLO_KINDS:
                 rates.append((kind, rate))
                 windows.append(_window(span, part.strip()) if span else ALWAYS)
             else:
@@ -155,7 +162,7 @@ def applies(kind: str, endpoint: str, webenv: bool, query_key: bool, reused: boo
         return reused
     if kind == "short":
         return endpoint == "efetch"
-    if kind in REWRITES:
+    if kind in REWRITES or kind == "shortset":
         return endpoint == "elink"
     if kind == "unable":
         return webenv and query_key
@@ -279,6 +286,8 @@ def _error_document(endpoint: str, bare: bool) -> str:
     return render.xml_error(RESULT_ROOTS[other], "Internal error")
 
 
+_WEBENV = re.compile(r"<WebEnv>([^<]+)</WebEnv>")
+_QUERY_KEY = re.compile(r"<QueryKey>(\d+)</QueryKey>")
 _LINKSET = re.compile(r"<LinkSet>.*?</LinkSet>\s*", re.S)
 _LINKSETDB = re.compile(r"<LinkSetDb>.*?</LinkSetDb>\s*", re.S)
 
@@ -292,6 +301,14 @@ def rewrite_links(kind: str, body: bytes) -> bytes:
         return body
     kept = "" if kind == "droplinkset" else _LINKSETDB.sub("", first.group(0))
     return (text[: first.start()] + kept + text[first.end() :]).encode()
+
+
+def shorten_sets(history: HistoryStore, body: bytes) -> None:
+    """`shortset`: the sets a neighbor_history answer names lose their first id."""
+    text = body.decode("utf-8", "replace")
+    webenv = _WEBENV.search(text)
+    for key in _QUERY_KEY.findall(text):
+        history.drop_first(webenv.group(1) if webenv else None, int(key))
 
 
 def close_unanswered(request: web.Request) -> web.Response:

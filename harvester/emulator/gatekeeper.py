@@ -140,7 +140,7 @@ def middleware(keeper: Gatekeeper) -> Middleware:
                 await keeper.sleep(keeper.stall_seconds)
             elif fault == "expire":
                 keeper.history.expire(webenv)
-            elif fault is not None and fault not in f.REWRITES:
+            elif fault is not None and fault not in f.AFTER_HANDLER:
                 json_500 = fault in ("500", "errorroot") and keeper.faults.coin()
                 response = f.immediate(
                     fault, name, p.json, query_key, verdict.who, verdict.keyed, json_500
@@ -158,6 +158,8 @@ def middleware(keeper: Gatekeeper) -> Middleware:
                         response = await f.cut_response(request, response)
                     elif fault in f.REWRITES and isinstance(response.body, bytes):
                         response.body = f.rewrite_links(fault, response.body)
+                    elif fault == "shortset" and isinstance(response.body, bytes):
+                        f.shorten_sets(keeper.history, response.body)
             return response
         finally:
             if keeper.log is not None:

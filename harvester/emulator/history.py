@@ -72,6 +72,15 @@ class HistoryStore:
                 del session.entries[min(session.entries)]
             return webenv, key
 
+    def drop_first(self, webenv: str | None, query_key: int) -> None:
+        """Fault injection (`shortset`): the entry loses its first uid."""
+        with self._lock:
+            session = self._live(webenv)
+            entry = None if session is None else session.entries.get(query_key)
+            if session is not None and entry is not None:
+                db, uids = entry
+                session.entries[query_key] = (db, uids[1:])
+
     def get(self, webenv: str | None, query_key: int) -> tuple[str, array[int]] | None:
         """The (db, uids) of an entry, or None if unknown or expired."""
         with self._lock:

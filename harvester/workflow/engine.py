@@ -283,7 +283,9 @@ class Harvest:
                 f"elink gave (first: {good[0][0]}): their ids and elink's do not match"
             )
         self.forgetting.kept()
-        fresh = self.store.commit_records(good, missing, page=(entry.entry, retstart))
+        fresh = self.store.commit_records(
+            good, missing, page=(entry.entry, retstart), day=self.client.transport.server_date
+        )
         self.stats.incr("harvest/records", fresh)
         if self.cache is not None:
             self.cache.keep(good, versions, missing)
@@ -292,9 +294,9 @@ class Harvest:
         self.scheduler.enqueue(Confirm(tuple(gaps)))
 
     async def confirm(self, uids: list[int]) -> None:
-        """Fetch by id whatever pages did not bring, batched across entries; what still lacks
-        a record is missing at NCBI (withdrawn, merged) and is marked so. Then settle the
-        awaiting entries left without pending ids."""
+        """Fetch by id whatever pages did not bring, batched across entries; what two answers
+        lacked is missing at NCBI (withdrawn, merged) and is marked so (lacking.py). Then
+        settle the awaiting entries left without pending ids."""
         asked = self.store.pending_among(uids)
         page = self.job.fetch.page_size
         await asyncio.gather(
@@ -303,13 +305,18 @@ class Harvest:
         self.entries.settle_awaiting()
 
     async def _confirm(self, uids: list[int]) -> None:
-        found, missing, versions = await self.fetcher.confirm(uids)
+        """One by-id request; the ids it lacked for the first time join the next batch."""
+        found, said, versions = await self.fetcher.confirm(uids)
+        missing, again = self.entries.lacking.answered(uids, found, said)
         self.stats.incr("harvest/refetched", len(found))
         good = list(found.items())
-        fresh = self.store.commit_records(good, missing)
+        fresh = self.store.commit_records(good, missing, day=self.client.transport.server_date)
         self.stats.incr("harvest/records", fresh)
         if self.cache is not None:
             self.cache.keep(good, versions, missing)
+        if again:
+            self.stats.incr("harvest/confirmed_again", len(again))
+            self.scheduler.confirm_again(again)
 
     async def rebuild(self, entry: Entry) -> None:
         """The entry expired, and with it (as NCBI expires a WebEnv whole) every open entry of

@@ -61,30 +61,15 @@ class Fetcher:
         return fetched
 
     async def confirm(self, uids: list[int]) -> tuple[dict[int, Stored], list[int], Versions]:
-        """Fetch ids no page brought: (records found, ids missing at NCBI, versions)."""
-        # An id is missing once two answers lack it: the page that should have held it and
-        # this by-id fetch. Withdrawn ids are the usual cause, and then the fetch finds none of
-        # them. When it finds some, the page was short (a backend hiccup, not withdrawn
-        # records) and this answer may be short too, so what it lacks is asked once more.
+        """Fetch ids no page brought, asked once: (records found, ids NCBI said it has no
+        record for, versions). Whether the ids the answer lacks are missing is lacking.py's."""
         # The end of the run waits on these, and nothing waits on a check: they go ahead of
         # the checks and pages waiting at the gate.
-        found: dict[int, Stored] = {}
-        said: set[int] = set()
-        versions: Versions = {}
-        asking = [str(t) for t in uids]
-        for _ in range(2):
-            with urgent():
-                async with self.budget.hold(self.budget.estimate(len(asking))):
-                    fetched = await self.hedger.read(partial(self._fetch, ids=asking))
-                good, missing, read = self._observed(fetched)
-            found.update(good)
-            versions.update(read)
-            said.update(missing)
-            asking = [str(t) for t in uids if t not in found and t not in said]
-            if not good or not asking:
-                break
-        absent = [t for t in uids if t not in found and t not in said]
-        return found, [*said, *absent], versions
+        with urgent():
+            async with self.budget.hold(self.budget.estimate(len(uids))):
+                fetched = await self.hedger.read(partial(self._fetch, ids=[str(t) for t in uids]))
+            good, said, versions = self._observed(fetched)
+        return dict(good), said, versions
 
     async def _fetch(
         self,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from harvester.errors import NcbiTransientError
 from harvester.stats import Stats
+from harvester.workflow.lacking import Lacking
 from harvester.workflow.page_gaps import lacked
 from harvester.workflow.plan import pages
 from harvester.workflow.scheduler import Check, Confirm, Page, Scheduler
@@ -71,6 +72,8 @@ class OpenEntries:
         """Entries whose pages are all in, until their ids without a record are confirmed."""
         self.confirmed: set[int] = set()
         """Entries whose missing ids are confirmed, done once their check is in too."""
+        self.lacking = Lacking()
+        """The ids pages lacked, so a by-id answer lacking them too makes them missing."""
 
     def start(self, entry: Entry) -> None:
         """Fetch an entry's pages, sized by the index, and check its size unless it is known
@@ -106,6 +109,7 @@ class OpenEntries:
         """The page at `retstart` brought `returned` (records and ids said missing): the ids
         of the entry it lacked, to confirm by id."""
         gaps = lacked(self._ids_of(entry), retstart, self.page_size, returned)
+        self.lacking.paged(gaps)
         left = self.pages_left.get(entry.entry, set())
         left.discard(retstart)
         if not left:
@@ -146,14 +150,17 @@ class OpenEntries:
             self.entry_ids[entry.entry] = ids
         return ids
 
-    def _pages_in(self, entry: Entry) -> None:
-        """The entry's pages are all in: whatever it still lacks is confirmed by id, and the
-        entry is settled once none is left (here, or after a confirmation)."""
+    def _pages_in(self, entry: Entry, paged: bool = True) -> None:
+        """The entry's pages are all in (`paged`: it was paged, not validated): whatever it
+        still lacks is confirmed by id, and the entry is settled once none is left (here, or
+        after a confirmation)."""
         self.confirmed.discard(entry.entry)
         self.awaiting[entry.entry] = entry
         self.entry_ids[entry.entry] = []  # no page of it is out: its ids need not be held
         pending = self.store.entry_targets(entry.entry, pending_only=True)
         if pending:
+            if paged:
+                self.lacking.paged(pending)
             self.scheduler.enqueue(Confirm(tuple(pending)))
         else:
             self._settle(entry)

@@ -4,28 +4,31 @@ that the record has not changed since (known_entries.py asks).
 
 Two providers: the record cache shared by jobs (cache_records.py), and a job's previous store
 (`--refresh` moves it aside and harvests afresh beside it). A store's day is the earliest
-`Date` header its runs' answers carried (UTC), kept in its meta as `server_date`; a store
-written before that was kept falls back to the day the job was created, which is earlier
-still, so nothing is ever taken as newer than it is.
+`Date` header (UTC) of the answers whose records it committed, kept in its meta as
+`server_date` in the same transaction as those records (a run killed one day and resumed the
+next keeps the first day); a store written before that was kept falls back to the day the job
+was created, which is earlier still, so nothing is ever taken as newer than it is.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from harvester.workflow import kept
 from harvester.workflow.states import TargetState
-from harvester.workflow.store import Store
+from harvester.workflow.store import SERVER_DATE, Store
 
-__all__ = ["Known", "KnownRecords", "PreviousStore", "note_server_date", "server_date"]
+__all__ = ["Known", "KnownRecords", "PreviousStore", "server_date"]
 
-SERVER_DATE = "server_date"
 MISSING = -1
 """Where a previous store's withdrawn targets are (no kept batch has this number)."""
+_ASKED_AT_ONCE = 900
+"""uids per query of the index (SQLite's bound parameters, at most 999 in older builds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,56 +65,59 @@ def server_date(store: Store) -> datetime.date | None:
     return datetime.datetime.fromtimestamp(float(created), datetime.UTC).date()
 
 
-def note_server_date(store: Store, day: datetime.date | None) -> None:
-    """Keep the earliest server day any run of the store saw (a refresh asks from it)."""
-    if day is None:
-        return
-    recorded = store.get_meta(SERVER_DATE)
-    if recorded is None or day < datetime.date.fromisoformat(recorded):
-        store.db.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (SERVER_DATE, day.isoformat()))
-
-
 class PreviousStore:
     """The records of a job's previous store, read only; every record carries the store's day.
-    Which kept blob holds which uid is read once, when first asked (one pass over them)."""
+    Which kept blob holds which uid is indexed once, when first asked (one pass over them),
+    in a private temporary SQLite database: on disk past its page cache, so millions of
+    records cost the run no more memory than thousands."""
 
     def __init__(self, path: Path) -> None:
         self.store = Store(path, read_only=True)
         self.as_of = server_date(self.store) or datetime.date.min
-        self._where: dict[int, int] | None = None
+        self._where: sqlite3.Connection | None = None
 
     def close(self) -> None:
         self.store.close()
+        if self._where is not None:
+            self._where.close()
+            self._where = None
 
-    def _blobs(self) -> dict[int, int]:
+    def _index(self) -> sqlite3.Connection:
         """uid -> the kept batch holding its record (the first copy, as the output took it), or
         MISSING for a target NCBI said it has no record for."""
         if self._where is None:
-            where: dict[int, int] = dict.fromkeys(
-                (
-                    uid
-                    for (uid,) in self.store.db.execute(
-                        "SELECT uid FROM targets WHERE state=?", (TargetState.MISSING,)
-                    )
-                ),
-                MISSING,
+            where = sqlite3.connect("")  # private, temporary, removed when closed
+            where.execute("CREATE TABLE batch_of(uid INTEGER PRIMARY KEY, batch INTEGER)")
+            missing = self.store.db.execute(
+                "SELECT uid, ? FROM targets WHERE state=?", (MISSING, TargetState.MISSING)
             )
+            where.executemany("INSERT OR IGNORE INTO batch_of VALUES(?, ?)", missing)
             for batch, blob in self.store.db.execute("SELECT batch, data FROM kept"):
-                for uid, _ in kept.unpack(blob):
-                    where.setdefault(uid, batch)
+                where.executemany(
+                    "INSERT OR IGNORE INTO batch_of VALUES(?, ?)",
+                    ((uid, batch) for uid, _ in kept.unpack(blob)),
+                )
+            where.commit()
             self._where = where
         return self._where
 
+    def _batches(self, uids: Sequence[int]) -> Iterator[tuple[int, int]]:
+        """(uid, batch) of those of `uids` that are held."""
+        where = self._index()
+        for start in range(0, len(uids), _ASKED_AT_ONCE):
+            part = uids[start : start + _ASKED_AT_ONCE]
+            marks = ",".join("?" * len(part))
+            yield from where.execute(
+                f"SELECT uid, batch FROM batch_of WHERE uid IN ({marks})", part
+            )
+
     def holds(self, uids: Iterable[int]) -> bool:
-        where = self._blobs()
-        return any(uid in where for uid in uids)
+        return any(True for _ in self._batches(list(uids)))
 
     def lookup(self, uids: Sequence[int]) -> dict[int, Known]:
-        where = self._blobs()
         by_batch: dict[int, set[int]] = {}
-        for uid in uids:
-            if uid in where:
-                by_batch.setdefault(where[uid], set()).add(uid)
+        for uid, batch in self._batches(uids):
+            by_batch.setdefault(batch, set()).add(uid)
         found = {uid: Known(None, self.as_of) for uid in by_batch.pop(MISSING, ())}
         for batch, wanted in sorted(by_batch.items()):
             (blob,) = self.store.db.execute(

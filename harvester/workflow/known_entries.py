@@ -1,8 +1,14 @@
-"""History entries whose targets are partly held already (known.py): instead of the size
-check and the pages, one esearch asks NCBI which of the entry's records it modified since the
+"""History entries whose targets are partly held already (known.py): instead of the pages,
+one esearch asks NCBI which of the entry's records it modified since the
 day they were held as of (changed.py); the held, unchanged ones are committed from what is
 held (their values extracted with the job's fields, as rederive.py does), and only the new
 and the changed are fetched, by id, in the confirmations the engine batches anyway.
+
+A neighbor_history set (elink made it: NCBI's size unknown) is also counted (esearch #N, sent
+alongside the mdat question): a held id the set lacks would not be named changed, so when the
+count differs from the index's, every held record of the set is fetched again. A posted set
+needs no count: it holds what was posted. NCBI's mdat answer carries only the count of the
+modified records, so the set's own count costs this request (docs/NCBI_BEHAVIOUR.md).
 
 mdat has a day's grain and NCBI dates by US Eastern time while the held day is UTC, so the
 question starts a day earlier: a record is at worst fetched once more, never kept stale. A
@@ -11,6 +17,7 @@ database that answers the question with an error is said once and fetched whole.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 
@@ -77,19 +84,45 @@ class KnownEntries(OpenEntries):
         rest (new, changed) to be confirmed by id; HistoryExpiredError goes to the caller."""
         pending = self.store.entry_targets(entry.entry, pending_only=True)
         held = self.known.lookup(pending)
-        changed = await self._changed(entry, client, held) if held else frozenset()
+        changed: frozenset[int] | None = frozenset()
+        if held and entry.reported is None:  # NCBI's set may lack some: its size, alongside
+            changed, size = await asyncio.gather(
+                self._changed(entry, client, held), self._size(entry, client)
+            )
+            if size != entry.expected:
+                changed = None  # a held id the set lacks would look unchanged: fetch them all
+        elif held:
+            changed = await self._changed(entry, client, held)
         unchanged = {
             uid: k.body for uid, k in held.items() if changed is not None and uid not in changed
         }
         reused = [(uid, (self._value(uid, b), b)) for uid, b in unchanged.items() if b is not None]
         gone = [uid for uid, body in unchanged.items() if body is None]  # still withdrawn
-        self.stats.incr("known/reused", self.store.commit_records(reused, gone))
+        self.stats.incr(
+            "known/reused",
+            self.store.commit_records(reused, gone, day=client.transport.server_date),
+        )
         self.stats.incr("known/from_cache", sum(1 for uid in unchanged if held[uid].cached))
         self.stats.incr("known/changed", len(held) - len(unchanged))
         self.stats.incr("known/validations")
         self.validating.discard(entry.entry)
         self.unchecked.discard(entry.entry)
-        self._pages_in(entry)  # what is still pending (new, changed) is fetched by id
+        self._pages_in(entry, paged=False)  # what is pending (new, changed) is fetched by id
+
+    async def _size(self, entry: Entry, client: EutilsClient) -> int:
+        """How many ids NCBI's set holds (esearch #N), noted like a normal run's size check."""
+        found = await client.esearch(
+            self.job.db, f"#{entry.query_key}", webenv=entry.webenv, retmax=0
+        )
+        self.store.set_reported(entry.entry, found.count)
+        self.stats.incr("known/size_checks")
+        if found.count != entry.expected:
+            self.stats.incr("check/mismatch")
+            self.store.note(
+                f"entry {entry.query_key} of chunk {entry.chunk} holds {found.count} ids, the "
+                f"index says {entry.expected}: its held records are fetched again, not validated"
+            )
+        return found.count
 
     async def _changed(
         self, entry: Entry, client: EutilsClient, held: dict[int, Known]

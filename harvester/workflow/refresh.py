@@ -29,7 +29,16 @@ from harvester.workflow.states import EntryState
 from harvester.workflow.store import Store
 from harvester.workflow.store_mark import STORE_NAME
 
-__all__ = ["PREVIOUS_NAME", "begin", "changes", "discard", "finish", "previous", "unfinished"]
+__all__ = [
+    "PREVIOUS_NAME",
+    "begin",
+    "changes",
+    "discard",
+    "finish",
+    "not_refreshable",
+    "previous",
+    "unfinished",
+]
 
 PREVIOUS_NAME = "state.previous.sqlite"
 _SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -50,6 +59,14 @@ def unfinished(store: Store) -> str | None:
     return None
 
 
+def not_refreshable(job: JobConfig, why: str) -> InputError:
+    """The one sentence refusing to refresh (or plan a refresh of) a job that is not finished."""
+    return InputError(
+        f"the job in {job.job_dir} cannot be refreshed: {why}; "
+        "run it without --refresh to finish it first"
+    )
+
+
 def begin(job: JobConfig, refresh: bool) -> bool:
     """Under the job directory's lock, before the store is opened: whether this run is a
     refresh (one under way is resumed whatever `refresh` says); with `refresh`, a finished
@@ -67,10 +84,7 @@ def begin(job: JobConfig, refresh: bool) -> bool:
     with Store(current, lock=False) as store:
         why = unfinished(store)
         if why is not None:
-            raise InputError(
-                f"the job in {job.job_dir} cannot be refreshed: {why}; "
-                "run it again without --refresh to finish it first"
-            )
+            raise not_refreshable(job, why)
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # its WAL emptied into it
     os.replace(current, _previous_path(job))
     _remove_side_files(current)
@@ -97,6 +111,7 @@ def changes(job: JobConfig, store: Store, before: PreviousStore, stats: Stats) -
         "records_reused": int(stats.get("known/reused")),
         "records_changed_by_mdat": int(stats.get("known/changed")),
         "mdat_queries": int(stats.get("known/validations")),
+        "size_checks": int(stats.get("known/size_checks")),
         "changes_file": str(job.job_dir / "CHANGES.jsonl"),
     }
 

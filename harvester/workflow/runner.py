@@ -34,7 +34,6 @@ from harvester.workflow import refresh as refreshing
 from harvester.workflow.cache_records import cache_summary, either_known, open_cache
 from harvester.workflow.engine import Harvest
 from harvester.workflow.hedge import HedgePolicy
-from harvester.workflow.known import note_server_date
 from harvester.workflow.names import checked_names
 from harvester.workflow.outfile import check_output, summary_path
 from harvester.workflow.output import write_output
@@ -255,17 +254,13 @@ async def _harvest(
             store.initialise(
                 job.semantic_hash(digest), ids, job.elink_batch, job.linknames, job.fields_key()
             )
-        note_server_date(store, client.transport.server_date)
         known = either_known(before, cache)
         harvest = Harvest(job, store, client, options.hedge, known=known, cache=cache)
         extractor = harvest.fetcher.extractor
         early: list[str] = []
         extractor.report_unmatched(job.fetch.page_size, lambda lines: _warn(lines, early))
         with Progress(store, stats, disabled=options.quiet), _frozen_heap():
-            try:
-                await harvest.run()
-            finally:
-                note_server_date(store, client.transport.server_date)
+            await harvest.run()
         if cache is not None:
             cache.drain()  # every record put before the summary counts them
         left = store.pending_total()

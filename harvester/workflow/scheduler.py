@@ -12,6 +12,7 @@ order, from counts of its own (never the reporting counters of stats.py):
   (largest first), then size checks (the oldest goes early once too many wait);
 - confirmation batching: ids to confirm go out a request's worth at once, else at each stage of
   the tail (the last page sent, one page left, none), or at once when nothing is left to fetch;
+  ids a by-id answer lacked join the next batch, and at the end wait for the batches still out;
 - post pooling: targets without a History entry of their own are pooled across chunks and
   posted in whole pages (the oldest first) once a page's worth waits, the rest once linking
   ends, so each is posted once and fetched in full pages.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from harvester.workflow.states import Posting
@@ -123,6 +124,8 @@ class Scheduler:
         self._checks: collections.deque[Check] = collections.deque()
         self._to_confirm: set[int] = set()
         self._confirming: set[int] = set()
+        self._asked_again: set[int] = set()
+        """Ids waiting to be confirmed that one by-id answer lacked already (lacking.py)."""
         self._confirm_queued = False
         self._tail_confirmed = -1
         """The last stage of the tail (see _tail_stage) at which the known gaps were asked."""
@@ -182,6 +185,14 @@ class Scheduler:
         self._post_if_due()  # the last chunk linked: the pool goes, before the queue drains
         self._confirm_if_due()
         self._ready.task_done()
+
+    def confirm_again(self, uids: Iterable[int]) -> None:
+        """Ids a running confirmation's answer lacked, to ask once more: they join the next
+        batch (queued once this one is done, or when a batch is due anyway)."""
+        uids = set(uids)
+        self._confirming.difference_update(uids)
+        self._to_confirm.update(uids)
+        self._asked_again.update(uids)
 
     def later(self, work: Work, delay: float) -> None:
         """Work handed out by `next` failed: it is queued again after `delay` seconds, and
@@ -305,11 +316,18 @@ class Scheduler:
         stage = self._tail_stage()
         if len(self._to_confirm) >= self._page_size:
             self._queue_confirm()
+        elif self._only_asked_again_while_confirming():
+            return  # they go with what the confirmations out lack, once those are in
         elif stage is not None and stage > self._tail_confirmed:
             self._tail_confirmed = stage
             self._queue_confirm()
         elif self._nothing_left_to_fetch():
             self._queue_confirm()
+
+    def _only_asked_again_while_confirming(self) -> bool:
+        """Only ids to ask once more wait while confirmations are out: they wait for what
+        those lack, to go in one request."""
+        return bool(self._running[Confirm]) and self._to_confirm <= self._asked_again
 
     def _queue_confirm(self) -> None:
         if not self._confirm_queued:
@@ -324,6 +342,7 @@ class Scheduler:
         if self._checks_confirm and whole and not self._nothing_left_to_fetch():
             uids = uids[:whole]  # whole pages while more is coming; the rest waits for more
         self._to_confirm.difference_update(uids)
+        self._asked_again.difference_update(uids)
         self._confirming.update(uids)
         return Confirm(tuple(uids))
 

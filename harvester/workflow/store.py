@@ -13,12 +13,16 @@ leaves a store that resuming can trust: resuming is "planned minus done".
     pages    finished fetch pages of an entry
     records  extracted fields (or the whole record) per target: what the output shows
     kept     every fetched record whole, compressed per commit (kept.py): fields re-derive
+    meta     the job's hash, fields, link names, creation time, and `server_date`: the earliest
+             day NCBI's answers named (Date header) of any commit of records, kept in the same
+             transaction as those records, so no record is taken as newer than it is
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import datetime
 import fcntl
 import os
 import sqlite3
@@ -34,6 +38,9 @@ from harvester.workflow.plan import chunks
 from harvester.workflow.states import EntryState, Posting, SourceStatus, TargetState
 from harvester.workflow.store_errors import GuardedConnection, connect_read_only
 from harvester.workflow.store_mark import APPLICATION_ID
+
+SERVER_DATE = "server_date"
+"""The meta key of the earliest day the store's records were answered on (ISO, UTC)."""
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -502,11 +509,15 @@ class Store:
         records: Sequence[tuple[int, tuple[bytes, bytes]]],
         missing: Sequence[int] = (),
         page: tuple[int, int] | None = None,
+        day: datetime.date | None = None,
     ) -> int:
         """Store fetched records, each as (uid, (output value, whole record)): the values
-        (first copy wins) and the whole records kept in one blob; mark targets, and finish a
-        page; returns how many of the records were targets still pending."""
+        (first copy wins) and the whole records kept in one blob; mark targets, finish a page,
+        and keep `day` (the earliest the answers named; None: the day the store was created)
+        as the store's `server_date` if earlier; returns how many of the records were targets
+        still pending."""
         with self._tx() as db:
+            _note_day(db, day)
             before = db.total_changes
             db.executemany(
                 "UPDATE targets SET state=? WHERE uid=? AND state=?",
@@ -540,6 +551,17 @@ class Store:
             db.execute("DELETE FROM records")
             db.executemany("INSERT OR IGNORE INTO records VALUES(?, ?)", values)
             db.execute("INSERT OR REPLACE INTO meta VALUES('fields', ?)", (fields_key,))
+
+
+def _note_day(db: sqlite3.Connection, day: datetime.date | None) -> None:
+    """The store's server_date, lowered to `day` (or, unknown, to the day it was created)."""
+    known = day.isoformat() if day is not None else None
+    db.execute(
+        "INSERT INTO meta SELECT ?, d FROM (SELECT coalesce(?, (SELECT date(CAST(value AS REAL),"
+        " 'unixepoch') FROM meta WHERE key='created')) AS d) WHERE d IS NOT NULL"
+        " ON CONFLICT(key) DO UPDATE SET value=min(value, excluded.value)",
+        (SERVER_DATE, known),
+    )
 
 
 def _targets_of(chunk: int, link: int | None, pending_only: bool) -> tuple[str, list[object]]:
