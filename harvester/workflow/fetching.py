@@ -12,6 +12,7 @@ from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import urgent
 from harvester.eutils.results import Record
 from harvester.ncbi import FetchVia
+from harvester.workflow import kept
 from harvester.workflow.budget import ByteBudget
 from harvester.workflow.fields import FieldExtractor, Stored
 from harvester.workflow.hedge import Hedger
@@ -19,7 +20,8 @@ from harvester.workflow.keyed import UnjoinableRecords, record_uid, unjoinable
 from harvester.workflow.store import Entry
 
 Fetched = tuple[list[tuple[int, Stored]], list[int]]
-"""(records as (uid, (encoded fields, whole record)), ids NCBI said are missing)."""
+"""(records as (uid, (encoded fields, whole record)), ids NCBI said are missing); the records
+list is a `kept.Packed` carrying their blob, compressed off the event loop."""
 
 
 class Fetcher:
@@ -97,13 +99,25 @@ class Fetcher:
             elif record.error:
                 missing.append(int(uid))
             else:
-                good.append((int(uid), self.extractor.encode(record)))
+                good.append((int(uid), record.digest or self.extractor.encode(record)))
         if unkeyed and not good and not missing:
             raise UnjoinableRecords(
                 f"{self.job.fetch.via} {self.job.db} answered {len(unkeyed)} records in which "
                 "no uid could be found: they cannot be joined"
             )
-        return good, missing
+        if not good:
+            return good, missing
+        blob = await self.client.transport.offload(
+            partial(kept.pack, [(uid, whole) for uid, (_, whole) in good])
+        )
+        return kept.Packed(good, blob), missing
+
+    def _digest(self, record: Record) -> Record:
+        """Run where the record was parsed (a worker thread): its fields and its whole bytes,
+        taken while its element is alive."""
+        if record.error or record_uid(record) is None:
+            return record.digested(None)
+        return record.digested(self.extractor.encode(record))
 
     def _records(
         self,
@@ -124,6 +138,7 @@ class Fetcher:
                 retmax=retmax,
                 version=fetch.version,
                 retmode=fetch.retmode or "xml",
+                digest=self._digest,
             )
         return self.client.efetch(
             self.job.db,
@@ -134,4 +149,5 @@ class Fetcher:
             retmax=retmax,
             rettype=fetch.rettype,
             retmode=fetch.retmode,
+            digest=self._digest,
         )

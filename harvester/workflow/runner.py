@@ -32,6 +32,7 @@ from harvester.ncbi import RETMAX_CAP
 from harvester.stats import Stats
 from harvester.workflow.engine import Harvest
 from harvester.workflow.hedge import HedgePolicy
+from harvester.workflow.loop_stall import watching
 from harvester.workflow.names import checked_names
 from harvester.workflow.outfile import check_output, summary_path
 from harvester.workflow.output import write_output
@@ -249,7 +250,8 @@ async def _harvest(
         early: list[str] = []
         extractor.report_unmatched(job.fetch.page_size, lambda lines: _warn(lines, early))
         with Progress(store, stats, disabled=options.quiet), _frozen_heap():
-            await harvest.run()
+            async with watching(stats):
+                await harvest.run()
         left = store.pending_total()
         if left:
             raise IncompleteError(

@@ -432,7 +432,11 @@ class Store:
                 ((u, value) for u, (value, _) in records),
             )
             if records:
-                whole = kept.pack([(uid, body) for uid, (_, body) in records])
+                whole = (
+                    records.blob
+                    if isinstance(records, kept.Packed)
+                    else kept.pack([(uid, body) for uid, (_, body) in records])
+                )
                 db.execute("INSERT INTO kept(data) VALUES(?)", (whole,))
             db.executemany(
                 "UPDATE targets SET state=? WHERE uid=? AND state=?",
