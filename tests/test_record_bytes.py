@@ -100,22 +100,23 @@ def test_kept_records_parse_again_to_the_same_fields(samples: Path) -> None:
     [
         b"<!-- <DocumentSummary uid='9'></DocumentSummary> -->",
         b"<?pi <DocumentSummary uid='9'>?>",
+        b"<![CDATA[</DocumentSummary>]]>",
     ],
 )
-def test_a_comment_or_instruction_between_records_makes_them_serialised(defect: bytes) -> None:
-    body = snp_page(3).replace(b"</DocumentSummary>\n", b"</DocumentSummary>\n" + defect, 1)
-    got = records(body, 50, db="snp", fmt=efetch_format("snp", None, "xml"))
-    assert [r.uid for r in got] == ["1", "2", "3"]
-    assert got[0].raw is not None and got[1].raw is None and got[2].raw is None
-
-
-def test_cdata_inside_a_record_serialises_that_record() -> None:
-    body = snp_page(2).replace(b"<TEXT/>", b"<TEXT><![CDATA[<b>&</b>]]></TEXT>", 1)
+def test_a_comment_cdata_or_instruction_makes_the_records_from_there_on_serialised(
+    defect: bytes,
+) -> None:
+    page = snp_page(20)
+    at = page.index(b'<DocumentSummary uid="15"')
+    where = b"<TEXT>" + defect + b"</TEXT>" if b"CDATA" in defect else defect
+    body = page[:at] + where + page[at:]
     fmt = efetch_format("snp", None, "xml")
-    got = kept_of(body, 64, db="snp", fmt=fmt)
-    first = etree.fromstring(got[0])
-    assert first.findtext("{https://www.ncbi.nlm.nih.gov/SNP/docsum}TEXT") == "<b>&</b>"
-    assert [r.raw is None for r in records(body, 64, db="snp", fmt=fmt)] == [True, False]
+    got = records(body, 512, db="snp", fmt=fmt)
+    assert [r.uid for r in got] == [str(uid) for uid in range(1, 21)]
+    assert got[0].raw is not None  # before the defect's chunk: as sent
+    assert all(r.raw is None for r in got[14:])  # from it on: serialised by lxml
+    for whole_record, uid in zip(kept_of(body, 512, db="snp", fmt=fmt), range(1, 21), strict=True):
+        assert etree.fromstring(whole_record).get("uid") == str(uid)
 
 
 def test_a_body_not_in_utf8_is_serialised_and_nested_records_count_once() -> None:
@@ -143,7 +144,7 @@ def test_a_body_not_in_utf8_is_serialised_and_nested_records_count_once() -> Non
 def test_a_record_the_scan_missed_falls_back_for_the_rest() -> None:
     scan = RecordBytes(("DocSum",))
     scan.feed(b"<eSummaryResult><DocSum><Id>1</Id></DocSum>")
-    assert scan.take() == b"<DocSum><Id>1</Id></DocSum>"
+    assert scan.take() == (b"<DocSum><Id>1</Id></DocSum>", 7, 8)
     assert scan.take() is None  # the parser saw a record the scan did not
     scan.feed(b"<DocSum><Id>2</Id></DocSum>")
     assert scan.broken and scan.take() is None

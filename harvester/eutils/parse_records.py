@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from harvester.eutils._lxml import etree
-from harvester.eutils.record_bytes import START_TAG, RecordBytes
+from harvester.eutils.record_bytes import RecordBytes
 from harvester.eutils.results import Item, Record
 from harvester.eutils.xmlstream import Events, top_error
 from harvester.ncbi import FORMATS, RecordFormat
@@ -71,9 +71,6 @@ def _spec(tag: str, uid_path: str, namespace: str | None) -> RecordSpec:
 
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
-
-
-_TAG_NAME = re.compile(rb"<[^\s/>]+")
 
 
 def _declarations(el: etree._Element, parent: etree._Element) -> bytes:
@@ -224,13 +221,13 @@ class RecordHandler:
                 error = self._error[1] or None
                 self._error = None
             db = _seq_db(el, self._db) if self._per_record_db else self._db
+            aliases: tuple[str, ...] = ()
             if self._alias_paths:  # sequences only: the hot path of the others is untouched
                 aliases = _aliases(el, uid, self._alias_paths)
                 if not uid and aliases:  # a record without its accession.version
                     uid, aliases = aliases[0], aliases[1:]
-                yield Record(db, uid, el, None, error, aliases, self._raw(el, parent, uid))
-            else:
-                yield Record(db, uid, el, None, error, (), self._raw(el, parent, uid))
+            raw = self._raw(el, parent, uid)
+            yield Record(db, uid, el, None, error, aliases, raw)
             el.clear(keep_tail=False)
             self._cleared += 1
             if self._cleared >= BULK_DELETE:  # drop the emptied records before it in one slice
@@ -244,21 +241,20 @@ class RecordHandler:
     def _raw(self, el: etree._Element, parent: etree._Element, uid: str) -> bytes | None:
         """The record's bytes as sent, checked against the parsed record (its uid in them), with
         the namespace declarations it inherits; None when unsure (it is serialised instead)."""
-        span = self._bytes.take()
-        if span is None:
+        found = self._bytes.take()
+        if found is None:
             return None
-        if uid and uid.encode() not in span:
-            self._bytes.broken = True  # paired with another record: trust nothing after
+        span, cut, head = found
+        if uid and span.find(uid.encode()) < 0:
+            self._bytes.distrust()  # paired with another record: trust nothing after
             return None
         inherited = self._inherited.get(parent.tag)
         if inherited is None:
             inherited = self._inherited[parent.tag] = _declarations(el, parent)
         if not inherited:
             return span
-        cut = len(_TAG_NAME.match(span)[0])  # type: ignore[index]
-        start = START_TAG.match(span, cut)
-        if start is None or b"xmlns" in span[: start.end()]:
-            return None  # declares its own namespaces: lxml reconciles those
+        if span.find(b"xmlns", 0, head) >= 0:
+            return None  # declares namespaces of its own: lxml reconciles those
         return span[:cut] + inherited + span[cut:]
 
     def _error_element(self, el: etree._Element) -> Iterator[Item]:

@@ -4,9 +4,10 @@ sent instead of serialising every record again (`etree.tostring` cost more than 
 
 lxml gives no byte offsets, so `RecordBytes` scans the same chunks for the record tags' start
 and end at record depth (`bytes.find` in C: a few percent of the parse). Each span is checked
-before it is used: it must be paired with a record the parser yielded, contain that record's
-uid, hold no comment, CDATA or processing instruction (where a tag-like text could hide), and
-the document must be UTF-8. Anything else, and the record is serialised by lxml as before.
+before it is used: it must be paired with a record the parser yielded and contain that record's
+uid; the body must be UTF-8 and hold no comment, CDATA or processing instruction after its
+prolog (where a tag-like text could hide: one `in` per chunk). Anything else, and the record
+is serialised by lxml as before.
 """
 
 from __future__ import annotations
@@ -20,24 +21,31 @@ START_TAG = re.compile(rb"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
 """The rest of a start tag after its name: attributes (whose quoted values may hold `>`)."""
 _ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 _UTF8 = frozenset((b"utf-8", b"utf8", b"us-ascii", b"ascii"))
+_PROLOG = re.compile(rb"\s*(?:<\?xml[^>]*\?>)?\s*(?:<!DOCTYPE[^\[>]*>)?")
+"""An XML declaration and an external DOCTYPE: the only `<?` and `<!` a body may hold."""
 _FOLLOW = frozenset(b" \t\r\n/>")
+_SLASH = ord("/")
+Span = tuple[bytes, int, int]
+"""A record's bytes, where its tag name ends in them, and where its start tag ends."""
 
 
 class RecordBytes:
     """Finds the byte span of each record whose tag is one of `names` (local names, no prefix)
-    at record depth, as chunks are fed; `take()` hands them out in document order."""
+    at record depth, as chunks are fed (the first holding the whole prolog, as the parsers'
+    sniffed head does); `take()` hands them out in document order."""
 
     __slots__ = (
         "_buf",
         "_close",
         "_depth",
-        "_first",
+        "_head",
         "_inner",
         "_opens",
         "_pos",
-        "_seen_prolog",
+        "_prolog",
         "_spans",
         "_start",
+        "_tail",
         "broken",
     )
 
@@ -47,13 +55,13 @@ class RecordBytes:
         self._pos = 0
         """Where the next scan starts in `_buf`."""
         self._depth = 0
-        self._start = 0
+        self._start = self._head = 0
         self._close = -1
         self._inner: tuple[bytes, bytes] = (b"", b"")
         """Inside a record: its (open, close) patterns, to count nested same-name elements."""
-        self._first = True
-        self._seen_prolog = False
-        self._spans: deque[bytes | None] = deque()
+        self._prolog = True
+        self._tail = b""
+        self._spans: deque[Span] = deque()
         self.broken = False
         """Set once the bytes can no longer be trusted: every later record is serialised."""
 
@@ -61,130 +69,117 @@ class RecordBytes:
         """Scan one more chunk; completed records queue up for `take`."""
         if self.broken:
             return
-        if not self._seen_prolog and not self._buf:
+        if self._prolog:
+            self._prolog = False
             match = _ENCODING.match(chunk)
             if match is not None and match.group(1).lower() not in _UTF8:
-                self.broken = True
+                self.distrust()
                 return
+            seen = chunk[len(_PROLOG.match(chunk)[0]) :]  # type: ignore[index]
+        else:
+            seen = self._tail + chunk  # a `<!` may straddle two chunks
+        if b"<!" in seen or b"<?" in seen:
+            self.distrust()
+            return
+        self._tail = chunk[-1:]
         self._buf += chunk
-        while not self.broken and (self._scan_inside() if self._depth else self._scan_outside()):
-            pass
-        self._compact()
+        self._scan()
+        cut = self._start if self._depth else self._pos
+        if cut > 0:  # forget what no open record needs, once per chunk
+            del self._buf[:cut]
+            self._pos -= cut
+            self._start -= cut
+            if self._close >= 0:
+                self._close -= cut
 
-    def take(self) -> bytes | None:
-        """The next record's bytes, or None when they are unknown (the record is serialised)."""
+    def take(self) -> Span | None:
+        """The next record's span, or None when it is unknown (the record is serialised)."""
         if self._spans:
             return self._spans.popleft()
-        self.broken = True  # the parser found a record the scan did not: trust nothing after
-        self._buf.clear()
-        self._pos = self._start = self._depth = 0
+        self.distrust()  # the parser found a record the scan did not: trust nothing after
         return None
 
-    def _scan_outside(self) -> bool:
-        """Look for the next record's start; True when one was entered (or passed whole)."""
-        buf = self._buf
-        found, pattern = -1, b""
-        for opening in self._opens:
-            at, size = buf.find(opening, self._pos), len(opening)
-            while at >= 0 and at + size < len(buf) and buf[at + size] not in _FOLLOW:
-                at = buf.find(opening, at + 1)
-            if at >= 0 and (found < 0 or at < found):
-                found, pattern = at, opening
-        if found < 0:
-            self._skip(max(0, len(buf) - max(len(o) for o in self._opens)))
-            return False
-        end = self._start_tag_end(found + len(pattern)) if found + len(pattern) < len(buf) else -1
-        self._skip(found)  # what lies before the record
-        if end < 0 or self.broken:
-            return False  # its start tag has not all come yet
-        self._first = False
-        self._start = found
-        if buf[end - 2 : end] == b"/>":
-            self._emit(end)
-            return True
-        self._inner = (pattern, b"</" + pattern[1:])
-        self._depth, self._pos, self._close = 1, end, -1
-        return True
+    def distrust(self) -> None:
+        """Serialise every later record: the bytes no longer match the parse."""
+        self.broken = True
+        self._buf.clear()
+        self._spans.clear()
+        self._pos = self._start = self._depth = 0
 
-    def _scan_inside(self) -> bool:
-        """Follow a record to its end tag; True when it ended."""
-        buf = self._buf
+    def _scan(self) -> None:
+        """Find every record that ends in the buffer (one loop: this runs per record, so its
+        state lives in locals until the buffer is used up)."""
+        buf, size, spans, opens = self._buf, len(self._buf), self._spans, self._opens
+        pos, depth, start, head, close = (
+            self._pos,
+            self._depth,
+            self._start,
+            self._head,
+            self._close,
+        )
         opening, closing = self._inner
         while True:
-            if self._close < self._pos:
-                self._close = buf.find(closing, self._pos)
-            close = self._close
-            nested = buf.find(opening, self._pos, close if close >= 0 else len(buf))
+            if not depth:  # between records: the next one's start tag
+                found = -1
+                for candidate in opens:
+                    at, width = buf.find(candidate, pos), len(candidate)
+                    while at >= 0 and at + width < size and buf[at + width] not in _FOLLOW:
+                        at = buf.find(candidate, at + 1)
+                    if at >= 0 and (found < 0 or at < found):
+                        found, opening = at, candidate
+                if found < 0:
+                    pos = max(pos, size - max(map(len, opens)))
+                    break
+                match = (
+                    START_TAG.match(buf, found + len(opening))
+                    if found + len(opening) < size
+                    else None
+                )
+                pos = found
+                if match is None:
+                    break  # its start tag has not all come yet
+                end = match.end()
+                start, head, pos = found, end - found, end
+                if buf[end - 2] == _SLASH:
+                    spans.append((bytes(buf[start:end]), len(opening), head))
+                    continue
+                closing, depth, close = b"</" + opening[1:], 1, -1
+            if close < pos:  # inside a record: its end tag, past nested namesakes
+                close = buf.find(closing, pos)
+            nested = buf.find(opening, pos, close if close >= 0 else size)
             if nested >= 0:
                 after = nested + len(opening)
-                if after >= len(buf):
-                    self._pos = nested
-                    return False
-                self._pos = after
+                if after >= size:
+                    pos = nested
+                    break
+                pos = after
                 if buf[after] in _FOLLOW:
-                    end = self._start_tag_end(after)
-                    if end < 0:
-                        self._pos = nested
-                        return False
-                    self._pos = end
-                    if buf[end - 2 : end] != b"/>":
-                        self._depth += 1
+                    match = START_TAG.match(buf, after)
+                    if match is None:
+                        pos = nested
+                        break
+                    pos = match.end()
+                    if buf[pos - 2] != _SLASH:
+                        depth += 1
                 continue
             if close < 0:
-                self._pos = max(self._pos, len(buf) - len(closing) - 1)
-                return False
+                pos = max(pos, size - len(closing) - 1)
+                break
             gt = buf.find(b">", close + len(closing))
             if gt < 0:
-                self._pos = close
-                self._close = -1
-                return False
-            self._pos = close + len(closing)
-            if buf[close + len(closing) : gt].strip():
+                pos, close = close, -1
+                break
+            pos = close + len(closing)
+            if gt > pos and buf[pos:gt].strip():
                 continue  # `</DocSumX>`: another element
-            self._pos = gt + 1
-            self._depth -= 1
-            if not self._depth:
-                self._emit(gt + 1)
-                return True
-
-    def _start_tag_end(self, after_name: int) -> int:
-        """The offset just past the start tag whose name ends at `after_name`, or -1 if it has
-        not all come yet."""
-        match = START_TAG.match(self._buf, after_name)
-        return match.end() if match is not None else -1
-
-    def _skip(self, upto: int) -> None:
-        """Pass the bytes between records up to `upto`, once they are seen to hide no comment,
-        CDATA or processing instruction (one more byte is looked at: a `<!` may straddle).
-        Before the first record the prolog may hold the XML declaration and an external
-        DOCTYPE, but nothing else special."""
-        gap = bytes(self._buf[self._pos : upto + 1])
-        if self._first and not self._seen_prolog:
-            self._seen_prolog = True
-            if gap.lstrip().startswith(b"<?xml"):
-                gap = gap[gap.find(b"?>") + 2 :]
-            special = b"<!--" in gap or b"<![" in gap or b"<?" in gap or b"[" in gap
-        else:
-            special = b"<!" in gap or b"<?" in gap
-        if special:
-            self.broken = True
-            self._buf.clear()
-            self._pos = self._start = self._depth = 0
-            return
-        self._pos = upto
-
-    def _emit(self, end: int) -> None:
-        span = bytes(self._buf[self._start : end])
-        self._spans.append(None if b"<!" in span or b"<?" in span else span)
-        self._pos = end
-
-    def _compact(self) -> None:
-        """Forget the bytes no open record needs (once per chunk: not per record)."""
-        cut = self._start if self._depth else self._pos
-        if cut <= 0:
-            return
-        del self._buf[:cut]
-        self._pos -= cut
-        self._start -= cut
-        if self._close >= 0:
-            self._close -= cut
+            pos, depth = gt + 1, depth - 1
+            if not depth:
+                spans.append((bytes(buf[start:pos]), len(opening), head))
+        self._pos, self._depth, self._start, self._head, self._close = (
+            pos,
+            depth,
+            start,
+            head,
+            close,
+        )
+        self._inner = (opening, closing)
