@@ -78,7 +78,7 @@ class RecordBytes:
             seen = chunk[len(_PROLOG.match(chunk)[0]) :]  # type: ignore[index]
         else:
             seen = self._tail + chunk  # a `<!` may straddle two chunks
-        if b"<!" in seen or b"<?" in seen:
+        if (b"!" in seen and b"<!" in seen) or (b"?" in seen and b"<?" in seen):  # memchr first
             self.distrust()
             return
         self._tail = chunk[-1:]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from threading import get_ident
 from typing import Any
 
 import orjson
@@ -44,7 +45,7 @@ class FieldExtractor:
         self.fields = tuple(fields)
         self.names = tuple(name for name, _ in self.fields)
         self._paths: dict[tuple[str, str], str] = {}
-        self._plans: dict[str, _Plan] = {}
+        self._plans: dict[tuple[str, int], _Plan] = {}
         self.seen = 0
         """Records extracted so far."""
         self.matched: set[str] = set()
@@ -86,9 +87,17 @@ class FieldExtractor:
             return out
         tag = element.tag
         ns = tag[1 : tag.index("}")] if isinstance(tag, str) and tag.startswith("{") else ""
-        plan = self._plans.get(ns) or self._plan(ns)
+        plan = self._plans.get((ns, get_ident())) or self._plan(ns)
         matched: list[list[str]] = [[] for _ in self.fields]
-        if plan.trie:
+        if plan.union is not None:
+            by_tag = plan.by_tag
+            for node in plan.union(element):
+                for i, attribute in by_tag[node.tag]:
+                    if attribute is None:
+                        matched[i].append(node.text or "")
+                    elif (value := node.get(attribute)) is not None:
+                        matched[i].append(value)
+        elif plan.trie:
             _walk(element, plan.trie, matched)
         for i in plan.others:
             matched[i] = self._found(element, self.fields[i][1], ns)
@@ -99,14 +108,18 @@ class FieldExtractor:
         return out
 
     def _plan(self, ns: str) -> _Plan:
-        """The fields' paths for records in namespace `ns`: plain child steps share one walk
-        of the record (`_walk`, a tenth of an ElementPath search each); others use
-        ElementPath."""
+        """The fields' paths for records in namespace `ns` (per thread: an XPath evaluator is
+        not shared between threads). Plain child steps are found together: by one compiled
+        XPath union (2.6 us for four fields of a SNP docsum, an ElementPath search ~2 us
+        each) when each leaf tag ends one path, else by one walk of the record's children;
+        other paths by ElementPath."""
         trie: _Trie = {}
         others: list[int] = []
+        paths: dict[str, tuple[str, ...]] = {}
+        by_tag: dict[str, list[tuple[int, str | None]]] = {}
         for i, (_, path) in enumerate(self.fields):
             steps, attribute = split_attribute(path)
-            names = steps.split("/")
+            names = tuple(steps.split("/"))
             if not steps or not all(_PLAIN_STEP.fullmatch(step) for step in names):
                 others.append(i)
                 continue
@@ -116,9 +129,12 @@ class FieldExtractor:
                 leaves, below = node.setdefault(qualified, ([], {}))
                 if depth == len(names) - 1:
                     leaves.append((i, attribute))
+                    by_tag.setdefault(qualified, []).append((i, attribute))
+                    if paths.setdefault(qualified, names) != names:
+                        paths[""] = ()  # one leaf tag ends two paths: no union
                 node = below
-        plan = _Plan(trie, tuple(others))
-        self._plans[ns] = plan
+        plan = _Plan(trie, tuple(others), _union(paths, ns), by_tag)
+        self._plans[(ns, get_ident())] = plan
         return plan
 
     def _found(self, element: Any, path: str, ns: str) -> list[str]:
@@ -177,6 +193,23 @@ class _Plan:
 
     trie: _Trie
     others: tuple[int, ...]
+    union: Any = None
+    """The plain paths as one compiled XPath (`A/B|C`): their elements in document order."""
+    by_tag: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
+    """Leaf tag -> the fields (index, attribute or None) its elements are values of."""
+
+
+def _union(paths: dict[str, tuple[str, ...]], ns: str) -> Any:
+    """One XPath selecting every plain path's elements, or None when a leaf tag ends more
+    than one path (its elements could not be told apart) or none is plain."""
+    if not paths or "" in paths:
+        return None
+    prefix = "n:" if ns else ""
+    expression = "|".join("/".join(prefix + step for step in steps) for steps in paths.values())
+    try:
+        return etree.XPath(expression, namespaces={"n": ns} if ns else None)
+    except etree.XPathError:
+        return None
 
 
 def _walk(element: Any, trie: _Trie, found: list[list[str]]) -> None:
