@@ -8,6 +8,7 @@ bodies raise ParseError.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import (
     AsyncIterable,
     AsyncIterator,
@@ -235,5 +236,15 @@ def _digested(items: Iterator[Item], digest: Digest | None) -> Iterator[Item]:
 def _step(
     feed: Callable[[bytes], Iterator[Item]], chunk: bytes, digest: Digest | None
 ) -> list[Item]:
-    """One chunk parsed and its records digested: what a worker hands back to the loop."""
-    return list(_digested(feed(chunk), digest))
+    """One chunk parsed and its records digested: what a worker hands back to the loop. It
+    takes its turn (`CPU_TURNS`) with the store's transactions on the loop."""
+    with CPU_TURNS:
+        return list(_digested(feed(chunk), digest))
+
+
+CPU_TURNS = threading.Lock()
+"""Held by each parse step off the loop and by each store transaction on it. One GIL serves
+both threads, and SQLite lets it go at every row it steps (an `executemany` of 500 rows, 500
+times); each time, a busy parse thread keeps it for up to the switch interval (5 ms), so a
+2 ms commit took 20-250 ms with pages parsing beside it (the convoy effect). Taking turns, a
+commit waits for at most one step (a 64 KiB read) and then runs alone."""
