@@ -63,16 +63,12 @@ class ClientConfig:
     """Most bytes read (and handed to a parse worker) at a time. Parsed on the event loop,
     64 KiB steps held the gate's releases up by tens of ms each; parsed off it (`offload`),
     each step costs the loop one hand-over, so larger steps cost it less."""
-    parse_workers: int = 1
-    """Threads that parse answers, extract fields and compress records off the event loop."""
 
     def __post_init__(self) -> None:
         if self.tool and any(c.isspace() for c in self.tool):
             raise ConfigError("tool must not contain spaces (NCBI asks for a single word)")
         if self.concurrency < 1:
             raise ConfigError("concurrency must be at least 1")
-        if self.parse_workers < 1:
-            raise ConfigError("parse_workers must be at least 1")
         if self.max_attempts < 1:
             raise ConfigError("max_attempts must be at least 1")
         if self.stall_seconds <= 0 or self.stall_bytes < 1:

@@ -111,12 +111,11 @@ class Transport:
         self._workers: ThreadPoolExecutor | None = None
 
     async def offload(self, work: Callable[[], _T]) -> _T:
-        """`work()` run on the parse workers (`parse_workers` threads), off the event loop:
-        parsing, field extraction and compression, so the loop only paces and moves bytes."""
+        """`work()` run on the parse thread, off the event loop: parsing, field extraction and
+        compression, so the loop only paces and moves bytes. One thread: a second gains
+        nothing under one GIL (benchmarks/PARSE.md measures it)."""
         if self._workers is None:
-            self._workers = ThreadPoolExecutor(
-                self.config.parse_workers, thread_name_prefix="harvester-parse"
-            )
+            self._workers = ThreadPoolExecutor(1, thread_name_prefix="harvester-parse")
         return await asyncio.get_running_loop().run_in_executor(self._workers, work)
 
     async def open(self) -> None:
