@@ -15,6 +15,7 @@ from harvest_helpers import make_job
 
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.server import Emulator
+from harvester.eutils.parse import CPU_TURNS
 from harvester.eutils.results import Record
 from harvester.stats import Stats
 from harvester.workflow.loop_stall import LoopStalls, watching
@@ -81,3 +82,23 @@ async def test_the_store_keeps_the_bytes_the_server_sent_and_the_summary_its_sta
         assert record.startswith(b'<DocumentSummary xmlns="https://www.ncbi.nlm.nih.gov/SNP/')
         # without the declarations it inherits from <ExchangeSet>, the record as sent
         assert _NS_DECLS.sub(b"", record, count=2) in body, uid
+
+
+async def test_parse_steps_and_store_transactions_take_turns(tmp_path) -> None:
+    """A parse step off the loop and a store transaction on it each hold `CPU_TURNS`, so a
+    commit never runs beside a busy parse thread (whose GIL use made 2 ms commits take
+    hundreds; benchmarks/PARSE.md)."""
+    held_while_digesting: list[bool] = []
+
+    def digest(record: Record) -> Record:
+        held_while_digesting.append(CPU_TURNS.locked())
+        return record.digested((b"", b""))
+
+    async with Emulator(EmulatorConfig()) as emu, fast_client(emu.base_url) as client:
+        [_ async for _ in client.efetch("snp", ids=["3008"], digest=digest)]
+    assert held_while_digesting == [True]
+    with Store(tmp_path / "store.sqlite") as store:
+        assert not CPU_TURNS.locked()
+        with store._tx():
+            assert CPU_TURNS.locked()
+        assert not CPU_TURNS.locked()

@@ -141,7 +141,7 @@ class RecordBytes:
                 end = match.end()
                 start, head, pos = found, end - found, end
                 if buf[end - 2] == _SLASH:
-                    spans.append((bytes(buf[start:end]), len(opening), head))
+                    spans.append((_copy(buf, start, end), len(opening), head))
                     continue
                 closing, depth, close = b"</" + opening[1:], 1, -1
             if close < pos:  # inside a record: its end tag, past nested namesakes
@@ -174,7 +174,7 @@ class RecordBytes:
                 continue  # `</DocSumX>`: another element
             pos, depth = gt + 1, depth - 1
             if not depth:
-                spans.append((bytes(buf[start:pos]), len(opening), head))
+                spans.append((_copy(buf, start, pos), len(opening), head))
         self._pos, self._depth, self._start, self._head, self._close = (
             pos,
             depth,
@@ -183,3 +183,10 @@ class RecordBytes:
             close,
         )
         self._inner = (opening, closing)
+
+
+def _copy(buf: bytearray, start: int, end: int) -> bytes:
+    """`buf[start:end]` as bytes in one copy (a bytearray slice would copy twice: a chromosome's
+    GBSeq is hundreds of MB)."""
+    with memoryview(buf) as view:
+        return bytes(view[start:end])
