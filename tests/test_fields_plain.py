@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 from eutils_helpers import snp_page
 
 from harvester.eutils.parse import parse_bytes
 from harvester.eutils.results import Record
 from harvester.ncbi import efetch_format
-from harvester.workflow.fields import FieldExtractor
+from harvester.workflow.fields import FieldExtractor, _plain
 
 CAPTURES = [
     (
@@ -85,3 +86,29 @@ def test_namespaced_docsums_find_their_plain_fields() -> None:
     assert [plain["id"] for plain, _ in pairs] == ["1", "2"]
     assert all(plain == searched and plain["gene"] == "JAK3" for plain, searched in pairs)
     assert all(len(plain["mafs"]) == 8 for plain, _ in pairs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [("id", "SNP_ID"), ("gene", "GENES/GENE_E/NAME"), ("chrpos", "CHRPOS")],  # plain cells
+        [("id", "SNP_ID"), ("mafs", "GLOBAL_MAFS/MAF/FREQ")],  # a list: JSON
+        [("id", "SNP_ID"), ("docsum", "DOCSUM")],  # a '|'-free value with '>' in it
+        [("id", "SNP_ID"), ("none", "NOPE")],  # a null: JSON
+    ],
+)
+def test_the_cells_hot_path_stores_what_values_would(fields) -> None:
+    """Once every field has matched, `cells` takes its nodes straight from the union; what it
+    stores is byte for byte what the values' dict gives."""
+    fmt = efetch_format("snp", None, "xml")
+    body = snp_page(3).replace(b"<CHR>19</CHR>", b"<CHR>1\t9</CHR>", 1)
+    hot, reference = FieldExtractor(fields), FieldExtractor(fields)
+    hot.matched = set(hot.names)  # as after a first page in which every field matched
+    for item in parse_bytes(body, db="snp", fmt=fmt):
+        assert isinstance(item, Record)
+        values = reference.values(item)
+        assert hot.cells(item) == (_plain(values) or orjson.dumps(values))
+    quoted = FieldExtractor([("id", "SNP_ID"), ("chr", "CHR")])
+    quoted.matched = set(quoted.names)
+    first = next(r for r in parse_bytes(body, db="snp", fmt=fmt) if isinstance(r, Record))
+    assert orjson.loads(quoted.cells(first)) == {"id": "1", "chr": "1\t9"}  # a tab: JSON
