@@ -174,6 +174,8 @@ def run_once(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         "server_rate_over_allowed": round((len(entries) - 1) / span / 10, 4),
         "peak_in_1s": peak_per_second(entries),
         "http_429": statuses.get(429, 0),
+        "hedged_reads": summary.get("hedged_reads", 0),
+        "loop_stall_max_ms": summary.get("loop_stall_max_ms"),
         "workdir": str(work),
     }
 

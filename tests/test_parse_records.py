@@ -217,6 +217,7 @@ def test_record_keeps_the_dataclass_behaviour_of_its_own_init() -> None:
     assert [f.name for f in dataclasses.fields(Record)] == [
         *("db", "uid", "element", "doc", "error"),
         "aliases",  # a sequence's other ids (test_sequence_keys.py)
+        *("raw", "digest"),  # its bytes as sent, what a digest made of it (test_record_bytes.py)
     ]
     assert dataclasses.replace(full, error=None).error is None
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -20,6 +20,7 @@ from types import TracebackType
 
 from harvester.errors import ConfigError, ParseError
 from harvester.eutils.pacing import Gate
+from harvester.eutils.parse import Digest
 from harvester.eutils.results import (
     DbInfo,
     DbList,
@@ -216,8 +217,10 @@ class EutilsClient:
         retmax: int | None = None,
         rettype: str | None = None,
         retmode: str | None = "xml",
+        digest: Digest | None = None,
     ) -> AsyncIterator[Record]:
-        """Records of one page, parsed as they arrive (each valid until the next is pulled)."""
+        """Records of one page, parsed as they arrive (each valid until the next is pulled);
+        with `digest`, parsed off the event loop and each passed through it first."""
         params = self._records_params(db, ids, webenv, query_key, retstart, retmax)
         params += [(k, v) for k, v in (("rettype", rettype), ("retmode", retmode)) if v]
         fmt = efetch_format(db, rettype, retmode)
@@ -226,7 +229,7 @@ class EutilsClient:
                 f"efetch {db} rettype={rettype} retmode={retmode} is not XML: use efetch_raw"
             )
         async for item in self.transport.stream(
-            "efetch", params, n_ids=len(ids or ()), db=db, fmt=fmt
+            "efetch", params, n_ids=len(ids or ()), db=db, fmt=fmt, digest=digest
         ):
             if isinstance(item, Record):
                 yield item
@@ -259,8 +262,10 @@ class EutilsClient:
         retmax: int | None = None,
         version: str | None = None,
         retmode: str = "xml",
+        digest: Digest | None = None,
     ) -> AsyncIterator[Record]:
-        """Document summaries of one page (DocSum v1, DocumentSummary v2, or JSON)."""
+        """Document summaries of one page (DocSum v1, DocumentSummary v2, or JSON); `digest`
+        as for `efetch`."""
         if retmode == "json" and max(len(ids or ()), retmax or 0) > ESUMMARY_JSON_CAP:
             raise ConfigError(f"esummary JSON takes at most {ESUMMARY_JSON_CAP} uids per request")
         params = self._records_params(db, ids, webenv, query_key, retstart, retmax)
@@ -270,7 +275,7 @@ class EutilsClient:
             params.append(("retmode", retmode))
         fmt = esummary_format(db, version)
         async for item in self.transport.stream(
-            "esummary", params, n_ids=len(ids or ()), db=db, fmt=fmt
+            "esummary", params, n_ids=len(ids or ()), db=db, fmt=fmt, digest=digest
         ):
             if isinstance(item, Record):
                 yield item

@@ -8,8 +8,17 @@ bodies raise ParseError.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+import threading
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from dataclasses import dataclass
+from functools import partial
 
 from harvester.eutils._lxml import etree
 from harvester.eutils.parse_json import parse_json
@@ -17,7 +26,7 @@ from harvester.eutils.parse_links import LinkHandler
 from harvester.eutils.parse_other import OtherDocHandler
 from harvester.eutils.parse_records import RecordHandler, format_for_root, guess_db
 from harvester.eutils.parse_search import InfoHandler, PostHandler, SearchHandler
-from harvester.eutils.results import ErrorResult, Item
+from harvester.eutils.results import ErrorResult, Item, Record
 from harvester.eutils.retry_reasons import RetryReason
 from harvester.eutils.xmlstream import (
     DEFAULT_MAX_RECORD_BYTES,
@@ -35,7 +44,9 @@ from harvester.ncbi import RESULT_ROOTS, RecordFormat
 
 __all__ = [
     "CHUNK_SIZE",
+    "Digest",
     "Expected",
+    "Offload",
     "aparse",
     "handler_for",
     "parse_bytes",
@@ -164,6 +175,13 @@ def parse_chunks(
     yield from stream.close()
 
 
+Digest = Callable[[Record], Record]
+"""What a caller makes of each record while its element is alive (fields, whole bytes), so
+the records can leave the thread that parsed them."""
+Offload = Callable[[Callable[[], list[Item]]], Awaitable[list[Item]]]
+"""Runs a parse step somewhere other than the event loop (a worker thread) and awaits it."""
+
+
 async def aparse(
     chunks: AsyncIterable[bytes],
     *,
@@ -171,8 +189,14 @@ async def aparse(
     fmt: RecordFormat | None = None,
     expect: Expected | None = None,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    digest: Digest | None = None,
+    offload: Offload | None = None,
 ) -> AsyncIterator[Item]:
-    """Parse a body as its chunks arrive; items are yielded as soon as their elements end."""
+    """Parse a body as its chunks arrive; items are yielded as soon as their elements end.
+
+    With `offload`, each chunk is parsed (and its records digested) off the event loop, so the
+    loop only moves bytes; records whose elements the caller still needs (no `digest`) are
+    parsed on the loop, each valid until the next is pulled."""
     head, rest = await head_and_rest(chunks)
     sniffed = sniff(head)
     if sniffed.kind == "json":
@@ -180,13 +204,47 @@ async def aparse(
         async for chunk in rest:
             parts.append(chunk)
         for item in parse_json(b"".join(parts), db or ""):
+            yield digest(item) if digest is not None and isinstance(item, Record) else item
+        return
+    handler = handler_for(sniffed, db=db, fmt=fmt, expect=expect)
+    stream = XmlStream(handler, max_record_bytes)
+    if offload is None or (digest is None and isinstance(handler, RecordHandler)):
+        for item in _digested(stream.feed(head), digest):
+            yield item
+        async for chunk in rest:
+            for item in _digested(stream.feed(chunk), digest):
+                yield item
+        for item in _digested(stream.close(), digest):
             yield item
         return
-    stream = XmlStream(handler_for(sniffed, db=db, fmt=fmt, expect=expect), max_record_bytes)
-    for item in stream.feed(head):
+    for item in await offload(partial(_step, stream.feed, head, digest)):
         yield item
     async for chunk in rest:
-        for item in stream.feed(chunk):
+        for item in await offload(partial(_step, stream.feed, chunk, digest)):
             yield item
-    for item in stream.close():
+    for item in await offload(partial(_step, lambda _: stream.close(), b"", digest)):
         yield item
+
+
+def _digested(items: Iterator[Item], digest: Digest | None) -> Iterator[Item]:
+    """Items with each record digested while its element is alive (when a digest is given)."""
+    if digest is None:
+        return items
+    return (digest(item) if isinstance(item, Record) else item for item in items)
+
+
+def _step(
+    feed: Callable[[bytes], Iterator[Item]], chunk: bytes, digest: Digest | None
+) -> list[Item]:
+    """One chunk parsed and its records digested: what a worker hands back to the loop. It
+    takes its turn (`CPU_TURNS`) with the store's transactions on the loop."""
+    with CPU_TURNS:
+        return list(_digested(feed(chunk), digest))
+
+
+CPU_TURNS = threading.Lock()
+"""Held by each parse step off the loop and by each store transaction on it. One GIL serves
+both threads, and SQLite lets it go at every row it steps (an `executemany` of 500 rows, 500
+times); each time, a busy parse thread keeps it for up to the switch interval (5 ms), so a
+2 ms commit took 20-250 ms with pages parsing beside it (the convoy effect). Taking turns, a
+commit waits for at most one step (a 64 KiB read) and then runs alone."""

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from harvester.eutils._lxml import etree
+from harvester.eutils.record_bytes import RecordBytes
 from harvester.eutils.results import Item, Record
 from harvester.eutils.xmlstream import Events, top_error
 from harvester.ncbi import FORMATS, RecordFormat
@@ -66,6 +67,28 @@ def _spec(tag: str, uid_path: str, namespace: str | None) -> RecordSpec:
     if namespace:
         uid_path = "/".join(_qualify(part, namespace) for part in uid_path.split("/"))
     return RecordSpec(qualified, None, uid_path)
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _declarations(el: etree._Element, parent: etree._Element) -> bytes:
+    """The namespace declarations a record inherits from its ancestors, as lxml's `tostring`
+    writes them: the record's own namespace first, then the others in document order."""
+    scope: dict[str | None, str] = dict(parent.nsmap)
+    if not scope:
+        return b""
+    own = el.prefix
+    order = [own] if own in scope else []
+    order += [prefix for prefix in scope if prefix != own]
+    return b"".join(
+        b' xmlns%s="%s"' % (b":" + p.encode() if p else b"", _attr(scope[p])) for p in order
+    )
+
+
+def _attr(value: str) -> bytes:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;").encode("utf-8")
 
 
 def format_for_root(root: str) -> RecordFormat | None:
@@ -154,10 +177,12 @@ class RecordHandler:
     __slots__ = (
         "_alias_paths",
         "_by_tag",
+        "_bytes",
         "_cleared",
         "_containers",
         "_db",
         "_error",
+        "_inherited",
         "_per_record_db",
         "tags",
     )
@@ -171,6 +196,8 @@ class RecordHandler:
         self._alias_paths = fmt.alias_paths
         self._error: tuple[etree._Element, str] | None = None
         self._cleared = 0
+        self._bytes = RecordBytes(tuple({_local(spec.tag) for spec in specs}))
+        self._inherited: dict[str, bytes] = {}
         docsum = "DocumentSummary" in self._by_tag
         self.tags = (*self._by_tag, "ERROR", *(("error",) if docsum else ()))
 
@@ -194,18 +221,41 @@ class RecordHandler:
                 error = self._error[1] or None
                 self._error = None
             db = _seq_db(el, self._db) if self._per_record_db else self._db
+            aliases: tuple[str, ...] = ()
             if self._alias_paths:  # sequences only: the hot path of the others is untouched
                 aliases = _aliases(el, uid, self._alias_paths)
                 if not uid and aliases:  # a record without its accession.version
                     uid, aliases = aliases[0], aliases[1:]
-                yield Record(db, uid, el, None, error, aliases)
-            else:
-                yield Record(db, uid, el, None, error)
+            raw = self._raw(el, parent, uid)
+            yield Record(db, uid, el, None, error, aliases, raw)
             el.clear(keep_tail=False)
             self._cleared += 1
             if self._cleared >= BULK_DELETE:  # drop the emptied records before it in one slice
                 del parent[: parent.index(el)]
                 self._cleared = 0
+
+    def see_bytes(self, chunk: bytes) -> None:
+        """The chunk about to be parsed: its records' own bytes are found in it."""
+        self._bytes.feed(chunk)
+
+    def _raw(self, el: etree._Element, parent: etree._Element, uid: str) -> bytes | None:
+        """The record's bytes as sent, checked against the parsed record (its uid in them), with
+        the namespace declarations it inherits; None when unsure (it is serialised instead)."""
+        found = self._bytes.take()
+        if found is None:
+            return None
+        span, cut, head = found
+        if uid and span.find(uid.encode()) < 0:
+            self._bytes.distrust()  # paired with another record: trust nothing after
+            return None
+        inherited = self._inherited.get(parent.tag)
+        if inherited is None:
+            inherited = self._inherited[parent.tag] = _declarations(el, parent)
+        if not inherited:
+            return span
+        if span.find(b"xmlns", 0, head) >= 0:
+            return None  # declares namespaces of its own: lxml reconciles those
+        return span[:cut] + inherited + span[cut:]
 
     def _error_element(self, el: etree._Element) -> Iterator[Item]:
         """A docsum's `<error>` is kept for its record (whose end comes next); a top-level

@@ -206,6 +206,9 @@ class Record:
     `element` is the parsed element while the stream sits on it (cleared afterwards): extract
     fields or call `xml()` before advancing. JSON esummary records carry `doc` instead.
     `aliases` are the record's other ids (a sequence's gi beside its accession.version).
+    `raw` is the record's own bytes as NCBI sent them (record_bytes.py), when they are known;
+    `digest` what a caller's digest made of the element while it was alive (fields.py's
+    (value, whole record), extracted where the parse ran, off the event loop).
     """
 
     db: str
@@ -214,6 +217,8 @@ class Record:
     doc: Mapping[str, Any] | None = None
     error: str | None = None
     aliases: tuple[str, ...] = field(default=(), repr=False)
+    raw: bytes | None = field(default=None, repr=False, compare=False)
+    digest: tuple[bytes, bytes] | None = field(default=None, repr=False, compare=False)
 
     def __init__(
         self,
@@ -223,6 +228,8 @@ class Record:
         doc: Mapping[str, Any] | None = None,
         error: str | None = None,
         aliases: tuple[str, ...] = (),
+        raw: bytes | None = None,
+        digest: tuple[bytes, bytes] | None = None,
     ) -> None:
         """The frozen dataclass's own `__init__`, done through the slots' setters: its five
         `object.__setattr__` calls took 0.55 us a record (these 0.31), 5% of an esummary parse."""
@@ -232,6 +239,8 @@ class Record:
         _set_doc(self, doc)
         _set_error(self, error)
         _set_aliases(self, aliases)
+        _set_raw(self, raw)
+        _set_digest(self, digest)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -244,6 +253,10 @@ class Record:
             if is_target(key):
                 return key
         return None
+
+    def digested(self, digest: tuple[bytes, bytes] | None) -> Record:
+        """This record without its element (about to be cleared), carrying `digest` instead."""
+        return Record(self.db, self.uid, None, self.doc, self.error, self.aliases, None, digest)
 
     def xml(self) -> bytes:
         """The record serialised (call before the stream advances)."""
@@ -265,8 +278,9 @@ class Record:
 
 
 _NS_MAP = {"snp": SNP_DOCSUM_NS}
-_set_db, _set_uid, _set_element, _set_doc, _set_error, _set_aliases = (
-    Record.__dict__[name].__set__ for name in ("db", "uid", "element", "doc", "error", "aliases")
+_set_db, _set_uid, _set_element, _set_doc, _set_error, _set_aliases, _set_raw, _set_digest = (
+    Record.__dict__[name].__set__
+    for name in ("db", "uid", "element", "doc", "error", "aliases", "raw", "digest")
 )
 
 Item = (

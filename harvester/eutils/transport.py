@@ -15,6 +15,7 @@ import logging
 import random
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 from urllib.parse import urlencode
@@ -34,7 +35,7 @@ from harvester.eutils.connections import (
 from harvester.eutils.first_byte import current_watch
 from harvester.eutils.gates import GateKey, process_gate, release_gate
 from harvester.eutils.pacing import Gate, Release
-from harvester.eutils.parse import Expected, aparse, not_xml
+from harvester.eutils.parse import Digest, Expected, aparse, not_xml
 from harvester.eutils.results import ErrorResult, Item, Record
 from harvester.eutils.retry import (
     Fail,
@@ -116,6 +117,15 @@ class Transport:
         self.server_time: float | None = None
         """The latest `Date` header of a good answer (POSIX seconds): the server's clock, by
         which the record cache dates what it keeps and ages what it holds (record_cache.py)."""
+        self._workers: ThreadPoolExecutor | None = None
+
+    async def offload(self, work: Callable[[], _T]) -> _T:
+        """`work()` run on the parse thread, off the event loop: parsing, field extraction and
+        compression, so the loop only paces and moves bytes. One thread: a second gains
+        nothing under one GIL (benchmarks/PARSE.md measures it)."""
+        if self._workers is None:
+            self._workers = ThreadPoolExecutor(1, thread_name_prefix="harvester-parse")
+        return await asyncio.get_running_loop().run_in_executor(self._workers, work)
 
     async def open(self) -> None:
         """Create the one session; its connector holds twice the configured concurrency, so a
@@ -142,6 +152,9 @@ class Transport:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._workers is not None:
+            self._workers.shutdown(wait=False, cancel_futures=True)
+            self._workers = None
         if self._leased:
             self._leased = False
             release_gate(self.gate)
@@ -173,9 +186,11 @@ class Transport:
         n_ids: int = 0,
         db: str | None = None,
         fmt: RecordFormat | None = None,
+        digest: Digest | None = None,
     ) -> AsyncIterator[Item]:
-        """Items of one request, retried as the classifier says; in-band errors become raises."""
-        attempt = partial(self._attempt, endpoint, params, n_ids, db, fmt)
+        """Items of one request, retried as the classifier says; in-band errors become raises.
+        Records come out through `digest` when given, parsed off the event loop."""
+        attempt = partial(self._attempt, endpoint, params, n_ids, db, fmt, digest)
         async for item in self._retried(endpoint, params, attempt):
             yield item
 
@@ -289,13 +304,23 @@ class Transport:
         n_ids: int,
         db: str | None,
         fmt: RecordFormat | None,
+        digest: Digest | None,
         release: Release,
     ) -> AsyncIterator[Item]:
         chunks = self._send(endpoint, params, n_ids, release)
         cap = self.config.max_record_bytes
         try:
             expect = Expected.of(endpoint, fmt)
-            async for item in aparse(chunks, db=db, fmt=fmt, expect=expect, max_record_bytes=cap):
+            parsed = aparse(
+                chunks,
+                db=db,
+                fmt=fmt,
+                expect=expect,
+                max_record_bytes=cap,
+                digest=digest,
+                offload=self.offload,
+            )
+            async for item in parsed:
                 yield item if isinstance(item, Record) else self._check(endpoint, item)
         except TooLarge as exc:  # our own limit: say which request it was
             raise TooLarge(f"{exc} ({request_label(endpoint, params)})") from None
@@ -387,8 +412,8 @@ class Transport:
             if total > cap:
                 raise TooLarge(f"the response exceeded max_response_bytes ({cap} bytes)")
             yield chunk
-            # A body already buffered would otherwise be parsed in one uninterrupted block,
-            # holding up the gate's next release; yield once per chunk instead.
+            # A body already buffered would otherwise be parsed in one uninterrupted block
+            # when it is parsed on the loop; yield once per chunk instead.
             await asyncio.sleep(0)
 
     async def _raw_attempt(

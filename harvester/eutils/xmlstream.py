@@ -11,7 +11,7 @@ may cost instead.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -104,7 +104,16 @@ class XmlStream:
     `max_record_bytes` is refused before libxml2 sees it, so the tree one unfinished record
     builds stays bounded (to within the chunk in which the last record ended)."""
 
-    __slots__ = ("_handler", "_last", "_parser", "_since", "items", "max_record_bytes", "nbytes")
+    __slots__ = (
+        "_handler",
+        "_last",
+        "_parser",
+        "_see",
+        "_since",
+        "items",
+        "max_record_bytes",
+        "nbytes",
+    )
 
     def __init__(self, handler: Handler, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> None:
         self._handler = handler
@@ -114,6 +123,8 @@ class XmlStream:
         self.items = 0
         self._since = 0
         self._last: Item | None = None
+        self._see: Callable[[bytes], None] | None = getattr(handler, "see_bytes", None)
+        """A handler that keeps each record's own bytes sees every chunk first."""
 
     def feed(self, chunk: bytes) -> Iterator[Item]:
         """Parse one chunk and yield the items it completes."""
@@ -121,6 +132,8 @@ class XmlStream:
         if self._since > self.max_record_bytes:
             raise RecordTooLarge(self.max_record_bytes, self._last, self.items)
         self.nbytes += len(chunk)
+        if self._see is not None:
+            self._see(chunk)
         try:
             self._parser.feed(chunk)
         except etree.XMLSyntaxError as exc:

@@ -13,6 +13,7 @@ from harvester.eutils.client import EutilsClient
 from harvester.eutils.pacing import urgent
 from harvester.eutils.results import Record
 from harvester.ncbi import FetchVia
+from harvester.workflow import kept
 from harvester.workflow.budget import ByteBudget
 from harvester.workflow.fields import FieldExtractor, Stored
 from harvester.workflow.hedge import Hedger
@@ -23,7 +24,8 @@ from harvester.workflow.store import Entry
 Versions = dict[int, RecordVersion]
 Fetched = tuple[list[tuple[int, Stored]], list[int], Versions]
 """(records as (uid, (encoded fields, whole record)), ids NCBI said are missing, the records'
-versions when asked for)."""
+versions when asked for); the records list is a `kept.Packed` carrying their blob, compressed
+off the event loop."""
 
 
 class Fetcher:
@@ -36,6 +38,8 @@ class Fetcher:
         self.job, self.client, self.hedger, self.versioned = job, client, hedger, versioned
         self.extractor = FieldExtractor(job.fields)
         self.budget = ByteBudget(job.fetch.memory_mb * MB)
+        self._read_versions: dict[int, RecordVersion] = {}
+        """Versions `_digest` read on the parse thread, until `_fetch` takes them."""
 
     async def page(self, entry: Entry, retstart: int) -> Fetched:
         """One page of a History entry (asked again if overdue while the pipeline idles), once
@@ -92,15 +96,35 @@ class Fetcher:
             elif record.error:
                 missing.append(int(uid))
             else:
-                good.append((int(uid), self.extractor.encode(record)))
+                good.append((int(uid), record.digest or self.extractor.encode(record)))
                 if self.versioned:
-                    versions[int(uid)] = record_version(record)
+                    versions[int(uid)] = self._version_of(int(uid), record)
         if unkeyed and not good and not missing:
             raise UnjoinableRecords(
                 f"{self.job.fetch.via} {self.job.db} answered {len(unkeyed)} records in which "
                 "no uid could be found: they cannot be joined"
             )
-        return good, missing, versions
+        if not good:
+            return good, missing, versions
+        blob = await self.client.transport.offload(
+            partial(kept.pack, [(uid, whole) for uid, (_, whole) in good])
+        )
+        return kept.Packed(good, blob), missing, versions
+
+    def _digest(self, record: Record) -> Record:
+        """Run where the record was parsed (a worker thread): its fields and its whole bytes,
+        and its version when the cache wants it, taken while its element is alive."""
+        uid = record_uid(record)
+        if record.error or uid is None:
+            return record.digested(None)
+        if self.versioned:
+            self._read_versions[int(uid)] = record_version(record)
+        return record.digested(self.extractor.encode(record))
+
+    def _version_of(self, uid: int, record: Record) -> RecordVersion:
+        """The version `_digest` read for `uid`, else read now (a record parsed on the loop)."""
+        found = self._read_versions.pop(uid, None)
+        return found if found is not None else record_version(record)
 
     def _records(
         self,
@@ -121,6 +145,7 @@ class Fetcher:
                 retmax=retmax,
                 version=fetch.version,
                 retmode=fetch.retmode or "xml",
+                digest=self._digest,
             )
         return self.client.efetch(
             self.job.db,
@@ -131,4 +156,5 @@ class Fetcher:
             retmax=retmax,
             rettype=fetch.rettype,
             retmode=fetch.retmode,
+            digest=self._digest,
         )

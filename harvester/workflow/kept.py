@@ -10,7 +10,7 @@ control characters), and similar records compressed together cost a few dozen by
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import orjson
 
@@ -25,10 +25,22 @@ _PARSER = etree.XMLParser(**PARSER_OPTIONS)
 
 
 def raw(record: Record) -> bytes:
-    """The record as fetched: its XML, or its JSON for a JSON esummary."""
+    """The record as fetched: the bytes NCBI sent when they are known, else its XML serialised,
+    or its JSON for a JSON esummary."""
+    if record.raw is not None:
+        return record.raw
     if record.element is not None:
         return bytes(etree.tostring(record.element, encoding="utf-8", with_tail=False))
     return orjson.dumps(record.doc or {})
+
+
+class Packed(list[tuple[int, tuple[bytes, bytes]]]):
+    """Fetched records, (uid, (output value, whole record)), with their `blob` already packed
+    off the event loop: the store commits it as it is."""
+
+    def __init__(self, records: Iterable[tuple[int, tuple[bytes, bytes]]], blob: bytes) -> None:
+        super().__init__(records)
+        self.blob = blob
 
 
 def pack(records: Sequence[tuple[int, bytes]]) -> bytes:

@@ -34,6 +34,7 @@ from harvester.workflow import refresh as refreshing
 from harvester.workflow.cache_records import cache_summary, either_known, open_cache
 from harvester.workflow.engine import Harvest
 from harvester.workflow.hedge import HedgePolicy
+from harvester.workflow.loop_stall import watching
 from harvester.workflow.names import checked_names
 from harvester.workflow.outfile import check_output, summary_path
 from harvester.workflow.output import write_output
@@ -260,7 +261,8 @@ async def _harvest(
         early: list[str] = []
         extractor.report_unmatched(job.fetch.page_size, lambda lines: _warn(lines, early))
         with Progress(store, stats, disabled=options.quiet), _frozen_heap():
-            await harvest.run()
+            async with watching(stats):
+                await harvest.run()
         if cache is not None:
             cache.drain()  # every record put before the summary counts them
         left = store.pending_total()

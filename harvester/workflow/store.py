@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from harvester.errors import StoreError
+from harvester.eutils.parse import CPU_TURNS
 from harvester.workflow import kept
 from harvester.workflow.plan import chunks
 from harvester.workflow.states import EntryState, Posting, SourceStatus, TargetState
@@ -221,16 +222,18 @@ class Store:
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         """One transaction: committed when the block ends, rolled back when it raises, so a
-        failed write (a full disk) leaves the store as it was and the connection usable."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-            self.db.execute("COMMIT")
-        except BaseException:
-            if self.db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    self.db.rollback()
-            raise
+        failed write (a full disk) leaves the store as it was and the connection usable. It
+        runs between parse steps, never beside one (parse.CPU_TURNS says why)."""
+        with CPU_TURNS:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.db.rollback()
+                raise
 
     # -- meta and set-up -------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -529,7 +532,11 @@ class Store:
                 ((u, value) for u, (value, _) in records),
             )
             if records:
-                whole = kept.pack([(uid, body) for uid, (_, body) in records])
+                whole = (
+                    records.blob
+                    if isinstance(records, kept.Packed)
+                    else kept.pack([(uid, body) for uid, (_, body) in records])
+                )
                 db.execute("INSERT INTO kept(data) VALUES(?)", (whole,))
             db.executemany(
                 "UPDATE targets SET state=? WHERE uid=? AND state=?",

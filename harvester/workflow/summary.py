@@ -64,6 +64,7 @@ def build_summary(
         "hedges_won": int(stats.get("harvest/hedges_won")),
         "history_size_mismatches": int(stats.get("check/mismatch")),
         "elapsed_seconds": round(elapsed, 3),
+        "loop_stall_max_ms": round(stats.get("loop/stall_max_ms"), 1),
         "allowed_rate": rate,
         "paced_rate": round(stats.get("gate/rate_sum") / acquired, 3) if acquired else rate,
         "rate_cuts": int(stats.get("gate/rate_cuts")),
@@ -114,6 +115,8 @@ def print_summary(summary: dict[str, Any], file: Any = None) -> None:
         f"paced at {summary['paced_rate']:g}/s on average); "
         f"floor {summary['floor_seconds']:.1f} s for {summary['floor_requests']:,} requests"
         + (" (the whole job's; this run resumed it)" if summary.get("resumed") else ""),
+        f"loop         longest stall {summary.get('loop_stall_max_ms', 0):.0f} ms "
+        "(the most the pacing gate waited on other work)",
         f"output       {summary['output']}",
     ]
     by_name = summary.get("links_by_name", {})

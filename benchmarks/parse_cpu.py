@@ -1,0 +1,194 @@
+"""CPU per MB of XML: bare lxml iterparse vs our whole path from bytes to what the store keeps.
+
+Pages of SNP docsums modelled on the real capture (biocommons' efetch_snp_2031_14181.xml:
+the namespaced ExchangeSet, its record's elements), padded to ~1, ~5 and ~21 KB a record by
+repeating its realistic `<MAF>` elements, and the real 1.15 MB Entrezgene (efetch_gene_4747.xml)
+when ../shared/ncbi-samples is there. "ours" is what a parse worker does for a fetched page:
+the streaming parse in the client's read steps (`ClientConfig.chunk_size`), each record's
+fields (bulk_gene_snp.yaml's four) and whole bytes (`FieldExtractor.encode`), and the page's
+blob (`kept.pack`). CPU time (`time.process_time`), the best of several interleaved runs, so a
+busy machine slows both sides alike. `--workers` also times pages parsed by 1 and 2 threads
+and 2 processes (what a second core gains).
+
+Run: `PYTHONPATH=. python benchmarks/parse_cpu.py [--workers]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from io import BytesIO
+from pathlib import Path
+
+from harvester.eutils._lxml import etree
+from harvester.eutils.parse import parse_chunks
+from harvester.eutils.results import Record
+from harvester.eutils.settings import ClientConfig
+from harvester.ncbi import efetch_format
+from harvester.workflow import kept
+from harvester.workflow.fields import FieldExtractor
+
+SAMPLES = (
+    Path(os.environ.get("HARVESTER_SAMPLES") or Path(__file__).resolve().parents[2] / "shared")
+    / ("" if os.environ.get("HARVESTER_SAMPLES") else "ncbi-samples")
+    / "biocommons_eutils"
+)
+"""The real captures: ../shared/ncbi-samples beside the checkout, or HARVESTER_SAMPLES."""
+SNP_NS = "https://www.ncbi.nlm.nih.gov/SNP/docsum"
+HEAD = (
+    '<?xml version="1.0" ?>\n<ExchangeSet xmlns:xsi="https://www.w3.org/2001/XMLSchema-instance"'
+    f' xmlns="{SNP_NS}" xsi:schemaLocation="{SNP_NS} '
+    'ftp://ftp.ncbi.nlm.nih.gov/snp/specs/docsum_eutils.xsd" >'
+).encode()
+RECORD = (
+    '<DocumentSummary uid="{uid}"><SNP_ID>{uid}</SNP_ID><ALLELE_ORIGIN/><GLOBAL_MAFS>{mafs}'
+    "</GLOBAL_MAFS><GLOBAL_POPULATION/><GLOBAL_SAMPLESIZE>0</GLOBAL_SAMPLESIZE><SUSPECTED/>"
+    "<CLINICAL_SIGNIFICANCE/><GENES><GENE_E><NAME>ZCCHC3</NAME><GENE_ID>85364</GENE_ID></GENE_E>"
+    "</GENES><ACC>NC_000020.11</ACC><CHR>20</CHR><HANDLE>GNOMAD,TOPMED,1000GENOMES</HANDLE>"
+    "<SPDI>NC_000020.11:300164:C:T</SPDI><FXN_CLASS>3_prime_UTR_variant</FXN_CLASS>"
+    "<VALIDATED>by-frequency,by-alfa</VALIDATED><DOCSUM>HGVS=NC_000020.11:g.300165C&gt;T|"
+    "SEQ=[C/T]|LEN=1|GENE=ZCCHC3:85364</DOCSUM><TAX_ID>9606</TAX_ID><ORIG_BUILD>36</ORIG_BUILD>"
+    "<UPD_BUILD>157</UPD_BUILD><CREATEDATE>2000/09/19 17:02</CREATEDATE>"
+    "<UPDATEDATE>2024/11/02 07:15</UPDATEDATE><SS>2057,994458752</SS><ALLELE>B</ALLELE>"
+    "<SNP_CLASS>snv</SNP_CLASS><CHRPOS>20:{uid}</CHRPOS><TEXT/>"
+    "<SNP_ID_SORT>{uid:010d}</SNP_ID_SORT></DocumentSummary>\n"
+)
+MAF = "<MAF><STUDY>GnomAD_genomes</STUDY><FREQ>T=0.002325/347</FREQ></MAF>"
+SNP_FIELDS = [
+    ("SNP_ID", "SNP_ID"),
+    ("GENE", "GENES/GENE_E/NAME"),
+    ("CHRPOS", "CHRPOS"),
+    ("FXN_CLASS", "FXN_CLASS"),
+]
+GENE_FIELDS = [
+    ("GENE_ID", "Entrezgene_track-info/Gene-track/Gene-track_geneid"),
+    ("SYMBOL", "Entrezgene_gene/Gene-ref/Gene-ref_locus"),
+    ("TYPE", "Entrezgene_type/@value"),
+]
+PAGE_BYTES = 2_000_000
+STEP = ClientConfig().chunk_size
+
+
+def snp_page(record_bytes: int) -> bytes:
+    """A page of ~PAGE_BYTES of SNP docsums of ~`record_bytes` each."""
+    bare = len(RECORD.format(uid=1, mafs=""))
+    mafs = MAF * max(0, (record_bytes - bare) // len(MAF))
+    n = max(1, PAGE_BYTES // (bare + len(mafs)))
+    body = "".join(RECORD.format(uid=uid, mafs=mafs) for uid in range(1, n + 1))
+    return HEAD + body.encode() + b"</ExchangeSet>\n"
+
+
+def gene_page(copies: int = 4) -> bytes | None:
+    """The captured Entrezgene, `copies` times under distinct uids (None without samples)."""
+    path = SAMPLES / "efetch_gene_4747.xml"
+    if not path.is_file():
+        return None
+    text = path.read_bytes()
+    start, end = text.index(b"<Entrezgene>"), text.rindex(b"</Entrezgene>") + 13
+    record = text[start:end]
+    ids = re.compile(rb"<Gene-track_geneid>4747</Gene-track_geneid>")
+    body = b"\n".join(
+        ids.sub(b"<Gene-track_geneid>%d</Gene-track_geneid>" % (4747 + i), record)
+        for i in range(copies)
+    )
+    return text[:start] + body + text[end:]
+
+
+def bare(page: bytes) -> int:
+    """lxml's own iterparse over the page: the ceiling."""
+    n = 0
+    for _event, _el in etree.iterparse(BytesIO(page)):
+        n += 1
+    return n
+
+
+def ours(page: bytes, db: str, fields: list[tuple[str, str]]) -> int:
+    """Bytes to what the store keeps: parse, fields and whole bytes per record, the blob."""
+    fmt = efetch_format(db, None, "xml")
+    extractor = FieldExtractor(fields)
+    chunks = (page[i : i + STEP] for i in range(0, len(page), STEP))
+    good = [
+        (int(item.uid), extractor.encode(item))
+        for item in parse_chunks(chunks, db=db, fmt=fmt)
+        if isinstance(item, Record)
+    ]
+    kept.pack([(uid, whole) for uid, (_, whole) in good])
+    return len(good)
+
+
+def best_cpu(work: Callable[[], object], runs: int) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.process_time()
+        work()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def per_mb(runs: int) -> None:
+    rows: list[tuple[str, bytes, str, list[tuple[str, str]]]] = [
+        (f"snp ~{size // 1000} KB", snp_page(size), "snp", SNP_FIELDS)
+        for size in (1000, 5000, 21000)
+    ]
+    gene = gene_page()
+    if gene is not None:
+        rows.append(("gene 1.15 MB (capture)", gene, "gene", GENE_FIELDS))
+    print(f"read step {STEP // 1024} KiB; CPU ms per MB of XML, best of {runs}")
+    print("| records | bytes/record | bare lxml iterparse | ours (parse+fields+raw+pack) | ratio |")
+    print("|---|---|---|---|---|")
+    for label, page, db, fields in rows:
+        records = ours(page, db, fields)
+        mb = len(page) / 1e6
+        t_bare = t_ours = float("inf")
+        for _ in range(runs):  # interleaved: load slows both alike
+            t_bare = min(t_bare, best_cpu(lambda p=page: bare(p), 1))
+            t_ours = min(t_ours, best_cpu(lambda p=page, d=db, f=fields: ours(p, d, f), 1))
+        print(
+            f"| {label} | {len(page) // records:,} | {t_bare / mb * 1e3:.1f} | "
+            f"{t_ours / mb * 1e3:.1f} | {t_ours / t_bare:.2f} |"
+        )
+
+
+def _one(page: bytes) -> int:
+    return ours(page, "snp", SNP_FIELDS)
+
+
+def on_workers(make: Callable[[], Executor], pages: list[bytes]) -> float:
+    """Wall seconds to digest `pages` on the executor `make` gives (warm)."""
+    with make() as pool:
+        list(pool.map(_one, pages[:2]))
+        start = time.perf_counter()
+        list(pool.map(_one, pages))
+        return time.perf_counter() - start
+
+
+def workers(runs: int) -> None:
+    pages = [snp_page(21000) for _ in range(8)]
+    mb = sum(map(len, pages)) / 1e6
+    print(f"\n{len(pages)} pages of ~21 KB snp records ({mb:.0f} MB), wall s, best of {runs}")
+    for label, make in (
+        ("1 thread", lambda: ThreadPoolExecutor(1)),
+        ("2 threads", lambda: ThreadPoolExecutor(2)),
+        ("2 processes", lambda: ProcessPoolExecutor(2)),
+    ):
+        best = min(on_workers(make, pages) for _ in range(runs))
+        print(f"| {label} | {best:.2f} s | {mb / best:.0f} MB/s |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--workers", action="store_true", help="also time 1-2 threads/processes")
+    args = parser.parse_args(argv)
+    per_mb(args.runs)
+    if args.workers:
+        workers(max(1, args.runs // 2))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,104 @@
+"""Answers are parsed, their fields extracted and their records packed off the event loop; the
+store keeps each record as the bytes the server sent; the summary says the loop's longest
+stall. Against the emulator over loopback and the real SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import threading
+
+import pytest
+from eutils_helpers import fast_client
+from harvest_helpers import make_job
+
+from harvester.emulator.config import EmulatorConfig
+from harvester.emulator.server import Emulator
+from harvester.eutils.parse import CPU_TURNS
+from harvester.eutils.results import Record
+from harvester.stats import Stats
+from harvester.workflow.loop_stall import LoopStalls, watching
+from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
+from harvester.workflow.store import Store
+from harvester.workflow.summary import print_summary
+
+_NS_DECLS = re.compile(rb' xmlns(?::\w+)?="[^"]*"')
+
+
+async def test_the_longest_late_wakeup_is_the_stall() -> None:
+    now = [100.0]
+    late = iter([0.001, 0.250, 0.004])
+
+    async def sleep(seconds: float) -> None:
+        step = next(late, None)
+        if step is None:
+            raise asyncio.CancelledError
+        now[0] += seconds + step
+
+    stalls = LoopStalls(lambda: now[0], sleep, interval=0.02)
+    with pytest.raises(asyncio.CancelledError):
+        await stalls.watch()
+    assert stalls.worst == pytest.approx(0.250)
+
+
+async def test_watching_reports_the_stall_in_stats_once_the_block_ends() -> None:
+    stats = Stats()
+    async with watching(stats) as stalls:
+        stalls.worst = 0.0125  # as the watch would have found it
+        await asyncio.sleep(0)
+    assert stats.get("loop/stall_max_ms") == pytest.approx(12.5)
+
+
+async def test_records_are_digested_on_a_worker_thread_not_the_loop() -> None:
+    loop_thread = threading.get_ident()
+    seen: list[int] = []
+
+    def digest(record: Record) -> Record:
+        seen.append(threading.get_ident())
+        assert record.element is not None  # alive while the digest runs
+        return record.digested((record.uid.encode(), record.raw or b""))
+
+    async with Emulator(EmulatorConfig()) as emu, fast_client(emu.base_url) as client:
+        got = [r async for r in client.efetch("snp", ids=["3008", "11888"], digest=digest)]
+    assert sorted(r.uid for r in got) == ["11888", "3008"]
+    assert all(r.element is None and r.digest is not None for r in got)
+    assert seen and loop_thread not in seen
+
+
+async def test_the_store_keeps_the_bytes_the_server_sent_and_the_summary_its_stall(tmp_path):
+    job = make_job(tmp_path, [3718])
+    summary = await run_job(job, RunOptions(quiet=True))
+    assert summary["loop_stall_max_ms"] >= 0
+    out = io.StringIO()
+    print_summary(summary, out)
+    assert "longest stall" in out.getvalue()
+    with Store(job.job_dir / STORE_NAME, lock=False) as store:
+        kept = dict(store.kept_records())
+    assert sorted(kept) == [3008, 11888, 867174]
+    async with Emulator(EmulatorConfig()) as emu, fast_client(emu.base_url) as client:
+        body = await client.efetch_raw("snp", ids=[str(u) for u in kept], retmode="xml")
+    for uid, record in kept.items():
+        assert record.startswith(b'<DocumentSummary xmlns="https://www.ncbi.nlm.nih.gov/SNP/')
+        # without the declarations it inherits from <ExchangeSet>, the record as sent
+        assert _NS_DECLS.sub(b"", record, count=2) in body, uid
+
+
+async def test_parse_steps_and_store_transactions_take_turns(tmp_path) -> None:
+    """A parse step off the loop and a store transaction on it each hold `CPU_TURNS`, so a
+    commit never runs beside a busy parse thread (whose GIL use made 2 ms commits take
+    hundreds; benchmarks/PARSE.md)."""
+    held_while_digesting: list[bool] = []
+
+    def digest(record: Record) -> Record:
+        held_while_digesting.append(CPU_TURNS.locked())
+        return record.digested((b"", b""))
+
+    async with Emulator(EmulatorConfig()) as emu, fast_client(emu.base_url) as client:
+        [_ async for _ in client.efetch("snp", ids=["3008"], digest=digest)]
+    assert held_while_digesting == [True]
+    with Store(tmp_path / "store.sqlite") as store:
+        assert not CPU_TURNS.locked()
+        with store._tx():
+            assert CPU_TURNS.locked()
+        assert not CPU_TURNS.locked()
