@@ -76,3 +76,22 @@ def test_gates_of_one_allowance_keep_a_ledger_and_fast_emulator_gates_none(
         assert fast.ledger is None
     finally:
         release_gate(fast)
+
+
+def test_a_slow_answer_is_read_against_the_sends_of_its_own_window(tmp_path: Path) -> None:
+    """An answer heard seconds after its send (a 1 MB page at NCBI's pace) is paired with the
+    sends of the second before it: they are still in the ledger, so ours are not taken for
+    another program's (which cut a 10/s run to 2-5/s before)."""
+    clock = Clock()
+    ledger = _opened(tmp_path / "l", clock)
+    sends = []
+    for _ in range(40):  # 10/s for 4 s
+        assert ledger.reserve(10, 1.0) == 0.0
+        sends.append(clock.now)
+        clock.now += 0.1
+    sent = sends[9]
+    clock.now = sent + 3.5  # its answer comes back 3.5 s later
+    assert ledger.count(sent - 1.0, sent) == 10
+    clock.now = sent + 181.0  # past what the ledger keeps: unknown, not zero
+    assert ledger.count(sent - 1.0, sent) is None
+    ledger.close()

@@ -14,6 +14,7 @@ CLOCK_MONOTONIC, which every process of the machine shares. A ledger that cannot
 from __future__ import annotations
 
 import array
+import bisect
 import contextlib
 import fcntl
 import logging
@@ -29,8 +30,11 @@ __all__ = ["Ledger", "ledger_dir"]
 log = logging.getLogger("harvester.eutils")
 STALE = 86_400.0
 """Seconds after which a ledger nobody wrote to is removed."""
-KEEP = 256
-"""Send times kept: enough for the window and the one before it at any NCBI rate."""
+KEEP = 4096
+"""Send times kept at most (32 KiB): `HORIZON` at any NCBI rate, a few seconds at thousands/s."""
+HORIZON = 180.0
+"""Seconds of send times kept: an answer's rate headers are read against the window before
+its send, and a slow answer (a big page, a busy server) comes back long after it."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -107,17 +111,22 @@ class Ledger:
         the seconds until one of them leaves the window."""
         with self._times() as times:
             now = self.clock()  # a time past now is another boot's or machine's: not ours
-            recent = sorted(t for t in times if now - 2 * window < t <= now)
-            in_window = [t for t in recent if t > now - window]
-            if len(in_window) < lanes:
-                recent.append(now)
-                times[:] = array.array("d", recent)
+            kept = times[bisect.bisect_right(times, now - HORIZON) :]
+            del kept[bisect.bisect_right(kept, now) :]
+            in_window = len(kept) - bisect.bisect_right(kept, now - window)
+            if in_window < lanes:
+                kept.append(now)
+                times[:] = kept
                 return 0.0
-            times[:] = array.array("d", recent)
-            return max(1e-3, in_window[-lanes] + window - now)
+            times[:] = kept
+            return max(1e-3, kept[len(kept) - lanes] + window - now)
 
-    def count(self, start: float, end: float) -> int:
-        """Sends of every process recorded in (start, end], on this ledger's clock."""
+    def count(self, start: float, end: float) -> int | None:
+        """Sends of every process recorded in (start, end], on this ledger's clock; None when
+        the ledger no longer holds all of that span (older than `HORIZON`, or `KEEP` reached)."""
         with self._times() as times:
             now = self.clock()
-            return sum(start < t <= min(end, now) for t in times)
+            if start <= now - HORIZON or (len(times) >= KEEP and times[0] > start):
+                return None
+            end = min(end, now)
+            return max(0, bisect.bisect_right(times, end) - bisect.bisect_right(times, start))

@@ -349,13 +349,20 @@ class Gate:
         """An accepted answer's `X-RateLimit-Limit`/`-Remaining`, for the request `release`
         sent: the window the server counted it in held this many of ours."""
         start = release.at - WINDOW
-        own = 0
+        own: int | None = 0
         with self._lock:
             if self.ledger is not None:  # this machine's processes are not "another program"
                 own = self.ledger.count(start, release.at)
             else:
-                for earlier in reversed(self._log):
-                    if earlier.at <= start - WINDOW:  # logged in order of sending, give or take
-                        break
-                    own += start < earlier.at <= release.at
-            self.control.on_rate_headers(limit, remaining, own)
+                log = self._log
+                if len(log) == log.maxlen and log[0].at > start:
+                    own = None  # the log no longer reaches back to that window
+                else:
+                    mine = 0
+                    for earlier in reversed(log):
+                        if earlier.at <= start - WINDOW:  # in order of sending, give or take
+                            break
+                        mine += start < earlier.at <= release.at
+                    own = mine
+            if own is not None:  # a reading we cannot pair with our own sends says nothing
+                self.control.on_rate_headers(limit, remaining, own)
