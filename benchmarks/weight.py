@@ -98,6 +98,23 @@ def apply_sets(job: dict[str, Any], sets: list[str]) -> None:
         where[last] = yaml.safe_load(value)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its children (the emulator's render
+    workers), from /proc, while they still run."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(proc.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def hog() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
@@ -140,6 +157,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         client = subprocess.Popen(cmd, env=env, preexec_fn=pin(None if no_pin else 1))
         _, status, usage = os.wait4(client.pid, 0)
         wall = time.monotonic() - started
+        server_cpu = cpu_seconds(emulator.pid)
     finally:
         for process in [emulator, *hogs]:
             process.terminate()
@@ -160,6 +178,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "client_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "client_cpu_share_of_one_core": round((usage.ru_utime + usage.ru_stime) / wall, 3),
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+        "server_cpu_s": round(server_cpu, 2),
         "requests": len(entries),
         "http_429": statuses.get(429, 0),
         "pages_asked_twice": pages_asked_twice(entries),
