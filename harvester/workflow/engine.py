@@ -263,7 +263,7 @@ class Harvest:
                 self.job.db, f"#{entry.query_key}", webenv=entry.webenv, retmax=0
             )
         except HistoryExpiredError:
-            await self.rebuild(entry)
+            self.rebuild(entry)
             return
         self.entries.checked(entry, found.count)
 
@@ -274,7 +274,7 @@ class Harvest:
         try:
             good, missing, versions = await self.fetcher.page(entry, retstart)
         except HistoryExpiredError:
-            await self.rebuild(entry)
+            self.rebuild(entry)
             return
         if good and not self.store.count_targets([uid for uid, _ in good]):
             raise UnjoinableRecords(
@@ -318,17 +318,18 @@ class Harvest:
             self.stats.incr("harvest/confirmed_again", len(again))
             self.scheduler.confirm_again(again)
 
-    async def rebuild(self, entry: Entry) -> None:
+    def rebuild(self, entry: Entry) -> None:
         """The entry expired, and with it (as NCBI expires a WebEnv whole) every open entry of
-        its WebEnv: post just their targets still missing and fetch those. Requests still
-        reading that WebEnv stop at their next attempt instead of retrying to the same end."""
+        its WebEnv: their targets still missing join the pool of targets to post (Post work,
+        set aside and asked again if its epost fails, never stranded on entries nothing reads).
+        Requests still reading that WebEnv stop at their next attempt instead of retrying to
+        the same end."""
         if self.store.entry(entry.entry).state != EntryState.OPEN:
             return
         self.linker.lost(entry.webenv)  # its other reads fail without a request from now on
         self.forgetting.lost(self.client.gate.now(), self.set_aside.pause)
         lost = [e for e in self.store.entries((EntryState.OPEN,)) if e.webenv == entry.webenv]
-        self.entries.replace(lost)  # all before any await: their other failures return at once
+        pending = [u for gone in lost for u in self.store.entry_targets(gone.entry, True)]
+        self.entries.replace(lost)  # their other failures return at once
         self.stats.incr("harvest/rebuilt", len(lost))
-        await asyncio.gather(
-            *(self._post(self.store.entry_targets(gone.entry, pending_only=True)) for gone in lost)
-        )
+        self.scheduler.enqueue(Post(tuple(sorted(pending))))
