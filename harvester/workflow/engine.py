@@ -49,6 +49,7 @@ from harvester.workflow.setaside import SetAside, describe
 from harvester.workflow.slots import Slots
 from harvester.workflow.states import EntryState, Posting, SourceStatus
 from harvester.workflow.store import Chunk, Entry, Store
+from harvester.workflow.together import together
 
 log = logging.getLogger("harvester")
 
@@ -171,7 +172,10 @@ class Harvest:
             return
         ids = self.store.chunk_sources(chunk)
         if self.scheduler.speculate():  # neighbor_history does not need the index: send it too
-            items, early = await asyncio.gather(self.linker.index(ids), self.linker.history(ids))
+            async with together() as group:
+                indexed = group.create_task(self.linker.index(ids))
+                speculated = group.create_task(self.linker.history(ids))
+            items, early = indexed.result(), speculated.result()
         else:
             items, early = await self.linker.index(ids), None
         added = self._register(items)
@@ -299,9 +303,9 @@ class Harvest:
         settle the awaiting entries left without pending ids."""
         asked = self.store.pending_among(uids)
         page = self.job.fetch.page_size
-        await asyncio.gather(
-            *(self._confirm(asked[start : start + page]) for start in range(0, len(asked), page))
-        )
+        async with together() as group:
+            for start in range(0, len(asked), page):
+                group.create_task(self._confirm(asked[start : start + page]))
         self.entries.settle_awaiting()
 
     async def _confirm(self, uids: list[int]) -> None:
