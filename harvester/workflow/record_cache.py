@@ -189,11 +189,14 @@ class RecordCache:
 
     def offered(self, record: CachedRecord) -> bool:
         """Whether a job may be offered it (NCBI still asked): fetched less than `max_age` ago
-        by the server's clock; with `max_age` 0, never."""
-        return self.clock() - record.fetched < self.max_age
+        by the server's clock; with `max_age` 0, never. A record another process dated ahead
+        of our clock is of age 0, never younger."""
+        return self.max_age > 0 and max(0.0, self.clock() - record.fetched) < self.max_age
 
     def holds(self, db: str, fmt: CacheFormat, uids: Sequence[int]) -> bool:
         """Whether any of `uids` is held and would be offered (no use remembered)."""
+        if self.max_age <= 0:
+            return False
         since = self.clock() - self.max_age
         for batch in _batches(uids):
             marks = ",".join("?" * len(batch))
