@@ -124,8 +124,10 @@ class Harvest:
         return chunk.mode == Posting.HISTORY and not self.store.chunk_posted(chunk.chunk)
 
     def said_known(self) -> list[str]:
-        """The warnings of validating known records (a db NCBI would not answer mdat for)."""
-        return self.entries.warnings if isinstance(self.entries, KnownEntries) else []
+        """The warnings of validating known records (a db NCBI would not answer mdat for) and
+        of the record cache (left when it failed)."""
+        known = self.entries.warnings if isinstance(self.entries, KnownEntries) else []
+        return known + (self.cache.warnings if self.cache is not None else [])
 
     def _has_ready(self) -> bool:
         return self.scheduler.has_ready()
@@ -291,11 +293,11 @@ class Harvest:
             good, missing, page=(entry.entry, retstart), day=self.client.transport.server_date
         )
         self.stats.incr("harvest/records", fresh)
-        if self.cache is not None:
-            self.cache.keep(good, versions, missing)
         gaps = self.entries.page_in(entry, retstart, [uid for uid, _ in good] + missing)
         self.stats.incr("harvest/gaps", len(gaps))
         self.scheduler.enqueue(Confirm(tuple(gaps)))
+        if self.cache is not None:  # last: the page's bookkeeping is done before this waits
+            await self.cache.keep(good, versions, missing)
 
     async def confirm(self, uids: list[int]) -> None:
         """Fetch by id whatever pages did not bring, batched across entries; what two answers
@@ -316,11 +318,11 @@ class Harvest:
         good = list(found.items())
         fresh = self.store.commit_records(good, missing, day=self.client.transport.server_date)
         self.stats.incr("harvest/records", fresh)
-        if self.cache is not None:
-            self.cache.keep(good, versions, missing)
         if again:
             self.stats.incr("harvest/confirmed_again", len(again))
             self.scheduler.confirm_again(again)
+        if self.cache is not None:  # last: the answer's bookkeeping is done before this waits
+            await self.cache.keep(good, versions, missing)
 
     def rebuild(self, entry: Entry) -> None:
         """The entry expired, and with it (as NCBI expires a WebEnv whole) every open entry of
