@@ -210,3 +210,25 @@ def test_plan_says_whether_the_cache_is_on(
     assert f"cache          on: {tmp_path / 'cache'} (records" in capsys.readouterr().out
     assert main(["plan", str(job_file)]) == 0
     assert "cache          off" in capsys.readouterr().out
+
+
+def test_a_cache_another_process_holds_locked_is_a_warning_not_a_failed_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the cache's write lock for the whole run (past the busy timeout,
+    shortened here): the job warns, goes on and writes what it writes without the cache."""
+    from harvester.workflow import record_cache
+
+    monkeypatch.setattr(record_cache, "BUSY_TIMEOUT", 0.05)
+    _run(_job(tmp_path / "plain", FIRST, None), A)
+    cache = tmp_path / "cache"
+    record_cache.RecordCache(cache, source="x", max_bytes=10**9, max_age=1e9).close()
+    holder = sqlite3.connect(cache / record_cache.CACHE_NAME, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process writing, and writing, and ...
+        summary = _run(_job(tmp_path / "locked", FIRST, cache), A)
+    finally:
+        holder.close()
+    assert "cache" not in summary  # it could not even be opened: the job ran without it
+    locked, plain = (tmp_path / d / "out.jsonl" for d in ("locked", "plain"))
+    assert locked.read_bytes() == plain.read_bytes()

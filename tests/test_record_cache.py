@@ -100,6 +100,25 @@ def test_a_record_is_offered_only_while_younger_than_max_age_and_never_with_0(tm
         assert not never.offered(record) and not never.holds("snp", XML, [1])
 
 
+def test_a_record_another_process_dated_ahead_of_our_clock_is_never_offered_with_0(
+    tmp_path: Path,
+):
+    """Processes date records by their own server's clock: one running ahead writes a record
+    fetched "in the future" for us. Its age counts as 0, never negative: under max_age 0 it is
+    not offered, and under a positive max_age it is as young as can be, not younger."""
+    ahead, ours = Clock(1_790_000_060.0), Clock()
+    with cache(tmp_path, ahead) as other:
+        other.put("snp", XML, [(1, body(1), RecordVersion())])
+    never = RecordCache(tmp_path, source="ncbi", max_bytes=10**9, max_age=0, clock=ours)
+    with never:
+        (record,) = never.lookup("snp", XML, [1]).values()
+        assert not never.offered(record) and not never.holds("snp", XML, [1])
+    brief = RecordCache(tmp_path, source="ncbi", max_bytes=10**9, max_age=30, clock=ours)
+    with brief:
+        (record,) = brief.lookup("snp", XML, [1]).values()
+        assert brief.offered(record) and brief.holds("snp", XML, [1])
+
+
 def test_a_newer_fetch_replaces_the_record_and_the_size_stays_counted(tmp_path: Path):
     clock = Clock()
     with cache(tmp_path, clock) as kept:

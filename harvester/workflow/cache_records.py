@@ -6,8 +6,12 @@ fetches goes into the cache, dated by the server's clock. A refresh with the cac
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 import functools
+import logging
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,12 +19,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from harvester.config import JobConfig
+from harvester.errors import HarvesterError
 from harvester.eutils.client import EutilsClient
 from harvester.stats import Stats
 from harvester.workflow.fields import Stored
 from harvester.workflow.known import Known, KnownRecords
 from harvester.workflow.record_cache import CacheFormat, RecordCache, cache_source
 from harvester.workflow.record_version import RecordVersion
+
+log = logging.getLogger("harvester")
 
 __all__ = [
     "CacheRecords",
@@ -34,53 +41,99 @@ __all__ = [
 
 class CacheRecords:
     """One job's view of the cache: its db and fetch format, records younger than max_age.
-    Reads go through `cache`; puts through `writer`, off the event loop."""
+    Reads go through `cache`; puts and use times through `writer`, off the event loop. The
+    cache is an optimisation: when it fails (another process holding it past the busy
+    timeout, a full disk), the job says so once and goes on without it, never fails for it."""
 
     def __init__(
         self, cache: RecordCache, writer: CacheWriter, db: str, fmt: CacheFormat, stats: Stats
     ) -> None:
         self.cache, self.writer, self.db, self.fmt, self.stats = cache, writer, db, fmt, stats
+        self.warnings: list[str] = []
+        """Why the cache was left, if it was (for the summary's warnings)."""
+
+    @property
+    def off(self) -> bool:
+        return bool(self.warnings)
+
+    def _failed(self, exc: Exception) -> None:
+        if not self.warnings:
+            message = f"the record cache failed ({exc}); the job went on without it"
+            self.warnings.append(message)
+            log.warning("%s", message)
 
     def drain(self) -> None:
-        """Wait for every put; a failed one raises here (StoreError for the cache file)."""
-        self.writer.drain()
+        """Wait for every put (a failed one is a warning)."""
+        try:
+            self.writer.drain()
+        except CACHE_ERRORS as exc:
+            self._failed(exc)
         self.stats.incr("cache/put_seconds", self.writer.take_seconds())
 
     def close(self) -> None:
+        uses = self.cache.take_uses()
         try:
+            if uses and not self.off:
+                self.writer.submit_nowait(lambda cache: cache.write_uses(uses))
             self.writer.close()
+        except CACHE_ERRORS as exc:
+            self._failed(exc)
         finally:
-            self.cache.close()
+            with contextlib.suppress(*CACHE_ERRORS):
+                self.cache.close()
 
     def holds(self, uids: Iterable[int]) -> bool:
-        return self.cache.holds(self.db, self.fmt, list(uids))
+        if self.off:
+            return False
+        try:
+            return self.cache.holds(self.db, self.fmt, list(uids))
+        except CACHE_ERRORS as exc:
+            self._failed(exc)
+            return False
 
     def lookup(self, uids: Sequence[int]) -> dict[int, Known]:
         """Those held and offered, each as of the server's day it was fetched."""
+        if self.off:
+            return {}
+        try:
+            found = self.cache.lookup(self.db, self.fmt, uids)
+            if self.cache.uses_due():
+                uses = self.cache.take_uses()
+                self.writer.submit_nowait(lambda cache: cache.write_uses(uses))
+        except CACHE_ERRORS as exc:
+            self._failed(exc)
+            return {}
         return {
             uid: Known(record.body, _day(record.fetched), cached=True)
-            for uid, record in self.cache.lookup(self.db, self.fmt, uids).items()
+            for uid, record in found.items()
             if self.cache.offered(record)
         }
 
-    def keep(
+    async def keep(
         self,
         records: Sequence[tuple[int, Stored]],
         versions: Mapping[int, RecordVersion],
         missing: Sequence[int],
     ) -> None:
         """Put fetched records in the cache (once the job store has them); drop those NCBI
-        says it no longer has."""
+        says it no longer has. Waits (without blocking the loop) while too many puts are out."""
+        if self.off:
+            return
         db, fmt = self.db, self.fmt
-        if records:
-            rows = [(uid, whole, versions.get(uid, NO_VERSION)) for uid, (_, whole) in records]
-            self.writer.submit(lambda cache: cache.put(db, fmt, rows))
-            self.stats.incr("cache/put", len(records))
-        if missing:
-            gone = list(missing)
-            self.writer.submit(lambda cache: cache.forget(db, fmt, gone))
+        try:
+            if records:
+                rows = [(uid, whole, versions.get(uid, NO_VERSION)) for uid, (_, whole) in records]
+                await self.writer.submit(lambda cache: cache.put(db, fmt, rows))
+                self.stats.incr("cache/put", len(records))
+            if missing:
+                gone = list(missing)
+                await self.writer.submit(lambda cache: cache.forget(db, fmt, gone))
+        except CACHE_ERRORS as exc:
+            self._failed(exc)
 
 
+CACHE_ERRORS = (HarvesterError, sqlite3.Error, OSError)
+"""What a cache read or write may fail with: a warning, never a failed job."""
 WRITES_AHEAD = 8
 """Puts queued before `keep` waits for the oldest: bounds the records held in memory when the
 disk (or another process's write) is slower than the fetches."""
@@ -99,13 +152,19 @@ class CacheWriter:
         self._pending: deque[Future[None]] = deque()
         self._seconds = 0.0
 
-    def submit(self, work: Callable[[RecordCache], None]) -> None:
+    def submit_nowait(self, work: Callable[[RecordCache], None]) -> None:
         """Queue a write; a write already failed raises here."""
         while self._pending and self._pending[0].done():
             self._pending.popleft().result()
         self._pending.append(self._pool.submit(self._run, work))
+
+    async def submit(self, work: Callable[[RecordCache], None]) -> None:
+        """Queue a write, then wait on the loop while more than WRITES_AHEAD are out."""
+        self.submit_nowait(work)
         while len(self._pending) > WRITES_AHEAD:
-            self._pending.popleft().result()
+            await asyncio.wrap_future(self._pending[0])
+            while self._pending and self._pending[0].done():
+                self._pending.popleft().result()
 
     def _run(self, work: Callable[[RecordCache], None]) -> None:
         started = time.perf_counter()
@@ -186,7 +245,11 @@ def open_cache(job: JobConfig, client: EutilsClient) -> CacheRecords | None:
         max_age=spec.max_age,
         clock=lambda: transport.server_time or time.time(),
     )
-    cache = opener()
+    try:
+        cache = opener()
+    except CACHE_ERRORS as exc:  # an optimisation: the job goes on without it
+        log.warning("the record cache failed (%s); the job goes on without it", exc)
+        return None
     return CacheRecords(cache, CacheWriter(opener), job.db, CacheFormat.of(job.fetch), client.stats)
 
 

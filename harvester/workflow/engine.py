@@ -49,6 +49,7 @@ from harvester.workflow.setaside import SetAside, describe
 from harvester.workflow.slots import Slots
 from harvester.workflow.states import EntryState, Posting, SourceStatus
 from harvester.workflow.store import Chunk, Entry, Store
+from harvester.workflow.together import together
 
 log = logging.getLogger("harvester")
 
@@ -123,8 +124,10 @@ class Harvest:
         return chunk.mode == Posting.HISTORY and not self.store.chunk_posted(chunk.chunk)
 
     def said_known(self) -> list[str]:
-        """The warnings of validating known records (a db NCBI would not answer mdat for)."""
-        return self.entries.warnings if isinstance(self.entries, KnownEntries) else []
+        """The warnings of validating known records (a db NCBI would not answer mdat for) and
+        of the record cache (left when it failed)."""
+        known = self.entries.warnings if isinstance(self.entries, KnownEntries) else []
+        return known + (self.cache.warnings if self.cache is not None else [])
 
     def _has_ready(self) -> bool:
         return self.scheduler.has_ready()
@@ -171,7 +174,10 @@ class Harvest:
             return
         ids = self.store.chunk_sources(chunk)
         if self.scheduler.speculate():  # neighbor_history does not need the index: send it too
-            items, early = await asyncio.gather(self.linker.index(ids), self.linker.history(ids))
+            async with together() as group:
+                indexed = group.create_task(self.linker.index(ids))
+                speculated = group.create_task(self.linker.history(ids))
+            items, early = indexed.result(), speculated.result()
         else:
             items, early = await self.linker.index(ids), None
         added = self._register(items)
@@ -263,7 +269,7 @@ class Harvest:
                 self.job.db, f"#{entry.query_key}", webenv=entry.webenv, retmax=0
             )
         except HistoryExpiredError:
-            await self.rebuild(entry)
+            self.rebuild(entry)
             return
         self.entries.checked(entry, found.count)
 
@@ -274,7 +280,7 @@ class Harvest:
         try:
             good, missing, versions = await self.fetcher.page(entry, retstart)
         except HistoryExpiredError:
-            await self.rebuild(entry)
+            self.rebuild(entry)
             return
         if good and not self.store.count_targets([uid for uid, _ in good]):
             raise UnjoinableRecords(
@@ -287,11 +293,11 @@ class Harvest:
             good, missing, page=(entry.entry, retstart), day=self.client.transport.server_date
         )
         self.stats.incr("harvest/records", fresh)
-        if self.cache is not None:
-            self.cache.keep(good, versions, missing)
         gaps = self.entries.page_in(entry, retstart, [uid for uid, _ in good] + missing)
         self.stats.incr("harvest/gaps", len(gaps))
         self.scheduler.enqueue(Confirm(tuple(gaps)))
+        if self.cache is not None:  # last: the page's bookkeeping is done before this waits
+            await self.cache.keep(good, versions, missing)
 
     async def confirm(self, uids: list[int]) -> None:
         """Fetch by id whatever pages did not bring, batched across entries; what two answers
@@ -299,9 +305,9 @@ class Harvest:
         settle the awaiting entries left without pending ids."""
         asked = self.store.pending_among(uids)
         page = self.job.fetch.page_size
-        await asyncio.gather(
-            *(self._confirm(asked[start : start + page]) for start in range(0, len(asked), page))
-        )
+        async with together() as group:
+            for start in range(0, len(asked), page):
+                group.create_task(self._confirm(asked[start : start + page]))
         self.entries.settle_awaiting()
 
     async def _confirm(self, uids: list[int]) -> None:
@@ -312,23 +318,24 @@ class Harvest:
         good = list(found.items())
         fresh = self.store.commit_records(good, missing, day=self.client.transport.server_date)
         self.stats.incr("harvest/records", fresh)
-        if self.cache is not None:
-            self.cache.keep(good, versions, missing)
         if again:
             self.stats.incr("harvest/confirmed_again", len(again))
             self.scheduler.confirm_again(again)
+        if self.cache is not None:  # last: the answer's bookkeeping is done before this waits
+            await self.cache.keep(good, versions, missing)
 
-    async def rebuild(self, entry: Entry) -> None:
+    def rebuild(self, entry: Entry) -> None:
         """The entry expired, and with it (as NCBI expires a WebEnv whole) every open entry of
-        its WebEnv: post just their targets still missing and fetch those. Requests still
-        reading that WebEnv stop at their next attempt instead of retrying to the same end."""
+        its WebEnv: their targets still missing join the pool of targets to post (Post work,
+        set aside and asked again if its epost fails, never stranded on entries nothing reads).
+        Requests still reading that WebEnv stop at their next attempt instead of retrying to
+        the same end."""
         if self.store.entry(entry.entry).state != EntryState.OPEN:
             return
         self.linker.lost(entry.webenv)  # its other reads fail without a request from now on
         self.forgetting.lost(self.client.gate.now(), self.set_aside.pause)
         lost = [e for e in self.store.entries((EntryState.OPEN,)) if e.webenv == entry.webenv]
-        self.entries.replace(lost)  # all before any await: their other failures return at once
+        pending = [u for gone in lost for u in self.store.entry_targets(gone.entry, True)]
+        self.entries.replace(lost)  # their other failures return at once
         self.stats.incr("harvest/rebuilt", len(lost))
-        await asyncio.gather(
-            *(self._post(self.store.entry_targets(gone.entry, pending_only=True)) for gone in lost)
-        )
+        self.scheduler.enqueue(Post(tuple(sorted(pending))))

@@ -45,6 +45,8 @@ CACHE_NAME = "records.sqlite"
 CACHE_APPLICATION_ID = 0x48525643
 """'HRVC': the SQLite header's application id of a record cache (a job store's is 'HRVS')."""
 LEVEL = 1
+BUSY_TIMEOUT = 60.0
+"""Seconds a statement waits for another process's write before it fails."""
 USE_BATCH = 1_000
 """Hits remembered before their use times are written."""
 EVICT_TO = 0.9
@@ -132,7 +134,7 @@ class RecordCache:
             folder.mkdir(parents=True, exist_ok=True)
             with _locked(folder / "records.lock"):  # one process sets the file up at a time
                 db = sqlite3.connect(
-                    self.path, isolation_level=None, timeout=60.0, factory=CacheConnection
+                    self.path, isolation_level=None, timeout=BUSY_TIMEOUT, factory=CacheConnection
                 )
                 db.path = self.path
                 db.execute("PRAGMA journal_mode=WAL")
@@ -183,17 +185,27 @@ class RecordCache:
                 )
         now = self.clock()
         self._uses.update({(db, fmt.key, uid): now for uid in found})
-        if len(self._uses) >= USE_BATCH:
-            self.flush()
         return found
+
+    def uses_due(self) -> bool:
+        """Whether a batch of uses waits to be written (`take_uses`, then `write_uses`)."""
+        return len(self._uses) >= USE_BATCH
+
+    def take_uses(self) -> dict[tuple[str, str, int], float]:
+        """The remembered uses, forgotten here: a writer thread writes them (`write_uses`)."""
+        uses, self._uses = self._uses, {}
+        return uses
 
     def offered(self, record: CachedRecord) -> bool:
         """Whether a job may be offered it (NCBI still asked): fetched less than `max_age` ago
-        by the server's clock; with `max_age` 0, never."""
-        return self.clock() - record.fetched < self.max_age
+        by the server's clock; with `max_age` 0, never. A record another process dated ahead
+        of our clock is of age 0, never younger."""
+        return self.max_age > 0 and max(0.0, self.clock() - record.fetched) < self.max_age
 
     def holds(self, db: str, fmt: CacheFormat, uids: Sequence[int]) -> bool:
         """Whether any of `uids` is held and would be offered (no use remembered)."""
+        if self.max_age <= 0:
+            return False
         since = self.clock() - self.max_age
         for batch in _batches(uids):
             marks = ",".join("?" * len(batch))
@@ -239,9 +251,12 @@ class RecordCache:
 
     def flush(self) -> None:
         """Write the remembered uses (for least-recently-used eviction) in one transaction."""
-        if not self._uses:
+        self.write_uses(self.take_uses())
+
+    def write_uses(self, uses: dict[tuple[str, str, int], float]) -> None:
+        """Write uses taken from this or another connection to the same cache."""
+        if not uses:
             return
-        uses, self._uses = self._uses, {}
         with self._tx() as tx:
             tx.executemany(
                 f"UPDATE records SET used=max(used, ?) WHERE {_OF} AND uid=?",
