@@ -336,3 +336,19 @@ def test_a_history_set_lacking_held_ids_is_counted_and_its_held_records_fetched_
     assert sets >= 1 and summary["history_size_mismatches"] == sets
     new = {t for _, t in _links(B)} - {t for _, t in _links(A)}
     assert summary["records_fetched_this_run"] > len(new) + len(_revised())  # held ones too
+
+
+def test_a_refresh_of_a_job_changed_since_its_run_is_refused_in_one_sentence(
+    tmp_path: Path,
+) -> None:
+    _run(_job(tmp_path), A)
+    via = {"page_size": PAGE, "via": "esummary"}
+    changed = make_job(tmp_path, GENES, fetch=via, elink_batch=20)
+    with pytest.raises(InputError, match="its job file changed since the last run"):
+        _run(changed, B, refresh=True)
+    assert (changed.job_dir / STORE_NAME).exists()  # left where it was
+    assert not (changed.job_dir / PREVIOUS_NAME).exists()
+    job_file = write_job_file(
+        tmp_path, GENES, endpoint=f"embedded:tiny@{B}", fetch=via, elink_batch=20
+    )
+    assert main(["run", str(job_file), "--refresh", "--quiet"]) == InputError.exit_code
