@@ -129,7 +129,8 @@ def changes(job: JobConfig, store: Store, before: PreviousStore, stats: Stats) -
         "records_reused": int(stats.get("known/reused")),
         "records_changed_by_mdat": int(stats.get("known/changed")),
         "mdat_queries": int(stats.get("known/validations")),
-        "size_checks": int(stats.get("known/size_checks")),
+        "existence_checks": int(stats.get("known/existence_checks")),
+        "records_unlisted": int(stats.get("known/unlisted")),
         "changes_file": str(job.job_dir / "CHANGES.jsonl"),
     }
 
