@@ -100,7 +100,7 @@ def main() -> None:
         + figures["records_changed_by_mdat"]
         + refresh["summary"]["counts"]["targets_missing"]
     )
-    sets = figures["mdat_queries"] + figures["size_checks"]
+    sets = figures["mdat_queries"] + figures["existence_checks"]
     bound = elink + sets + math.ceil(asked / page) + 1
     print(
         json.dumps(

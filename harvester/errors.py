@@ -8,6 +8,7 @@
     │   ├── NcbiTransientError         worth retrying: 429, 5xx, Search Backend failed, ...
     │   │   └── HistoryExpiredError    a WebEnv/query_key NCBI no longer knows: rebuild it
     │   └── NcbiPermanentError         not worth retrying: invalid key, invalid db, bad ids
+    │       └── DateTypeRefused        esearch: the db has no such date (datetype=mdat)
     ├── ParseError                 6   a response that is not what its endpoint promises
     ├── StoreError                 7   the job store is unusable or belongs to another job
     └── IncompleteError            8   the run ended with targets neither fetched nor said
@@ -59,6 +60,10 @@ class HistoryExpiredError(NcbiTransientError):
 
 class NcbiPermanentError(NcbiError):
     """An error that retrying cannot fix."""
+
+
+class DateTypeRefused(NcbiPermanentError):
+    """NCBI answered in-band that a database has no such date (esearch `datetype`)."""
 
 
 class ParseError(HarvesterError):

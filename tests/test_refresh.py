@@ -124,7 +124,7 @@ def test_refresh_asks_for_the_elink_stage_one_mdat_per_set_and_the_new_and_chang
     log, fresh = refreshed.refresh_log, refreshed.fresh_log
     sets = refreshed.refresh["refresh"]["mdat_queries"]
     assert log["elink"] == fresh["elink"]  # the elink stage, as a fresh run asks it
-    counted = refreshed.refresh["refresh"]["size_checks"]  # neighbor_history's sets
+    counted = refreshed.refresh["refresh"]["existence_checks"]  # one per set
     assert sets >= 1 and log["esearch"] == sets + counted  # one mdat question per History set
     assert refreshed.refresh["records_fetched_this_run"] == len(new) + len(changed)
     missing = refreshed.refresh["counts"]["targets_missing"]  # withdrawn: asked, not held
@@ -166,7 +166,8 @@ def test_a_refresh_with_nothing_changed_fetches_no_record(tmp_path: Path) -> Non
     _run(job, A)
     first = job.output.path.read_bytes()
     summary = _run(job, A, tmp_path / "log", refresh=True)
-    assert _requests(tmp_path / "log")["efetch"] == 0
+    missing = summary["counts"]["targets_missing"]  # never carried over: asked twice by id
+    assert _requests(tmp_path / "log")["efetch"] == (2 if missing else 0)
     assert summary["records_fetched_this_run"] == 0
     assert job.output.path.read_bytes() == first
     assert (job.job_dir / "CHANGES.jsonl").read_bytes() == b""
@@ -228,10 +229,9 @@ def test_plan_refresh_counts_the_elink_stage_and_one_mdat_per_set_of_the_finishe
     assert main(["plan", str(job_file), "--refresh"]) == 0
     said = capsys.readouterr().out
     sets, chunks = summary["counts"]["entries"], summary["counts"]["chunks"]
-    histories = summary["requests"]["esearch"]  # the run's size checks: neighbor_history's sets
     assert f"mdat           about {sets} esearch, one per History set" in said
-    assert f"and about {histories} esearch counting the sets neighbor_history made" in said
-    assert f"requests       {2 * chunks + sets + histories} + those pages" in said
+    assert "and as many listing which of the set's records NCBI still has" in said
+    assert f"requests       {2 * chunks + 2 * sets} + those pages" in said
 
 
 def _withdrawing(folder: Path) -> str:
@@ -263,7 +263,9 @@ def test_withdrawn_new_targets_are_asked_again_within_later_batches_not_alone(
     withdrawn = {t for t in new if not days[B].exists("snp", t)}
     changed = summary["refresh"]["records_changed_by_mdat"]
     assert len(withdrawn) >= 2 and len(new) + changed > 2 * page  # what the test is about
+    said_missing = {t for t in targets(A) & targets(B) if not days[A].exists("snp", t)}
     asks = len(new) + changed + len(withdrawn)  # a withdrawn id is asked twice
+    asks += 2 * len(said_missing)  # an earlier "missing" is never carried over: asked twice
     assert _requests(log)["efetch"] <= math.ceil(asks / page) + 1
     assert summary["counts"]["targets_missing"] >= len(withdrawn)
 
@@ -332,7 +334,47 @@ def test_a_history_set_lacking_held_ids_is_counted_and_its_held_records_fetched_
     fresh_job = _job(tmp_path / "fresh")
     _run(fresh_job, B)
     assert job.output.path.read_bytes() == fresh_job.output.path.read_bytes()
-    sets = summary["refresh"]["size_checks"]
+    sets = summary["refresh"]["existence_checks"]
     assert sets >= 1 and summary["history_size_mismatches"] == sets
     new = {t for _, t in _links(B)} - {t for _, t in _links(A)}
     assert summary["records_fetched_this_run"] > len(new) + len(_revised())  # held ones too
+
+
+def test_a_refresh_of_a_job_changed_since_its_run_is_refused_in_one_sentence(
+    tmp_path: Path,
+) -> None:
+    _run(_job(tmp_path), A)
+    via = {"page_size": PAGE, "via": "esummary"}
+    changed = make_job(tmp_path, GENES, fetch=via, elink_batch=20)
+    with pytest.raises(InputError, match="its job file changed since the last run"):
+        _run(changed, B, refresh=True)
+    assert (changed.job_dir / STORE_NAME).exists()  # left where it was
+    assert not (changed.job_dir / PREVIOUS_NAME).exists()
+    job_file = write_job_file(
+        tmp_path, GENES, endpoint=f"embedded:tiny@{B}", fetch=via, elink_batch=20
+    )
+    assert main(["run", str(job_file), "--refresh", "--quiet"]) == InputError.exit_code
+
+
+def _fresh_output(folder: Path, endpoint: str) -> bytes:
+    folder.mkdir()
+    fresh = replace(_job(folder), endpoint=endpoint)
+    asyncio.run(run_job(fresh, RunOptions(quiet=True)))
+    return fresh.output.path.read_bytes()
+
+
+@pytest.mark.parametrize("withdrawn_before", [False, True])
+def test_records_withdrawn_or_restored_since_the_last_run_are_asked_not_carried_over(
+    tmp_path: Path, withdrawn_before: bool
+) -> None:
+    spec = _withdrawing(tmp_path)  # 15% of SNPs withdrawn, on one side of the month
+    before, after = (spec, "tiny") if withdrawn_before else ("tiny", spec)
+    job = _job(tmp_path)
+    asyncio.run(run_job(replace(job, endpoint=f"embedded:{before}@{A}"), RunOptions(quiet=True)))
+    later = f"embedded:{after}@{B}"
+    summary = asyncio.run(
+        run_job(replace(job, endpoint=later), RunOptions(quiet=True, refresh=True))
+    )
+    assert job.output.path.read_bytes() == _fresh_output(tmp_path / "fresh", later)
+    if not withdrawn_before:
+        assert summary["refresh"]["records_unlisted"] > 0  # held, withdrawn since: not reused

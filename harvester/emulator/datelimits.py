@@ -52,9 +52,10 @@ def date_test(catalog: Catalog, db: str, p: Params) -> Callable[[int], bool] | N
 def mdat_test(
     catalog: Catalog, db: str, first: datetime.date, last: datetime.date
 ) -> Callable[[int], bool]:
-    """A test for uids whose modification date lies within first..last (whole days)."""
+    """A test for uids whose modification date lies within first..last (whole days); a record
+    not there as of the day (withdrawn, not yet born) has none, as in NCBI's index."""
     ds, low, high = catalog.ds, first.toordinal(), last.toordinal()
-    return lambda uid: ds.known(db, uid) and low <= ds.mdat(db, uid) <= high
+    return lambda uid: ds.exists(db, uid) and low <= ds.mdat(db, uid) <= high
 
 
 def _range(

@@ -27,6 +27,7 @@ import orjson
 from aiohttp.http_exceptions import ContentEncodingError
 
 from harvester.errors import (
+    DateTypeRefused,
     HarvesterError,
     HistoryExpiredError,
     NcbiPermanentError,
@@ -244,6 +245,8 @@ def _classify_text(message: str, history_attempts: int) -> Verdict:
         )
     if any(text in low for text in REFUSALS):
         return Fail(NcbiPermanentError(f"NCBI refused the request: {message}"))
+    if "datetype" in low or " dates for db=" in low:  # a db without that date, in-band
+        return Fail(DateTypeRefused(f"NCBI refused the date limit: {message}"))
     if "backend failed" in low or "temporarily unavailable" in low:
         return Retry(
             RetryReason.BACKEND, NcbiTransientError(f"NCBI's backend kept failing: {message}")

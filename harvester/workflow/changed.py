@@ -19,10 +19,12 @@ from harvester.errors import ParseError
 from harvester.eutils.client import EutilsClient
 from harvester.ncbi import RETMAX_CAP
 
-__all__ = ["MAXDATE", "PUBMED_LISTABLE", "ChangedSince", "changed_since"]
+__all__ = ["EVER", "MAXDATE", "PUBMED_LISTABLE", "ChangedSince", "changed_since", "listed"]
 
 MAXDATE = "3000"
 """The open end of the range: mindate needs a maxdate, and no record is modified after it."""
+EVER = "1800/01/01"
+"""A mindate before any record's modification date: the question over every date."""
 PUBMED_LISTABLE = 9_999
 """PubMed's esearch lists only the first 9,999 uids of a result (NCBI_NOTES §4)."""
 
@@ -51,7 +53,22 @@ async def changed_since(
     client: EutilsClient, db: str, since: datetime.date, *, webenv: str, query_key: str
 ) -> ChangedSince:
     """The uids of History set `query_key` (in `webenv`) that `db` modified on or after `since`."""
-    extra = {"datetype": "mdat", "mindate": mindate(since), "maxdate": MAXDATE}
+    return await _dated(client, db, mindate(since), webenv=webenv, query_key=query_key)
+
+
+async def listed(client: EutilsClient, db: str, *, webenv: str, query_key: str) -> ChangedSince:
+    """The uids of History set `query_key` that `db` holds a record for: the same question
+    over every date, so an id NCBI withdrew since (no record, so no mdat) is not listed."""
+    return await _dated(client, db, EVER, webenv=webenv, query_key=query_key)
+
+
+async def _dated(
+    client: EutilsClient, db: str, since: str, *, webenv: str, query_key: str
+) -> ChangedSince:
+    """esearch `#query_key` limited to mdat from `since`, every page of it. Each page asks
+    the query again, so an answer that moved between pages (a count that differs, an id
+    twice, fewer ids than counted) cannot be read: a ParseError, retried, never a miss."""
+    extra = {"datetype": "mdat", "mindate": since, "maxdate": MAXDATE}
     term = f"#{query_key}"
     first = await client.esearch(
         db, term, usehistory=True, webenv=webenv, retmax=RETMAX_CAP, extra=extra
@@ -70,13 +87,18 @@ async def changed_since(
             extra=extra,
         )
         requests += 1
-        if not page.ids:
+        if not page.ids or page.count != first.count:
             raise ParseError(
-                f"esearch counted {first.count} {db} records modified since {mindate(since)} "
-                f"but listed only {len(found)}"
+                f"esearch counted {first.count} {db} records modified since {since} "
+                f"but its page at {len(found)} counted {page.count} and listed {len(page.ids)}"
             )
         found.extend(page.ids)
     uids = _uids(found, db)
+    if len(uids) != first.count:
+        raise ParseError(
+            f"esearch counted {first.count} {db} records modified since {since} "
+            f"but listed {len(uids)} distinct ones"
+        )
     return ChangedSince(uids, first.count, first.webenv, first.query_key, requests)
 
 

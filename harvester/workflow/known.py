@@ -82,6 +82,10 @@ class PreviousStore:
             self._where.close()
             self._where = None
 
+    def prepare(self) -> None:
+        """Build the index now, before the harvest's event loop has requests in flight."""
+        self._index()
+
     def _index(self) -> sqlite3.Connection:
         """uid -> the kept batch holding its record (the first copy, as the output took it), or
         MISSING for a target NCBI said it has no record for."""

@@ -4,11 +4,11 @@ day they were held as of (changed.py); the held, unchanged ones are committed fr
 held (their values extracted with the job's fields, as rederive.py does), and only the new
 and the changed are fetched, by id, in the confirmations the engine batches anyway.
 
-A neighbor_history set (elink made it: NCBI's size unknown) is also counted (esearch #N, sent
-alongside the mdat question): a held id the set lacks would not be named changed, so when the
-count differs from the index's, every held record of the set is fetched again. A posted set
-needs no count: it holds what was posted. NCBI's mdat answer carries only the count of the
-modified records, so the set's own count costs this request (docs/NCBI_BEHAVIOUR.md).
+Alongside, the same question over every date lists the set's members NCBI still has a record
+for (esearch #N, mdat from 1800): a held id it does not list (withdrawn since, so never named
+changed; or absent from a set elink made) is fetched by id, not served as held. An id an
+earlier run was told is missing is never carried over: the by-id confirmation asks again.
+Nothing of it is kept, so a run stopped and resumed asks both again (docs/NCBI_BEHAVIOUR.md).
 
 mdat has a day's grain and NCBI dates by US Eastern time while the held day is UTC, so the
 question starts a day earlier: a record is at worst fetched once more, never kept stale. A
@@ -22,11 +22,11 @@ import datetime
 import logging
 
 from harvester.config import JobConfig
-from harvester.errors import HistoryExpiredError, NcbiError
+from harvester.errors import DateTypeRefused
 from harvester.eutils.client import EutilsClient
 from harvester.stats import Stats
 from harvester.workflow import kept
-from harvester.workflow.changed import changed_since
+from harvester.workflow.changed import changed_since, listed
 from harvester.workflow.fields import FieldExtractor
 from harvester.workflow.history import OpenEntries
 from harvester.workflow.known import Known, KnownRecords
@@ -80,54 +80,74 @@ class KnownEntries(OpenEntries):
         super().replace(lost)
 
     async def validate(self, entry: Entry, client: EutilsClient) -> None:
-        """Ask which held targets changed, commit the others from what is held, and leave the
-        rest (new, changed) to be confirmed by id; HistoryExpiredError goes to the caller."""
+        """Ask which held targets changed and which NCBI still has, commit the unchanged
+        ones it still has from what is held, and leave the rest (new, changed, gone, and any
+        an earlier run said missing) to be confirmed by id; HistoryExpiredError, and any
+        other failure of NCBI, goes to the caller once both questions have ended."""
         pending = self.store.entry_targets(entry.entry, pending_only=True)
-        held = self.known.lookup(pending)
+        held = {uid: k for uid, k in self.known.lookup(pending).items() if k.body is not None}
         changed: frozenset[int] | None = frozenset()
-        if held and entry.reported is None:  # NCBI's set may lack some: its size, alongside
-            changed, size = await asyncio.gather(
-                self._changed(entry, client, held), self._size(entry, client)
+        present: frozenset[int] | None = frozenset()
+        if held:
+            answers = await asyncio.gather(
+                self._changed(entry, client, held),
+                self._present(entry, client, held),
+                return_exceptions=True,
             )
-            if size != entry.expected:
-                changed = None  # a held id the set lacks would look unchanged: fetch them all
-        elif held:
-            changed = await self._changed(entry, client, held)
-        unchanged = {
-            uid: k.body for uid, k in held.items() if changed is not None and uid not in changed
+            for answer in answers:  # raised once both ended: no request outlives the Check
+                if isinstance(answer, BaseException):
+                    raise answer
+            changed, present = answers  # type: ignore[assignment]
+        reusable = {
+            uid: k.body
+            for uid, k in held.items()
+            if k.body is not None
+            and changed is not None
+            and uid not in changed
+            and present is not None
+            and uid in present
         }
-        reused = [(uid, (self._value(uid, b), b)) for uid, b in unchanged.items() if b is not None]
-        gone = [uid for uid, body in unchanged.items() if body is None]  # still withdrawn
+        reused = [(uid, (self._value(uid, body), body)) for uid, body in reusable.items()]
         self.stats.incr(
-            "known/reused",
-            self.store.commit_records(reused, gone, day=client.transport.server_date),
+            "known/reused", self.store.commit_records(reused, day=client.transport.server_date)
         )
-        self.stats.incr("known/from_cache", sum(1 for uid in unchanged if held[uid].cached))
-        self.stats.incr("known/changed", len(held) - len(unchanged))
+        self.stats.incr("known/from_cache", sum(1 for uid in reusable if held[uid].cached))
+        self.stats.incr("known/changed", len(held) - len(reusable))
         self.stats.incr("known/validations")
         self.validating.discard(entry.entry)
         self.unchecked.discard(entry.entry)
         self._pages_in(entry, paged=False)  # what is pending (new, changed) is fetched by id
 
-    async def _size(self, entry: Entry, client: EutilsClient) -> int:
-        """How many ids NCBI's set holds (esearch #N), noted like a normal run's size check."""
-        found = await client.esearch(
-            self.job.db, f"#{entry.query_key}", webenv=entry.webenv, retmax=0
-        )
-        self.store.set_reported(entry.entry, found.count)
-        self.stats.incr("known/size_checks")
-        if found.count != entry.expected:
-            self.stats.incr("check/mismatch")
+    async def _present(
+        self, entry: Entry, client: EutilsClient, held: dict[int, Known]
+    ) -> frozenset[int] | None:
+        """The held uids NCBI still has a record for and the set holds (None: unknown, so
+        none is served as held). An id withdrawn since has no mdat, so the mdat question never
+        names it: it would be served from what is held; a set elink made may lack a held id."""
+        if self.unsupported is not None:
+            return None
+        found = await listed(client, self.job.db, webenv=entry.webenv, query_key=entry.query_key)
+        self.stats.incr("known/existence_checks")
+        if found.uids is None:
+            return None
+        gone = [uid for uid in held if uid not in found.uids]
+        if gone:
+            self.stats.incr("known/unlisted", len(gone))
+            if entry.link is not None:
+                self.stats.incr("check/mismatch")
             self.store.note(
-                f"entry {entry.query_key} of chunk {entry.chunk} holds {found.count} ids, the "
-                f"index says {entry.expected}: its held records are fetched again, not validated"
+                f"entry {entry.query_key} of chunk {entry.chunk}: NCBI no longer lists "
+                f"{len(gone)} of its held {self.job.db} records (withdrawn, or not in the set "
+                "elink made): they are fetched by id, not served as held"
             )
-        return found.count
+        return found.uids
 
     async def _changed(
         self, entry: Entry, client: EutilsClient, held: dict[int, Known]
     ) -> frozenset[int] | None:
-        """The held uids NCBI modified since they were held (None: all, unasked or unlisted)."""
+        """The held uids NCBI modified since they were held (None: all, unasked or unlisted).
+        Only NCBI's in-band refusal of the date for the db stops the question for the run; a
+        failure that may pass (or will not) is raised, as any request's."""
         if self.unsupported is not None:
             return None
         since = min(k.as_of for k in held.values()) - EASTERN_MARGIN
@@ -135,9 +155,7 @@ class KnownEntries(OpenEntries):
             found = await changed_since(
                 client, self.job.db, since, webenv=entry.webenv, query_key=entry.query_key
             )
-        except HistoryExpiredError:
-            raise
-        except NcbiError as exc:
+        except DateTypeRefused as exc:
             self.unsupported = str(exc)
             said = (
                 f"NCBI would not say which {self.job.db} records changed (esearch "

@@ -72,6 +72,7 @@ def begin(job: JobConfig, refresh: bool) -> bool:
     refresh (one under way is resumed whatever `refresh` says); with `refresh`, a finished
     store is moved aside first. A job that has not finished is refused (InputError)."""
     if _previous_path(job).exists():
+        _check_same_job(job, _previous_path(job))
         return True
     if not refresh:
         return False
@@ -85,11 +86,28 @@ def begin(job: JobConfig, refresh: bool) -> bool:
         why = unfinished(store)
         if why is not None:
             raise not_refreshable(job, why)
+        _check_same_job(job, store)
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # its WAL emptied into it
     os.replace(current, _previous_path(job))
     _remove_side_files(current)
     _sync_dir(job.job_dir)
     return True
+
+
+def _check_same_job(job: JobConfig, where: Store | Path) -> None:
+    """Refuse (InputError) when the finished run was of another job (db, link names, sources,
+    fetch format...): its records would be served as this job's."""
+    if isinstance(where, Path):
+        with Store(where, lock=False, read_only=True) as store:
+            recorded = store.get_meta("config_hash")
+    else:
+        recorded = where.get_meta("config_hash")
+    if recorded is not None and recorded != job.semantic_hash():
+        raise InputError(
+            f"the job in {job.job_dir} cannot be refreshed: its job file changed since the "
+            "last run (what is linked or fetched, or how), so its records are not this job's; "
+            "run it with --restart to start over"
+        )
 
 
 def previous(job: JobConfig) -> PreviousStore:
@@ -111,7 +129,8 @@ def changes(job: JobConfig, store: Store, before: PreviousStore, stats: Stats) -
         "records_reused": int(stats.get("known/reused")),
         "records_changed_by_mdat": int(stats.get("known/changed")),
         "mdat_queries": int(stats.get("known/validations")),
-        "size_checks": int(stats.get("known/size_checks")),
+        "existence_checks": int(stats.get("known/existence_checks")),
+        "records_unlisted": int(stats.get("known/unlisted")),
         "changes_file": str(job.job_dir / "CHANGES.jsonl"),
     }
 

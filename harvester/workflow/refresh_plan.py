@@ -1,6 +1,6 @@
 """`harvester plan JOB --refresh`: the requests a refresh needs, from the finished job's store,
-before any is sent: the elink stage again, one mdat question per History set (and a count of
-each set neighbor_history made), and pages of the records that are new or changed (unknown
+before any is sent: the elink stage again, one mdat question per History set and one listing
+of which of its members NCBI still has, and pages of the records that are new or changed (unknown
 until NCBI is asked: given as a range)."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from harvester.config import JobConfig
 from harvester.errors import InputError
 from harvester.workflow import refresh
 from harvester.workflow.plan import page_count
-from harvester.workflow.states import EntryState
 from harvester.workflow.store import Store
 from harvester.workflow.store_mark import STORE_NAME
 from harvester.workflow.views import StoreView
@@ -31,14 +30,10 @@ def refresh_lines(job: JobConfig, rate: float) -> list[str]:
         if why is not None:
             raise refresh.not_refreshable(job, why)
         counts = StoreView(store).counts()
-        (linked,) = store.db.execute(  # made by neighbor_history: their size is counted too
-            "SELECT count(*) FROM entries WHERE link IS NOT NULL AND state != ?",
-            (EntryState.REPLACED,),
-        ).fetchone()
     chunks, targets = counts["chunks"], counts["targets"]
     sets = counts["entries"] - counts["entries_rebuilt"]
     page = job.fetch.page_size
-    fixed = 2 * chunks + sets + linked
+    fixed = 2 * chunks + 2 * sets
     most = fixed + page_count(targets, page)
     lines = [
         f"refresh        of the run in {job.job_dir}"
@@ -47,9 +42,9 @@ def refresh_lines(job: JobConfig, rate: float) -> list[str]:
         "epost requests (the links as of now, every source asked again; sources elink answers "
         "without links are asked once more, as in any run)",
         f"mdat           about {sets:,} esearch, one per History set holding records the last "
-        f"run fetched (term=#N, datetype=mdat, since its day), if NCBI dates {job.db} by mdat; "
-        f"and about {linked:,} esearch counting the sets neighbor_history made (a set lacking "
-        "an id of the links has its records fetched again)",
+        f"run fetched (term=#N, datetype=mdat, since its day), if NCBI dates {job.db} by mdat, "
+        f"and as many listing which of the set's records NCBI still has (mdat since 1800: a "
+        "held record withdrawn since, or absent from the set, is fetched by id)",
         f"fetch          ceil((new + changed) / {page}) {job.fetch.via} pages by id, + 1 when "
         f"NCBI withdrew some: 0 when nothing changed, {page_count(targets, page):,} were every "
         f"one of the {targets:,} targets new or changed (or {job.db} not dated by mdat)",

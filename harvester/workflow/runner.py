@@ -255,6 +255,8 @@ async def _harvest(
             store.initialise(
                 job.semantic_hash(digest), ids, job.elink_batch, job.linknames, job.fields_key()
             )
+        if before is not None:
+            before.prepare()  # one pass over the kept blobs, before any request is in flight
         known = either_known(before, cache)
         harvest = Harvest(job, store, client, options.hedge, known=known, cache=cache)
         extractor = harvest.fetcher.extractor
