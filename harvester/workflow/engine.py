@@ -52,6 +52,11 @@ from harvester.workflow.store import Chunk, Entry, Store
 from harvester.workflow.together import together
 
 log = logging.getLogger("harvester")
+IDLE_LOOK = 0.05
+"""Seconds between looks at the gate while a chunk's index elink is out before any is in."""
+IDLE_SPECULATION = 0.25
+"""Seconds the gate must have idled before a chunk's neighbor_history is sent on speculation
+(at NCBI's rates, over two turns lost; an emulator answering at once never waits so long)."""
 
 
 class Harvest:
@@ -179,7 +184,7 @@ class Harvest:
                 speculated = group.create_task(self.linker.history(ids))
             items, early = indexed.result(), speculated.result()
         else:
-            items, early = await self.linker.index(ids), None
+            items, early = await self._index_or_idle(ids)
         added = self._register(items)
         statuses, edges = index_of(ids, items, self.links)
         doubtful = [source for source, status in statuses.items() if status != SourceStatus.LINKED]
@@ -214,6 +219,23 @@ class Harvest:
             self.scheduler.enqueue(History(chunk.chunk, mode))
         elif mode == Posting.POST:
             self.scheduler.enqueue(Post(tuple(self.store.chunk_targets(chunk.chunk))))
+
+    async def _index_or_idle(self, ids: list[int]) -> tuple[list[Any], LinkSetHistory | None]:
+        """The index; and the chunk's neighbor_history too should the gate idle a while before
+        any chunk's index is in (the first elinks are out and all other work waits on their
+        answers): a turn nobody takes costs no time, and the pages can start with the first
+        answers instead of a round trip later. Once a chunk is linked, `speculate` decides."""
+        async with together() as group:
+            indexed = group.create_task(self.linker.index(ids))
+            speculated: asyncio.Task[LinkSetHistory | None] | None = None
+            while not indexed.done() and not self.scheduler.any_linked():
+                await asyncio.wait({indexed}, timeout=IDLE_LOOK)
+                idle = self.client.gate.idle() >= IDLE_SPECULATION
+                if idle and not indexed.done() and not self.scheduler.any_linked():
+                    speculated = group.create_task(self.linker.history(ids))
+                    self.stats.incr("harvest/speculated_when_idle")
+                    break
+        return indexed.result(), speculated.result() if speculated is not None else None
 
     def _register(self, items: list[Any]) -> list[str]:
         """With `linkname: all`, the link names elink answered that the job did not know yet

@@ -233,6 +233,10 @@ class Scheduler:
             return blind
         return self._chunks_posted * 3 < self._chunks_linked
 
+    def any_linked(self) -> bool:
+        """Whether some chunk's index is in (what is known then decides speculation)."""
+        return self._chunks_linked > 0
+
     # -- policies ----------------------------------------------------------------------------
     def _put(self, work: Work) -> None:
         self._queued[type(work)] += 1

@@ -61,6 +61,7 @@ def build_summary(
         "refetched_by_id": int(stats.get("harvest/refetched")),
         "page_gaps_placed": int(stats.get("harvest/gaps")),
         "hedged_reads": int(stats.get("harvest/hedged")),
+        "speculated_when_idle": int(stats.get("harvest/speculated_when_idle")),
         "hedges_won": int(stats.get("harvest/hedges_won")),
         "history_size_mismatches": int(stats.get("check/mismatch")),
         "elapsed_seconds": round(elapsed, 3),
