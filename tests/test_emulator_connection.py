@@ -26,6 +26,17 @@ async def test_gzip_only_when_asked_and_always_chunked(emulator: Emulator) -> No
     assert resp.headers["Keep-Alive"] == f"timeout=4, max={KEEPALIVE_MAX - 1}"
 
 
+async def test_a_streamed_answer_is_gzipped_at_the_fastest_level(emulator: Emulator) -> None:
+    """Any gzip level is NCBI's protocol; the default level was most of the emulator's CPU in a
+    big harvest (benchmarks/WEIGHT.md). The gzip header's XFL byte says which: 4 = fastest."""
+    url = f"{emulator.base_url}efetch.fcgi?db=gene&id=3718&retmode=xml"
+    async with aiohttp.ClientSession(auto_decompress=False) as raw:
+        async with raw.get(url, headers={"Accept-Encoding": "gzip"}) as resp:
+            compressed = await resp.read()
+    assert compressed[:2] == b"\x1f\x8b" and compressed[8] == 4
+    assert b"<Entrezgene>" in gzip.decompress(compressed)
+
+
 async def test_a_connection_is_closed_after_its_fortieth_request(emulator: Emulator) -> None:
     opened: list[int] = []
 

@@ -167,6 +167,7 @@ async def _prepared(
     response = web.StreamResponse(headers={"Content-Type": f"{content_type}; charset=UTF-8"})
     connection.shape(request, response, gzip=gzip)
     await response.prepare(request)
+    connection.fast_gzip(response)
     return response
 
 
