@@ -6,22 +6,37 @@ resumes paging alike."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from harvester.config import MB, JobConfig
+from harvester.config import MB, JobConfig, job_from_mapping
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.dataset import Dataset
 from harvester.emulator.requestlog import LogEntry, pages_asked_twice, read_log
 from harvester.emulator.spec import load_spec
+from harvester.stats import Stats
+from harvester.workflow.history import OpenEntries
 from harvester.workflow.page_plan import MIN_PAGE, PAGE_BYTES, planned_page_size
 from harvester.workflow.runner import RunOptions, run_job
+from harvester.workflow.scheduler import Scheduler
+from harvester.workflow.store import Store
 from harvester.workflow.store_mark import STORE_NAME
-from tests.harvest_helpers import make_job, read_jsonl
+from tests.harvest_helpers import job_mapping, make_job, read_jsonl
+from tests.processes import reaped, served
+
+ROOT = Path(__file__).resolve().parents[1]
 
 GENE_FIELDS = {
     "GENE_ID": "Entrezgene_track-info/Gene-track/Gene-track_geneid",
@@ -46,19 +61,25 @@ def heavy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def pubmed_gene_job(tmp: Path, dataset: Path, **overrides: Any) -> JobConfig:
+def pubmed_gene_mapping(tmp: Path, dataset: Path, **overrides: Any) -> dict[str, Any]:
+    """Every PubMed id of `dataset` -> its genes' Entrezgene records (~250 genes)."""
     pubmed = list(Dataset(load_spec(dataset)).uids("pubmed"))
-    return make_job(
+    data = job_mapping(
         tmp,
         pubmed,
         dbfrom="pubmed",
         db="gene",
         linkname="pubmed_gene",
-        fields=GENE_FIELDS,
         elink_batch=250,
         job_dir=str(tmp / "job"),
         **overrides,
     )
+    data["fields"] = GENE_FIELDS  # in place of the gene -> snp job's
+    return data
+
+
+def pubmed_gene_job(tmp: Path, dataset: Path, **overrides: Any) -> JobConfig:
+    return job_from_mapping(pubmed_gene_mapping(tmp, dataset, **overrides), base_dir=tmp)
 
 
 def run(job: JobConfig, dataset: Path, log: Path) -> bytes:
@@ -128,3 +149,104 @@ def test_snp_docsums_are_still_paged_500_at_a_time(tmp_path: Path) -> None:
     asyncio.run(run_job(job, RunOptions(quiet=True)))
     assert set(entry_page_sizes(job)) <= {500}
     assert entry_page_sizes(job)
+
+
+# -- resuming ---------------------------------------------------------------------------------
+def test_a_run_killed_mid_paging_resumes_at_the_same_page_size_asking_no_done_page_again(
+    tmp_path: Path, heavy: Path
+) -> None:
+    """SIGKILL once some pages are in (pages of 20: ~100 KB records, a 1 MB share of an 8 MB
+    budget); the rerun keeps the entry's size, asks none of the done pages again and writes
+    the output of an uninterrupted run."""
+    reference = pubmed_gene_job(tmp_path / "whole", heavy, fetch={"page_size": 20})
+    expected = run(reference, heavy, tmp_path / "whole.log")
+    log = tmp_path / "requests.jsonl"
+    serving = ("--dataset", str(heavy), "--request-log", str(log), "--no-rate-limit")
+    with served(*serving) as url:
+        job_file = tmp_path / "job.yaml"
+        mapping = pubmed_gene_mapping(
+            tmp_path, heavy, fetch={"memory_mb": 8}, endpoint=url, rate=8, concurrency=1
+        )
+        job_file.write_text(yaml.safe_dump(mapping))
+        store = tmp_path / "job" / STORE_NAME
+        first = _run(job_file)
+        with reaped(first):
+            while first.poll() is None and _done_pages(store) < 3:
+                time.sleep(0.01)  # polling for progress, not timing anything
+            assert first.poll() is None, "the run ended before it could be killed"
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+        done = _done_page_names(store)
+        sizes = dict(_sizes(store))
+        assert len(done) >= 3 and set(sizes.values()) == {MIN_PAGE}
+        second = _run(job_file)
+        with reaped(second):
+            _, err = second.communicate(timeout=120)
+        assert second.returncode == 0, err
+    assert dict(_sizes(store)) | sizes == dict(_sizes(store))  # the sizes were kept
+    answered = Counter(
+        e.page for e in read_log(log) if e.endpoint == "efetch" and e.page and e.status == 200
+    )
+    assert done <= set(answered) and set(answered.values()) == {1}  # each page answered once
+    assert all(int(page.rsplit("@", 1)[1]) % MIN_PAGE == 0 for page in answered)
+    assert (tmp_path / "out.jsonl").read_bytes() == expected
+
+
+def _run(job_file: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "harvester", "run", str(job_file), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def _done_pages(store: Path) -> int:
+    if not store.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(store, timeout=5)) as db:
+        try:
+            return int(db.execute("SELECT count(*) FROM pages").fetchone()[0])
+        except sqlite3.OperationalError:  # not made yet
+            return 0
+
+
+def _done_page_names(store: Path) -> set[str]:
+    """The done pages as the request log names them: WebEnv#query_key@retstart."""
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        rows = db.execute(
+            "SELECT e.webenv, e.query_key, p.retstart FROM pages p JOIN entries e USING(entry)"
+        )
+        return {f"{webenv}#{key}@{retstart}" for webenv, key, retstart in rows}
+
+
+def _sizes(store: Path) -> list[tuple[int, int | None]]:
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        return list(db.execute("SELECT entry, page_size FROM entries"))
+
+
+def test_an_older_store_pages_its_paged_entries_at_the_job_size_and_plans_the_others(
+    tmp_path: Path,
+) -> None:
+    """A store made before entries planned their pages gets the column; an entry with done
+    pages (at the job's size, as it was paged) keeps that size, a fresh one is planned."""
+    path = tmp_path / "state.sqlite"
+    store = Store(path)
+    store.initialise("hash", [1, 2], batch=1)
+    store.commit_links(0, {}, [(1, 0, 0, 10, None)])
+    store.commit_links(1, {}, [(2, 0, 0, 11, None)])
+    store.add_entries([(0, 0, "W", "1", 1), (1, 0, "W", "2", 1)])
+    store.close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("ALTER TABLE entries DROP COLUMN page_size")
+        db.execute("INSERT INTO pages VALUES(1, 0)")  # entry 1 paged by the older run
+    store = Store(path)
+    try:
+        assert [e.page_size for e in store.entries()] == [None, None]
+        entries = OpenEntries(store, Scheduler(1, 500), 500, Stats(), plan=lambda: 111)
+        paged, fresh = (entries.sized(e) for e in store.entries())
+        assert (paged.page_size, fresh.page_size) == (500, 111)
+        assert [e.page_size for e in store.entries()] == [500, 111]  # kept for the next run
+    finally:
+        store.close()
