@@ -153,6 +153,10 @@ class FetchSpec:
     is hundreds of MB); a record past it ends the run naming this key."""
     memory_mb: int = DEFAULT_MEMORY_MB
     """The MB of fetched pages held at once (budget.py): pages wait for a share of it."""
+    page_size_set: bool = False
+    """Whether the job file or the command line set `page_size`: then every page asks for
+    exactly it; else it is an upper bound, lowered per History entry for large records
+    (page_plan.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,7 +488,8 @@ def _fetch(sec: Section, db: str) -> FetchSpec:
         "max_record_mb", DEFAULT_MAX_RECORD_BYTES // MB, 1, MAX_RECORD_CEILING // MB
     )
     memory_mb = sec.integer("memory_mb", DEFAULT_MEMORY_MB, 8, 1 << 20)
-    return FetchSpec(via, rettype, retmode, version, page_size, max_mb, memory_mb)
+    explicit = sec.get("page_size") is not None
+    return FetchSpec(via, rettype, retmode, version, page_size, max_mb, memory_mb, explicit)
 
 
 def _beside(base_dir: Path, text: str) -> Path:

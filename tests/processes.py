@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
@@ -42,3 +43,21 @@ def reaped(*procs: P) -> Iterator[tuple[P, ...]]:
     finally:
         for proc in procs:
             kill_group(proc)
+
+
+@contextlib.contextmanager
+def served(*args: str) -> Iterator[str]:
+    """`harvester serve` in a child process of its own (so our busy loop and the server share
+    no GIL), killed and reaped whatever ends the block; yields its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harvester", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    with reaped(proc):
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()
+        assert first.startswith("serving E-utilities at "), first
+        yield first.removeprefix("serving E-utilities at ")

@@ -97,7 +97,7 @@ def test_every_documented_key_is_read(tmp_path: Path) -> None:
     )
     assert job.source.term == "JAK3[GENE] AND 9606[TAX_ID]"
     assert job.cmd == "neighbor_score"
-    assert job.fetch == FetchSpec("esummary", None, "json", "2.0", 500)
+    assert job.fetch == FetchSpec("esummary", None, "json", "2.0", 500, page_size_set=True)
     assert job.fields == (("SNP_ID", "SNP_ID"), ("GENE", "GENES/GENE_E/NAME"))
     assert job.output == OutputSpec(tmp_path / "x.dat", "parquet")
     assert job.endpoint == "http://127.0.0.1:8080/entrez/eutils/"

@@ -9,12 +9,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from harvest_helpers import TINY, assert_matches_ground_truth, make_job, read_jsonl
-from processes import reaped
+from processes import reaped, served
 
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.requestlog import pages_asked_twice, read_log
@@ -265,24 +264,6 @@ async def test_a_read_cancelled_while_it_drops_the_other_copy_stays_cancelled() 
         with pytest.raises(asyncio.CancelledError):
             await task
         assert task.cancelled()
-
-
-@contextlib.contextmanager
-def served(*args: str) -> Iterator[str]:
-    """`harvester serve` in a child process of its own (so our busy loop and the server share
-    no GIL), killed and reaped whatever ends the block; yields its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harvester", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    with reaped(proc):
-        assert proc.stdout is not None
-        first = proc.stdout.readline().strip()
-        assert first.startswith("serving E-utilities at "), first
-        yield first.removeprefix("serving E-utilities at ")
 
 
 async def burn_our_loop(block: float, gap: float) -> None:

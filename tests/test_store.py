@@ -80,6 +80,7 @@ def test_a_store_made_before_targets_named_their_entry_gets_the_column_filled(tm
     with sqlite3.connect(path) as db:
         db.execute("DROP INDEX targets_by_entry")
         db.execute("ALTER TABLE targets DROP COLUMN entry")
+        db.execute("ALTER TABLE entries DROP COLUMN page_size")  # older still
         rows = [(0, 0, "replaced"), (0, 0, "open"), (0, 1, "done"), (1, None, "open")]
         for entry, (chunk, link, state) in enumerate(rows, start=1):
             db.execute(

@@ -37,6 +37,10 @@ class ByteBudget:
         per = self._bytes // self._records if self._records else RECORD_GUESS
         return records * (per + RECORD_OVERHEAD)
 
+    def per_record(self) -> int | None:
+        """The kept bytes a record has held on average so far, None before any came in."""
+        return self._bytes // self._records if self._records else None
+
     def observe(self, records: int, nbytes: int) -> None:
         """A page came in: `records` records holding `nbytes` kept bytes."""
         self._records += records

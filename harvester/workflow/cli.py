@@ -12,6 +12,7 @@ from typing import Any
 from harvester.config import OVERRIDE_KEYS, JobConfig, OutputFormat, load_job
 from harvester.errors import InputError
 from harvester.workflow.cache_records import cache_line
+from harvester.workflow.page_plan import planned_page_size, prior_record_bytes
 from harvester.workflow.plan import estimated_floor, floor_seconds
 from harvester.workflow.refresh_plan import refresh_lines
 from harvester.workflow.runner import RunOptions, plan_names, run
@@ -179,8 +180,9 @@ def plan_command(args: argparse.Namespace) -> int:
         print(f"sources        {sources:,} ids from {job.dbfrom}")
     lps = args.links_per_source
     floor = None
+    page = planned_page_size(job, None)  # from the prior bytes per record: none observed yet
     if sources is not None:
-        floor = estimated_floor(sources, job.elink_batch, lps or 0.0, job.fetch.page_size)
+        floor = estimated_floor(sources, job.elink_batch, lps or 0.0, job.fetch.page_size, page)
     chunks = floor.elink if floor is not None else None
     print(
         f"elink          {chunks if chunks is not None else '?'} requests "
@@ -194,7 +196,7 @@ def plan_command(args: argparse.Namespace) -> int:
     if floor is not None and lps is not None:
         print(
             f"fetch          about {floor.pages:,} {job.fetch.via} pages of "
-            f"{job.fetch.page_size} (at {lps:g} links per source)"
+            f"{page}{_planned(job, page)} (at {lps:g} links per source)"
         )
         total = floor.requests
         print(
@@ -203,8 +205,9 @@ def plan_command(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            f"fetch          one {job.fetch.via} page per {job.fetch.page_size} distinct targets"
-            " (known once the index is built; --links-per-source estimates it)"
+            f"fetch          one {job.fetch.via} page per {page} distinct targets"
+            f"{_planned(job, page)} (known once the index is built; --links-per-source "
+            "estimates it)"
         )
         if floor is not None:
             fixed = floor.requests - floor.pages
@@ -214,6 +217,14 @@ def plan_command(args: argparse.Namespace) -> int:
             )
     print(cache_line(job))
     return 0
+
+
+def _planned(job: JobConfig, page: int) -> str:
+    """Why the pages hold `page` records when that is fewer than fetch.page_size."""
+    if page >= job.fetch.page_size:
+        return ""
+    per = prior_record_bytes(job) or 0
+    return f" (fewer than fetch.page_size: {job.db} records are ~{per // 1000} KB each)"
 
 
 def status_command(args: argparse.Namespace) -> int:

@@ -86,9 +86,17 @@ class Harvest:
         self.fetcher = Fetcher(job, client, self.hedger, versioned=cache is not None)
         self.linker = Linker(job, client, self.hedger)
         self.entries = (
-            OpenEntries(store, self.scheduler, job.fetch.page_size, self.stats)
+            OpenEntries(store, self.scheduler, job.fetch.page_size, self.stats, self.fetcher.plan)
             if known is None
-            else KnownEntries(store, self.scheduler, self.stats, job, known, self.fetcher.extractor)
+            else KnownEntries(
+                store,
+                self.scheduler,
+                self.stats,
+                job,
+                known,
+                self.fetcher.extractor,
+                self.fetcher.plan,
+            )
         )
         self.forgetting = Forgetting()
         self.set_aside = SetAside(client.config.backoff().cap, client.gate.now)

@@ -18,6 +18,7 @@ from harvester.workflow.budget import ByteBudget
 from harvester.workflow.fields import FieldExtractor, Stored
 from harvester.workflow.hedge import Hedger
 from harvester.workflow.keyed import UnjoinableRecords, record_uid, unjoinable
+from harvester.workflow.page_plan import planned_page_size
 from harvester.workflow.record_version import RecordVersion, record_version
 from harvester.workflow.store import Entry
 
@@ -44,7 +45,7 @@ class Fetcher:
     async def page(self, entry: Entry, retstart: int) -> Fetched:
         """One page of a History entry (asked again if overdue while the pipeline idles), once
         its bytes fit the budget."""
-        size = self.job.fetch.page_size
+        size = self.job.fetch.page_size if entry.page_size is None else entry.page_size
         async with self.budget.hold(self.budget.estimate(size)):
             return self._observed(
                 await self.hedger.read(
@@ -56,6 +57,10 @@ class Fetcher:
                     )
                 )
             )
+
+    def plan(self) -> int:
+        """The page size for an entry starting now, from the bytes per record seen so far."""
+        return planned_page_size(self.job, self.budget.per_record())
 
     def _observed(self, fetched: Fetched) -> Fetched:
         """Tell the budget what the page's records hold (the caller commits them before its

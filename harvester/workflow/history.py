@@ -5,6 +5,9 @@ their answers settle and which work they add."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 from harvester.errors import NcbiTransientError
 from harvester.stats import Stats
 from harvester.workflow.lacking import Lacking
@@ -60,8 +63,18 @@ class OpenEntries:
     """The open entries' pages, checks and confirmations still out; an entry is done once its
     pages are in, its missing ids are confirmed and its check is in."""
 
-    def __init__(self, store: Store, scheduler: Scheduler, page_size: int, stats: Stats) -> None:
+    def __init__(
+        self,
+        store: Store,
+        scheduler: Scheduler,
+        page_size: int,
+        stats: Stats,
+        plan: Callable[[], int] | None = None,
+    ) -> None:
+        """`page_size`: the job's, for entries of a store made before entries planned their
+        pages; `plan`: the page size for an entry starting now (page_plan.py), else the job's."""
         self.store, self.scheduler, self.page_size, self.stats = store, scheduler, page_size, stats
+        self.plan = plan or (lambda: page_size)
         self.pages_left: dict[int, set[int]] = {}
         """An open entry's pages not in yet, by retstart."""
         self.entry_ids: dict[int, list[int]] = {}
@@ -79,12 +92,28 @@ class OpenEntries:
         """Fetch an entry's pages, sized by the index, and check its size unless it is known
         (an epost's: we know what we posted); the check adds pages if NCBI holds more than the
         index says."""
+        entry = self.sized(entry)
         if entry.reported is None:
             self.unchecked.add(entry.entry)
             self._enqueue_pages(entry, entry.expected)
             self.scheduler.enqueue(Check(entry))
         else:
             self._enqueue_pages(entry, max(entry.reported, entry.expected))
+
+    def sized(self, entry: Entry) -> Entry:
+        """The entry with its page size, planned now and kept in the store if it has none yet
+        (the job's, should an older run have paged it already: its done pages are at that)."""
+        if entry.page_size is not None:
+            return entry
+        size = self.page_size if self.store.done_pages(entry.entry) else self.plan()
+        self.store.set_page_size(entry.entry, size)
+        if size < self.page_size:
+            self.stats.incr("harvest/entries_paged_smaller")
+        return replace(entry, page_size=size)
+
+    def size_of(self, entry: Entry) -> int:
+        """Records per page of a started entry."""
+        return self.page_size if entry.page_size is None else entry.page_size
 
     def checked(self, entry: Entry, count: int) -> None:
         """esearch says the entry holds `count` ids: the pages past the index's, if any."""
@@ -98,7 +127,7 @@ class OpenEntries:
                 f"{count} ids, the index says {entry.expected}"
             )
         left = self.pages_left.setdefault(entry.entry, set())
-        for retstart, ids in pages(count, self.page_size):
+        for retstart, ids in pages(count, self.size_of(entry)):
             if retstart >= entry.expected and retstart not in left:
                 left.add(retstart)
                 self.scheduler.enqueue(Page(entry, retstart, ids))
@@ -108,7 +137,7 @@ class OpenEntries:
     def page_in(self, entry: Entry, retstart: int, returned: list[int]) -> list[int]:
         """The page at `retstart` brought `returned` (records and ids said missing): the ids
         of the entry it lacked, to confirm by id."""
-        gaps = lacked(self._ids_of(entry), retstart, self.page_size, returned)
+        gaps = lacked(self._ids_of(entry), retstart, self.size_of(entry), returned)
         self.lacking.paged(gaps)
         left = self.pages_left.get(entry.entry, set())
         left.discard(retstart)
@@ -131,7 +160,7 @@ class OpenEntries:
 
     def _enqueue_pages(self, entry: Entry, size: int) -> None:
         done = self.store.done_pages(entry.entry)
-        todo = list(pages(size, self.page_size))
+        todo = list(pages(size, self.size_of(entry)))
         self.pages_left[entry.entry] = left = {r for r, _ in todo} - done
         for retstart, ids in todo:
             if retstart in left:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+from collections.abc import Callable
 
 from harvester.config import JobConfig
 from harvester.errors import DateTypeRefused
@@ -51,8 +52,9 @@ class KnownEntries(OpenEntries):
         job: JobConfig,
         known: KnownRecords,
         extractor: FieldExtractor,
+        plan: Callable[[], int] | None = None,
     ) -> None:
-        super().__init__(store, scheduler, job.fetch.page_size, stats)
+        super().__init__(store, scheduler, job.fetch.page_size, stats, plan)
         self.job, self.known, self.extractor = job, known, extractor
         self.validating: set[int] = set()
         """Entries whose Check is the mdat question, not the size check."""

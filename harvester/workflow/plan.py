@@ -68,13 +68,17 @@ class Floor:
         )
 
 
-def chunk_floor(mode: Posting | None, entries: Collection[int], page_size: int) -> Floor:
+def chunk_floor(
+    mode: Posting | None, entries: Collection[int], page_size: int, fetch_page: int | None = None
+) -> Floor:
     """One chunk's own floor: its elink; once linked (`mode`) with `history` (its targets all
     new, each link name's filling a page at least: `sizes` in `entries`) one neighbor_history
-    and, per History entry, one check and its pages. Pooled targets are counted together, by
-    `request_floor`."""
+    and, per History entry, one check and its pages, `fetch_page` records each (the page size
+    planned from the prior bytes per record, page_plan.py; the job's if None). Pooled targets
+    are counted together, by `request_floor`."""
+    fetch_page = fetch_page or page_size
     if history_entry(mode, entries, page_size):
-        return Floor(1, 1, len(entries), sum(page_count(n, page_size) for n in entries))
+        return Floor(1, 1, len(entries), sum(page_count(n, fetch_page) for n in entries))
     return Floor(elink=1)
 
 
@@ -86,22 +90,30 @@ def history_entry(mode: Posting | None, entries: Collection[int], page_size: int
 
 
 def request_floor(
-    linked: Iterable[tuple[Posting | None, Collection[int]]], page_size: int
+    linked: Iterable[tuple[Posting | None, Collection[int]]],
+    page_size: int,
+    fetch_page: int | None = None,
 ) -> Floor:
     """The floor of a job's chunks, each as (mode, or None before it is linked; entry sizes):
     each chunk's own, and the pooled targets (those of chunks without entries of their own)
-    in one epost and full pages."""
+    in one epost and full pages (of `fetch_page` records, as in `chunk_floor`)."""
     total, pooled = Floor(), 0
     for mode, entries in linked:
-        total += chunk_floor(mode, entries, page_size)
+        total += chunk_floor(mode, entries, page_size, fetch_page)
         if mode is not None and not history_entry(mode, entries, page_size):
             pooled += sum(entries)
     if pooled:
-        total += Floor(history=1, pages=page_count(pooled, page_size))
+        total += Floor(history=1, pages=page_count(pooled, fetch_page or page_size))
     return total
 
 
-def estimated_floor(sources: int, batch: int, links_per_source: float, page_size: int) -> Floor:
+def estimated_floor(
+    sources: int,
+    batch: int,
+    links_per_source: float,
+    page_size: int,
+    fetch_page: int | None = None,
+) -> Floor:
     """`harvester plan`'s floor before the index exists: every chunk's targets new and of one
     link name, `links_per_source` of them per source id (0: the floor before fetching)."""
     return request_floor(
@@ -110,6 +122,7 @@ def estimated_floor(sources: int, batch: int, links_per_source: float, page_size
             for _, first, last in chunks(sources, batch)
         ),
         page_size,
+        fetch_page,
     )
 
 

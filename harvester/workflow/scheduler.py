@@ -151,7 +151,7 @@ class Scheduler:
                 self._checks.append(work)
                 if len(self._checks) > HELD_CHECKS or not self._queued[Page]:
                     self._put(self._checks.popleft())
-            case Page() if work.size < self._page_size:
+            case Page() if work.size < (work.entry.page_size or self._page_size):
                 self._short_pages.append(work)
                 if len(self._short_pages) > HELD_SHORT_PAGES or not self._queued[Page]:
                     self._put(self._short_pages.pop(0))

@@ -60,7 +60,8 @@ CREATE INDEX IF NOT EXISTS targets_by_chunk ON targets(chunk, state);
 CREATE TABLE IF NOT EXISTS entries(
     entry INTEGER PRIMARY KEY, chunk INTEGER NOT NULL, link INTEGER,
     webenv TEXT NOT NULL, query_key TEXT NOT NULL, expected INTEGER NOT NULL,
-    reported INTEGER, created REAL NOT NULL, state TEXT NOT NULL DEFAULT '{EntryState.OPEN}');
+    reported INTEGER, created REAL NOT NULL, state TEXT NOT NULL DEFAULT '{EntryState.OPEN}',
+    page_size INTEGER);
 CREATE TABLE IF NOT EXISTS pages(
     entry INTEGER NOT NULL, retstart INTEGER NOT NULL, PRIMARY KEY(entry, retstart))
     WITHOUT ROWID;
@@ -83,6 +84,14 @@ def _with_target_entries(db: sqlite3.Connection) -> None:
             (EntryState.REPLACED,),
         )
     db.execute("CREATE INDEX IF NOT EXISTS targets_by_entry ON targets(entry, state)")
+
+
+def _with_entry_page_sizes(db: sqlite3.Connection) -> None:
+    """The entries' page size column; a store made before entries planned their pages gets it
+    empty, and its entries are paged at the job's page size, as they were."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(entries)")}
+    if "page_size" not in columns:
+        db.execute("ALTER TABLE entries ADD COLUMN page_size INTEGER")
 
 
 def _lock(job_dir: Path) -> int:
@@ -143,6 +152,9 @@ class Entry:
     expected: int
     reported: int | None
     state: EntryState
+    page_size: int | None = None
+    """Records per page, set when the entry starts paging (page_plan.py); None before, or
+    in a store made before entries planned their pages (then paged at the job's size)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +168,10 @@ class Chunk:
 
 def _entry(row: tuple[Any, ...]) -> Entry:
     """An entries row, its state read back as an EntryState."""
-    entry, chunk, link, webenv, query_key, expected, reported, state = row
-    return Entry(entry, chunk, link, webenv, query_key, expected, reported, EntryState(state))
+    entry, chunk, link, webenv, query_key, expected, reported, state, page_size = row
+    return Entry(
+        entry, chunk, link, webenv, query_key, expected, reported, EntryState(state), page_size
+    )
 
 
 class Store:
@@ -184,6 +198,7 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(SCHEMA)
             _with_target_entries(self.db)
+            _with_entry_page_sizes(self.db)
             self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # store_mark.py
         except OSError as exc:
             self._release_lock()
@@ -217,6 +232,7 @@ class Store:
             self.db.execute(f"DROP TABLE IF EXISTS {table}")
         self.db.executescript(SCHEMA)
         _with_target_entries(self.db)
+        _with_entry_page_sizes(self.db)
         self.db.execute("VACUUM")
 
     @contextlib.contextmanager
@@ -474,7 +490,7 @@ class Store:
 
     def entry(self, entry: int) -> Entry:
         row = self.db.execute(
-            "SELECT entry, chunk, link, webenv, query_key, expected, reported, state "
+            "SELECT entry, chunk, link, webenv, query_key, expected, reported, state, page_size "
             "FROM entries WHERE entry=?",
             (entry,),
         ).fetchone()
@@ -485,8 +501,8 @@ class Store:
         return [
             _entry(r)
             for r in self.db.execute(
-                "SELECT entry, chunk, link, webenv, query_key, expected, reported, state "
-                f"FROM entries WHERE state IN ({marks}) ORDER BY entry",
+                "SELECT entry, chunk, link, webenv, query_key, expected, reported, state, "
+                f"page_size FROM entries WHERE state IN ({marks}) ORDER BY entry",
                 tuple(states),
             )
         ]
@@ -500,6 +516,9 @@ class Store:
 
     def set_reported(self, entry: int, count: int) -> None:
         self.db.execute("UPDATE entries SET reported=? WHERE entry=?", (count, entry))
+
+    def set_page_size(self, entry: int, page_size: int) -> None:
+        self.db.execute("UPDATE entries SET page_size=? WHERE entry=?", (page_size, entry))
 
     def set_entry_state(self, entry: int, state: EntryState) -> None:
         self.db.execute("UPDATE entries SET state=? WHERE entry=?", (state, entry))

@@ -10,6 +10,7 @@ from typing import Any
 from harvester.config import JobConfig
 from harvester.config_keys import embedded_dataset, endpoint_shown
 from harvester.stats import Stats
+from harvester.workflow.page_plan import planned_page_size
 from harvester.workflow.plan import floor_seconds
 from harvester.workflow.store import Store
 from harvester.workflow.views import StoreView
@@ -40,7 +41,8 @@ def build_summary(
     counts = view.counts()
     requests = {k: int(v) for k, v in stats.prefixed("requests").items()}
     total = sum(requests.values())
-    floor_requests = view.floor_requests(job.fetch.page_size)
+    # pages as planned from the prior bytes per record: the floor cannot know observed sizes
+    floor_requests = view.floor_requests(job.fetch.page_size, planned_page_size(job, None))
     floor_time = floor_seconds(floor_requests, rate)
     acquired, taken = stats.get("gate/acquired"), stats.get("slots/taken")
     return {

@@ -51,17 +51,17 @@ class StoreView:
             "pages": one("SELECT count(*) FROM pages"),
         }
 
-    def floor_requests(self, page_size: int) -> int:
+    def floor_requests(self, page_size: int, fetch_page: int | None = None) -> int:
         """The fewest requests this job's index allows (plan.request_floor): one elink per
         chunk, a neighbor_history and a size check per entry of a chunk with entries of its own,
-        one epost for all pooled targets, and full pages."""
+        one epost for all pooled targets, and full pages (of `fetch_page` records if given)."""
         rows = self.store.db.execute("SELECT chunk, linked, mode FROM chunks").fetchall()
         sizes = self.store.chunk_link_counts
         linked = (
             (Posting(mode), sizes(chunk).values()) if done else (None, ())
             for chunk, done, mode in rows
         )
-        return request_floor(linked, page_size).requests
+        return request_floor(linked, page_size, fetch_page).requests
 
     def linknames(self) -> list[str]:
         """The job's link names in the index's numbering ([] in a store made before they were
