@@ -30,9 +30,11 @@ async def test_a_streamed_answer_is_gzipped_at_the_fastest_level(emulator: Emula
     """Any gzip level is NCBI's protocol; the default level was most of the emulator's CPU in a
     big harvest (benchmarks/WEIGHT.md). The gzip header's XFL byte says which: 4 = fastest."""
     url = f"{emulator.base_url}efetch.fcgi?db=gene&id=3718&retmode=xml"
-    async with aiohttp.ClientSession(auto_decompress=False) as raw:
-        async with raw.get(url, headers={"Accept-Encoding": "gzip"}) as resp:
-            compressed = await resp.read()
+    async with (
+        aiohttp.ClientSession(auto_decompress=False) as raw,
+        raw.get(url, headers={"Accept-Encoding": "gzip"}) as resp,
+    ):
+        compressed = await resp.read()
     assert compressed[:2] == b"\x1f\x8b" and compressed[8] == 4
     assert b"<Entrezgene>" in gzip.decompress(compressed)
 
