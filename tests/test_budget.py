@@ -58,3 +58,13 @@ def test_the_estimate_starts_from_a_guess_and_follows_the_records() -> None:
     assert budget.estimate(500) == 500 * (RECORD_GUESS + RECORD_OVERHEAD)
     budget.observe(100, 100 * 20_000)  # 20 KB records
     assert budget.estimate(500) == 500 * (20_000 + RECORD_OVERHEAD)
+
+
+def test_before_any_page_a_record_is_guessed_at_the_page_plans_prior() -> None:
+    """A gene job's first pages are estimated at ~72 KB a record, not 4 KB: otherwise the
+    budget admits ~17 times its share of 1 MB records before the first page corrects it."""
+    assert ByteBudget(1 << 27).estimate(100) == 100 * (RECORD_GUESS + RECORD_OVERHEAD)
+    planned = ByteBudget(1 << 27, guess=72_000)
+    assert planned.estimate(100) == 100 * (72_000 + RECORD_OVERHEAD)
+    planned.observe(10, 10 * 30_000)  # what the run sees wins once a page is in
+    assert planned.estimate(100) == 100 * (30_000 + RECORD_OVERHEAD)

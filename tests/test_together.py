@@ -64,3 +64,30 @@ def test_the_first_failure_is_raised_as_it_is_once_the_others_ended() -> None:
         assert _left_running() == []
 
     asyncio.run(run())
+
+
+async def test_a_cancellation_landing_as_a_child_fails_is_not_taken_for_the_failure() -> None:
+    """A worker cancelled (the run is ending) in the loop turn one of its requests fails must
+    end, not set the failure aside and wait on the scheduler for ever."""
+
+    async def quick_fail() -> None:
+        await asyncio.sleep(0.01)
+        raise NcbiTransientError("child failed")
+
+    seen: list[str] = []
+
+    async def worker() -> None:
+        try:
+            async with together() as group:
+                group.create_task(quick_fail())
+                group.create_task(asyncio.sleep(10))
+        except NcbiTransientError:
+            seen.append("set aside")
+        await asyncio.sleep(10)  # stands for scheduler.next()
+
+    task = asyncio.ensure_future(worker())
+    await asyncio.sleep(0.01)  # the cancel lands in the turn the child fails
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 2)
+    assert seen == []

@@ -24,8 +24,11 @@ RECORD_OVERHEAD = 256
 class ByteBudget:
     """At most `limit` estimated bytes of pages held at once."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, guess: int | None = None) -> None:
+        """`guess`: bytes a record is expected to hold before any is fetched (the page plan's
+        prior for the job's db and format), else `RECORD_GUESS`."""
         self.limit = limit
+        self.guess = guess or RECORD_GUESS
         self.held = 0
         self.peak = 0
         self._changed = asyncio.Condition()
@@ -34,7 +37,7 @@ class ByteBudget:
 
     def estimate(self, records: int) -> int:
         """The bytes a page of `records` records is expected to hold."""
-        per = self._bytes // self._records if self._records else RECORD_GUESS
+        per = self._bytes // self._records if self._records else self.guess
         return records * (per + RECORD_OVERHEAD)
 
     def per_record(self) -> int | None:

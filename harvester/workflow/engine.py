@@ -189,7 +189,7 @@ class Harvest:
         if self.scheduler.speculate():  # neighbor_history does not need the index: send it too
             async with together() as group:
                 indexed = group.create_task(self.linker.index(ids))
-                speculated = group.create_task(self.linker.history(ids))
+                speculated = group.create_task(self._speculated_history(ids))
             items, early = indexed.result(), speculated.result()
         else:
             items, early = await self._index_or_idle(ids)
@@ -240,10 +240,20 @@ class Harvest:
                 await asyncio.wait({indexed}, timeout=IDLE_LOOK)
                 idle = self.client.gate.idle() >= IDLE_SPECULATION
                 if idle and not indexed.done() and not self.scheduler.any_linked():
-                    speculated = group.create_task(self.linker.history(ids))
+                    speculated = group.create_task(self._speculated_history(ids))
                     self.stats.incr("harvest/speculated_when_idle")
                     break
         return indexed.result(), speculated.result() if speculated is not None else None
+
+    async def _speculated_history(self, ids: list[int]) -> LinkSetHistory | None:
+        """A neighbor_history sent on speculation: if it fails, the chunk's index does not fail
+        with it; the chunk then asks for its History entries as it would have without."""
+        try:
+            return await self.linker.history(ids)
+        except HarvesterError as exc:
+            self.stats.incr("harvest/speculation_failed")
+            log.info("neighbor_history sent on speculation failed (%s); asked again later", exc)
+            return None
 
     def _register(self, items: list[Any]) -> list[str]:
         """With `linkname: all`, the link names elink answered that the job did not know yet

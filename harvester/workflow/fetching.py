@@ -18,7 +18,7 @@ from harvester.workflow.budget import ByteBudget
 from harvester.workflow.fields import FieldExtractor, Stored
 from harvester.workflow.hedge import Hedger
 from harvester.workflow.keyed import UnjoinableRecords, record_uid, unjoinable
-from harvester.workflow.page_plan import planned_page_size
+from harvester.workflow.page_plan import planned_page_size, prior_record_bytes
 from harvester.workflow.record_version import RecordVersion, record_version
 from harvester.workflow.store import Entry
 
@@ -38,7 +38,7 @@ class Fetcher:
         """`versioned`: read each record's version (the record cache keys by it)."""
         self.job, self.client, self.hedger, self.versioned = job, client, hedger, versioned
         self.extractor = FieldExtractor(job.fields)
-        self.budget = ByteBudget(job.fetch.memory_mb * MB)
+        self.budget = ByteBudget(job.fetch.memory_mb * MB, prior_record_bytes(job))
         self._read_versions: dict[int, RecordVersion] = {}
         """Versions `_digest` read on the parse thread, until `_fetch` takes them."""
 
