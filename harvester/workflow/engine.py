@@ -344,7 +344,7 @@ class Harvest:
         lacked is missing at NCBI (withdrawn, merged) and is marked so (lacking.py). Then
         settle the awaiting entries left without pending ids."""
         asked = self.store.pending_among(uids)
-        page = self.job.fetch.page_size
+        page = self.fetcher.plan()  # by-id answers are pages too: as many bytes as planned
         async with together() as group:
             for start in range(0, len(asked), page):
                 group.create_task(self._confirm(asked[start : start + page]))
