@@ -122,3 +122,18 @@ def snp_page(n: int) -> bytes:
     )
     body = "".join(record.format(uid=uid) for uid in range(1, n + 1))
     return (head + body + "</ExchangeSet>").encode()
+
+
+class HandClock:
+    """A monotonic clock a test moves by hand; `sleep` records and advances it, never waits."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds

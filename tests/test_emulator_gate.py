@@ -11,6 +11,7 @@ import asyncio
 import aiohttp
 import orjson
 import pytest
+from eutils_helpers import HandClock
 
 from harvester.emulator.cli import config_from_args, register
 from harvester.emulator.config import EmulatorConfig
@@ -21,24 +22,9 @@ from harvester.emulator.server import Emulator
 from harvester.errors import ConfigError
 
 
-class FakeClock:
-    """A monotonic clock the test moves by hand; `sleep` advances it instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 # -- the gate alone ------------------------------------------------------------------------------
 def test_evenly_paced_client_at_the_limit_is_never_refused() -> None:
-    clock = FakeClock()
+    clock = HandClock()
     gate = RateGate(RateLimits(), clock)
     for _ in range(60):
         assert gate.check(None, "10.0.0.1").allowed
@@ -51,7 +37,7 @@ def test_evenly_paced_client_at_the_limit_is_never_refused() -> None:
 
 
 def test_fourth_request_within_a_second_is_refused_with_counts() -> None:
-    clock = FakeClock()
+    clock = HandClock()
     gate = RateGate(RateLimits(), clock)
     verdicts = []
     for _ in range(4):
@@ -65,7 +51,7 @@ def test_fourth_request_within_a_second_is_refused_with_counts() -> None:
 
 def test_refused_requests_do_not_fill_the_window() -> None:
     """Chosen semantics: only accepted requests count, so hammering does not extend the ban."""
-    clock = FakeClock()
+    clock = HandClock()
     gate = RateGate(RateLimits(), clock)
     for _ in range(3):
         assert gate.check(None, "a").allowed
@@ -77,7 +63,7 @@ def test_refused_requests_do_not_fill_the_window() -> None:
 
 
 def test_limits_are_per_key_and_per_address() -> None:
-    clock = FakeClock()
+    clock = HandClock()
     gate = RateGate(RateLimits(), clock)
     assert all(gate.check(None, "10.0.0.1").allowed for _ in range(3))
     assert not gate.check(None, "10.0.0.1").allowed
@@ -90,7 +76,7 @@ def test_limits_are_per_key_and_per_address() -> None:
 
 
 def test_enforcement_off_counts_but_never_refuses() -> None:
-    clock = FakeClock()
+    clock = HandClock()
     gate = RateGate(RateLimits(enforce=False), clock)
     verdicts = [gate.check(None, "a") for _ in range(50)]
     assert all(v.allowed for v in verdicts)
@@ -98,7 +84,7 @@ def test_enforcement_off_counts_but_never_refuses() -> None:
 
 
 def test_unknown_key_is_invalid_when_a_registry_is_configured() -> None:
-    gate = RateGate(RateLimits(valid_keys=frozenset({"good"})), FakeClock())
+    gate = RateGate(RateLimits(valid_keys=frozenset({"good"})), HandClock())
     assert gate.check("good", "a").allowed
     bad = gate.check("bad", "a")
     assert not bad.allowed and bad.invalid_key and bad.who == "bad"
@@ -118,7 +104,7 @@ async def _get(
 
 
 async def test_paced_clients_over_http_are_never_refused() -> None:
-    clock = FakeClock()
+    clock = HandClock()
     async with (
         Emulator(EmulatorConfig(rate_limit=True), clock=clock) as emu,
         aiohttp.ClientSession() as s,
@@ -145,7 +131,7 @@ async def test_real_time_client_at_ten_per_second_with_a_key() -> None:
 
 
 async def test_over_the_limit_gets_ncbis_429() -> None:
-    clock = FakeClock()
+    clock = HandClock()
     async with (
         Emulator(EmulatorConfig(rate_limit=True), clock=clock) as emu,
         aiohttp.ClientSession() as s,
@@ -163,7 +149,7 @@ async def test_over_the_limit_gets_ncbis_429() -> None:
 
 
 async def test_limits_over_http_are_per_key_and_per_address() -> None:
-    clock = FakeClock()
+    clock = HandClock()
     async with (
         Emulator(EmulatorConfig(rate_limit=True), clock=clock) as emu,
         aiohttp.ClientSession() as s,
@@ -183,7 +169,7 @@ async def test_limits_over_http_are_per_key_and_per_address() -> None:
 
 async def test_invalid_key_gets_ncbis_400() -> None:
     config = EmulatorConfig(rate_limit=True, api_keys=frozenset({"good"}))
-    async with Emulator(config, clock=FakeClock()) as emu, aiohttp.ClientSession() as s:
+    async with Emulator(config, clock=HandClock()) as emu, aiohttp.ClientSession() as s:
         assert (await _get(s, emu.base_url + "einfo.fcgi", api_key="good"))[0] == 200
         status, headers, body = await _get(s, emu.base_url + "einfo.fcgi", api_key="nope")
     assert status == 400 and headers["Content-Type"] == "application/json"
@@ -193,7 +179,7 @@ async def test_invalid_key_gets_ncbis_400() -> None:
 
 
 async def test_enforcement_switch_and_speedup_over_http() -> None:
-    clock = FakeClock()
+    clock = HandClock()
     async with (
         Emulator(EmulatorConfig(rate_limit=False), clock=clock) as emu,
         aiohttp.ClientSession() as s,
@@ -211,7 +197,7 @@ async def test_enforcement_switch_and_speedup_over_http() -> None:
 
 async def test_faults_never_fire_on_refused_requests() -> None:
     config = EmulatorConfig(rate_limit=True, faults="503:1.0")
-    async with Emulator(config, clock=FakeClock()) as emu, aiohttp.ClientSession() as s:
+    async with Emulator(config, clock=HandClock()) as emu, aiohttp.ClientSession() as s:
         statuses = [(await _get(s, emu.base_url + "einfo.fcgi"))[0] for _ in range(5)]
     assert statuses == [503, 503, 503, 429, 429]
 
@@ -257,7 +243,7 @@ def test_unknown_latency_preset_is_a_config_error() -> None:
 
 
 async def test_server_holds_requests_for_the_modelled_latency() -> None:
-    clock = FakeClock()
+    clock = HandClock()
     config = EmulatorConfig(latency="realistic", rate_limit=False)
     async with (
         Emulator(config, clock=clock, sleep=clock.sleep) as emu,

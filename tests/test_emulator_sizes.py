@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from eutils_helpers import HandClock
 from lxml import etree
 from multidict import MultiDict
 
@@ -215,23 +216,8 @@ def test_a_page_of_big_records_takes_longer_by_its_bytes_over_the_bandwidth() ->
     assert LatencyModel(PRESETS["zero"]).bandwidth() == 0.0
 
 
-class FakeClock:
-    """A monotonic clock the test moves by hand; `sleep` records and advances it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 async def test_the_pacer_waits_only_for_bytes_that_are_early() -> None:
-    clock = FakeClock()
+    clock = HandClock()
     pacer = SendPacer(1_000_000.0, clock, clock.sleep)
     await pacer.wrote(500_000)
     clock.now += 2.0  # the writer was slow itself: these bytes are already late
@@ -241,7 +227,7 @@ async def test_the_pacer_waits_only_for_bytes_that_are_early() -> None:
 
 
 async def _timed_fetch(spec: DatasetSpec, endpoint: str) -> tuple[list[float], int]:
-    clock = FakeClock()
+    clock = HandClock()
     config = EmulatorConfig(latency="realistic", rate_limit=False, seed=5)
     async with (
         Emulator(config, Dataset(spec), clock=clock, sleep=clock.sleep) as emu,

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 from harvester.config import FetchSpec
 from harvester.errors import StoreError
 from harvester.workflow.record_version import RecordVersion
-from harvester.workflow.store_errors import GuardedConnection
+from harvester.workflow.store_errors import GuardedConnection, immediate
 
 __all__ = [
     "CACHE_APPLICATION_ID",
@@ -156,17 +156,8 @@ class RecordCache:
         self.flush()
         self.db.close()
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-            self.db.execute("COMMIT")
-        except BaseException:
-            if self.db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    self.db.rollback()
-            raise
+    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return immediate(self.db)
 
     def lookup(self, db: str, fmt: CacheFormat, uids: Sequence[int]) -> dict[int, CachedRecord]:
         """The records of `uids` the cache holds, offered or not (`offered` tells), each hit

@@ -37,7 +37,7 @@ from harvester.eutils.parse import CPU_TURNS
 from harvester.workflow import kept
 from harvester.workflow.plan import chunks
 from harvester.workflow.states import EntryState, Posting, SourceStatus, TargetState
-from harvester.workflow.store_errors import GuardedConnection, connect_read_only
+from harvester.workflow.store_errors import GuardedConnection, connect_read_only, immediate
 from harvester.workflow.store_mark import APPLICATION_ID
 
 SERVER_DATE = "server_date"
@@ -240,16 +240,8 @@ class Store:
         """One transaction: committed when the block ends, rolled back when it raises, so a
         failed write (a full disk) leaves the store as it was and the connection usable. It
         runs between parse steps, never beside one (parse.CPU_TURNS says why)."""
-        with CPU_TURNS:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-                self.db.execute("COMMIT")
-            except BaseException:
-                if self.db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        self.db.rollback()
-                raise
+        with CPU_TURNS, immediate(self.db) as db:
+            yield db
 
     # -- meta and set-up -------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

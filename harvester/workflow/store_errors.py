@@ -6,14 +6,15 @@ file system or a file that is not a store reaches the CLI as exit 7, never as a 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from harvester.errors import StoreError
 
-__all__ = ["GuardedConnection", "store_error"]
+__all__ = ["GuardedConnection", "immediate", "store_error"]
 
 _READONLY_NAMES = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")
 
@@ -79,3 +80,19 @@ def connect_read_only(path: Path) -> GuardedConnection:
         raise store_error(path, exc) from None
     db.path = path
     return db
+
+
+@contextlib.contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction (`BEGIN IMMEDIATE`: the write lock taken first, so two processes
+    never deadlock upgrading): committed when the block ends, rolled back when it raises, so a
+    failed write (a full disk) leaves the file as it was and the connection usable."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                db.rollback()
+        raise
