@@ -9,9 +9,32 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 P = TypeVar("P", bound="subprocess.Popen[Any]")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_command(job: Path, *extra: str) -> list[str]:
+    """`harvester run JOB --quiet EXTRA...` with this interpreter, as a user types it."""
+    return [sys.executable, "-m", "harvester", "run", str(job), "--quiet", *extra]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """A child harvester's environment: this tree's package first on its path."""
+    return {**os.environ, "PYTHONPATH": str(ROOT), **extra}
+
+
+def start_run(job: Path) -> subprocess.Popen[str]:
+    """`harvester run JOB --quiet` in a child process whose stderr (text) the test reads."""
+    return subprocess.Popen(
+        run_command(job),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+    )
 
 
 def ctrl_c_default() -> None:

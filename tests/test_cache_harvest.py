@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import sqlite3
 import subprocess
-import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -30,9 +28,8 @@ from harvester.workflow.states import TargetState
 from harvester.workflow.store import Store
 from harvester.workflow.store_mark import STORE_NAME
 from tests.harvest_helpers import make_job, write_job_file
-from tests.processes import reaped
+from tests.processes import child_env, reaped, run_command
 
-ROOT = Path(__file__).resolve().parents[1]
 A, B = "2026-09-15", "2026-10-15"
 """A month apart, a dbSNP-like release between them (as in test_refresh.py): SNPs revised."""
 AS_OF = {day: Dataset(load_spec(f"tiny@{day}")) for day in (A, B)}
@@ -150,7 +147,7 @@ def test_a_record_older_than_cache_max_age_is_never_served_from_the_cache(
 
 def test_two_processes_sharing_one_cache_at_once_both_finish_right(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = child_env()
     procs = []
     for name, genes in (("one", FIRST), ("two", SECOND)):
         folder = tmp_path / name
@@ -158,12 +155,8 @@ def test_two_processes_sharing_one_cache_at_once_both_finish_right(tmp_path: Pat
         job_file = write_job_file(
             folder, genes, fetch={"page_size": PAGE}, elink_batch=20, endpoint=f"embedded:tiny@{B}"
         )
-        command = [sys.executable, "-m", "harvester", "run", str(job_file), "--quiet"]
-        procs.append(
-            subprocess.Popen(
-                [*command, "--cache", str(cache)], stderr=subprocess.PIPE, env=env, cwd=folder
-            )
-        )
+        command = run_command(job_file, "--cache", str(cache))
+        procs.append(subprocess.Popen(command, stderr=subprocess.PIPE, env=env, cwd=folder))
     with reaped(*procs):
         for proc in procs:
             _, err = proc.communicate(timeout=300)

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import replace
@@ -34,9 +31,7 @@ from harvester.workflow.scheduler import Scheduler
 from harvester.workflow.store import Store
 from harvester.workflow.store_mark import STORE_NAME
 from tests.harvest_helpers import job_mapping, make_job, read_jsonl
-from tests.processes import reaped, served
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.processes import reaped, served, start_run
 
 GENE_FIELDS = {
     "GENE_ID": "Entrezgene_track-info/Gene-track/Gene-track_geneid",
@@ -169,7 +164,7 @@ def test_a_run_killed_mid_paging_resumes_at_the_same_page_size_asking_no_done_pa
         )
         job_file.write_text(yaml.safe_dump(mapping))
         store = tmp_path / "job" / STORE_NAME
-        first = _run(job_file)
+        first = start_run(job_file)
         with reaped(first):
             while first.poll() is None and _done_pages(store) < 3:
                 time.sleep(0.01)  # polling for progress, not timing anything
@@ -179,7 +174,7 @@ def test_a_run_killed_mid_paging_resumes_at_the_same_page_size_asking_no_done_pa
         done = _done_page_names(store)
         sizes = dict(_sizes(store))
         assert len(done) >= 3 and set(sizes.values()) == {MIN_PAGE}
-        second = _run(job_file)
+        second = start_run(job_file)
         with reaped(second):
             _, err = second.communicate(timeout=120)
         assert second.returncode == 0, err
@@ -190,16 +185,6 @@ def test_a_run_killed_mid_paging_resumes_at_the_same_page_size_asking_no_done_pa
     assert done <= set(answered) and set(answered.values()) == {1}  # each page answered once
     assert all(int(page.rsplit("@", 1)[1]) % MIN_PAGE == 0 for page in answered)
     assert (tmp_path / "out.jsonl").read_bytes() == expected
-
-
-def _run(job_file: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "harvester", "run", str(job_file), "--quiet"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
 
 
 def _done_pages(store: Path) -> int:

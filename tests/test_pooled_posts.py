@@ -5,11 +5,9 @@ size check; the pool survives a kill (it is the store's pending targets on no en
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 import orjson
 import yaml
 from harvest_helpers import TINY, job_mapping, linked_chunks, read_jsonl
-from processes import reaped
+from processes import child_env, reaped, run_command
 
 from harvester.config import job_from_mapping, load_job
 from harvester.emulator.config import EmulatorConfig
@@ -26,7 +24,6 @@ from harvester.emulator.server import EmulatorThread
 from harvester.workflow.plan import page_count
 from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
 
-ROOT = Path(__file__).resolve().parents[1]
 GENE_FIELDS = {"NAME": "Entrezgene_gene/Gene-ref/Gene-ref_locus"}
 
 
@@ -127,9 +124,8 @@ def test_a_kill_between_pooling_and_posting_posts_the_pool_on_resume(tmp_path: P
         job_file = tmp_path / "job.yaml"
         job_file.write_text(yaml.safe_dump(data))
         store = load_job(job_file).job_dir / STORE_NAME
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        command = [sys.executable, "-m", "harvester", "run", str(job_file), "--quiet"]
-        with reaped(subprocess.Popen(command, env=env, stderr=subprocess.PIPE)) as (proc,):
+        child = subprocess.Popen(run_command(job_file), env=child_env(), stderr=subprocess.PIPE)
+        with reaped(child) as (proc,):
             deadline = time.monotonic() + 60
             while proc.poll() is None and linked_chunks(store) < 3:
                 assert time.monotonic() < deadline, "the run linked nothing for a minute"

@@ -10,11 +10,9 @@ import asyncio
 import datetime
 import itertools
 import math
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -37,7 +35,7 @@ from harvester.workflow.runner import RunOptions, run_job
 from harvester.workflow.store import Store
 from harvester.workflow.store_mark import STORE_NAME
 from tests.harvest_helpers import linked_chunks, make_job, write_job_file
-from tests.processes import reaped
+from tests.processes import child_env, reaped, run_command
 
 ROOT = Path(__file__).resolve().parents[1]
 A, B = "2026-09-15", "2026-10-15"
@@ -196,9 +194,8 @@ def test_a_refresh_killed_and_run_again_ends_as_an_uninterrupted_one(
     _run(make_job(tmp_path, GENES, **common), A)
     slow = {**common, "rate": 8, "concurrency": 1, "endpoint": f"embedded:tiny@{B}"}
     job_file = write_job_file(tmp_path, GENES, **slow)
-    command = [sys.executable, "-m", "harvester", "run", str(job_file), "--quiet"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([*command, "--refresh"], stderr=subprocess.PIPE, env=env)
+    command, env = run_command(job_file), child_env()
+    proc = subprocess.Popen(run_command(job_file, "--refresh"), stderr=subprocess.PIPE, env=env)
     with reaped(proc):
         while proc.poll() is None and not _refreshing(tmp_path / "job", chunks=2):
             time.sleep(0.01)  # polling for progress, not timing anything
@@ -285,9 +282,7 @@ def test_a_run_killed_one_day_and_resumed_a_later_day_keeps_the_first_day(
     common = {"fetch": {"page_size": PAGE}, "elink_batch": 5, "job_dir": str(tmp_path / "job")}
     slow = {**common, "rate": 8, "concurrency": 1, "endpoint": f"embedded:tiny@{A}"}
     job_file = write_job_file(tmp_path, GENES, **slow)
-    command = [sys.executable, "-m", "harvester", "run", str(job_file), "--quiet"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(command, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(run_command(job_file), stderr=subprocess.PIPE, env=child_env())
     with reaped(proc):
         while proc.poll() is None and not _kept_batches(tmp_path / "job" / STORE_NAME):
             time.sleep(0.01)  # polling for progress, not timing anything

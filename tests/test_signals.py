@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,9 +15,8 @@ from tests.harvest_helpers import (
     read_jsonl,
     write_job_file,
 )
-from tests.processes import reaped
+from tests.processes import reaped, start_run
 
-ROOT = Path(__file__).resolve().parents[1]
 GENES = [3718, 7157] + [TINY.maps["gene"].uid(i) for i in range(12)]
 
 
@@ -37,19 +33,9 @@ def _job_file(tmp: Path) -> Path:
     )
 
 
-def _run(job: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "harvester", "run", str(job), "--quiet"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-
-
 def test_sigterm_mid_run_says_so_exits_130_and_the_rerun_resumes(tmp_path: Path) -> None:
     job = _job_file(tmp_path)
-    proc = _run(job)
+    proc = start_run(job)
     with reaped(proc):
         while proc.poll() is None and linked_chunks(tmp_path / "job" / STORE_NAME) < 1:
             time.sleep(0.01)  # polling for progress, not timing anything
@@ -61,7 +47,7 @@ def test_sigterm_mid_run_says_so_exits_130_and_the_rerun_resumes(tmp_path: Path)
     assert not (tmp_path / "out.jsonl").exists()
     assert linked_chunks(tmp_path / "job" / STORE_NAME) >= 1  # what was done is kept
 
-    with reaped(_run(job)) as (again,):
+    with reaped(start_run(job)) as (again,):
         _, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
     assert_matches_ground_truth(read_jsonl(tmp_path / "out.jsonl"), GENES)
