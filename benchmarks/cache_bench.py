@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from benchmarks.refresh_bench import KEY, ROOT, harvest
+from benchmarks.shared import gene_ids
 
 
 def _job(work: Path, name: str, genes: list[str], cache: Path | None) -> Path:
@@ -67,9 +68,8 @@ def main() -> None:
     parser.add_argument("--day", default="2026-10-15", help="the day both jobs run as of")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="harvester-cache-"))
-    lines = (ROOT / "configs/jobs/bulk_genes.txt").read_text().splitlines()
-    genes = [line for line in lines if line.strip() and not line.startswith("#")]
     size = 100 if args.quick else 500
+    genes = gene_ids(size // 2 + size)
     first_genes, second_genes = genes[:size], genes[size // 2 : size // 2 + size]
     cache = work / "cache"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NCBI_API_KEY": KEY}

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.shared import gene_ids
 from harvester.emulator.requestlog import LogEntry, peak_per_second, per_status, read_log
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,18 +81,6 @@ def referee() -> None:
     on a machine others load too, a pinned harvester cannot escape their work."""
     with contextlib.suppress(PermissionError):
         os.nice(EMULATOR_NICE)
-
-
-def gene_ids(count: int) -> list[str]:
-    """The first `count` genes of the large dataset (its first 1,000 are bulk_genes.txt)."""
-    lines = (ROOT / "configs/jobs/bulk_genes.txt").read_text().splitlines()
-    genes = [line for line in lines if line.strip() and not line.startswith("#")]
-    if count > len(genes):
-        from harvester.emulator.dataset import Dataset
-        from harvester.emulator.spec import load_spec
-
-        genes = [str(uid) for uid in list(Dataset(load_spec("large")).uids("gene"))[:count]]
-    return genes[:count]
 
 
 def run_cell(cell: Cell, seed: int) -> dict[str, Any]:

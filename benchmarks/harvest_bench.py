@@ -24,21 +24,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from benchmarks.shared import gene_ids, pin
 from harvester.emulator.requestlog import peak_per_second, per_status, read_log
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "benchmark-key"
-
-
-def pin(core: int) -> Callable[[], None]:
-    """Emulator and harvester on cores of their own, so neither's CPU is the other's jitter."""
-    return lambda: os.sched_setaffinity(0, {core % (os.cpu_count() or 1)})
 
 
 def main() -> None:
@@ -79,10 +74,8 @@ def main() -> None:
 def run_once(args: argparse.Namespace, seed: int) -> dict[str, Any]:
     """One run of the job against a fresh emulator started with `seed`."""
     work = Path(tempfile.mkdtemp(prefix="harvester-bench-"))
-    lines = (ROOT / "configs/jobs/bulk_genes.txt").read_text().splitlines()
-    genes = [line for line in lines if line.strip() and not line.startswith("#")]
     ids = work / "genes.txt"
-    ids.write_text("\n".join(genes[:100] if args.quick else genes) + "\n")
+    ids.write_text("\n".join(gene_ids(100 if args.quick else 1000)) + "\n")
     job = yaml.safe_load((ROOT / "configs/jobs/bulk_gene_snp.yaml").read_text())
     job["source"] = {"file": str(ids)}
     job["fetch"]["page_size"] = 500  # the seed's page, as every contender uses

@@ -27,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.shared import gene_ids
 from harvester.emulator.requestlog import read_log
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,10 +74,8 @@ def main() -> None:
     parser.add_argument("--later", default="2026-10-15", help="the day of the refresh")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="harvester-refresh-"))
-    lines = (ROOT / "configs/jobs/bulk_genes.txt").read_text().splitlines()
-    genes = [line for line in lines if line.strip() and not line.startswith("#")]
     ids = work / "genes.txt"
-    ids.write_text("\n".join(genes[:100] if args.quick else genes) + "\n")
+    ids.write_text("\n".join(gene_ids(100 if args.quick else 1000)) + "\n")
     job = yaml.safe_load((ROOT / "configs/jobs/bulk_gene_snp.yaml").read_text())
     job["source"] = {"file": str(ids)}
     job["fetch"]["page_size"] = 500

@@ -26,32 +26,27 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from harvester.emulator.requestlog import peak_per_second, per_status, read_log
+from benchmarks.shared import gene_ids, pin
+from harvester.emulator.requestlog import (
+    pages_asked_twice,
+    peak_per_second,
+    per_status,
+    read_log,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "benchmark-key"
 RATE = 10
 
 
-def pin(core: int | None) -> Callable[[], None] | None:
-    """Pin a child to one core (the machine has two: server on one, client on the other)."""
-    if core is None or not hasattr(os, "sched_setaffinity"):
-        return None
-    return lambda: os.sched_setaffinity(0, {core})
-
-
 def gene_snp_job(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    lines = (ROOT / "configs/jobs/bulk_genes.txt").read_text().splitlines()
-    genes = [line for line in lines if line.strip() and not line.startswith("#")]
     ids = work / "genes.txt"
-    ids.write_text("\n".join(genes[: args.sources or 1000]) + "\n")
+    ids.write_text("\n".join(gene_ids(args.sources or 1000)) + "\n")
     return {
         "name": "weight-gene-snp",
         "source": {"file": str(ids)},
@@ -119,12 +114,6 @@ def hog() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
-def pages_asked_twice(entries: list[Any]) -> int:
-    """History pages (WebEnv#query_key@retstart) answered 200 more than once."""
-    pages = Counter(e.page for e in entries if e.page and e.status == 200)
-    return sum(n - 1 for n in pages.values() if n > 1)
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="harvester-weight-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -144,7 +133,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         serve += ["--record-bytes", str(args.record_bytes)]
     no_pin = args.no_pin
     emulator = subprocess.Popen(
-        serve, stdout=subprocess.PIPE, text=True, env=env, preexec_fn=pin(None if no_pin else 0)
+        serve, stdout=subprocess.PIPE, text=True, env=env, preexec_fn=None if no_pin else pin(0)
     )
     hogs = [hog() for _ in range(args.hogs)]
     assert emulator.stdout is not None
@@ -154,7 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         cmd = [sys.executable, "-m", "harvester", "run", str(job_file), "--endpoint", base_url]
         cmd += ["--output", str(output), "--quiet", "--restart"]
         started = time.monotonic()
-        client = subprocess.Popen(cmd, env=env, preexec_fn=pin(None if no_pin else 1))
+        client = subprocess.Popen(cmd, env=env, preexec_fn=None if no_pin else pin(1))
         _, status, usage = os.wait4(client.pid, 0)
         wall = time.monotonic() - started
         server_cpu = cpu_seconds(emulator.pid)
