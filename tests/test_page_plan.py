@@ -182,7 +182,10 @@ def test_a_run_killed_mid_paging_resumes_at_the_same_page_size_asking_no_done_pa
     answered = Counter(
         e.page for e in read_log(log) if e.endpoint == "efetch" and e.page and e.status == 200
     )
-    assert done <= set(answered) and set(answered.values()) == {1}  # each page answered once
+    assert done <= set(answered) and all(answered[page] == 1 for page in done)  # none again
+    # a page NCBI answered while the kill landed, before its records were committed, is not
+    # done: the rerun asks it once more (that once only)
+    assert max(answered.values()) <= 2
     assert all(int(page.rsplit("@", 1)[1]) % MIN_PAGE == 0 for page in answered)
     assert (tmp_path / "out.jsonl").read_bytes() == expected
 
