@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -41,31 +40,41 @@ KILL_AFTER = 120.0
 """A safety net for a hung child, not a speed assertion."""
 
 
+MEASURED = """\
+import os, resource, sys
+limit, job = int(sys.argv[1]), sys.argv[2]
+pid = os.fork()
+if pid == 0:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    os.execv(sys.executable, [sys.executable, "-m", "harvester", "run", job, "--quiet"])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024)
+"""
+"""Runs the harvester as its own child and reports its exit code and peak RSS: a process
+forked from the test's worker starts with the worker's pages, and Linux counts them in its
+peak RSS (exec keeps the high-water mark), so a big pytest worker would read as a big
+harvester; a small Python in between forks it from a small process instead."""
+
+
 def run_harvester(job: Path) -> tuple[int, str, int]:
     """(exit code, stderr, peak RSS in bytes) of `harvester run JOB --quiet` in a child."""
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harvester", "run", str(job), "--quiet"],
+        [sys.executable, "-c", MEASURED, str(ADDRESS_SPACE), str(job)],
         cwd=job.parent,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=limit,
         env=env,
+        start_new_session=True,  # the kill timer ends the harvester with the measuring parent
     )
-    timer = threading.Timer(KILL_AFTER, proc.kill)
+    timer = threading.Timer(KILL_AFTER, lambda: os.killpg(proc.pid, 9))
     timer.start()
     try:
-        assert proc.stderr is not None
-        err = proc.stderr.read().decode()
-        _, status, usage = os.wait4(proc.pid, 0)
+        out, err = proc.communicate()
     finally:
         timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, err, usage.ru_maxrss * 1024
+    code, peak = (int(field) for field in out.split())
+    return code, err.decode(), peak
 
 
 def write_job(tmp_path: Path, source: str) -> Path:
