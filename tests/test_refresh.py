@@ -334,7 +334,7 @@ def test_plan_refresh_of_an_unfinished_job_says_why_and_what_to_do_in_one_senten
     assert f"cannot be refreshed: {why}; run it without --refresh to finish it first" in said.err
 
 
-def test_a_history_set_lacking_held_ids_is_counted_and_its_held_records_fetched_again(
+def test_a_history_set_lacking_held_ids_has_its_held_records_fetched_again(
     tmp_path: Path,
 ) -> None:
     job = _job(tmp_path)
