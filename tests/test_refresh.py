@@ -244,7 +244,7 @@ def test_plan_refresh_counts_the_elink_stage_and_one_mdat_per_set_of_the_finishe
     assert main(["plan", str(job_file), "--refresh"]) == 0
     said = capsys.readouterr().out
     sets, chunks = summary["counts"]["entries"], summary["counts"]["chunks"]
-    assert f"mdat           {sets} esearch, one per History set" in said  # no listing beside
+    assert f"mdat           {sets} esearch at most, one per History set" in said  # one page each
     assert f"requests       {2 * chunks + sets} + those pages" in said  # elink, nh, one each
 
 

@@ -1,6 +1,7 @@
-"""A refresh's elink chunks (refresh_chunks.py) hold at most LISTING_CAP of the previous run's
-targets, so each History set's one mdat listing fits a page; `plan --refresh` counts the same
-chunks and sets the refresh makes. Against the emulator's clock (tiny dataset, a month apart),
+"""A refresh's elink chunks (refresh_chunks.py) hold at most the db's listing cap (PubMed's,
+set here for snp) of the previous run's targets, so each History set's one mdat listing fits a
+page; elsewhere a set is listed in pages; `plan --refresh` counts the same chunks, sets and
+listing pages the refresh makes. Against the emulator's clock (tiny dataset, a month apart),
 with the cap lowered so 60 genes make chunks it bounds (the real cap is 9,000 targets)."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from harvester.cli import main
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.requestlog import read_log
-from harvester.workflow import refresh_chunks
+from harvester.workflow import changed, refresh_chunks, refresh_plan
 from harvester.workflow.plan import capped_chunks
 from harvester.workflow.runner import RunOptions, run_job
 from harvester.workflow.store_mark import STORE_NAME
@@ -28,6 +29,8 @@ from tests.test_refresh import GENES, A, B
 CAP = 100
 """The lowered cap: the 60 genes hold 670 targets as of A, one gene 104 of them."""
 BATCH = 20
+LISTING_PAGE = 40
+"""esearch's ids per page, lowered so the tiny dataset's sets take pages."""
 
 
 def test_capped_chunks_hold_at_most_a_batch_and_the_cap_and_a_heavy_source_alone() -> None:
@@ -86,7 +89,7 @@ def _run(job_dir: Path, day: str, page: int, **options: object) -> dict[str, obj
 def test_a_refresh_chunks_its_sources_by_the_previous_targets_and_plan_counts_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], page: int
 ) -> None:
-    monkeypatch.setattr(refresh_chunks, "LISTING_CAP", CAP)
+    monkeypatch.setitem(refresh_chunks.LISTING_CAPS, "snp", CAP)
     job_file = write_job_file(
         tmp_path,
         GENES,
@@ -125,6 +128,37 @@ def test_a_refresh_chunks_its_sources_by_the_previous_targets_and_plan_counts_th
     assert next(tmp_path.glob("out.jsonl")).read_bytes() == fresh.read_bytes()
 
 
+def test_without_a_cap_a_set_is_listed_in_pages_and_plan_counts_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """snp has no listing cap: the chunks are elink_batch sources each, and a set past
+    esearch's page (lowered to 40 ids here) takes more than one listing request, as planned."""
+    monkeypatch.setattr(changed, "RETMAX_CAP", LISTING_PAGE)
+    monkeypatch.setattr(refresh_plan, "RETMAX_CAP", LISTING_PAGE)
+    job_file = write_job_file(
+        tmp_path, GENES, fetch={"page_size": 50}, elink_batch=BATCH, endpoint=f"embedded:tiny@{A}"
+    )
+    _run(tmp_path, A, 50)
+    capsys.readouterr()
+    assert main(["plan", str(job_file), "--refresh"]) == 0
+    planned = _planned(capsys.readouterr().out)
+
+    log = tmp_path / "refresh.log"
+    _run(tmp_path, B, 50, refresh=True, emulator=EmulatorConfig(request_log=log))
+    store = next(tmp_path.rglob(STORE_NAME))
+    assert len(_chunks(store)) == 3  # uncapped: elink_batch sources each
+    linked, posted = _entries(store)
+    asked = Counter(entry.endpoint for entry in read_log(log))
+    assert planned["chunks"] == 3 and planned["neighbor_history"] == linked
+    # some set took pages; a set's unchanged members are listed, so at most as many as planned
+    assert linked + posted < asked["esearch"] <= planned["sets"]
+
+    (tmp_path / "fresh").mkdir()
+    _run(tmp_path / "fresh", B, 50)
+    fresh = next((tmp_path / "fresh").rglob("out.jsonl"))
+    assert next(tmp_path.glob("out.jsonl")).read_bytes() == fresh.read_bytes()
+
+
 def _planned(said: str) -> dict[str, int]:
     """The counts `plan --refresh` printed: chunks, neighbor_history requests, sets asked."""
 
@@ -136,5 +170,5 @@ def _planned(said: str) -> dict[str, int]:
     return {
         "chunks": number(r"elink +([\d,]+) per-id elinks"),
         "neighbor_history": number(r"([\d,]+) neighbor_history and"),
-        "sets": number(r"mdat +([\d,]+) esearch, one per History set"),
+        "sets": number(r"mdat +([\d,]+) esearch at most, one per History set"),
     }

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from harvester.config import JobConfig
 from harvester.errors import InputError
+from harvester.ncbi import RETMAX_CAP
 from harvester.workflow import refresh
 from harvester.workflow.plan import history_entry, page_count, request_floor
-from harvester.workflow.refresh_chunks import LISTING_CAP, refresh_chunks
+from harvester.workflow.refresh_chunks import listing_cap, refresh_chunks
 from harvester.workflow.states import Posting
 from harvester.workflow.store import Store
 from harvester.workflow.store_mark import STORE_NAME
@@ -35,11 +36,19 @@ class RefreshFloor:
     """Their sets, one per link name."""
     pooled: bool
     """Whether some targets are pooled into eposts (one at least, a set each)."""
+    listing_pages: int
+    """esearch requests listing the neighbor_history sets: one per RETMAX_CAP of a set's ids
+    (PubMed's sets are kept listable by the refresh's chunks, refresh_chunks.py)."""
 
     @property
     def sets(self) -> int:
         """History sets asked the mdat question, the eposts counted once."""
         return self.history_sets + self.pooled
+
+    @property
+    def questions(self) -> int:
+        """The esearch requests the questions take: the sets' listing pages, the eposts'."""
+        return self.listing_pages + self.pooled
 
 
 def refresh_floor(store: Store, job: JobConfig) -> RefreshFloor:
@@ -47,18 +56,22 @@ def refresh_floor(store: Store, job: JobConfig) -> RefreshFloor:
     each chunk's targets claimed and posted as store.commit_links decides for a fresh store
     (neighbor_history sets of its own, else pooled into eposts)."""
     sources = [uid for (uid,) in store.db.execute("SELECT uid FROM sources ORDER BY position")]
-    bounds = list(refresh_chunks(store, sources, job.elink_batch))
+    bounds = list(refresh_chunks(store, sources, job.elink_batch, job.db))
     page = job.fetch.page_size
-    linked = list(_linked(store, bounds))
+    chunked = list(_linked(store, bounds, job.db))
+    linked = [(mode, sizes) for mode, sizes, _ in chunked]
     floor = request_floor(linked, page)
     pooled = any(mode != Posting.NONE and not history_entry(mode, n, page) for mode, n in linked)
-    return RefreshFloor(len(bounds), floor.history - pooled, floor.checks, pooled)
+    listing = sum(pages for (mode, sizes, pages) in chunked if history_entry(mode, sizes, page))
+    return RefreshFloor(len(bounds), floor.history - pooled, floor.checks, pooled, listing)
 
 
 def _linked(
-    store: Store, bounds: list[tuple[int, int, int]]
-) -> Iterator[tuple[Posting, list[int]]]:
-    """Each chunk's mode and claimed targets per link name, as commit_links would say."""
+    store: Store, bounds: list[tuple[int, int, int]], db: str
+) -> Iterator[tuple[Posting, list[int], int]]:
+    """Each chunk's mode and claimed targets per link name, as commit_links would say, and
+    the esearch pages listing its neighbor_history sets (one per link name, every target of
+    the chunk in it) would take."""
     claimed: set[int] = set()
     for _, first, last in bounds:
         rows = store.db.execute(
@@ -74,12 +87,14 @@ def _linked(
         new = {t: link for t, link in distinct.items() if t not in claimed}
         claimed.update(new)
         per_link = collections.Counter(new.values())
+        in_sets = collections.Counter(link for link, _ in pairs).values()
+        listing = sum(1 if db == "pubmed" else page_count(n, RETMAX_CAP) for n in in_sets)
         if not new:
-            yield Posting.NONE, []
+            yield Posting.NONE, [], 0
         elif len(new) == len(distinct) == len(pairs):
-            yield Posting.HISTORY, list(per_link.values())
+            yield Posting.HISTORY, list(per_link.values()), listing
         else:
-            yield Posting.POST, list(per_link.values())
+            yield Posting.POST, list(per_link.values()), 0
 
 
 def refresh_lines(job: JobConfig, rate: float) -> list[str]:
@@ -99,17 +114,23 @@ def refresh_lines(job: JobConfig, rate: float) -> list[str]:
         floor = refresh_floor(store, job)
     chunks, sets, pooled = floor.chunks, floor.sets, int(floor.pooled)
     page = job.fetch.page_size
-    fixed = chunks + floor.neighbor_history + pooled + sets
+    fixed = chunks + floor.neighbor_history + pooled + floor.questions
     most = fixed + page_count(targets, page)
     return [
         f"refresh        of the run in {job.job_dir}"
         + (" (a refresh is under way: running the job resumes it)" if under_way else ""),
-        f"elink          {chunks:,} per-id elinks (at most {job.elink_batch:,} sources and "
-        f"~{LISTING_CAP:,} of the last run's targets each, so a set is listed in one page), "
+        f"elink          {chunks:,} per-id elinks (at most {job.elink_batch:,} sources each"
+        + (
+            f" and ~{cap:,} of the last run's targets, so {job.db} can list each set)"
+            if (cap := listing_cap(job.db))
+            else ")"
+        )
+        + ", "
         f"{floor.neighbor_history:,} neighbor_history and {pooled:,} epost of the pooled "
         "targets, or more when they are posted as they come (the links as of now, every source "
         "asked again; sources elink answers without links are asked once more, as in any run)",
-        f"mdat           {sets:,} esearch, one per History set: where it holds records the last "
+        f"mdat           {floor.questions:,} esearch at most, one per History set ({sets:,}) "
+        f"and {RETMAX_CAP:,} of its ids: where it holds records the last "
         f"run fetched, term=#N, datetype=mdat, mindate=1800/01/01, maxdate before the last "
         f"run's day (the held {job.db} records NCBI still has unchanged; each other one is "
         f"fetched by id), if NCBI dates {job.db} by mdat; else its size check; one more per "

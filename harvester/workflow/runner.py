@@ -253,7 +253,11 @@ async def _harvest(
                 digest = loaded.file_sha256  # the id file is read once: a FIFO works
             else:
                 ids = await resolve_term(client, job)
-            bounds = None if before is None else refresh_chunks(before.store, ids, job.elink_batch)
+            bounds = (
+                None
+                if before is None
+                else refresh_chunks(before.store, ids, job.elink_batch, job.db)
+            )
             store.initialise(
                 job.semantic_hash(digest),
                 ids,
