@@ -25,6 +25,7 @@ __all__ = [
     "PUBMED_LISTABLE",
     "ChangedSince",
     "changed_since",
+    "dates_apply",
     "unchanged_before",
 ]
 
@@ -70,6 +71,17 @@ async def unchanged_before(
     before `last` (mdat from 1800 to `last`, both inclusive): a record modified after it, or
     withdrawn (no record, so no mdat), or not in the set, is not listed."""
     return await _dated(client, db, EVER, mindate(last), webenv=webenv, query_key=query_key)
+
+
+async def dates_apply(client: EutilsClient, db: str, *, webenv: str, query_key: str) -> bool:
+    """Whether esearch applies mdat limits to `#query_key` at all: the set's members modified
+    on 1800/01/01, a day no record is dated, must count none. Were the limits ignored, a
+    listing of the unchanged would name every member, the modified too: served stale."""
+    extra = {"datetype": "mdat", "mindate": EVER, "maxdate": EVER}
+    found = await client.esearch(
+        db, f"#{query_key}", usehistory=True, webenv=webenv, retmax=0, extra=extra
+    )
+    return found.count == 0
 
 
 async def _dated(

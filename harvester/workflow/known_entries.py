@@ -15,10 +15,14 @@ mdat has a day's grain and NCBI dates by US Eastern time while the held day is U
 is a day before the held day: a record modified on the held day is taken as changed, at worst
 fetched once more, never kept stale. A database that answers the question with an error is
 said once and fetched whole; a set too long to list (PubMed past 9,999) reuses nothing.
+Before the first listing, one esearch asks for the set's members modified on a day no record
+is dated (changed.dates_apply): a count that is not 0 means the date limits are not applied to
+`#N`, and the listing would name the modified too, so the run fetches every record instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
 from collections.abc import Callable
@@ -28,7 +32,7 @@ from harvester.errors import DateTypeRefused
 from harvester.eutils.client import EutilsClient
 from harvester.stats import Stats
 from harvester.workflow import kept
-from harvester.workflow.changed import unchanged_before
+from harvester.workflow.changed import dates_apply, unchanged_before
 from harvester.workflow.fields import FieldExtractor
 from harvester.workflow.history import OpenEntries
 from harvester.workflow.known import Known, KnownRecords
@@ -61,6 +65,9 @@ class KnownEntries(OpenEntries):
         """Entries whose Check is the mdat question, not the size check."""
         self.unsupported: str | None = None
         """NCBI's answer when it refused the question for the job's db: asked no more."""
+        self.dates_applied: bool | None = None
+        """Whether esearch applies mdat limits to `#N` (None: not asked yet)."""
+        self._probing = asyncio.Lock()
         self.warnings: list[str] = []
 
     def start(self, entry: Entry) -> None:
@@ -115,6 +122,8 @@ class KnownEntries(OpenEntries):
             return frozenset()
         since = min(k.as_of for k in held.values()) - EASTERN_MARGIN
         try:
+            if not await self._dates_apply(entry, client):
+                return frozenset()
             found = await unchanged_before(
                 client,
                 self.job.db,
@@ -123,14 +132,11 @@ class KnownEntries(OpenEntries):
                 query_key=entry.query_key,
             )
         except DateTypeRefused as exc:
-            self.unsupported = str(exc)
             said = (
                 f"NCBI would not say which {self.job.db} records changed (esearch "
                 f"datetype=mdat: {exc}); every kept {self.job.db} record is fetched again"
             )
-            self.warnings.append(said)
-            self.store.note(said)
-            log.warning("%s", said)
+            self._refuse(said)
             return frozenset()
         self.stats.incr("known/validations")
         self.stats.incr("known/mdat_requests", found.requests)
@@ -143,6 +149,31 @@ class KnownEntries(OpenEntries):
             )
             return frozenset()
         return found.uids
+
+    async def _dates_apply(self, entry: Entry, client: EutilsClient) -> bool:
+        """Asked once a run, before the first listing (the others wait for its answer); a
+        failure is raised to the validation that asked, and the next one asks again."""
+        async with self._probing:
+            if self.dates_applied is None:
+                applied = await dates_apply(
+                    client, self.job.db, webenv=entry.webenv, query_key=entry.query_key
+                )
+                self.stats.incr("known/date_probes")
+                self.dates_applied = applied
+                if not applied:
+                    self._refuse(
+                        f"NCBI did not apply mdat date limits to a History set of {self.job.db} "
+                        "(esearch #N counted records modified on 1800/01/01): it cannot say "
+                        f"which were modified, so every kept {self.job.db} record is fetched again"
+                    )
+        return self.unsupported is None
+
+    def _refuse(self, said: str) -> None:
+        """The question cannot be asked of the job's db this run: said once, all fetched."""
+        self.unsupported = said
+        self.warnings.append(said)
+        self.store.note(said)
+        log.warning("%s", said)
 
     def _value(self, uid: int, body: bytes) -> bytes:
         """The output's value of a held record, extracted with the job's fields."""

@@ -130,6 +130,7 @@ def changes(job: JobConfig, store: Store, before: PreviousStore, stats: Stats) -
         "records_changed_by_mdat": int(stats.get("known/changed")),
         "mdat_queries": int(stats.get("known/validations")),
         "mdat_requests": int(stats.get("known/mdat_requests")),
+        "date_limit_probes": int(stats.get("known/date_probes")),
         "sets_unlistable": int(stats.get("known/unlistable_sets")),
         "records_unlisted": _withdrawn(before, store),
         "changes_file": str(job.job_dir / "CHANGES.jsonl"),

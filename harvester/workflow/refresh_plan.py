@@ -47,8 +47,9 @@ class RefreshFloor:
 
     @property
     def questions(self) -> int:
-        """The esearch requests the questions take: the sets' listing pages, the eposts'."""
-        return self.listing_pages + self.pooled
+        """The esearch requests the questions take: the sets' listing pages, the eposts', and
+        one asking whether NCBI applies date limits to a set at all (changed.dates_apply)."""
+        return self.listing_pages + self.pooled + (self.sets > 0)
 
 
 def refresh_floor(store: Store, job: JobConfig) -> RefreshFloor:
@@ -130,7 +131,8 @@ def refresh_lines(job: JobConfig, rate: float) -> list[str]:
         "targets, or more when they are posted as they come (the links as of now, every source "
         "asked again; sources elink answers without links are asked once more, as in any run)",
         f"mdat           {floor.questions:,} esearch at most, one per History set ({sets:,}) "
-        f"and {RETMAX_CAP:,} of its ids: where it holds records the last "
+        f"and {RETMAX_CAP:,} of its ids, and one asking whether NCBI applies date limits to a "
+        "set at all: where it holds records the last "
         f"run fetched, term=#N, datetype=mdat, mindate=1800/01/01, maxdate before the last "
         f"run's day (the held {job.db} records NCBI still has unchanged; each other one is "
         f"fetched by id), if NCBI dates {job.db} by mdat; else its size check; one more per "
