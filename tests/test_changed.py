@@ -16,7 +16,7 @@ from eutils_helpers import fast_client, fault_server
 
 from harvester.emulator.server import Emulator
 from harvester.errors import NcbiError, ParseError
-from harvester.workflow.changed import changed_since
+from harvester.workflow.changed import changed_since, unchanged_before
 
 SINCE = datetime.date(2026, 11, 7)
 XML = "text/xml"
@@ -79,6 +79,18 @@ async def test_one_esearch_in_ncbis_documented_form_finds_the_set_modified_since
     dates = {k: params[k] for k in ("datetype", "mindate", "maxdate")}
     assert dates == {"datetype": "mdat", "mindate": "2026/11/07", "maxdate": "3000"}
     assert "query_key" not in params  # the set is named in term, not ANDed with itself
+
+
+async def test_the_unchanged_listing_asks_mdat_from_1800_to_the_day_both_inclusive():
+    ncbi = Ncbi([303, 101])
+    found = await ask(
+        ncbi, lambda c: unchanged_before(c, "snp", SINCE, webenv="MCID_job", query_key="4")
+    )
+    assert found.uids == {101, 303} and found.requests == 1
+    ((_, params),) = ncbi.requests
+    asked = {k: params[k] for k in ("term", "WebEnv", "usehistory", "datetype")}
+    assert asked == {"term": "#4", "WebEnv": "MCID_job", "usehistory": "y", "datetype": "mdat"}
+    assert (params["mindate"], params["maxdate"]) == ("1800/01/01", "2026/11/07")
 
 
 async def test_a_long_answer_is_paged_and_every_request_counted():

@@ -122,8 +122,11 @@ def test_refresh_asks_for_the_elink_stage_one_mdat_per_set_and_the_new_and_chang
     log, fresh = refreshed.refresh_log, refreshed.fresh_log
     sets = refreshed.refresh["refresh"]["mdat_queries"]
     assert log["elink"] == fresh["elink"]  # the elink stage, as a fresh run asks it
-    counted = refreshed.refresh["refresh"]["existence_checks"]  # one per set
-    assert sets >= 1 and log["esearch"] == sets + counted  # one mdat question per History set
+    held, checked = _sets(refreshed.job.job_dir / STORE_NAME, _fetched(A))
+    assert sets == held >= 1 and refreshed.refresh["refresh"]["mdat_requests"] == sets
+    assert refreshed.refresh["refresh"]["date_limit_probes"] == 1
+    # one question per set (mdat, or its size check), and whether NCBI applies the dates
+    assert log["esearch"] == sets + checked + 1
     assert refreshed.refresh["records_fetched_this_run"] == len(new) + len(changed)
     missing = refreshed.refresh["counts"]["targets_missing"]  # withdrawn: asked, not held
     asked = len(new) + len(changed) + missing
@@ -132,6 +135,23 @@ def test_refresh_asks_for_the_elink_stage_one_mdat_per_set_and_the_new_and_chang
     assert refreshed.refresh["refresh"]["records_reused"] == (
         refreshed.first["counts"]["targets_fetched"] - len(changed) - refreshed_removed(refreshed)
     )
+
+
+def _fetched(day: str) -> set[int]:
+    """The targets a run as of `day` fetched a record of (held by a refresh after it)."""
+    return {t for _, t in _links(day) if AS_OF[day].exists("snp", t)}
+
+
+def _sets(store: Path, held: set[int]) -> tuple[int, int]:
+    """A finished store's History sets holding some of `held` (each asked the mdat question),
+    and its neighbor_history sets holding none (each asked its size check instead)."""
+    with sqlite3.connect(store) as db:
+        members: dict[int, set[int]] = {}
+        for entry, uid in db.execute("SELECT entry, uid FROM targets WHERE entry IS NOT NULL"):
+            members.setdefault(entry, set()).add(uid)
+        linked = {e for (e,) in db.execute("SELECT entry FROM entries WHERE link IS NOT NULL")}
+    holding = {entry for entry, uids in members.items() if uids & held}
+    return len(holding), len(linked - holding)
 
 
 def refreshed_removed(refreshed: Refreshed) -> int:
@@ -226,9 +246,9 @@ def test_plan_refresh_counts_the_elink_stage_and_one_mdat_per_set_of_the_finishe
     assert main(["plan", str(job_file), "--refresh"]) == 0
     said = capsys.readouterr().out
     sets, chunks = summary["counts"]["entries"], summary["counts"]["chunks"]
-    assert f"mdat           about {sets} esearch, one per History set" in said
-    assert "and as many listing which of the set's records NCBI still has" in said
-    assert f"requests       {2 * chunks + 2 * sets} + those pages" in said
+    # one page each, and the date-limit probe
+    assert f"mdat           {sets + 1} esearch at most, one per History set" in said
+    assert f"requests       {2 * chunks + sets + 1} + those pages" in said  # elink, nh, mdat
 
 
 def _withdrawing(folder: Path) -> str:
@@ -317,7 +337,7 @@ def test_plan_refresh_of_an_unfinished_job_says_why_and_what_to_do_in_one_senten
     assert f"cannot be refreshed: {why}; run it without --refresh to finish it first" in said.err
 
 
-def test_a_history_set_lacking_held_ids_is_counted_and_its_held_records_fetched_again(
+def test_a_history_set_lacking_held_ids_has_its_held_records_fetched_again(
     tmp_path: Path,
 ) -> None:
     job = _job(tmp_path)
@@ -329,10 +349,30 @@ def test_a_history_set_lacking_held_ids_is_counted_and_its_held_records_fetched_
     fresh_job = _job(tmp_path / "fresh")
     _run(fresh_job, B)
     assert job.output.path.read_bytes() == fresh_job.output.path.read_bytes()
-    sets = summary["refresh"]["existence_checks"]
-    assert sets >= 1 and summary["history_size_mismatches"] == sets
+    assert summary["refresh"]["mdat_queries"] >= 1
     new = {t for _, t in _links(B)} - {t for _, t in _links(A)}
     assert summary["records_fetched_this_run"] > len(new) + len(_revised())  # held ones too
+
+
+def test_a_server_ignoring_date_limits_on_a_set_is_noticed_and_nothing_served_stale(
+    tmp_path: Path,
+) -> None:
+    """Were NCBI to answer `#N` without applying mdat limits, the listing would name every
+    member unchanged: the probe (members dated 1800/01/01 must count 0) says so, once, and
+    every held record is fetched again."""
+    job = _job(tmp_path)
+    _run(job, A)
+    nodates = EmulatorConfig(faults="nodates@esearch:1")
+    dated = replace(job, endpoint=f"embedded:tiny@{B}")
+    summary = asyncio.run(run_job(dated, RunOptions(quiet=True, refresh=True, emulator=nodates)))
+    (tmp_path / "fresh").mkdir()
+    fresh_job = _job(tmp_path / "fresh")
+    _run(fresh_job, B)
+    assert job.output.path.read_bytes() == fresh_job.output.path.read_bytes()
+    said = [w for w in summary["warnings"] if "did not apply mdat date limits" in w]
+    assert len(said) == 1
+    assert summary["refresh"]["records_reused"] == 0
+    assert summary["refresh"]["date_limit_probes"] == 1
 
 
 def test_a_refresh_of_a_job_changed_since_its_run_is_refused_in_one_sentence(

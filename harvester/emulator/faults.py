@@ -50,10 +50,14 @@ KINDS = (
     "500", "502", "503", "429", "empty", "cut", "stall", "backend", "unable", "expire", "short",
     "closed", "wrongroot", "errorroot", "400", "droplinkset", "droplinks",
 )  # fmt: skip
-SOLO_KINDS = ("shortset",)
+SOLO_KINDS = ("shortset", "nodates")
 """Kinds only asked for by name, never dealt by `mixed`: `shortset` (a neighbor_history elink
 whose History sets lack their first id, though its answer is whole: a set that differs from the
-per-id links, as NCBI's link sets can between requests, NCBI_NOTES §2)."""
+per-id links, as NCBI's link sets can between requests, NCBI_NOTES §2) and `nodates` (an
+esearch answered as if it had no `datetype`/`mindate`/`maxdate`/`reldate`: the date limits not
+applied, which no capture shows NCBI doing for `#N`, and which a refresh must notice rather
+than serve every held record as unchanged)."""
+DATE_LIMITS = frozenset({"datetype", "mindate", "maxdate", "reldate"})
 REWRITES = frozenset({"droplinkset", "droplinks"})
 """Kinds that change a real answer after it is rendered (the handler still runs)."""
 AFTER_HANDLER = REWRITES | {"shortset"}
@@ -164,6 +168,8 @@ def applies(kind: str, endpoint: str, webenv: bool, query_key: bool, reused: boo
         return endpoint == "efetch"
     if kind in REWRITES or kind == "shortset":
         return endpoint == "elink"
+    if kind == "nodates":
+        return endpoint == "esearch"
     if kind == "unable":
         return webenv and query_key
     if kind == "expire":

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from multidict import MultiDict
 
 from harvester.emulator import faults as f
 from harvester.emulator.connection import REQUEST_NUMBER
@@ -28,7 +29,13 @@ from harvester.emulator.gate import (
 )
 from harvester.emulator.history import HistoryStore
 from harvester.emulator.latency import LatencyModel, profile
-from harvester.emulator.params import ParamError, Params, read_params, split_ids
+from harvester.emulator.params import (
+    PARAMS_OVERRIDE,
+    ParamError,
+    Params,
+    read_params,
+    split_ids,
+)
 from harvester.emulator.requestlog import LogEntry, RequestLog, page_label, who_label
 from harvester.emulator.sendpace import PACER_KEY, SendPacer
 from harvester.ncbi import RESULT_ROOTS, RETMAX_CAP
@@ -149,6 +156,9 @@ def middleware(keeper: Gatekeeper) -> Middleware:
             if response is None:
                 if fault in ("cut", "short"):
                     request[FAULT_KEY] = fault
+                elif fault == "nodates":  # the handler reads the request without its dates
+                    kept = [(k, v) for k, v in p.values.items() if k not in f.DATE_LIMITS]
+                    request[PARAMS_OVERRIDE] = Params(MultiDict(kept))
                 bandwidth = keeper.latency.bandwidth() if fault is None else 0.0
                 if bandwidth > 0:  # the body leaves at the modelled bandwidth (app.py)
                     request[PACER_KEY] = SendPacer(bandwidth, clock, keeper.sleep)

@@ -51,10 +51,17 @@ class Params:
         return (self.get("retmode") or "").lower() == "json"
 
 
+PARAMS_OVERRIDE = web.RequestKey("harvester.params_override", Params)
+"""Where a fault puts the parameters the handler is to read instead of the request's."""
+
+
 async def read_params(request: web.Request) -> Params:
     """Merge the query string and a form body (any content type that parses as a form).
 
     Safe to call twice (the rate gate reads `api_key` first): aiohttp caches the parsed form."""
+    override = request.get(PARAMS_OVERRIDE)
+    if isinstance(override, Params):
+        return override
     merged: MultiDict[str] = MultiDict()
     for key, value in request.query.items():
         merged.add(ALIASES.get(key.lower(), key.lower()), value)

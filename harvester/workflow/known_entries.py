@@ -1,18 +1,23 @@
 """History entries whose targets are partly held already (known.py): instead of the pages,
-one esearch asks NCBI which of the entry's records it modified since the
-day they were held as of (changed.py); the held, unchanged ones are committed from what is
-held (their values extracted with the job's fields, as rederive.py does), and only the new
-and the changed are fetched, by id, in the confirmations the engine batches anyway.
+one esearch per entry lists which of its records NCBI last modified before the day they were
+held as of (changed.py, `unchanged_before`); those held are committed from what is held (their
+values extracted with the job's fields, as rederive.py does), and every other target of the
+entry (new, changed, withdrawn, absent from the set, or said missing by an earlier run) is
+fetched by id, in the confirmations the engine batches anyway.
 
-Alongside, the same question over every date lists the set's members NCBI still has a record
-for (esearch #N, mdat from 1800): a held id it does not list (withdrawn since, so never named
-changed; or absent from a set elink made) is fetched by id, not served as held. An id an
-earlier run was told is missing is never carried over: the by-id confirmation asks again.
-Nothing of it is kept, so a run stopped and resumed asks both again (docs/NCBI_BEHAVIOUR.md).
+The one listing is the two questions a refresh used to ask, held ∩ present ∖ changed: with
+`since` the first day counted as changed, present = mdat in [1800, ∞) (a withdrawn record has
+no mdat) and changed = mdat in [since, ∞), so present ∖ changed = mdat in [1800, since - 1
+day], both ends inclusive at a day's grain, and only members of the set are listed. Nothing
+of it is kept, so a run stopped and resumed asks again (docs/NCBI_BEHAVIOUR.md).
 
-mdat has a day's grain and NCBI dates by US Eastern time while the held day is UTC, so the
-question starts a day earlier: a record is at worst fetched once more, never kept stale. A
-database that answers the question with an error is said once and fetched whole.
+mdat has a day's grain and NCBI dates by US Eastern time while the held day is UTC, so `since`
+is a day before the held day: a record modified on the held day is taken as changed, at worst
+fetched once more, never kept stale. A database that answers the question with an error is
+said once and fetched whole; a set too long to list (PubMed past 9,999) reuses nothing.
+Before the first listing, one esearch asks for the set's members modified on a day no record
+is dated (changed.dates_apply): a count that is not 0 means the date limits are not applied to
+`#N`, and the listing would name the modified too, so the run fetches every record instead.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from harvester.errors import DateTypeRefused
 from harvester.eutils.client import EutilsClient
 from harvester.stats import Stats
 from harvester.workflow import kept
-from harvester.workflow.changed import changed_since, listed
+from harvester.workflow.changed import dates_apply, unchanged_before
 from harvester.workflow.fields import FieldExtractor
 from harvester.workflow.history import OpenEntries
 from harvester.workflow.known import Known, KnownRecords
@@ -60,6 +65,9 @@ class KnownEntries(OpenEntries):
         """Entries whose Check is the mdat question, not the size check."""
         self.unsupported: str | None = None
         """NCBI's answer when it refused the question for the job's db: asked no more."""
+        self.dates_applied: bool | None = None
+        """Whether esearch applies mdat limits to `#N` (None: not asked yet)."""
+        self._probing = asyncio.Lock()
         self.warnings: list[str] = []
 
     def start(self, entry: Entry) -> None:
@@ -82,32 +90,15 @@ class KnownEntries(OpenEntries):
         super().replace(lost)
 
     async def validate(self, entry: Entry, client: EutilsClient) -> None:
-        """Ask which held targets changed and which NCBI still has, commit the unchanged
-        ones it still has from what is held, and leave the rest (new, changed, gone, and any
-        an earlier run said missing) to be confirmed by id; HistoryExpiredError, and any
-        other failure of NCBI, goes to the caller once both questions have ended."""
+        """List the held targets NCBI still has unchanged, commit them from what is held, and
+        leave the rest (new, changed, gone, and any an earlier run said missing) to be
+        confirmed by id; HistoryExpiredError, and any other failure of NCBI, goes to the
+        caller."""
         pending = self.store.entry_targets(entry.entry, pending_only=True)
         held = {uid: k for uid, k in self.known.lookup(pending).items() if k.body is not None}
-        changed: frozenset[int] | None = frozenset()
-        present: frozenset[int] | None = frozenset()
-        if held:
-            answers = await asyncio.gather(
-                self._changed(entry, client, held),
-                self._present(entry, client, held),
-                return_exceptions=True,
-            )
-            for answer in answers:  # raised once both ended: no request outlives the Check
-                if isinstance(answer, BaseException):
-                    raise answer
-            changed, present = answers  # type: ignore[assignment]
+        unchanged = await self._unchanged(entry, client, held) if held else frozenset()
         reusable = {
-            uid: k.body
-            for uid, k in held.items()
-            if k.body is not None
-            and changed is not None
-            and uid not in changed
-            and present is not None
-            and uid in present
+            uid: k.body for uid, k in held.items() if k.body is not None and uid in unchanged
         }
         reused = [(uid, (self._value(uid, body), body)) for uid, body in reusable.items()]
         self.stats.incr(
@@ -115,59 +106,74 @@ class KnownEntries(OpenEntries):
         )
         self.stats.incr("known/from_cache", sum(1 for uid in reusable if held[uid].cached))
         self.stats.incr("known/changed", len(held) - len(reusable))
-        self.stats.incr("known/validations")
         self.validating.discard(entry.entry)
         self.unchecked.discard(entry.entry)
         self._pages_in(entry, paged=False)  # what is pending (new, changed) is fetched by id
 
-    async def _present(
+    async def _unchanged(
         self, entry: Entry, client: EutilsClient, held: dict[int, Known]
-    ) -> frozenset[int] | None:
-        """The held uids NCBI still has a record for and the set holds (None: unknown, so
-        none is served as held). An id withdrawn since has no mdat, so the mdat question never
-        names it: it would be served from what is held; a set elink made may lack a held id."""
+    ) -> frozenset[int]:
+        """The set's members NCBI has a record for, last modified before the first day counted
+        as changed (empty: none served as held, when NCBI refused mdat for the db or the set
+        is too long to list). Only NCBI's in-band refusal of the date for the db stops the
+        question for the run; a failure that may pass (or will not) is raised, as any
+        request's."""
         if self.unsupported is not None:
-            return None
-        found = await listed(client, self.job.db, webenv=entry.webenv, query_key=entry.query_key)
-        self.stats.incr("known/existence_checks")
-        if found.uids is None:
-            return None
-        gone = [uid for uid in held if uid not in found.uids]
-        if gone:
-            self.stats.incr("known/unlisted", len(gone))
-            if entry.link is not None:
-                self.stats.incr("check/mismatch")
-            self.store.note(
-                f"entry {entry.query_key} of chunk {entry.chunk}: NCBI no longer lists "
-                f"{len(gone)} of its held {self.job.db} records (withdrawn, or not in the set "
-                "elink made): they are fetched by id, not served as held"
-            )
-        return found.uids
-
-    async def _changed(
-        self, entry: Entry, client: EutilsClient, held: dict[int, Known]
-    ) -> frozenset[int] | None:
-        """The held uids NCBI modified since they were held (None: all, unasked or unlisted).
-        Only NCBI's in-band refusal of the date for the db stops the question for the run; a
-        failure that may pass (or will not) is raised, as any request's."""
-        if self.unsupported is not None:
-            return None
+            return frozenset()
         since = min(k.as_of for k in held.values()) - EASTERN_MARGIN
         try:
-            found = await changed_since(
-                client, self.job.db, since, webenv=entry.webenv, query_key=entry.query_key
+            if not await self._dates_apply(entry, client):
+                return frozenset()
+            found = await unchanged_before(
+                client,
+                self.job.db,
+                since - datetime.timedelta(days=1),
+                webenv=entry.webenv,
+                query_key=entry.query_key,
             )
         except DateTypeRefused as exc:
-            self.unsupported = str(exc)
             said = (
                 f"NCBI would not say which {self.job.db} records changed (esearch "
                 f"datetype=mdat: {exc}); every kept {self.job.db} record is fetched again"
             )
-            self.warnings.append(said)
-            self.store.note(said)
-            log.warning("%s", said)
-            return None
+            self._refuse(said)
+            return frozenset()
+        self.stats.incr("known/validations")
+        self.stats.incr("known/mdat_requests", found.requests)
+        if found.uids is None:
+            self.stats.incr("known/unlistable_sets")
+            self.store.note(
+                f"entry {entry.query_key} of chunk {entry.chunk}: NCBI counts {found.count} of "
+                f"its {self.job.db} records unchanged, more than esearch lists: its "
+                f"{len(held)} held records are fetched again"
+            )
+            return frozenset()
         return found.uids
+
+    async def _dates_apply(self, entry: Entry, client: EutilsClient) -> bool:
+        """Asked once a run, before the first listing (the others wait for its answer); a
+        failure is raised to the validation that asked, and the next one asks again."""
+        async with self._probing:
+            if self.dates_applied is None:
+                applied = await dates_apply(
+                    client, self.job.db, webenv=entry.webenv, query_key=entry.query_key
+                )
+                self.stats.incr("known/date_probes")
+                self.dates_applied = applied
+                if not applied:
+                    self._refuse(
+                        f"NCBI did not apply mdat date limits to a History set of {self.job.db} "
+                        "(esearch #N counted records modified on 1800/01/01): it cannot say "
+                        f"which were modified, so every kept {self.job.db} record is fetched again"
+                    )
+        return self.unsupported is None
+
+    def _refuse(self, said: str) -> None:
+        """The question cannot be asked of the job's db this run: said once, all fetched."""
+        self.unsupported = said
+        self.warnings.append(said)
+        self.store.note(said)
+        log.warning("%s", said)
 
     def _value(self, uid: int, body: bytes) -> bytes:
         """The output's value of a held record, extracted with the job's fields."""

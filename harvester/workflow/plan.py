@@ -15,6 +15,7 @@ from harvester.workflow.states import Posting
 __all__ = [
     "Floor",
     "allowed_rate",
+    "capped_chunks",
     "chunk_floor",
     "chunks",
     "estimated_floor",
@@ -42,6 +43,21 @@ def chunks(sources: int, batch: int) -> Iterator[tuple[int, int, int]]:
     `batch` ids each (the last may hold fewer)."""
     for chunk, (first, ids) in enumerate(pages(sources, batch)):
         yield chunk, first, first + ids - 1
+
+
+def capped_chunks(weights: Iterable[int], batch: int, cap: int) -> Iterator[tuple[int, int, int]]:
+    """(chunk, first position, last position) of elink chunks of consecutive sources, each at
+    most `batch` of them and at most `cap` in summed `weights` (one per source, in order); a
+    source weighing more than `cap` alone is a chunk of its own."""
+    chunk, first, held, total = 0, 0, 0, 0
+    for position, weight in enumerate(weights):
+        if position > first and (position - first == batch or held + weight > cap):
+            yield chunk, first, position - 1
+            chunk, first, held = chunk + 1, position, 0
+        held += weight
+        total = position + 1
+    if total > first:
+        yield chunk, first, total - 1
 
 
 @dataclass(frozen=True, slots=True)

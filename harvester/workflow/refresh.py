@@ -25,7 +25,7 @@ from harvester.errors import InputError
 from harvester.stats import Stats
 from harvester.workflow.changes import store_index, write_changes
 from harvester.workflow.known import PreviousStore
-from harvester.workflow.states import EntryState
+from harvester.workflow.states import EntryState, TargetState
 from harvester.workflow.store import Store
 from harvester.workflow.store_mark import STORE_NAME
 
@@ -129,10 +129,20 @@ def changes(job: JobConfig, store: Store, before: PreviousStore, stats: Stats) -
         "records_reused": int(stats.get("known/reused")),
         "records_changed_by_mdat": int(stats.get("known/changed")),
         "mdat_queries": int(stats.get("known/validations")),
-        "existence_checks": int(stats.get("known/existence_checks")),
-        "records_unlisted": int(stats.get("known/unlisted")),
+        "mdat_requests": int(stats.get("known/mdat_requests")),
+        "date_limit_probes": int(stats.get("known/date_probes")),
+        "sets_unlistable": int(stats.get("known/unlistable_sets")),
+        "records_unlisted": _withdrawn(before, store),
         "changes_file": str(job.job_dir / "CHANGES.jsonl"),
     }
+
+
+def _withdrawn(before: PreviousStore, store: Store) -> int:
+    """Records held whole before that NCBI now says it has none of: withdrawn since, so never
+    listed unchanged, fetched by id and found missing, not served as held."""
+    rows = store.db.execute("SELECT uid FROM targets WHERE state=?", (TargetState.MISSING,))
+    missing = [uid for (uid,) in rows]
+    return sum(1 for k in before.lookup(missing).values() if k.body is not None)
 
 
 def finish(job: JobConfig, before: PreviousStore) -> None:

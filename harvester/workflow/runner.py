@@ -41,6 +41,7 @@ from harvester.workflow.output import write_output
 from harvester.workflow.plan import allowed_rate
 from harvester.workflow.progress import Progress
 from harvester.workflow.rederive import fields_changed, rederive
+from harvester.workflow.refresh_chunks import refresh_chunks
 from harvester.workflow.sources import SourceIds, load_source_ids
 from harvester.workflow.store import Store, holding
 from harvester.workflow.store_mark import STORE_NAME as STORE_NAME
@@ -252,8 +253,18 @@ async def _harvest(
                 digest = loaded.file_sha256  # the id file is read once: a FIFO works
             else:
                 ids = await resolve_term(client, job)
+            bounds = (
+                None
+                if before is None
+                else refresh_chunks(before.store, ids, job.elink_batch, job.db)
+            )
             store.initialise(
-                job.semantic_hash(digest), ids, job.elink_batch, job.linknames, job.fields_key()
+                job.semantic_hash(digest),
+                ids,
+                job.elink_batch,
+                job.linknames,
+                job.fields_key(),
+                bounds,  # a refresh's: each chunk's sets listed in one esearch page
             )
         if before is not None:
             before.prepare()  # one pass over the kept blobs, before any request is in flight

@@ -258,15 +258,18 @@ class Store:
         batch: int,
         linknames: Sequence[str] = (),
         fields_key: str = "[]",
+        bounds: Iterable[tuple[int, int, int]] | None = None,
     ) -> None:
         """Store the source ids and their chunks once, with the job's hash, its link names (the
         index numbers them in this order) and the fields its records are extracted with,
-        atomically."""
+        atomically. The chunks are `batch` sources each, or `bounds` (chunk, first, last
+        position) when given (a refresh's, refresh_chunks.py)."""
         with self._tx() as db:
             db.executemany("INSERT INTO sources(position, uid) VALUES(?, ?)", enumerate(sources))
             total = db.execute("SELECT count(*) FROM sources").fetchone()[0]
             db.executemany(
-                "INSERT INTO chunks(chunk, first, last) VALUES(?, ?, ?)", chunks(total, batch)
+                "INSERT INTO chunks(chunk, first, last) VALUES(?, ?, ?)",
+                chunks(total, batch) if bounds is None else bounds,
             )
             db.execute("INSERT INTO meta VALUES('config_hash', ?)", (config_hash,))
             db.execute("INSERT INTO meta VALUES('fields', ?)", (fields_key,))
