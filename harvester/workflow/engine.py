@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 from harvester.config import JobConfig
@@ -105,7 +106,13 @@ class Harvest:
         URL or a dead server is reported at once, not after rounds of waiting)."""
 
     async def run(self) -> None:
-        """Work until nothing is left; the first unrecoverable error stops every worker."""
+        """Work until nothing is left; the first unrecoverable error stops every worker. The
+        store is written off the event loop meanwhile (store_writer.py), every write made
+        once this returns."""
+        async with self.store.writing_off_loop(self.client.transport.submit):
+            await self._run()
+
+    async def _run(self) -> None:
         self._plan_from_store()
         workers = [asyncio.create_task(self._worker()) for _ in range(self.job.concurrency)]
         drained = asyncio.create_task(self.scheduler.drained())
@@ -208,12 +215,15 @@ class Harvest:
                 statuses[source] = status
             edges += more
             self.stats.incr("harvest/sources_asked_again", len(doubtful))
-        mode, claimed = self.store.commit_links(
-            chunk.chunk,
-            statuses,
-            edges,
-            self.names if added else None,
-            history_from=self.job.fetch.page_size,
+        mode, claimed = await self.store.run(
+            partial(
+                self.store.commit_links,
+                chunk.chunk,
+                statuses,
+                edges,
+                self.names if added else None,
+                history_from=self.job.fetch.page_size,
+            )
         )
         self.scheduler.linked(mode, len(edges))
         self.stats.incr("harvest/chunks_linked")
@@ -222,11 +232,12 @@ class Harvest:
         if mode != Posting.HISTORY and early is not None:
             self.stats.incr("harvest/speculation_unused")
         if mode == Posting.HISTORY and early is not None:
-            self._entries_from_history(chunk.chunk, early)
+            await self._entries_from_history(chunk.chunk, early)
         elif mode == Posting.HISTORY:
             self.scheduler.enqueue(History(chunk.chunk, mode))
         elif mode == Posting.POST:
-            self.scheduler.enqueue(Post(tuple(self.store.chunk_targets(chunk.chunk))))
+            targets = await self.store.run(partial(self.store.chunk_targets, chunk.chunk))
+            self.scheduler.enqueue(Post(tuple(targets)))
 
     async def _index_or_idle(self, ids: list[int]) -> tuple[list[Any], LinkSetHistory | None]:
         """The index; and the chunk's neighbor_history too should the gate idle a while before
@@ -267,11 +278,27 @@ class Harvest:
     # -- history: targets onto the History server ------------------------------------------
     async def history(self, chunk: int) -> None:
         found = await self.linker.history(self.store.chunk_sources(self.store.chunk(chunk)))
-        self._entries_from_history(chunk, found)
+        await self._entries_from_history(chunk, found)
 
-    def _entries_from_history(self, chunk: int, found: LinkSetHistory | None) -> None:
+    async def _entries_from_history(self, chunk: int, found: LinkSetHistory | None) -> None:
         """Entries for a chunk whose targets are all new, one per link name with targets; the
         targets of a link name NCBI stored nothing for join the pool."""
+        entries, unstored = await self.store.run(partial(self._add_entries, chunk, found))
+        for entry in entries:
+            self.entries.start(entry)
+        self.stats.incr("harvest/entries", len(entries))
+        for link, targets in unstored.items():
+            self.store.note(
+                f"chunk {chunk}: neighbor_history gave no entry for "
+                f"{self.names[link]}; posting its targets instead"
+            )
+            self.scheduler.enqueue(Post(tuple(targets)))
+
+    def _add_entries(
+        self, chunk: int, found: LinkSetHistory | None
+    ) -> tuple[list[Entry], dict[int, list[int]]]:
+        """A store write: the chunk's entries NCBI made, and the targets of each link name it
+        stored nothing for."""
         counts = self.store.chunk_link_counts(chunk)
         rows = []
         if found is not None:
@@ -279,15 +306,8 @@ class Harvest:
                 link = self.links.get(h.linkname)
                 if link is not None and counts.get(link):
                     rows.append((chunk, link, found.webenv, h.query_key, counts.pop(link)))
-        for entry in self.store.add_entries(rows):
-            self.entries.start(entry)
-        self.stats.incr("harvest/entries", len(rows))
-        for link in counts:
-            self.store.note(
-                f"chunk {chunk}: neighbor_history gave no entry for "
-                f"{self.names[link]}; posting its targets instead"
-            )
-            self.scheduler.enqueue(Post(tuple(self.store.chunk_targets(chunk, link))))
+        entries = self.store.add_entries(rows)
+        return entries, {link: self.store.chunk_targets(chunk, link) for link in counts}
 
     async def post(self, uids: list[int]) -> None:
         """One epost of pooled targets (those still pending) as one entry, fetched in pages."""
@@ -297,7 +317,10 @@ class Harvest:
         if not targets:
             return
         posted = await self.linker.post(targets)
-        self.entries.start(self.store.add_post(targets, posted.webenv, posted.query_key))
+        entry = await self.store.run(
+            partial(self.store.add_post, targets, posted.webenv, posted.query_key)
+        )
+        self.entries.start(entry)
         self.stats.incr("harvest/entries")
 
     async def check(self, entry: Entry) -> None:
@@ -329,8 +352,14 @@ class Harvest:
                 f"elink gave (first: {good[0][0]}): their ids and elink's do not match"
             )
         self.forgetting.kept()
-        fresh = self.store.commit_records(
-            good, missing, page=(entry.entry, retstart), day=self.client.transport.server_date
+        fresh = await self.store.run(
+            partial(
+                self.store.commit_records,
+                good,
+                missing,
+                page=(entry.entry, retstart),
+                day=self.client.transport.server_date,
+            )
         )
         self.stats.incr("harvest/records", fresh)
         gaps = self.entries.page_in(entry, retstart, [uid for uid, _ in good] + missing)
@@ -356,7 +385,9 @@ class Harvest:
         missing, again = self.entries.lacking.answered(uids, found, said)
         self.stats.incr("harvest/refetched", len(found))
         good = list(found.items())
-        fresh = self.store.commit_records(good, missing, day=self.client.transport.server_date)
+        fresh = await self.store.run(
+            partial(self.store.commit_records, good, missing, day=self.client.transport.server_date)
+        )
         self.stats.incr("harvest/records", fresh)
         if again:
             self.stats.incr("harvest/confirmed_again", len(again))
