@@ -20,6 +20,7 @@ leaves a store that resuming can trust: resuming is "planned minus done".
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import datetime
@@ -252,12 +253,17 @@ class Store:
                 self._states.clear()
                 writer.connection.close()
 
-    async def run(self, write: Callable[[], _T]) -> _T:
-        """`write()` (a method of this store) made on the writing thread if one is attached,
-        after every write queued before it; else here."""
-        if self._writer is None:
-            return write()
-        return await self._writer.queue(write)
+    def run(self, write: Callable[[], _T]) -> asyncio.Future[_T]:
+        """`write()` (a method of this store) queued now on the writing thread if one is
+        attached, after every write queued before it; else made here. Its answer to await."""
+        if self._writer is not None:
+            return self._writer.queue(write)
+        made: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
+        try:
+            made.set_result(write())
+        except Exception as exc:
+            made.set_exception(exc)
+        return made
 
     def _small_write(self, sql: str, args: tuple[object, ...]) -> None:
         """One statement in its own transaction: queued behind the writes before it while a
