@@ -82,9 +82,11 @@ class Harvest:
         answered that einfo did not list, as first seen."""
         self.links = {name: i for i, name in enumerate(self.names)}
         self.slots = Slots(client.concurrency, client.gate, self._has_ready, self.stats)
-        self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size, known is not None)
         self.hedger = Hedger.for_client(client, hedge)
         self.fetcher = Fetcher(job, client, self.hedger, versioned=cache is not None)
+        self.scheduler = Scheduler(
+            self.slots.limit, job.fetch.page_size, known is not None, self.fetcher.plan
+        )
         self.linker = Linker(job, client, self.hedger)
         self.entries = (
             OpenEntries(store, self.scheduler, job.fetch.page_size, self.stats, self.fetcher.plan)
@@ -174,8 +176,8 @@ class Harvest:
                 await self.link(chunk)
             case History(chunk, _):
                 await self.history(chunk)
-            case Post(uids):
-                await self.post(list(uids))
+            case Post(uids, page_size):
+                await self.post(list(uids), page_size)
             case Check(entry):
                 await self.check(entry)
             case Page(entry, retstart):
@@ -309,16 +311,18 @@ class Harvest:
         entries = self.store.add_entries(rows)
         return entries, {link: self.store.chunk_targets(chunk, link) for link in counts}
 
-    async def post(self, uids: list[int]) -> None:
-        """One epost of pooled targets (those still pending) as one entry, fetched in pages."""
-        await self._post(self.store.pending_among(uids))
-
-    async def _post(self, targets: list[int]) -> None:
+    async def post(self, uids: list[int], page_size: int | None = None) -> None:
+        """One epost of pooled targets (those still pending) as one entry, fetched in pages of
+        `page_size` (the size the pool was cut in whole pages of; planned at its start if
+        None)."""
+        targets = self.store.pending_among(uids)
         if not targets:
             return
+        if page_size is not None and page_size < self.job.fetch.page_size:
+            self.stats.incr("harvest/entries_paged_smaller")
         posted = await self.linker.post(targets)
         entry = await self.store.run(
-            partial(self.store.add_post, targets, posted.webenv, posted.query_key)
+            partial(self.store.add_post, targets, posted.webenv, posted.query_key, page_size)
         )
         self.entries.start(entry)
         self.stats.incr("harvest/entries")

@@ -489,15 +489,18 @@ class Store:
                 ids.append(cur.lastrowid)
         return [self.entry(i) for i in ids if i is not None]
 
-    def add_post(self, uids: Sequence[int], webenv: str, query_key: str) -> Entry:
-        """Record an epost of `uids` (targets of any chunks) as one entry holding them. Its
-        size is known, as we posted it: no size check; the pages and the confirmation by id
-        say which of them NCBI has. Named by the earliest chunk among them."""
+    def add_post(
+        self, uids: Sequence[int], webenv: str, query_key: str, page_size: int | None = None
+    ) -> Entry:
+        """Record an epost of `uids` (targets of any chunks) as one entry holding them, paged
+        at `page_size` if given (else planned when it starts). Its size is known, as we posted
+        it: no size check; the pages and the confirmation by id say which of them NCBI has.
+        Named by the earliest chunk among them."""
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO entries(chunk, link, webenv, query_key, expected, reported, created)"
-                " VALUES(-1, NULL, ?, ?, ?, ?, ?)",
-                (webenv, query_key, len(uids), len(uids), time.time()),
+                "INSERT INTO entries(chunk, link, webenv, query_key, expected, reported, created,"
+                " page_size) VALUES(-1, NULL, ?, ?, ?, ?, ?, ?)",
+                (webenv, query_key, len(uids), len(uids), time.time(), page_size),
             )
             entry = cur.lastrowid
             db.executemany("UPDATE targets SET entry=? WHERE uid=?", ((entry, u) for u in uids))
