@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -192,8 +193,9 @@ class FaultInjector:
         self.started = started
         """The clock's reading when the emulator started: windows count from here."""
         self.requests = 0
-        self._named = [0] * len(plan.rates)
-        """Per rule, the requests it named so far (its utility, command and kind's reach)."""
+        self._named: Counter[tuple[int, str]] = Counter()
+        """Per rule (its place and text: a plan swapped while serving starts them afresh),
+        the requests it named so far (its utility, command and kind's reach)."""
 
     def choose(
         self,
@@ -210,12 +212,13 @@ class FaultInjector:
         if not self.plan:
             return None
         self.requests += 1
+        rules = [planned for planned, _ in self.plan.rates]
         named = [
             self._names(planned, endpoint, cmd)
             and applies(planned.partition("@")[0], endpoint, webenv, query_key, reused)
-            for planned, _ in self.plan.rates
+            for planned in rules
         ]
-        self._named = [n + said for n, said in zip(self._named, named, strict=True)]
+        self._named.update(rule for rule, said in zip(enumerate(rules), named, strict=True) if said)
         u = self._rng.random()
         if self.plan.mixed:
             if u < self.plan.mixed:
@@ -224,7 +227,8 @@ class FaultInjector:
         since = 0.0 if now is None else now - self.started
         for i, (planned, rate) in enumerate(self.plan.rates):
             window = self.plan.window(i)
-            if named[i] and window.holds(since, self._named[i] if window.own else self.requests):
+            own = self._named[i, planned]
+            if named[i] and window.holds(since, own if window.own else self.requests):
                 if u < rate:
                     return planned.partition("@")[0]
                 u -= rate

@@ -286,7 +286,8 @@ class Harvest:
         """Entries for a chunk whose targets are all new, one per link name with targets; the
         targets of a link name NCBI stored nothing for join the pool."""
         entries, unstored = await self.store.run(partial(self._add_entries, chunk, found))
-        for entry in entries:
+        for entry, ids in entries:
+            self.entries.ids_known(entry, ids)
             self.entries.start(entry)
         self.stats.incr("harvest/entries", len(entries))
         for link, targets in unstored.items():
@@ -298,9 +299,9 @@ class Harvest:
 
     def _add_entries(
         self, chunk: int, found: LinkSetHistory | None
-    ) -> tuple[list[Entry], dict[int, list[int]]]:
-        """A store write: the chunk's entries NCBI made, and the targets of each link name it
-        stored nothing for."""
+    ) -> tuple[list[tuple[Entry, list[int]]], dict[int, list[int]]]:
+        """A store write: the chunk's entries NCBI made, with the ids each holds, and the
+        targets of each link name it stored nothing for."""
         counts = self.store.chunk_link_counts(chunk)
         rows = []
         if found is not None:
@@ -308,8 +309,8 @@ class Harvest:
                 link = self.links.get(h.linkname)
                 if link is not None and counts.get(link):
                     rows.append((chunk, link, found.webenv, h.query_key, counts.pop(link)))
-        entries = self.store.add_entries(rows)
-        return entries, {link: self.store.chunk_targets(chunk, link) for link in counts}
+        made = [(e, self.store.entry_targets(e.entry)) for e in self.store.add_entries(rows)]
+        return made, {link: self.store.chunk_targets(chunk, link) for link in counts}
 
     async def post(self, uids: list[int], page_size: int | None = None) -> None:
         """One epost of pooled targets (those still pending) as one entry, fetched in pages of
@@ -324,6 +325,7 @@ class Harvest:
         entry = await self.store.run(
             partial(self.store.add_post, targets, posted.webenv, posted.query_key, page_size)
         )
+        self.entries.ids_known(entry, sorted(targets))  # what it holds: what was posted
         self.entries.start(entry)
         self.stats.incr("harvest/entries")
 
