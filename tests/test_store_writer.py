@@ -121,3 +121,20 @@ async def test_a_failed_write_stops_those_after_it_and_is_raised_when_the_harves
     assert store.db.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
     assert store.count_pending(0) == 2
     assert {r[0] for r in store.db.execute("SELECT state FROM targets")} == {TargetState.PENDING}
+
+
+async def test_writes_still_out_when_the_harvest_is_cancelled_are_made_and_then_closed(store):
+    held = HeldThread()
+
+    async def harvest() -> None:
+        async with store.writing_off_loop(held.submit):
+            store.note("queued")
+
+    task = asyncio.create_task(harvest())
+    await asyncio.sleep(0)  # the block has run: its end waits for the write
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    held.release.set()
+    await asyncio.get_running_loop().run_in_executor(held.pool, lambda: None)  # all made
+    assert [r[0] for r in store.db.execute("SELECT text FROM notes")] == ["queued"]

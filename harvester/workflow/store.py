@@ -200,6 +200,8 @@ class Store:
         self._lock_fd: int | None = None
         self._writer: StoreWriter | None = None
         """While a harvest runs: where the writes go, off the event loop (store_writer.py)."""
+        self._wrote: StoreWriter | None = None
+        """The latest writer, whose writes may still be running after it was detached."""
         self._states: dict[int, EntryState] = {}
         """Entry states set while a writer is attached, read back before their write is made."""
         try:
@@ -233,7 +235,7 @@ class Store:
     def db(self) -> sqlite3.Connection:
         """The connection for the calling thread: the writer's while it makes a queued write,
         else the store's own (the loop's, which reads what is committed)."""
-        writer = self._writer
+        writer = self._wrote
         return writer.connection if writer is not None and writer.here() else self._db
 
     @contextlib.asynccontextmanager
@@ -242,7 +244,7 @@ class Store:
         the thread `submit` queues on, in order, on a connection of their own; every one is
         made (or has failed, raised here) when the block ends."""
         writer = StoreWriter(submit, _connect(self.path, check_same_thread=False))
-        self._writer = writer
+        self._writer = self._wrote = writer
         try:
             yield
         finally:
@@ -251,7 +253,7 @@ class Store:
             finally:
                 self._writer = None
                 self._states.clear()
-                writer.connection.close()
+                writer.close()
 
     def run(self, write: Callable[[], _T]) -> asyncio.Future[_T]:
         """`write()` (a method of this store) queued now on the writing thread if one is

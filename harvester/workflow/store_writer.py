@@ -8,6 +8,7 @@ connection, which sees a write once it is committed (WAL)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -68,6 +69,15 @@ class StoreWriter:
         self._out.discard(future)
         if not future.cancelled():
             future.exception()  # seen here: a failure is raised by `failed`, not logged
+
+    def close(self) -> None:
+        """Close the writes' connection: now if no write is out, else on the writing thread
+        once those are made (a harvest cancelled while it waited for them)."""
+        if not self._out:
+            self.connection.close()
+            return
+        with contextlib.suppress(RuntimeError):  # the thread is gone, and its writes with it
+            self._submit(self.connection.close)
 
     async def drain(self) -> None:
         """Wait for every write queued; raise the first that failed."""
