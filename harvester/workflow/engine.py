@@ -316,7 +316,7 @@ class Harvest:
         """One epost of pooled targets (those still pending) as one entry, fetched in pages of
         `page_size` (the size the pool was cut in whole pages of; planned at its start if
         None)."""
-        targets = self.store.pending_among(uids)
+        targets = await self.store.run(partial(self.store.pending_among, uids))  # off the loop
         if not targets:
             return
         if page_size is not None and page_size < self.job.fetch.page_size:
