@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from harvest_helpers import TINY, make_job
 
 from harvester.emulator.config import EmulatorConfig
 from harvester.eutils.settings import ClientConfig
 from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
 
+pytestmark = pytest.mark.usefixtures("quick_retries")
 GENES = list(TINY.uids("gene"))[:100]
 ATTEMPTS = ClientConfig().max_attempts
 """Attempts a request gets: the speculated neighbor_history fails on every one."""
