@@ -14,8 +14,8 @@ order, from counts of its own (never the reporting counters of stats.py):
   the tail (the last page sent, one page left, none), or at once when nothing is left to fetch;
   ids a by-id answer lacked join the next batch, and at the end wait for the batches still out;
 - post pooling: targets without a History entry of their own are pooled across chunks and
-  posted in whole pages (the oldest first) once a page's worth waits, the rest once linking
-  ends, so each is posted once and fetched in full pages.
+  posted in whole pages of the size planned then (the oldest first) once a job's page size's
+  worth waits, the rest once linking ends, so each is posted once and fetched in full pages.
 """
 
 from __future__ import annotations
