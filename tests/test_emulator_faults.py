@@ -115,6 +115,20 @@ def test_injector_draws_alone_match_the_plan() -> None:
     assert efetch_only.choose("efetch", False, False) == "stall"
 
 
+def test_a_rule_on_one_command_counts_only_the_requests_it_names() -> None:
+    """`=FROM-TO` counts the rule's own requests: the first two neighbor_history elinks fail,
+    however many other requests (per-id elinks among them) arrive before, between and after."""
+    injector = FaultInjector(FaultPlan.parse("503@elink/neighbor_history:1:=1-2"), seed=1)
+
+    def elink(cmd: str) -> str | None:
+        return injector.choose("elink", False, False, cmd=cmd)
+
+    assert [elink("neighbor"), elink("neighbor"), elink("neighbor_history")] == [None, None, "503"]
+    assert injector.choose("efetch", True, True) is None
+    assert [elink("neighbor"), elink("neighbor_history"), elink("neighbor")] == [None, "503", None]
+    assert [elink("neighbor_history"), elink("neighbor_history")] == [None, None]
+
+
 def test_mixed_deals_every_applicable_kind_before_repeating_one() -> None:
     injector = FaultInjector(FaultPlan.parse("mixed:1"), seed=4)
     plain = set(KINDS) - {"short", "unable", "expire", "closed"}
@@ -131,7 +145,17 @@ def test_mixed_deals_every_applicable_kind_before_repeating_one() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["500", "500:x", "500:1.5", "teapot:0.1", "mixed:0.7,500:0.5", "cut:-0.1", "stall@efetc:0.1"],
+    [
+        "500",
+        "500:x",
+        "500:1.5",
+        "teapot:0.1",
+        "mixed:0.7,500:0.5",
+        "cut:-0.1",
+        "stall@efetc:0.1",
+        "503@elink/:1",
+        "503@elink/neighbor_history:1:=2-1",
+    ],
 )
 def test_bad_fault_specs_are_config_errors(text: str) -> None:
     with pytest.raises(ConfigError):

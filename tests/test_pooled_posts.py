@@ -139,3 +139,43 @@ def test_a_kill_between_pooling_and_posting_posts_the_pool_on_resume(tmp_path: P
         asyncio.run(run_job(resumed, RunOptions(quiet=True)))
     assert resumed.output.path.read_bytes() == clean
     assert _unposted(store)[0] == 0
+
+
+def _short_pages(store: Path, log: Path) -> tuple[list[tuple[int, int]], list[str]]:
+    """The pooled entries as (targets, page size), in the order posted, and the pages the
+    request log shows asked of them that hold fewer records than their entry's page size."""
+    with sqlite3.connect(store) as db:
+        rows = db.execute(
+            "SELECT webenv, query_key, expected, page_size FROM entries WHERE link IS NULL "
+            "ORDER BY entry"
+        ).fetchall()
+    sizes = {f"{w}#{k}": (n, size) for w, k, n, size in rows}
+    short = []
+    for line in log.read_bytes().splitlines():
+        page = orjson.loads(line).get("page")
+        if page and page.split("@")[0] in sizes:
+            targets, size = sizes[page.split("@")[0]]
+            if int(page.split("@")[1]) + size > targets:
+                short.append(page)
+    return [(n, size) for _, _, n, size in rows], short
+
+
+def test_pooled_posts_are_cut_in_whole_pages_of_the_planned_size(tmp_path: Path) -> None:
+    """gene -> pubmed with a budget of 8 MB: before any page is in, a PubMed page is planned
+    at ~1 MB of ~21 KB articles (49 records), not the job's 500. Chunks of 20 genes pool their
+    articles, posted in whole pages of the size planned when each post is cut, its entry paged
+    at that size: no page of a pooled entry is short but the last of the job's."""
+    genes = list(TINY.uids("gene"))
+    data = job_mapping(tmp_path, genes, db="pubmed", linkname="gene_pubmed", fetch={"memory_mb": 8})
+    data = {**data, "fields": {"PMID": "MedlineCitation/PMID"}, "elink_batch": 20}
+    job = job_from_mapping(data, base_dir=tmp_path)
+    log = tmp_path / "requests.jsonl"
+    summary = asyncio.run(
+        run_job(job, RunOptions(quiet=True, emulator=EmulatorConfig(request_log=log)))
+    )
+    posted, short = _short_pages(job.job_dir / STORE_NAME, log)
+    targets = summary["counts"]["targets"]
+    assert targets > 500 and 1 < len(posted) <= page_count(targets, 500)  # eposts as before
+    assert any(size < 500 for _, size in posted)
+    assert all(n % size == 0 for n, size in posted[:-1])
+    assert len(short) <= 1

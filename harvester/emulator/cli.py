@@ -137,7 +137,9 @@ def _add_conduct_flags(parser: argparse.ArgumentParser) -> None:
         default="",
         metavar="SPEC",
         help=f"fault injection: 'mixed:0.05' or per kind '500:0.02,cut:0.01', on one "
-        f"E-utility with KIND@UTILITY ('stall@efetch:0.1'); kinds: {', '.join(KINDS)}",
+        f"E-utility with KIND@UTILITY ('stall@efetch:0.1') or one command of it "
+        f"('503@elink/neighbor_history:1:=1-2': the first two such requests); "
+        f"kinds: {', '.join(KINDS)}",
     )
     group.add_argument(
         "--stall",

@@ -1,9 +1,12 @@
 """Deliberate misbehaviour, each kind shaped like a failure NCBI is known to produce.
 
 A plan gives each kind a rate (`500:0.02,cut:0.01`), optionally on one E-utility only
-(`stall@efetch:0.1`) and for a while only (`wrongroot@efetch:1:5-15`: from 5 s to 15 s after
-the emulator started; `droplinks@elink:1:#2-3`: its second and third requests), or all kinds
-one combined rate (`mixed:0.05`, spread evenly over the kinds that can apply to the request).
+(`stall@efetch:0.1`), or one command of it (`503@elink/neighbor_history:1`), and for a while
+only (`wrongroot@efetch:1:5-15`: from 5 s to 15 s after the emulator started;
+`droplinks@elink:1:#2-3`: its second and third requests; `503@elink/neighbor_history:1:=1-2`:
+the first two of the requests the rule names, whatever else arrives between them, so one kind
+of request can be failed deterministically beside others sent at once), or all kinds one
+combined rate (`mixed:0.05`, spread evenly over the kinds that can apply to the request).
 One seeded RNG draws once per
 admitted request, so a sequential run is reproducible. A mixed fault's kind is dealt from a
 shuffled deck, so every kind that can apply strikes once before any strikes twice, whatever
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -79,11 +83,13 @@ _RECORD_START = re.compile(
 @dataclass(frozen=True, slots=True)
 class Window:
     """When a rate holds: from `start` to `end` seconds after the emulator started, or (`count`)
-    from its `start`-th request to its `end`-th, both included."""
+    from its `start`-th request to its `end`-th, both included; (`own`) counting only the
+    requests its rule names."""
 
     start: float = 0.0
     end: float = float("inf")
     count: bool = False
+    own: bool = False
 
     def holds(self, since: float, request: int) -> bool:
         if self.count:
@@ -130,8 +136,11 @@ class FaultPlan:
             if not 0 <= rate <= 1:
                 raise ConfigError(f"fault '{part.strip()}': give KIND:RATE with 0 <= RATE <= 1")
             base, at, only = kind.partition("@")
-            if at and only not in ENDPOINTS:
-                raise ConfigError(f"fault '{part.strip()}': no E-utility {only!r}")
+            utility, slash, command = only.partition("/")
+            if at and utility not in ENDPOINTS:
+                raise ConfigError(f"fault '{part.strip()}': no E-utility {utility!r}")
+            if slash and not command:
+                raise ConfigError(f"fault '{part.strip()}': give the command, as elink/CMD")
             if kind == "mixed":
                 mixed = rate
             elif base in KINDS or base in SOLO_KINDS:
@@ -145,16 +154,19 @@ class FaultPlan:
 
 
 def _window(span: str, part: str) -> Window:
-    """`FROM-TO` seconds since the emulator started, or `#FROM-TO` its requests by number."""
-    count = span.startswith("#")
-    start, _, end = span.removeprefix("#").partition("-")
+    """`FROM-TO` seconds since the emulator started, `#FROM-TO` its requests by number, or
+    `=FROM-TO` the requests the rule names, by number."""
+    own = span.startswith("=")
+    count = own or span.startswith("#")
+    start, _, end = span.removeprefix("#").removeprefix("=").partition("-")
     try:
-        window = Window(float(start), float(end), count)
+        window = Window(float(start), float(end), count, own)
     except ValueError:
         window = Window(1.0, 0.0)
     if not 0 <= window.start < window.end + count:
         raise ConfigError(
-            f"fault '{part}': give the window as FROM-TO seconds or #FROM-TO requests, FROM < TO"
+            f"fault '{part}': give the window as FROM-TO seconds, #FROM-TO requests or "
+            "=FROM-TO requests the rule names, FROM < TO"
         )
     return window
 
@@ -187,6 +199,9 @@ class FaultInjector:
         self.started = started
         """The clock's reading when the emulator started: windows count from here."""
         self.requests = 0
+        self._named: Counter[tuple[int, str]] = Counter()
+        """Per rule (its place and text: a plan swapped while serving starts them afresh),
+        the requests it named so far (its utility, command and kind's reach)."""
 
     def choose(
         self,
@@ -196,11 +211,20 @@ class FaultInjector:
         *,
         reused: bool = False,
         now: float | None = None,
+        cmd: str | None = None,
     ) -> str | None:
-        """The fault for this request, or None; draws nothing when the plan is empty."""
+        """The fault for this request (`cmd`: its command, elink's), or None; draws nothing
+        when the plan is empty."""
         if not self.plan:
             return None
         self.requests += 1
+        rules = [planned for planned, _ in self.plan.rates]
+        named = [
+            self._names(planned, endpoint, cmd)
+            and applies(planned.partition("@")[0], endpoint, webenv, query_key, reused)
+            for planned in rules
+        ]
+        self._named.update(rule for rule, said in zip(enumerate(rules), named, strict=True) if said)
         u = self._rng.random()
         if self.plan.mixed:
             if u < self.plan.mixed:
@@ -208,14 +232,19 @@ class FaultInjector:
             u -= self.plan.mixed
         since = 0.0 if now is None else now - self.started
         for i, (planned, rate) in enumerate(self.plan.rates):
-            kind, _, only = planned.partition("@")
-            if not self.plan.window(i).holds(since, self.requests):
-                continue
-            if only in ("", endpoint) and applies(kind, endpoint, webenv, query_key, reused):
+            window = self.plan.window(i)
+            own = self._named[i, planned]
+            if named[i] and window.holds(since, own if window.own else self.requests):
                 if u < rate:
-                    return kind
+                    return planned.partition("@")[0]
                 u -= rate
         return None
+
+    @staticmethod
+    def _names(planned: str, endpoint: str, cmd: str | None) -> bool:
+        """Whether a rule (`KIND`, `KIND@UTILITY` or `KIND@UTILITY/COMMAND`) names a request."""
+        utility, _, command = planned.partition("@")[2].partition("/")
+        return utility in ("", endpoint) and command in ("", cmd or "")
 
     def _deal(self, endpoint: str, webenv: bool, query_key: bool, reused: bool) -> str:
         """The first kind in the deck that applies here. When none does, the deck is topped up

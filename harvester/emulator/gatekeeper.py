@@ -135,7 +135,7 @@ def middleware(keeper: Gatekeeper) -> Middleware:
             webenv, query_key = p.get("webenv") or "", p.get("query_key") or ""
             reused = request.get(REQUEST_NUMBER, 1) > 1
             fault = keeper.faults.choose(
-                name, bool(webenv), bool(query_key), reused=reused, now=arrived
+                name, bool(webenv), bool(query_key), reused=reused, now=arrived, cmd=p.get("cmd")
             )
             if fault == "closed":  # the server had dropped the pooled connection
                 response = f.close_unanswered(request)

@@ -123,9 +123,14 @@ class Transport:
         """`work()` run on the parse thread, off the event loop: parsing, field extraction and
         compression, so the loop only paces and moves bytes. One thread: a second gains
         nothing under one GIL (benchmarks/PARSE.md measures it)."""
+        return await self.submit(work)
+
+    def submit(self, work: Callable[[], _T]) -> asyncio.Future[_T]:
+        """`work()` queued on the parse thread now, behind whatever was queued before (the
+        store's writes keep their order so, workflow/store_writer.py); its answer to await."""
         if self._workers is None:
             self._workers = ThreadPoolExecutor(1, thread_name_prefix="harvester-parse")
-        return await asyncio.get_running_loop().run_in_executor(self._workers, work)
+        return asyncio.get_running_loop().run_in_executor(self._workers, work)
 
     async def open(self) -> None:
         """Create the one session; its connector holds twice the configured concurrency, so a

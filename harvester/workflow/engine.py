@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 from harvester.config import JobConfig
@@ -81,9 +82,11 @@ class Harvest:
         answered that einfo did not list, as first seen."""
         self.links = {name: i for i, name in enumerate(self.names)}
         self.slots = Slots(client.concurrency, client.gate, self._has_ready, self.stats)
-        self.scheduler = Scheduler(self.slots.limit, job.fetch.page_size, known is not None)
         self.hedger = Hedger.for_client(client, hedge)
         self.fetcher = Fetcher(job, client, self.hedger, versioned=cache is not None)
+        self.scheduler = Scheduler(
+            self.slots.limit, job.fetch.page_size, known is not None, self.fetcher.plan
+        )
         self.linker = Linker(job, client, self.hedger)
         self.entries = (
             OpenEntries(store, self.scheduler, job.fetch.page_size, self.stats, self.fetcher.plan)
@@ -105,7 +108,13 @@ class Harvest:
         URL or a dead server is reported at once, not after rounds of waiting)."""
 
     async def run(self) -> None:
-        """Work until nothing is left; the first unrecoverable error stops every worker."""
+        """Work until nothing is left; the first unrecoverable error stops every worker. The
+        store is written off the event loop meanwhile (store_writer.py), every write made
+        once this returns."""
+        async with self.store.writing_off_loop(self.client.transport.submit):
+            await self._run()
+
+    async def _run(self) -> None:
         self._plan_from_store()
         workers = [asyncio.create_task(self._worker()) for _ in range(self.job.concurrency)]
         drained = asyncio.create_task(self.scheduler.drained())
@@ -167,8 +176,8 @@ class Harvest:
                 await self.link(chunk)
             case History(chunk, _):
                 await self.history(chunk)
-            case Post(uids):
-                await self.post(list(uids))
+            case Post(uids, page_size):
+                await self.post(list(uids), page_size)
             case Check(entry):
                 await self.check(entry)
             case Page(entry, retstart):
@@ -208,12 +217,15 @@ class Harvest:
                 statuses[source] = status
             edges += more
             self.stats.incr("harvest/sources_asked_again", len(doubtful))
-        mode, claimed = self.store.commit_links(
-            chunk.chunk,
-            statuses,
-            edges,
-            self.names if added else None,
-            history_from=self.job.fetch.page_size,
+        mode, claimed = await self.store.run(
+            partial(
+                self.store.commit_links,
+                chunk.chunk,
+                statuses,
+                edges,
+                self.names if added else None,
+                history_from=self.job.fetch.page_size,
+            )
         )
         self.scheduler.linked(mode, len(edges))
         self.stats.incr("harvest/chunks_linked")
@@ -222,11 +234,12 @@ class Harvest:
         if mode != Posting.HISTORY and early is not None:
             self.stats.incr("harvest/speculation_unused")
         if mode == Posting.HISTORY and early is not None:
-            self._entries_from_history(chunk.chunk, early)
+            await self._entries_from_history(chunk.chunk, early)
         elif mode == Posting.HISTORY:
             self.scheduler.enqueue(History(chunk.chunk, mode))
         elif mode == Posting.POST:
-            self.scheduler.enqueue(Post(tuple(self.store.chunk_targets(chunk.chunk))))
+            targets = await self.store.run(partial(self.store.chunk_targets, chunk.chunk))
+            self.scheduler.enqueue(Post(tuple(targets)))
 
     async def _index_or_idle(self, ids: list[int]) -> tuple[list[Any], LinkSetHistory | None]:
         """The index; and the chunk's neighbor_history too should the gate idle a while before
@@ -267,11 +280,28 @@ class Harvest:
     # -- history: targets onto the History server ------------------------------------------
     async def history(self, chunk: int) -> None:
         found = await self.linker.history(self.store.chunk_sources(self.store.chunk(chunk)))
-        self._entries_from_history(chunk, found)
+        await self._entries_from_history(chunk, found)
 
-    def _entries_from_history(self, chunk: int, found: LinkSetHistory | None) -> None:
+    async def _entries_from_history(self, chunk: int, found: LinkSetHistory | None) -> None:
         """Entries for a chunk whose targets are all new, one per link name with targets; the
         targets of a link name NCBI stored nothing for join the pool."""
+        entries, unstored = await self.store.run(partial(self._add_entries, chunk, found))
+        for entry, ids in entries:
+            self.entries.ids_known(entry, ids)
+            self.entries.start(entry)
+        self.stats.incr("harvest/entries", len(entries))
+        for link, targets in unstored.items():
+            self.store.note(
+                f"chunk {chunk}: neighbor_history gave no entry for "
+                f"{self.names[link]}; posting its targets instead"
+            )
+            self.scheduler.enqueue(Post(tuple(targets)))
+
+    def _add_entries(
+        self, chunk: int, found: LinkSetHistory | None
+    ) -> tuple[list[tuple[Entry, list[int]]], dict[int, list[int]]]:
+        """A store write: the chunk's entries NCBI made, with the ids each holds, and the
+        targets of each link name it stored nothing for."""
         counts = self.store.chunk_link_counts(chunk)
         rows = []
         if found is not None:
@@ -279,25 +309,24 @@ class Harvest:
                 link = self.links.get(h.linkname)
                 if link is not None and counts.get(link):
                     rows.append((chunk, link, found.webenv, h.query_key, counts.pop(link)))
-        for entry in self.store.add_entries(rows):
-            self.entries.start(entry)
-        self.stats.incr("harvest/entries", len(rows))
-        for link in counts:
-            self.store.note(
-                f"chunk {chunk}: neighbor_history gave no entry for "
-                f"{self.names[link]}; posting its targets instead"
-            )
-            self.scheduler.enqueue(Post(tuple(self.store.chunk_targets(chunk, link))))
+        made = [(e, self.store.entry_targets(e.entry)) for e in self.store.add_entries(rows)]
+        return made, {link: self.store.chunk_targets(chunk, link) for link in counts}
 
-    async def post(self, uids: list[int]) -> None:
-        """One epost of pooled targets (those still pending) as one entry, fetched in pages."""
-        await self._post(self.store.pending_among(uids))
-
-    async def _post(self, targets: list[int]) -> None:
+    async def post(self, uids: list[int], page_size: int | None = None) -> None:
+        """One epost of pooled targets (those still pending) as one entry, fetched in pages of
+        `page_size` (the size the pool was cut in whole pages of; planned at its start if
+        None)."""
+        targets = await self.store.run(partial(self.store.pending_among, uids))  # off the loop
         if not targets:
             return
+        if page_size is not None and page_size < self.job.fetch.page_size:
+            self.stats.incr("harvest/entries_paged_smaller")
         posted = await self.linker.post(targets)
-        self.entries.start(self.store.add_post(targets, posted.webenv, posted.query_key))
+        entry = await self.store.run(
+            partial(self.store.add_post, targets, posted.webenv, posted.query_key, page_size)
+        )
+        self.entries.ids_known(entry, sorted(targets))  # what it holds: what was posted
+        self.entries.start(entry)
         self.stats.incr("harvest/entries")
 
     async def check(self, entry: Entry) -> None:
@@ -329,8 +358,14 @@ class Harvest:
                 f"elink gave (first: {good[0][0]}): their ids and elink's do not match"
             )
         self.forgetting.kept()
-        fresh = self.store.commit_records(
-            good, missing, page=(entry.entry, retstart), day=self.client.transport.server_date
+        fresh = await self.store.run(
+            partial(
+                self.store.commit_records,
+                good,
+                missing,
+                page=(entry.entry, retstart),
+                day=self.client.transport.server_date,
+            )
         )
         self.stats.incr("harvest/records", fresh)
         gaps = self.entries.page_in(entry, retstart, [uid for uid, _ in good] + missing)
@@ -356,7 +391,9 @@ class Harvest:
         missing, again = self.entries.lacking.answered(uids, found, said)
         self.stats.incr("harvest/refetched", len(found))
         good = list(found.items())
-        fresh = self.store.commit_records(good, missing, day=self.client.transport.server_date)
+        fresh = await self.store.run(
+            partial(self.store.commit_records, good, missing, day=self.client.transport.server_date)
+        )
         self.stats.incr("harvest/records", fresh)
         if again:
             self.stats.incr("harvest/confirmed_again", len(again))

@@ -26,6 +26,7 @@ import asyncio
 import datetime
 import logging
 from collections.abc import Callable
+from functools import partial
 
 from harvester.config import JobConfig
 from harvester.errors import DateTypeRefused
@@ -101,9 +102,10 @@ class KnownEntries(OpenEntries):
             uid: k.body for uid, k in held.items() if k.body is not None and uid in unchanged
         }
         reused = [(uid, (self._value(uid, body), body)) for uid, body in reusable.items()]
-        self.stats.incr(
-            "known/reused", self.store.commit_records(reused, day=client.transport.server_date)
+        fresh = await self.store.run(
+            partial(self.store.commit_records, reused, day=client.transport.server_date)
         )
+        self.stats.incr("known/reused", fresh)
         self.stats.incr("known/from_cache", sum(1 for uid in reusable if held[uid].cached))
         self.stats.incr("known/changed", len(held) - len(reusable))
         self.validating.discard(entry.entry)

@@ -14,8 +14,8 @@ order, from counts of its own (never the reporting counters of stats.py):
   the tail (the last page sent, one page left, none), or at once when nothing is left to fetch;
   ids a by-id answer lacked join the next batch, and at the end wait for the batches still out;
 - post pooling: targets without a History entry of their own are pooled across chunks and
-  posted in whole pages (the oldest first) once a page's worth waits, the rest once linking
-  ends, so each is posted once and fetched in full pages.
+  posted in whole pages of the size planned then (the oldest first) once a job's page size's
+  worth waits, the rest once linking ends, so each is posted once and fetched in full pages.
 """
 
 from __future__ import annotations
@@ -86,9 +86,12 @@ class Confirm:
 @dataclass(frozen=True, slots=True)
 class Post:
     """Step 3: targets pooled across chunks, put on the History server by one epost. Enqueued
-    with the ids to pool; handed out with the ids to post now."""
+    with the ids to pool; handed out with the ids to post now and the page size they were
+    counted in whole pages of, which their entry is paged at (None: the pool's rest, planned
+    when its entry starts, with what is known by then)."""
 
     uids: tuple[int, ...]
+    page_size: int | None = None
 
 
 Work = Link | History | Post | Check | Page | Confirm
@@ -108,10 +111,18 @@ class Scheduler:
     (a number, or what the concurrency controller allows at the moment)."""
 
     def __init__(
-        self, concurrency: int | Callable[[], int], page_size: int, checks_confirm: bool = False
+        self,
+        concurrency: int | Callable[[], int],
+        page_size: int,
+        checks_confirm: bool = False,
+        plan: Callable[[], int] | None = None,
     ) -> None:
+        """`plan`: the page size of an entry starting now (page_plan.py), which pooled posts
+        are cut in whole pages of (as many as the job's `page_size` ids make, so no more
+        eposts go out than with pages of that size); `page_size` itself if None."""
         self._workers = concurrency if callable(concurrency) else lambda: concurrency
         self._page_size = page_size
+        self._plan = plan or (lambda: page_size)
         self._checks_confirm = checks_confirm
         """Whether checks bring ids to confirm (a refresh's mdat questions, known_entries.py):
         then the tail waits for them too, so their ids go out together, not one set's each."""
@@ -367,13 +378,15 @@ class Scheduler:
             self._put(Post(()))
 
     def _post_batch(self) -> Post:
-        """The ids to post now: the oldest whole pages of the pool, or all of it once linking
-        is over."""
+        """The ids to post now: the oldest whole pages of the pool (of the size planned now; a
+        job's page size's worth at least, `_post_if_due`), or all of it once linking is over,
+        so only the job's last pooled entry ends in a short page."""
         self._post_queued = False
-        size = len(self._to_post)
-        if not self._linking_over():
-            size -= size % self._page_size
+        size, page = len(self._to_post), self._plan()
+        whole = not self._linking_over()
+        if whole:
+            size -= size % page
         uids = tuple(itertools.islice(self._to_post, size))
         for uid in uids:
             del self._to_post[uid]
-        return Post(uids)
+        return Post(uids, page if whole else None)  # the rest: planned when its entry starts

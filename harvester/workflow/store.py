@@ -20,6 +20,7 @@ leaves a store that resuming can trust: resuming is "planned minus done".
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import datetime
@@ -27,10 +28,11 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from harvester.errors import StoreError
 from harvester.eutils.parse import CPU_TURNS
@@ -39,6 +41,9 @@ from harvester.workflow.plan import chunks
 from harvester.workflow.states import EntryState, Posting, SourceStatus, TargetState
 from harvester.workflow.store_errors import GuardedConnection, connect_read_only, immediate
 from harvester.workflow.store_mark import APPLICATION_ID
+from harvester.workflow.store_writer import StoreWriter, Submit
+
+_T = TypeVar("_T")
 
 SERVER_DATE = "server_date"
 """The meta key of the earliest day the store's records were answered on (ISO, UTC)."""
@@ -166,12 +171,23 @@ class Chunk:
     mode: Posting | None
 
 
-def _entry(row: tuple[Any, ...]) -> Entry:
-    """An entries row, its state read back as an EntryState."""
+def _entry(row: tuple[Any, ...], states: dict[int, EntryState]) -> Entry:
+    """An entries row, its state read back as an EntryState (as set, if its write is queued)."""
     entry, chunk, link, webenv, query_key, expected, reported, state, page_size = row
-    return Entry(
-        entry, chunk, link, webenv, query_key, expected, reported, EntryState(state), page_size
+    state = states.get(entry, EntryState(state))
+    return Entry(entry, chunk, link, webenv, query_key, expected, reported, state, page_size)
+
+
+def _connect(path: Path, check_same_thread: bool = True) -> GuardedConnection:
+    """A connection to the store's file that writes as the store does: autocommit, and WAL's
+    NORMAL sync (a committed transaction outlives the process; a power cut may lose the last
+    few, never tear one)."""
+    db = sqlite3.connect(
+        path, isolation_level=None, factory=GuardedConnection, check_same_thread=check_same_thread
     )
+    db.path = path
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
 
 
 class Store:
@@ -182,24 +198,28 @@ class Store:
         run that holds it (no lock, no writes)."""
         self.path = path
         self._lock_fd: int | None = None
+        self._writer: StoreWriter | None = None
+        """While a harvest runs: where the writes go, off the event loop (store_writer.py)."""
+        self._wrote: StoreWriter | None = None
+        """The latest writer, whose writes may still be running after it was detached."""
+        self._states: dict[int, EntryState] = {}
+        """Entry states set while a writer is attached, read back before their write is made."""
         try:
             if read_only:
                 if not path.is_file():
                     raise StoreError(f"no job store at {path} (its job directory is gone)")
-                self.db = connect_read_only(path)
-                self.db.execute("SELECT count(*) FROM sqlite_master")  # a store at all?
+                self._db = connect_read_only(path)
+                self._db.execute("SELECT count(*) FROM sqlite_master")  # a store at all?
                 return
             path.parent.mkdir(parents=True, exist_ok=True)
             if lock:
                 self._lock_fd = _lock(path.parent)
-            self.db = sqlite3.connect(path, isolation_level=None, factory=GuardedConnection)
-            self.db.path = path
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
-            _with_target_entries(self.db)
-            _with_entry_page_sizes(self.db)
-            self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # store_mark.py
+            self._db = _connect(path)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+            _with_target_entries(self._db)
+            _with_entry_page_sizes(self._db)
+            self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # store_mark.py
         except OSError as exc:
             self._release_lock()
             raise StoreError(f"cannot open the job store {path}: {exc.strerror}") from None
@@ -208,8 +228,53 @@ class Store:
             raise
 
     def close(self) -> None:
-        self.db.close()
+        self._db.close()
         self._release_lock()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection for the calling thread: the writer's while it makes a queued write,
+        else the store's own (the loop's, which reads what is committed)."""
+        writer = self._wrote
+        return writer.connection if writer is not None and writer.here() else self._db
+
+    @contextlib.asynccontextmanager
+    async def writing_off_loop(self, submit: Submit) -> AsyncIterator[None]:
+        """While the block runs, writes made through `run` and the small writes below go to
+        the thread `submit` queues on, in order, on a connection of their own; every one is
+        made (or has failed, raised here) when the block ends."""
+        writer = StoreWriter(submit, _connect(self.path, check_same_thread=False))
+        self._writer = self._wrote = writer
+        try:
+            yield
+        finally:
+            try:
+                await writer.drain()
+            finally:
+                self._writer = None
+                self._states.clear()
+                writer.close()
+
+    def run(self, write: Callable[[], _T]) -> asyncio.Future[_T]:
+        """`write()` (a method of this store) queued now on the writing thread if one is
+        attached, after every write queued before it; else made here. Its answer to await."""
+        if self._writer is not None:
+            return self._writer.queue(write)
+        made: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
+        try:
+            made.set_result(write())
+        except Exception as exc:
+            made.set_exception(exc)
+        return made
+
+    def _small_write(self, sql: str, args: tuple[object, ...]) -> None:
+        """One statement in its own transaction: queued behind the writes before it while a
+        writer is attached (nothing waits for it: the loop goes on), else made here."""
+        writer = self._writer
+        if writer is None or writer.here():
+            self.db.execute(sql, args)
+        else:
+            writer.queue(partial(self._small_write, sql, args))
 
     def __enter__(self) -> Store:
         return self
@@ -249,7 +314,7 @@ class Store:
         return None if row is None else str(row[0])
 
     def note(self, text: str) -> None:
-        self.db.execute("INSERT INTO notes VALUES(?, ?)", (time.time(), text))
+        self._small_write("INSERT INTO notes VALUES(?, ?)", (time.time(), text))
 
     def initialise(
         self,
@@ -429,15 +494,18 @@ class Store:
                 ids.append(cur.lastrowid)
         return [self.entry(i) for i in ids if i is not None]
 
-    def add_post(self, uids: Sequence[int], webenv: str, query_key: str) -> Entry:
-        """Record an epost of `uids` (targets of any chunks) as one entry holding them. Its
-        size is known, as we posted it: no size check; the pages and the confirmation by id
-        say which of them NCBI has. Named by the earliest chunk among them."""
+    def add_post(
+        self, uids: Sequence[int], webenv: str, query_key: str, page_size: int | None = None
+    ) -> Entry:
+        """Record an epost of `uids` (targets of any chunks) as one entry holding them, paged
+        at `page_size` if given (else planned when it starts). Its size is known, as we posted
+        it: no size check; the pages and the confirmation by id say which of them NCBI has.
+        Named by the earliest chunk among them."""
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO entries(chunk, link, webenv, query_key, expected, reported, created)"
-                " VALUES(-1, NULL, ?, ?, ?, ?, ?)",
-                (webenv, query_key, len(uids), len(uids), time.time()),
+                "INSERT INTO entries(chunk, link, webenv, query_key, expected, reported, created,"
+                " page_size) VALUES(-1, NULL, ?, ?, ?, ?, ?, ?)",
+                (webenv, query_key, len(uids), len(uids), time.time(), page_size),
             )
             entry = cur.lastrowid
             db.executemany("UPDATE targets SET entry=? WHERE uid=?", ((entry, u) for u in uids))
@@ -489,18 +557,17 @@ class Store:
             "FROM entries WHERE entry=?",
             (entry,),
         ).fetchone()
-        return _entry(row)
+        return _entry(row, self._states)
 
     def entries(self, states: Sequence[EntryState] = (EntryState.OPEN,)) -> list[Entry]:
         marks = ",".join("?" * len(states))
-        return [
-            _entry(r)
-            for r in self.db.execute(
-                "SELECT entry, chunk, link, webenv, query_key, expected, reported, state, "
-                f"page_size FROM entries WHERE state IN ({marks}) ORDER BY entry",
-                tuple(states),
-            )
-        ]
+        where, args = (f"WHERE state IN ({marks})", tuple(states)) if not self._states else ("", ())
+        rows = self.db.execute(
+            "SELECT entry, chunk, link, webenv, query_key, expected, reported, state, "
+            f"page_size FROM entries {where} ORDER BY entry",
+            args,
+        )
+        return [e for e in (_entry(r, self._states) for r in rows) if e.state in states]
 
     def chunk_posted(self, chunk: int) -> bool:
         """Whether any target the chunk claimed is on a History entry."""
@@ -510,13 +577,15 @@ class Store:
         return row is not None
 
     def set_reported(self, entry: int, count: int) -> None:
-        self.db.execute("UPDATE entries SET reported=? WHERE entry=?", (count, entry))
+        self._small_write("UPDATE entries SET reported=? WHERE entry=?", (count, entry))
 
     def set_page_size(self, entry: int, page_size: int) -> None:
-        self.db.execute("UPDATE entries SET page_size=? WHERE entry=?", (page_size, entry))
+        self._small_write("UPDATE entries SET page_size=? WHERE entry=?", (page_size, entry))
 
     def set_entry_state(self, entry: int, state: EntryState) -> None:
-        self.db.execute("UPDATE entries SET state=? WHERE entry=?", (state, entry))
+        if self._writer is not None:
+            self._states[entry] = state  # read back as set, before the write is made
+        self._small_write("UPDATE entries SET state=? WHERE entry=?", (state, entry))
 
     def done_pages(self, entry: int) -> set[int]:
         return {r[0] for r in self.db.execute("SELECT retstart FROM pages WHERE entry=?", (entry,))}

@@ -64,6 +64,7 @@ def build_summary(
         "page_gaps_placed": int(stats.get("harvest/gaps")),
         "hedged_reads": int(stats.get("harvest/hedged")),
         "speculated_when_idle": int(stats.get("harvest/speculated_when_idle")),
+        "speculation_failed": int(stats.get("harvest/speculation_failed")),
         "hedges_won": int(stats.get("harvest/hedges_won")),
         "history_size_mismatches": int(stats.get("check/mismatch")),
         "elapsed_seconds": round(elapsed, 3),
