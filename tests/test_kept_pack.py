@@ -28,3 +28,19 @@ def test_records_of_random_text_are_stored_and_read_back_alike() -> None:
     blob = kept.pack(records)
     assert len(blob) > sum(len(b) for _, b in records)  # stored: the records and their heads
     assert list(kept.unpack(blob)) == records
+
+
+def test_a_packer_samples_the_first_blob_and_again_every_few() -> None:
+    """A job's records are alike: the verdict of one sample holds for the next blobs, and a
+    change in the records is seen at the next sample."""
+    rng = random.Random(7)
+    letters = b"ACGTNacgtn:>,.;=/0123456789"
+    noise = [(uid, bytes(rng.choices(letters, k=21_000))) for uid in range(1, 5)]
+    alike = _records(b"<MAF><STUDY>ALFA</STUDY></MAF>" * 700, 4)
+    size = sum(len(b) for _, b in alike)
+    packer = kept.Packer()
+    assert len(packer.pack(noise)) > sum(len(b) for _, b in noise)  # sampled: stored
+    blobs = [packer.pack(alike) for _ in range(kept.Packer.RESAMPLE)]
+    assert all(len(blob) > size for blob in blobs[:-1])  # the first verdict held
+    assert len(blobs[-1]) * kept.WORTH < size  # sampled again: compressed
+    assert all(list(kept.unpack(blob)) == alike for blob in blobs)

@@ -48,6 +48,8 @@ class Fetcher:
         self.job, self.client, self.hedger, self.versioned = job, client, hedger, versioned
         self.extractor = FieldExtractor(job.fields)
         self.budget = ByteBudget(job.fetch.memory_mb * MB, prior_record_bytes(job))
+        self._packer = kept.Packer()
+        """Packs the records' blobs on the parse thread (whether compressing pays, sampled)."""
         self._read_versions: dict[int, RecordVersion] = {}
         """Versions `_digest` read on the parse thread, until `_fetch` takes them."""
 
@@ -145,7 +147,7 @@ class Fetcher:
     async def _packed(self, good: list[tuple[int, Stored]]) -> kept.Packed:
         """The records with their blob, compressed off the event loop."""
         blob = await self.client.transport.offload(
-            partial(kept.pack, [(uid, whole) for uid, (_, whole) in good])
+            partial(self._packer.pack, [(uid, whole) for uid, (_, whole) in good])
         )
         return kept.Packed(good, blob)
 
