@@ -39,6 +39,7 @@ from harvester.workflow.plan import chunks
 from harvester.workflow.states import EntryState, Posting, SourceStatus, TargetState
 from harvester.workflow.store_errors import GuardedConnection, connect_read_only, immediate
 from harvester.workflow.store_mark import APPLICATION_ID
+from harvester.workflow.wal_checkpoints import AUTO_CHECKPOINT_PAGES, Checkpoints
 
 SERVER_DATE = "server_date"
 """The meta key of the earliest day the store's records were answered on (ISO, UTC)."""
@@ -188,6 +189,8 @@ class Store:
         run that holds it (no lock, no writes)."""
         self.path = path
         self._lock_fd: int | None = None
+        self._checkpoints: Checkpoints | None = None
+        """Started with the first records committed (wal_checkpoints.py)."""
         try:
             if read_only:
                 if not path.is_file():
@@ -215,6 +218,9 @@ class Store:
             raise
 
     def close(self) -> None:
+        if self._checkpoints is not None:
+            self._checkpoints.close()
+            self._checkpoints = None
         self.db.close()
         self._release_lock()
 
@@ -537,6 +543,9 @@ class Store:
         and keep `day` (the earliest the answers named; None: the day the store was created)
         as the store's `server_date` if earlier; returns how many of the records were targets
         still pending."""
+        if self._checkpoints is None:  # the records make the WAL grow: checkpoints off the loop
+            self.db.execute(f"PRAGMA wal_autocheckpoint={AUTO_CHECKPOINT_PAGES}")
+            self._checkpoints = Checkpoints(self.path)
         with self._tx() as db:
             _note_day(db, day)
             before = db.total_changes
