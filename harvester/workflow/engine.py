@@ -328,7 +328,7 @@ class Harvest:
             nonlocal joined
             joined = joined or bool(self.store.count_targets([uid for uid, _ in batch]))
             if joined:
-                await self._commit_page_records(batch, [], versions)
+                await self._commit_batch(batch, versions)
             return joined
 
         try:
@@ -354,15 +354,13 @@ class Harvest:
         if self.cache is not None:  # last: the page's bookkeeping is done before this waits
             await self.cache.keep(good, versions, missing)
 
-    async def _commit_page_records(
-        self, batch: kept.Packed, missing: list[int], versions: Versions
-    ) -> None:
+    async def _commit_batch(self, batch: kept.Packed, versions: Versions) -> None:
         """A batch of a page still streaming: committed (its targets fetched, the page not
         done yet), then given to the record cache."""
-        fresh = self.store.commit_records(batch, missing, day=self.client.transport.server_date)
+        fresh = self.store.commit_records(batch, day=self.client.transport.server_date)
         self.stats.incr("harvest/records", fresh)
         if self.cache is not None:
-            await self.cache.keep(batch, versions, missing)
+            await self.cache.keep(batch, versions, [])
 
     async def confirm(self, uids: list[int]) -> None:
         """Fetch by id whatever pages did not bring, batched across entries; what two answers
