@@ -44,3 +44,14 @@ def _backfilled(store: Store) -> int:
     checkpointing any: `nBackfill`, the u32 (native order) after its two 48-byte headers."""
     shm = Path(f"{store.path}-shm").read_bytes()
     return int.from_bytes(shm[96:100], sys.byteorder)
+
+
+def test_a_store_dropped_without_closing_stops_its_thread(tmp_path: Path) -> None:
+    """Tests and tools that let a store go without close() leave no thread checkpointing."""
+    store = Store(tmp_path / "state.sqlite", lock=False)
+    store.commit_records(_records(1, 2))
+    thread = store._checkpoints._thread if store._checkpoints else None
+    assert thread is not None and thread.is_alive()
+    del store
+    thread.join(timeout=30)
+    assert not thread.is_alive()

@@ -27,6 +27,7 @@ import fcntl
 import os
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -546,6 +547,7 @@ class Store:
         if self._checkpoints is None:  # the records make the WAL grow: checkpoints off the loop
             self.db.execute(f"PRAGMA wal_autocheckpoint={AUTO_CHECKPOINT_PAGES}")
             self._checkpoints = Checkpoints(self.path)
+            weakref.finalize(self, self._checkpoints.stop)  # a store dropped without close()
         with self._tx() as db:
             _note_day(db, day)
             before = db.total_changes

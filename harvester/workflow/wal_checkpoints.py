@@ -33,8 +33,8 @@ class Checkpoints:
         self._thread.start()
 
     def _run(self) -> None:
-        try:
-            db = sqlite3.connect(self.path, isolation_level=None)
+        try:  # mode=rw: a store whose file is gone is not made again here
+            db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=rw", uri=True)
         except sqlite3.Error:
             return  # the store's own automatic checkpoint still bounds the WAL
         try:
@@ -43,6 +43,10 @@ class Checkpoints:
                     db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # the store's own
         finally:
             db.close()
+
+    def stop(self) -> None:
+        """Ask the thread to end after the checkpoint under way, if any, without waiting."""
+        self._stop.set()
 
     def close(self) -> None:
         """Stop, after the checkpoint under way if any."""
