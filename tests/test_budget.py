@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import asyncio
 
-from harvester.workflow.budget import RECORD_GUESS, RECORD_OVERHEAD, ByteBudget
+from harvester.workflow.budget import (
+    BATCH_BYTES,
+    RECORD_GUESS,
+    RECORD_OVERHEAD,
+    STREAM_BYTES,
+    ByteBudget,
+)
 
 
 async def _holders(budget: ByteBudget, sizes: list[int]) -> list[int]:
@@ -68,3 +74,25 @@ def test_before_any_page_a_record_is_guessed_at_the_page_plans_prior() -> None:
     assert planned.estimate(100) == 100 * (72_000 + RECORD_OVERHEAD)
     planned.observe(10, 10 * 30_000)  # what the run sees wins once a page is in
     assert planned.estimate(100) == 100 * (30_000 + RECORD_OVERHEAD)
+
+
+def test_a_streaming_page_holds_a_batch_and_its_buffers_however_large_the_page() -> None:
+    """Committed every BATCH_BYTES, a page holds a batch, its blob and the answer's buffers; a
+    page smaller than that holds what its records hold."""
+    budget = ByteBudget(128 << 20)
+    budget.observe(460, 460 * 21_000)  # ~10 MB pages of 21 KB records
+    assert budget.estimate(460) > 9_000_000
+    assert budget.streaming(460) == 2 * BATCH_BYTES + STREAM_BYTES
+    assert budget.streaming(20) == budget.estimate(20) < 2 * BATCH_BYTES + STREAM_BYTES
+
+
+async def test_the_default_budget_lets_64_answers_of_21_kb_records_stream_at_once() -> None:
+    """A page held until its end let 13 pages of ~10 MB stream within 128 MB; streamed in
+    batches, the adaptive concurrency's 64 do, and the budget still bounds the bytes held."""
+    whole, streaming = ByteBudget(128 << 20), ByteBudget(128 << 20)
+    for budget in (whole, streaming):
+        budget.observe(460, 460 * 21_000)
+    held_whole = await _holders(whole, [whole.estimate(460)] * 64)
+    held_streaming = await _holders(streaming, [streaming.streaming(460)] * 64)
+    assert len(held_whole) == 13 and len(held_streaming) == 64
+    assert streaming.peak == 64 * (2 * BATCH_BYTES + STREAM_BYTES) <= streaming.limit

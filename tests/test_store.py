@@ -91,3 +91,21 @@ def test_a_store_made_before_targets_named_their_entry_gets_the_column_filled(tm
     on = dict(store.db.execute("SELECT uid, entry FROM targets"))
     assert on == {10: 2, 11: 3, 12: 4, 13: None}
     store.close()
+
+
+def test_a_new_store_has_16_kb_pages_and_an_old_one_keeps_its_own(tmp_path):
+    """Kept blobs span fewer overflow pages in a new store; a store made with SQLite's default
+    4 KB pages opens, resumes and grows with them."""
+    new = Store(tmp_path / "new" / "state.sqlite")
+    assert new.db.execute("PRAGMA page_size").fetchone()[0] == 16384
+    new.close()
+    old_path = tmp_path / "old" / "state.sqlite"
+    old_path.parent.mkdir()
+    with sqlite3.connect(old_path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    old = Store(old_path)
+    old.initialise("hash", [1, 2], batch=2)
+    assert old.db.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert old.get_meta("config_hash") == "hash"
+    old.close()

@@ -27,8 +27,9 @@ from harvester.config import JobConfig
 from harvester.errors import HarvesterError, HistoryExpiredError, NcbiTransientError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSetHistory
+from harvester.workflow import kept
 from harvester.workflow.cache_records import CacheRecords
-from harvester.workflow.fetching import Fetcher
+from harvester.workflow.fetching import Fetcher, Versions
 from harvester.workflow.hedge import HedgePolicy, Hedger
 from harvester.workflow.history import Forgetting, OpenEntries
 from harvester.workflow.index import index_of, register_new
@@ -344,14 +345,27 @@ class Harvest:
 
     # -- fetch and key: pages, confirmation by id, rebuilding ------------------------------
     async def page(self, entry: Entry, retstart: int) -> None:
+        """One page, its records committed in batches as they stream (each batch's targets
+        fetched, the page not done) and the rest with the page's mark once the answer is
+        whole: a page cut short is asked again, its committed records stored again as the
+        same values (first copy wins), and no page is marked done that is not in whole."""
         if self.store.entry(entry.entry).state != EntryState.OPEN:
             return
+        joined = False
+
+        async def batch_in(batch: kept.Packed, versions: Versions) -> bool:
+            nonlocal joined
+            joined = joined or bool(self.store.count_targets([uid for uid, _ in batch]))
+            if joined:
+                await self._commit_batch(batch, versions)
+            return joined
+
         try:
-            good, missing, versions = await self.fetcher.page(entry, retstart)
+            (good, missing, versions), sent = await self.fetcher.page(entry, retstart, batch_in)
         except HistoryExpiredError:
             self.rebuild(entry)
             return
-        if good and not self.store.count_targets([uid for uid, _ in good]):
+        if good and not joined and not self.store.count_targets([uid for uid, _ in good]):
             raise UnjoinableRecords(
                 f"{self.job.fetch.via} {self.job.db} answered {len(good)} records for "
                 f"History entry {entry.query_key} of chunk {entry.chunk}, none keyed by an id "
@@ -368,11 +382,21 @@ class Harvest:
             )
         )
         self.stats.incr("harvest/records", fresh)
-        gaps = self.entries.page_in(entry, retstart, [uid for uid, _ in good] + missing)
+        gaps = self.entries.page_in(entry, retstart, sent + [uid for uid, _ in good] + missing)
         self.stats.incr("harvest/gaps", len(gaps))
         self.scheduler.enqueue(Confirm(tuple(gaps)))
         if self.cache is not None:  # last: the page's bookkeeping is done before this waits
             await self.cache.keep(good, versions, missing)
+
+    async def _commit_batch(self, batch: kept.Packed, versions: Versions) -> None:
+        """A batch of a page still streaming: committed (its targets fetched, the page not
+        done yet), then given to the record cache."""
+        fresh = await self.store.run(
+            partial(self.store.commit_records, batch, day=self.client.transport.server_date)
+        )
+        self.stats.incr("harvest/records", fresh)
+        if self.cache is not None:
+            await self.cache.keep(batch, versions, [])
 
     async def confirm(self, uids: list[int]) -> None:
         """Fetch by id whatever pages did not bring, batched across entries; what two answers

@@ -1,11 +1,16 @@
 """Records for the job's db, by History page or by id, as the store keeps them: (uid, (encoded
 fields, whole record)) for each record, and the ids NCBI said it has no record for; with the
 record cache on, each record's version too (read from the parsed record, for the cache's key).
-Which uid a record is keyed by is keyed.py's."""
+Which uid a record is keyed by is keyed.py's.
+
+A History page streams: every BATCH_BYTES of its records go to the caller's sink (committed)
+while the rest of the answer is still coming, so a page holds a batch, not all its records, and
+the byte budget lets many answers stream at once (budget.py). The page is done only once its
+answer is whole: the caller commits the rest with the page's mark."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 
 from harvester.config import MB, JobConfig
@@ -14,7 +19,7 @@ from harvester.eutils.pacing import urgent
 from harvester.eutils.results import Record
 from harvester.ncbi import FetchVia
 from harvester.workflow import kept
-from harvester.workflow.budget import ByteBudget
+from harvester.workflow.budget import BATCH_BYTES, RECORD_OVERHEAD, ByteBudget
 from harvester.workflow.fields import FieldExtractor, Stored
 from harvester.workflow.hedge import Hedger
 from harvester.workflow.keyed import UnjoinableRecords, record_uid, unjoinable
@@ -27,6 +32,10 @@ Fetched = tuple[list[tuple[int, Stored]], list[int], Versions]
 """(records as (uid, (encoded fields, whole record)), ids NCBI said are missing, the records'
 versions when asked for); the records list is a `kept.Packed` carrying their blob, compressed
 off the event loop."""
+Sink = Callable[[kept.Packed, Versions], Awaitable[bool]]
+"""Takes a batch of a page's records before the page ends (with their versions, when asked
+for): True once committed, so they leave memory; False to keep them for the next batch (none
+of the page's records was seen to be a target yet, which the page's end decides)."""
 
 
 class Fetcher:
@@ -39,24 +48,31 @@ class Fetcher:
         self.job, self.client, self.hedger, self.versioned = job, client, hedger, versioned
         self.extractor = FieldExtractor(job.fields)
         self.budget = ByteBudget(job.fetch.memory_mb * MB, prior_record_bytes(job))
+        self._packer = kept.Packer()
+        """Packs the records' blobs on the parse thread (whether compressing pays, sampled)."""
         self._read_versions: dict[int, RecordVersion] = {}
         """Versions `_digest` read on the parse thread, until `_fetch` takes them."""
 
-    async def page(self, entry: Entry, retstart: int) -> Fetched:
+    async def page(self, entry: Entry, retstart: int, sink: Sink) -> tuple[Fetched, list[int]]:
         """One page of a History entry (asked again if overdue while the pipeline idles), once
-        its bytes fit the budget."""
+        the bytes it holds at most fit the budget: the records not yet given to `sink`, and the
+        uids of those it took (the copy of the answer that won, should the read be hedged)."""
         size = self.job.fetch.page_size if entry.page_size is None else entry.page_size
-        async with self.budget.hold(self.budget.estimate(size)):
-            return self._observed(
-                await self.hedger.read(
-                    lambda: self._fetch(
-                        webenv=entry.webenv,
-                        query_key=entry.query_key,
-                        retstart=retstart,
-                        retmax=size,
-                    )
-                )
+        async with self.budget.hold(self.budget.streaming(size)):
+            fetched, sent = await self.hedger.read(
+                partial(self._page, entry.webenv, entry.query_key, retstart, size, sink)
             )
+            return self._observed(fetched), sent
+
+    async def _page(
+        self, webenv: str, query_key: str, retstart: int, size: int, sink: Sink
+    ) -> tuple[Fetched, list[int]]:
+        """One copy of a page's read, with the uids of the records it gave to `sink`."""
+        sent: list[int] = []
+        fetched = await self._fetch(
+            webenv=webenv, query_key=query_key, retstart=retstart, retmax=size, sink=(sink, sent)
+        )
+        return fetched, sent
 
     def plan(self) -> int:
         """The page size for an entry starting now, from the bytes per record seen so far."""
@@ -65,9 +81,11 @@ class Fetcher:
     def _observed(self, fetched: Fetched) -> Fetched:
         """Tell the budget what the page's records hold (the caller commits them before its
         next await, so they are gone before another page's bytes are let in)."""
-        good = fetched[0]
-        self.budget.observe(len(good), sum(len(v) + len(r) for _, (v, r) in good))
+        self._observe(fetched[0])
         return fetched
+
+    def _observe(self, good: list[tuple[int, Stored]]) -> None:
+        self.budget.observe(len(good), sum(len(v) + len(r) for _, (v, r) in good))
 
     async def confirm(self, uids: list[int]) -> tuple[dict[int, Stored], list[int], Versions]:
         """Fetch ids no page brought, asked once: (records found, ids NCBI said it has no
@@ -87,11 +105,15 @@ class Fetcher:
         query_key: str | None = None,
         retstart: int | None = None,
         retmax: int | None = None,
+        sink: tuple[Sink, list[int]] | None = None,
     ) -> Fetched:
+        """The answer's records; with `sink` (and the list of uids it took), every BATCH_BYTES
+        of them are packed and given to it as they come, and only the rest is returned."""
         good: list[tuple[int, Stored]] = []
         missing: list[int] = []
         unkeyed: list[str] = []
         versions: Versions = {}
+        held, due = 0, BATCH_BYTES
         async for record in self._records(ids, webenv, query_key, retstart, retmax):
             uid = record_uid(record)
             if uid is None:
@@ -101,20 +123,33 @@ class Fetcher:
             elif record.error:
                 missing.append(int(uid))
             else:
-                good.append((int(uid), record.digest or self.extractor.encode(record)))
+                stored = record.digest or self.extractor.encode(record)
+                good.append((int(uid), stored))
+                held += len(stored[0]) + len(stored[1]) + RECORD_OVERHEAD
                 if self.versioned:
                     versions[int(uid)] = self._version_of(int(uid), record)
-        if unkeyed and not good and not missing:
+                if sink is not None and held >= due:
+                    batch = await self._packed(good)
+                    if await sink[0](batch, versions):
+                        self._observe(batch)
+                        sink[1].extend(uid for uid, _ in batch)
+                        good, versions, held = [], {}, 0
+                    due = held + BATCH_BYTES
+        if unkeyed and not good and not missing and not (sink and sink[1]):
             raise UnjoinableRecords(
                 f"{self.job.fetch.via} {self.job.db} answered {len(unkeyed)} records in which "
                 "no uid could be found: they cannot be joined"
             )
         if not good:
             return good, missing, versions
+        return await self._packed(good), missing, versions
+
+    async def _packed(self, good: list[tuple[int, Stored]]) -> kept.Packed:
+        """The records with their blob, compressed off the event loop."""
         blob = await self.client.transport.offload(
-            partial(kept.pack, [(uid, whole) for uid, (_, whole) in good])
+            partial(self._packer.pack, [(uid, whole) for uid, (_, whole) in good])
         )
-        return kept.Packed(good, blob), missing, versions
+        return kept.Packed(good, blob)
 
     def _digest(self, record: Record) -> Record:
         """Run where the record was parsed (a worker thread): its fields and its whole bytes,
