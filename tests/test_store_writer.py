@@ -21,6 +21,7 @@ from harvester.workflow import runner
 from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
 from harvester.workflow.states import EntryState, SourceStatus, TargetState
 from harvester.workflow.store import Store
+from harvester.workflow.store_errors import immediate
 
 
 class WatchedStore(Store):
@@ -138,3 +139,29 @@ async def test_writes_still_out_when_the_harvest_is_cancelled_are_made_and_then_
     held.release.set()
     await asyncio.get_running_loop().run_in_executor(held.pool, lambda: None)  # all made
     assert [r[0] for r in store.db.execute("SELECT text FROM notes")] == ["queued"]
+
+
+async def test_a_write_whose_waiter_is_cancelled_is_made_before_the_harvest_ends(store):
+    """SIGINT cancels a worker while its write (a commit_links) runs: the block still waits
+    for that write, made whole on its own connection, not closed under it."""
+    held = HeldThread()
+    queued = threading.Event()
+
+    def two_statements() -> None:
+        with immediate(store.db) as db:
+            db.execute("INSERT INTO notes VALUES(1, 'first half')")
+            queued.wait(30)  # the waiter is cancelled meanwhile
+            db.execute("INSERT INTO notes VALUES(2, 'second half')")
+
+    async with store.writing_off_loop(held.submit):
+        waiter = asyncio.ensure_future(store.run(two_statements))
+        held.release.set()
+        await asyncio.sleep(0)
+        waiter.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        queued.set()
+    assert [r[0] for r in store.db.execute("SELECT text FROM notes")] == [
+        "first half",
+        "second half",
+    ]

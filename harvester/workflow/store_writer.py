@@ -50,7 +50,11 @@ class StoreWriter:
         future: asyncio.Future[_T] = self._submit(lambda: self._make(work))
         self._out.add(future)
         future.add_done_callback(self._settled)
-        return future
+        # the caller's cancellation stops its wait, never the write: `_out` keeps the write
+        # itself until it is made, so `drain` and `close` wait for a write already running
+        waited = asyncio.shield(future)
+        waited.add_done_callback(_seen)
+        return waited
 
     def _make(self, work: Callable[[], _T]) -> _T:
         """On the writing thread: the write, unless one before it failed."""
@@ -85,3 +89,10 @@ class StoreWriter:
             await asyncio.wait(set(self._out))
         if self.failed is not None:
             raise self.failed
+
+
+def _seen(future: asyncio.Future[Any]) -> None:
+    """A write nobody waits for (a small write, a cancelled wait): its failure is raised by
+    `failed`, not logged as never retrieved."""
+    if not future.cancelled():
+        future.exception()
