@@ -33,7 +33,7 @@ from harvester.errors import DateTypeRefused
 from harvester.eutils.client import EutilsClient
 from harvester.stats import Stats
 from harvester.workflow import kept
-from harvester.workflow.changed import dates_apply, unchanged_before
+from harvester.workflow.changed import ChangedSince, dates_apply, unchanged_before
 from harvester.workflow.fields import FieldExtractor
 from harvester.workflow.history import OpenEntries
 from harvester.workflow.known import Known, KnownRecords
@@ -66,8 +66,9 @@ class KnownEntries(OpenEntries):
         """Entries whose Check is the mdat question, not the size check."""
         self.unsupported: str | None = None
         """NCBI's answer when it refused the question for the job's db: asked no more."""
-        self.dates_applied: bool | None = None
-        """Whether esearch applies mdat limits to `#N` (None: not asked yet)."""
+        self.dates_applied = False
+        """Whether esearch was seen to apply mdat limits to `#N`: a set with members counted
+        none dated 1800/01/01 (changed.dates_apply). Until then each listing is probed first."""
         self._probing = asyncio.Lock()
         self.warnings: list[str] = []
 
@@ -124,15 +125,18 @@ class KnownEntries(OpenEntries):
             return frozenset()
         since = min(k.as_of for k in held.values()) - EASTERN_MARGIN
         try:
-            if not await self._dates_apply(entry, client):
-                return frozenset()
-            found = await unchanged_before(
-                client,
-                self.job.db,
-                since - datetime.timedelta(days=1),
-                webenv=entry.webenv,
-                query_key=entry.query_key,
-            )
+            if self.dates_applied:
+                found = await self._listing(entry, client, since)
+            else:
+                async with self._probing:  # the first listing waits for the probe's proof
+                    if self.dates_applied:
+                        found = await self._listing(entry, client, since)
+                    elif not await self._dates_apply(entry, client):
+                        return frozenset()
+                    else:
+                        found = await self._listing(entry, client, since)
+                        # none dated 1800 proves the limits applied only of a set with members
+                        self.dates_applied = found.count > 0
         except DateTypeRefused as exc:
             said = (
                 f"NCBI would not say which {self.job.db} records changed (esearch "
@@ -140,8 +144,6 @@ class KnownEntries(OpenEntries):
             )
             self._refuse(said)
             return frozenset()
-        self.stats.incr("known/validations")
-        self.stats.incr("known/mdat_requests", found.requests)
         if found.uids is None:
             self.stats.incr("known/unlistable_sets")
             self.store.note(
@@ -152,23 +154,37 @@ class KnownEntries(OpenEntries):
             return frozenset()
         return found.uids
 
+    async def _listing(
+        self, entry: Entry, client: EutilsClient, since: datetime.date
+    ) -> ChangedSince:
+        """The one listing of the set: members dated 1800 to the day before `since`."""
+        found = await unchanged_before(
+            client,
+            self.job.db,
+            since - datetime.timedelta(days=1),
+            webenv=entry.webenv,
+            query_key=entry.query_key,
+        )
+        self.stats.incr("known/validations")
+        self.stats.incr("known/mdat_requests", found.requests)
+        return found
+
     async def _dates_apply(self, entry: Entry, client: EutilsClient) -> bool:
-        """Asked once a run, before the first listing (the others wait for its answer); a
-        failure is raised to the validation that asked, and the next one asks again."""
-        async with self._probing:
-            if self.dates_applied is None:
-                applied = await dates_apply(
-                    client, self.job.db, webenv=entry.webenv, query_key=entry.query_key
-                )
-                self.stats.incr("known/date_probes")
-                self.dates_applied = applied
-                if not applied:
-                    self._refuse(
-                        f"NCBI did not apply mdat date limits to a History set of {self.job.db} "
-                        "(esearch #N counted records modified on 1800/01/01): it cannot say "
-                        f"which were modified, so every kept {self.job.db} record is fetched again"
-                    )
-        return self.unsupported is None
+        """Whether the date limits are applied to the entry's set: its members dated
+        1800/01/01 count none (proved only once a listing of the same set names some);
+        asked until proved, under the lock, so no listing is trusted before; a failure is
+        raised to the validation that asked, and the next one asks again."""
+        applied = await dates_apply(
+            client, self.job.db, webenv=entry.webenv, query_key=entry.query_key
+        )
+        self.stats.incr("known/date_probes")
+        if not applied:
+            self._refuse(
+                f"NCBI did not apply mdat date limits to a History set of {self.job.db} "
+                "(esearch #N counted records modified on 1800/01/01): it cannot say "
+                f"which were modified, so every kept {self.job.db} record is fetched again"
+            )
+        return applied
 
     def _refuse(self, said: str) -> None:
         """The question cannot be asked of the job's db this run: said once, all fetched."""
