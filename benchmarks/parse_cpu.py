@@ -10,7 +10,10 @@ blob (`kept.pack`). CPU time (`time.process_time`), the best of several interlea
 busy machine slows both sides alike. `--workers` also times pages parsed by 1 and 2 threads
 and 2 processes (what a second core gains).
 
-Run: `PYTHONPATH=. python benchmarks/parse_cpu.py [--workers]`.
+`--instructions` also counts instructions with valgrind's callgrind (two passes minus one), a
+figure load cannot move.
+
+Run: `PYTHONPATH=. python benchmarks/parse_cpu.py [--workers] [--instructions]`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ floors from the run's summary. Run from the repository root:
     PYTHONPATH=. python benchmarks/weight.py pubmed-gene --page-size 20    # the same, small pages
 
 `--serve ARG` passes an argument on to `harvester serve`; `--set KEY=VALUE` to the job file
-(dotted keys, e.g. `--set fetch.parse_workers=2`); `--hogs N` spins N busy processes beside it.
+(dotted keys, e.g. `--set fetch.parse_workers=2`); `--hogs N` spins N busy processes beside it;
+`--profile FILE` runs the client under cProfile (its main thread: the event loop) into FILE.
 """
 
 from __future__ import annotations
