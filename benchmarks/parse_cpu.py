@@ -10,7 +10,10 @@ blob (`kept.pack`). CPU time (`time.process_time`), the best of several interlea
 busy machine slows both sides alike. `--workers` also times pages parsed by 1 and 2 threads
 and 2 processes (what a second core gains).
 
-Run: `PYTHONPATH=. python benchmarks/parse_cpu.py [--workers]`.
+`--instructions` also counts instructions with valgrind's callgrind (two passes minus one), a
+figure load cannot move.
+
+Run: `PYTHONPATH=. python benchmarks/parse_cpu.py [--workers] [--instructions]`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -131,13 +135,7 @@ def best_cpu(work: Callable[[], object], runs: int) -> float:
 
 
 def per_mb(runs: int) -> None:
-    rows: list[tuple[str, bytes, str, list[tuple[str, str]]]] = [
-        (f"snp ~{size // 1000} KB", snp_page(size), "snp", SNP_FIELDS)
-        for size in (1000, 5000, 21000)
-    ]
-    gene = gene_page()
-    if gene is not None:
-        rows.append(("gene 1.15 MB (capture)", gene, "gene", GENE_FIELDS))
+    rows = [(label, *made) for label, make in pages().items() if (made := make()) is not None]
     print(f"read step {STEP // 1024} KiB; CPU ms per MB of XML, best of {runs}")
     print("| records | bytes/record | bare lxml iterparse | ours (parse+fields+raw+pack) | ratio |")
     print("|---|---|---|---|---|")
@@ -151,6 +149,73 @@ def per_mb(runs: int) -> None:
         print(
             f"| {label} | {len(page) // records:,} | {t_bare / mb * 1e3:.1f} | "
             f"{t_ours / mb * 1e3:.1f} | {t_ours / t_bare:.2f} |"
+        )
+
+
+def pages() -> dict[str, Callable[[], tuple[bytes, str, list[tuple[str, str]]] | None]]:
+    """The rows: label -> how to make its (page, db, fields), None without the samples."""
+    rows: dict[str, Callable[[], tuple[bytes, str, list[tuple[str, str]]] | None]] = {
+        f"snp ~{size // 1000} KB": (lambda s=size: (snp_page(s), "snp", SNP_FIELDS))
+        for size in (1000, 5000, 21000)
+    }
+
+    def gene() -> tuple[bytes, str, list[tuple[str, str]]] | None:
+        page = gene_page()
+        return None if page is None else (page, "gene", GENE_FIELDS)
+
+    rows["gene 1.15 MB (capture)"] = gene
+    return rows
+
+
+def passes(kind: str, label: str, times: int) -> None:
+    """`times` passes of `bare` or `ours` over one row's page (what valgrind counts)."""
+    made = pages()[label]()
+    assert made is not None
+    page, db, fields = made
+    for _ in range(times):
+        bare(page) if kind == "bare" else ours(page, db, fields)
+
+
+def counted(kind: str, label: str, times: int) -> int:
+    """Instructions valgrind's callgrind counts for a run of `times` passes."""
+    done = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--passes",
+            kind,
+            label,
+            str(times),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    assert found is not None, done.stderr[-2000:]
+    return int(found.group(1))
+
+
+def instructions() -> None:
+    """Instructions per pass (one pass more minus one pass), which load cannot move."""
+    print("\ninstructions per page (millions; callgrind: 2 passes minus 1)")
+    print("| records | page | bare lxml iterparse | ours | ratio |")
+    print("|---|---|---|---|---|")
+    for label, make in pages().items():
+        made = make()
+        if made is None:
+            continue
+        page = made[0]
+        per = {
+            kind: (counted(kind, label, 2) - counted(kind, label, 1)) / 1e6
+            for kind in ("bare", "ours")
+        }
+        print(
+            f"| {label} | {len(page) / 1e6:.1f} MB | {per['bare']:.0f} | {per['ours']:.0f} | "
+            f"{per['ours'] / per['bare']:.2f} |"
         )
 
 
@@ -184,8 +249,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--workers", action="store_true", help="also time 1-2 threads/processes")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count instructions (valgrind)"
+    )
+    parser.add_argument("--passes", nargs=3, metavar=("KIND", "ROW", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.passes:
+        passes(args.passes[0], args.passes[1], int(args.passes[2]))
+        return
     per_mb(args.runs)
+    if args.instructions:
+        instructions()
     if args.workers:
         workers(max(1, args.runs // 2))
 

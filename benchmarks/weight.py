@@ -13,7 +13,8 @@ floors from the run's summary. Run from the repository root:
     PYTHONPATH=. python benchmarks/weight.py pubmed-gene --page-size 20    # the same, small pages
 
 `--serve ARG` passes an argument on to `harvester serve`; `--set KEY=VALUE` to the job file
-(dotted keys, e.g. `--set fetch.parse_workers=2`); `--hogs N` spins N busy processes beside it.
+(dotted keys, e.g. `--set fetch.parse_workers=2`); `--hogs N` spins N busy processes beside it;
+`--profile FILE` runs the client under cProfile (its main thread: the event loop) into FILE.
 """
 
 from __future__ import annotations
@@ -140,7 +141,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     base_url = emulator.stdout.readline().strip().rsplit(" ", 1)[1]
     output = work / "out.tsv"
     try:
-        cmd = [sys.executable, "-m", "harvester", "run", str(job_file), "--endpoint", base_url]
+        profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+        cmd = [sys.executable, *profile, "-m", "harvester", "run", str(job_file)]
+        cmd += ["--endpoint", base_url]
         cmd += ["--output", str(output), "--quiet", "--restart"]
         started = time.monotonic()
         client = subprocess.Popen(cmd, env=env, preexec_fn=None if no_pin else pin(1))
@@ -201,6 +204,9 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="job KEY=VALUE")
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--workdir", default=None)
+    parser.add_argument(
+        "--profile", default=None, help="cProfile the client (its main thread) into this file"
+    )
     args = parser.parse_args()
     print(json.dumps(run(args), indent=1))
 

@@ -112,3 +112,21 @@ def test_the_cells_hot_path_stores_what_values_would(fields) -> None:
     quoted.matched = set(quoted.names)
     first = next(r for r in parse_bytes(body, db="snp", fmt=fmt) if isinstance(r, Record))
     assert orjson.loads(quoted.cells(first)) == {"id": "1", "chr": "1\t9"}  # a tab: JSON
+
+
+def test_plain_text_fields_take_the_hot_path_one_slot_a_node() -> None:
+    """Text fields with a leaf tag each (the SNP jobs' fields) are stored from the union's
+    nodes without the values' dict: `_plain_cells` answers, and a field that matches twice
+    or not at all still goes to JSON as `values` would store it."""
+    fmt = efetch_format("snp", None, "xml")
+    fields = [("id", "SNP_ID"), ("gene", "GENES/GENE_E/NAME"), ("pos", "CHRPOS")]
+    hot = FieldExtractor(fields)
+    hot.matched = set(hot.names)
+    body = snp_page(2).replace(b"<CHRPOS>", b"<CHRPOS>x</CHRPOS><CHRPOS>", 1)
+    seen = []
+    for item in parse_bytes(body, db="snp", fmt=fmt):  # each record alive until the next
+        assert isinstance(item, Record) and item.element is not None
+        seen.append((hot._plain_cells(item.element), hot.cells(item)))
+    (twice_fast, twice), (once_fast, once) = seen
+    assert once_fast == once and once.startswith(b"\x1e2\x1f")
+    assert twice_fast is None and orjson.loads(twice)["pos"][0] == "x"

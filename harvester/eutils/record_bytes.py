@@ -24,7 +24,7 @@ _UTF8 = frozenset((b"utf-8", b"utf8", b"us-ascii", b"ascii"))
 _PROLOG = re.compile(rb"\s*(?:<\?xml[^>]*\?>)?\s*(?:<!DOCTYPE[^\[>]*>)?")
 """An XML declaration and an external DOCTYPE: the only `<?` and `<!` a body may hold."""
 _FOLLOW = frozenset(b" \t\r\n/>")
-_SLASH = ord("/")
+_SLASH, _GT = ord("/"), ord(">")
 Span = tuple[bytes, int, int]
 """A record's bytes, where its tag name ends in them, and where its start tag ends."""
 
@@ -37,9 +37,11 @@ class RecordBytes:
     __slots__ = (
         "_buf",
         "_close",
+        "_closings",
         "_depth",
         "_head",
         "_inner",
+        "_longest",
         "_opens",
         "_pos",
         "_prolog",
@@ -51,6 +53,8 @@ class RecordBytes:
 
     def __init__(self, names: tuple[str, ...]) -> None:
         self._opens = tuple(b"<" + name.encode() for name in names)
+        self._closings = {opening: b"</" + opening[1:] for opening in self._opens}
+        self._longest = max(map(len, self._opens))
         self._buf = bytearray()
         self._pos = 0
         """Where the next scan starts in `_buf`."""
@@ -110,6 +114,7 @@ class RecordBytes:
         """Find every record that ends in the buffer (one loop: this runs per record, so its
         state lives in locals until the buffer is used up)."""
         buf, size, spans, opens = self._buf, len(self._buf), self._spans, self._opens
+        closings, longest = self._closings, self._longest
         pos, depth, start, head, close = (
             self._pos,
             self._depth,
@@ -128,22 +133,19 @@ class RecordBytes:
                     if at >= 0 and (found < 0 or at < found):
                         found, opening = at, candidate
                 if found < 0:
-                    pos = max(pos, size - max(map(len, opens)))
+                    pos = max(pos, size - longest)
                     break
-                match = (
-                    START_TAG.match(buf, found + len(opening))
-                    if found + len(opening) < size
-                    else None
-                )
+                width = len(opening)
+                match = START_TAG.match(buf, found + width) if found + width < size else None
                 pos = found
                 if match is None:
                     break  # its start tag has not all come yet
                 end = match.end()
                 start, head, pos = found, end - found, end
                 if buf[end - 2] == _SLASH:
-                    spans.append((_copy(buf, start, end), len(opening), head))
+                    spans.append((_copy(buf, start, end), width, head))
                     continue
-                closing, depth, close = b"</" + opening[1:], 1, -1
+                closing, depth, close = closings[opening], 1, -1
             if close < pos:  # inside a record: its end tag, past nested namesakes
                 close = buf.find(closing, pos)
             nested = buf.find(opening, pos, close if close >= 0 else size)
@@ -165,13 +167,16 @@ class RecordBytes:
             if close < 0:
                 pos = max(pos, size - len(closing) - 1)
                 break
-            gt = buf.find(b">", close + len(closing))
-            if gt < 0:
-                pos, close = close, -1
-                break
             pos = close + len(closing)
-            if gt > pos and buf[pos:gt].strip():
-                continue  # `</DocSumX>`: another element
+            if pos < size and buf[pos] == _GT:  # `</DocSum>`: no blanks before its `>`
+                gt = pos
+            else:
+                gt = buf.find(b">", pos)
+                if gt < 0:
+                    pos, close = close, -1
+                    break
+                if gt > pos and buf[pos:gt].strip():
+                    continue  # `</DocSumX>`: another element
             pos, depth = gt + 1, depth - 1
             if not depth:
                 spans.append((_copy(buf, start, pos), len(opening), head))
@@ -186,7 +191,13 @@ class RecordBytes:
 
 
 def _copy(buf: bytearray, start: int, end: int) -> bytes:
-    """`buf[start:end]` as bytes in one copy (a bytearray slice would copy twice: a chromosome's
-    GBSeq is hundreds of MB)."""
+    """`buf[start:end]` as bytes: in one copy when it is large (a bytearray slice would copy
+    twice: a chromosome's GBSeq is hundreds of MB), by a slice otherwise (the memoryview costs
+    more than a second copy of a few KB)."""
+    if end - start < _ONE_COPY:
+        return bytes(buf[start:end])
     with memoryview(buf) as view:
         return bytes(view[start:end])
+
+
+_ONE_COPY = 1 << 16

@@ -50,8 +50,6 @@ class Fetcher:
         self.budget = ByteBudget(job.fetch.memory_mb * MB, prior_record_bytes(job))
         self._packer = kept.Packer()
         """Packs the records' blobs on the parse thread (whether compressing pays, sampled)."""
-        self._read_versions: dict[int, RecordVersion] = {}
-        """Versions `_digest` read on the parse thread, until `_fetch` takes them."""
 
     async def page(self, entry: Entry, retstart: int, sink: Sink) -> tuple[Fetched, list[int]]:
         """One page of a History entry (asked again if overdue while the pipeline idles), once
@@ -114,7 +112,12 @@ class Fetcher:
         unkeyed: list[str] = []
         versions: Versions = {}
         held, due = 0, BATCH_BYTES
-        async for record in self._records(ids, webenv, query_key, retstart, retmax):
+        read: Versions = {}
+        """Versions `_digest` read on the parse thread for this call's records only: a hedged
+        copy or a failed attempt fills its own, dropped with it (a dict kept on the fetcher
+        kept their entries, and could hand a later read a copy's version)."""
+        digest = partial(self._digest, read) if self.versioned else self._encoded
+        async for record in self._records(digest, ids, webenv, query_key, retstart, retmax):
             uid = record_uid(record)
             if uid is None:
                 if record.uid:
@@ -127,7 +130,8 @@ class Fetcher:
                 good.append((int(uid), stored))
                 held += len(stored[0]) + len(stored[1]) + RECORD_OVERHEAD
                 if self.versioned:
-                    versions[int(uid)] = self._version_of(int(uid), record)
+                    found = read.pop(int(uid), None)
+                    versions[int(uid)] = found if found is not None else record_version(record)
                 if sink is not None and held >= due:
                     batch = await self._packed(good)
                     if await sink[0](batch, versions):
@@ -151,23 +155,24 @@ class Fetcher:
         )
         return kept.Packed(good, blob)
 
-    def _digest(self, record: Record) -> Record:
+    def _encoded(self, record: Record) -> Record:
         """Run where the record was parsed (a worker thread): its fields and its whole bytes,
-        and its version when the cache wants it, taken while its element is alive."""
+        taken while its element is alive."""
+        if record.error or record_uid(record) is None:
+            return record.digested(None)
+        return record.digested(self.extractor.encode(record))
+
+    def _digest(self, read: Versions, record: Record) -> Record:
+        """`_encoded`, and the record's version into `read` (the record cache keys by it)."""
         uid = record_uid(record)
         if record.error or uid is None:
             return record.digested(None)
-        if self.versioned:
-            self._read_versions[int(uid)] = record_version(record)
+        read[int(uid)] = record_version(record)
         return record.digested(self.extractor.encode(record))
-
-    def _version_of(self, uid: int, record: Record) -> RecordVersion:
-        """The version `_digest` read for `uid`, else read now (a record parsed on the loop)."""
-        found = self._read_versions.pop(uid, None)
-        return found if found is not None else record_version(record)
 
     def _records(
         self,
+        digest: Callable[[Record], Record],
         ids: list[str] | None,
         webenv: str | None,
         query_key: str | None,
@@ -185,7 +190,7 @@ class Fetcher:
                 retmax=retmax,
                 version=fetch.version,
                 retmode=fetch.retmode or "xml",
-                digest=self._digest,
+                digest=digest,
             )
         return self.client.efetch(
             self.job.db,
@@ -196,5 +201,5 @@ class Fetcher:
             retmax=retmax,
             rettype=fetch.rettype,
             retmode=fetch.retmode,
-            digest=self._digest,
+            digest=digest,
         )

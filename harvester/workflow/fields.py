@@ -133,7 +133,11 @@ class FieldExtractor:
                     if paths.setdefault(qualified, names) != names:
                         paths[""] = ()  # one leaf tag ends two paths: no union
                 node = below
-        plan = _Plan(trie, tuple(others), _union(paths, ns), by_tag)
+        texts = {leaf: fields[0][0] for leaf, fields in by_tag.items()}
+        plain_texts = len(texts) == len(self.fields) and all(
+            len(fields) == 1 and fields[0][1] is None for fields in by_tag.values()
+        )
+        plan = _Plan(trie, tuple(others), _union(paths, ns), by_tag, texts if plain_texts else None)
         self._plans[(ns, get_ident())] = plan
         return plan
 
@@ -181,21 +185,32 @@ class FieldExtractor:
         plan = self._plans.get((ns, get_ident())) or self._plan(ns)
         if plan.union is None or plan.others:
             return None
+        nodes = plan.union(element)
         found: list[str | None] = [None] * len(self.fields)
-        by_tag = plan.by_tag
-        for node in plan.union(element):
-            for i, attribute in by_tag[node.tag]:
-                value = node.text or "" if attribute is None else node.get(attribute)
-                if value is None:
-                    continue
+        if plan.texts is not None:  # text fields only, one leaf tag each: one slot a node
+            if len(nodes) != len(found):
+                return None  # a field matched twice or not at all: a list or a null, JSON
+            texts = plan.texts
+            for node in nodes:
+                i = texts[node.tag]
                 if found[i] is not None:
                     return None  # a list: JSON
-                found[i] = value
-        if None in found:
-            return None  # a null: JSON
+                found[i] = node.text or ""
+        else:
+            by_tag = plan.by_tag
+            for node in nodes:
+                for i, attribute in by_tag[node.tag]:
+                    value = node.text or "" if attribute is None else node.get(attribute)
+                    if value is None:
+                        continue
+                    if found[i] is not None:
+                        return None  # a list: JSON
+                    found[i] = value
+            if None in found:
+                return None  # a null: JSON
         text = SEP.join(found)  # type: ignore[arg-type]
         if text.count(SEP) != len(found) - 1 or _QUOTED.search(text):
-            return None
+            return None  # a value holding SEP itself, or one a writer would quote
         return PLAIN + text.encode("utf-8")
 
     def decode(self, data: bytes) -> Any:
@@ -230,6 +245,9 @@ class _Plan:
     """The plain paths as one compiled XPath (`A/B|C`): their elements in document order."""
     by_tag: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
     """Leaf tag -> the fields (index, attribute or None) its elements are values of."""
+    texts: dict[str, int] | None = None
+    """Leaf tag -> its field's index, when every field is a text path with a leaf tag of its
+    own (the common case: the union's nodes then fill one slot each)."""
 
 
 def _union(paths: dict[str, tuple[str, ...]], ns: str) -> Any:
