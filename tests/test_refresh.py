@@ -283,7 +283,11 @@ def test_withdrawn_new_targets_are_asked_again_within_later_batches_not_alone(
     said_missing = {t for t in targets(A) & targets(B) if not days[A].exists("snp", t)}
     asks = len(new) + changed + len(withdrawn)  # a withdrawn id is asked twice
     asks += 2 * len(said_missing)  # an earlier "missing" is never carried over: asked twice
-    assert _requests(log)["efetch"] <= math.ceil(asks / page) + 1
+    # full batches, and a partial one at up to two of the tail's stages (the last page sent,
+    # none left: scheduler.py) as the store's writes land; asked alone, each of the 3+
+    # withdrawn would add one more
+    assert len(withdrawn) >= 3
+    assert _requests(log)["efetch"] <= math.ceil(asks / page) + 2
     assert summary["counts"]["targets_missing"] >= len(withdrawn)
 
 

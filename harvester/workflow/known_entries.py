@@ -129,6 +129,8 @@ class KnownEntries(OpenEntries):
                 found = await self._listing(entry, client, since)
             else:
                 async with self._probing:  # the first listing waits for the probe's proof
+                    if self.unsupported is not None:  # refused while this one waited
+                        return frozenset()
                     if self.dates_applied:
                         found = await self._listing(entry, client, since)
                     elif not await self._dates_apply(entry, client):
