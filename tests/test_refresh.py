@@ -341,18 +341,25 @@ def test_plan_refresh_of_an_unfinished_job_says_why_and_what_to_do_in_one_senten
     assert f"cannot be refreshed: {why}; run it without --refresh to finish it first" in said.err
 
 
-def test_a_history_set_lacking_held_ids_has_its_held_records_fetched_again(
-    tmp_path: Path,
-) -> None:
+def _refreshed_with_faults(tmp_path: Path, faults: str) -> Any:
+    """The job run as of A, refreshed as of B on an emulator with `faults`; its output checked
+    byte for byte against a fresh run as of B. Returns the refresh's summary."""
     job = _job(tmp_path)
     _run(job, A)
-    short = EmulatorConfig(faults="shortset:1")  # NCBI's sets lack an id the links have
     dated = replace(job, endpoint=f"embedded:tiny@{B}")
-    summary = asyncio.run(run_job(dated, RunOptions(quiet=True, refresh=True, emulator=short)))
+    faulty = EmulatorConfig(faults=faults)
+    summary = asyncio.run(run_job(dated, RunOptions(quiet=True, refresh=True, emulator=faulty)))
     (tmp_path / "fresh").mkdir()
     fresh_job = _job(tmp_path / "fresh")
     _run(fresh_job, B)
     assert job.output.path.read_bytes() == fresh_job.output.path.read_bytes()
+    return summary
+
+
+def test_a_history_set_lacking_held_ids_has_its_held_records_fetched_again(
+    tmp_path: Path,
+) -> None:
+    summary = _refreshed_with_faults(tmp_path, "shortset:1")  # sets lack an id the links have
     assert summary["refresh"]["mdat_queries"] >= 1
     new = {t for _, t in _links(B)} - {t for _, t in _links(A)}
     assert summary["records_fetched_this_run"] > len(new) + len(_revised())  # held ones too
@@ -364,15 +371,7 @@ def test_a_server_ignoring_date_limits_on_a_set_is_noticed_and_nothing_served_st
     """Were NCBI to answer `#N` without applying mdat limits, the listing would name every
     member unchanged: the probe (members dated 1800/01/01 must count 0) says so, once, and
     every held record is fetched again."""
-    job = _job(tmp_path)
-    _run(job, A)
-    nodates = EmulatorConfig(faults="nodates@esearch:1")
-    dated = replace(job, endpoint=f"embedded:tiny@{B}")
-    summary = asyncio.run(run_job(dated, RunOptions(quiet=True, refresh=True, emulator=nodates)))
-    (tmp_path / "fresh").mkdir()
-    fresh_job = _job(tmp_path / "fresh")
-    _run(fresh_job, B)
-    assert job.output.path.read_bytes() == fresh_job.output.path.read_bytes()
+    summary = _refreshed_with_faults(tmp_path, "nodates@esearch:1")
     said = [w for w in summary["warnings"] if "did not apply mdat date limits" in w]
     assert len(said) == 1
     assert summary["refresh"]["records_reused"] == 0
