@@ -165,3 +165,20 @@ async def test_a_write_whose_waiter_is_cancelled_is_made_before_the_harvest_ends
         "first half",
         "second half",
     ]
+
+
+async def test_targets_of_an_entry_replaced_while_its_write_waits_are_unposted(store):
+    """A lost WebEnv's entry is set REPLACED on the loop before its write is made: its
+    pending targets are already unposted (to be put on a new entry), as `entry` reads it."""
+    held = HeldThread()
+    async with store.writing_off_loop(held.submit):
+        posted = store.run(partial(store.add_post, [101, 102], "W", "1"))
+        held.release.set()
+        entry = await posted
+        assert store.unposted() == []
+        held.release.clear()
+        held.pool.submit(held.release.wait, 30)  # the next write waits
+        store.set_entry_state(entry.entry, EntryState.REPLACED)
+        assert store.entry(entry.entry).state == EntryState.REPLACED
+        assert store.unposted() == [101, 102]
+        held.release.set()

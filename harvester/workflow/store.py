@@ -554,16 +554,19 @@ class Store:
         """Pending targets of linked chunks that no open entry holds and none will: on no
         entry in a chunk pooling its targets (post) or in a history chunk whose neighbor_history
         answered (some of its targets are on entries: it left a link name out), or on an entry
-        replaced (its WebEnv lost) before the new one was recorded. Of one chunk, if given; in
+        replaced (its WebEnv lost) before the new one was recorded, its state read back as set
+        even while its write is queued (as `entry` reads it). Of one chunk, if given; in
         chunk order."""
         where = "" if chunk is None else f"AND t.chunk={int(chunk)}"
+        closed = [e for e, state in self._states.items() if state != EntryState.OPEN]
+        marks = ",".join("?" * len(closed))  # closed while their write is still queued
         rows = self.db.execute(
             "SELECT t.uid FROM targets t JOIN chunks c ON c.chunk=t.chunk "
             "WHERE t.state=? AND c.linked=1 AND (t.entry IS NULL AND (c.mode=? OR "
             "EXISTS(SELECT 1 FROM targets p WHERE p.chunk=c.chunk AND p.entry IS NOT NULL)) "
-            "OR t.entry IN (SELECT entry FROM entries WHERE state!=?)) "
+            f"OR t.entry IN (SELECT entry FROM entries WHERE state!=?) OR t.entry IN ({marks})) "
             f"{where} ORDER BY t.chunk, t.uid",
-            (TargetState.PENDING, Posting.POST, EntryState.OPEN),
+            (TargetState.PENDING, Posting.POST, EntryState.OPEN, *closed),
         )
         return [r[0] for r in rows]
 
