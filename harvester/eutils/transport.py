@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import aiohttp
 from yarl import URL
 
+from harvester.deflate import speed_up_http
 from harvester.errors import HistoryExpiredError, TransportError
 from harvester.eutils.concurrency import ConcurrencyControl
 from harvester.eutils.connections import (
@@ -96,6 +97,7 @@ class Transport:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.config = config
+        speed_up_http()  # answers inflated by zlib-ng where installed (harvester/deflate.py)
         self.stats = stats if stats is not None else Stats()
         self._leased = gate is None
         """Whether the gate is the process's shared one, taken here and given back on close."""

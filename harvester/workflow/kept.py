@@ -10,11 +10,11 @@ uncompressed (zlib level 0), where compressing them would cost more CPU than it 
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 
 import orjson
 
+from harvester.deflate import compress, decompress
 from harvester.eutils._lxml import etree
 from harvester.eutils.results import Record
 from harvester.eutils.xmlstream import PARSER_OPTIONS
@@ -73,17 +73,17 @@ class Packer:
         """One blob of (uid, raw record) pairs, compressed or stored as the sample said."""
         data = RS.join(b"%d%b%b" % (uid, US, body) for uid, body in records)
         if len(data) <= SAMPLE:
-            return zlib.compress(data, LEVEL if self._worth else 0)
+            return compress(data, LEVEL if self._worth else 0)
         if self._packed % self.RESAMPLE == 0:
             sample = data[:SAMPLE]
-            self._worth = len(zlib.compress(sample, LEVEL)) * WORTH <= len(sample)
+            self._worth = len(compress(sample, LEVEL)) * WORTH <= len(sample)
         self._packed += 1
-        return zlib.compress(data, LEVEL if self._worth else 0)
+        return compress(data, LEVEL if self._worth else 0)
 
 
 def unpack(blob: bytes) -> Iterator[tuple[int, bytes]]:
     """The (uid, raw record) pairs of a blob, in the order they were kept."""
-    for item in zlib.decompress(blob).split(RS):
+    for item in decompress(blob).split(RS):
         uid, _, body = item.partition(US)
         yield int(uid), body
 

@@ -21,13 +21,13 @@ import fcntl
 import os
 import sqlite3
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from harvester.config import FetchSpec
+from harvester.deflate import compress, decompress
 from harvester.errors import StoreError
 from harvester.workflow.record_version import RecordVersion
 from harvester.workflow.store_errors import GuardedConnection, immediate
@@ -172,7 +172,7 @@ class RecordCache:
             )
             for uid, body, version, modified, fetched, checked in rows:
                 found[uid] = CachedRecord(
-                    uid, zlib.decompress(body), version, modified, fetched, checked
+                    uid, decompress(body), version, modified, fetched, checked
                 )
         now = self.clock()
         self._uses.update({(db, fmt.key, uid): now for uid in found})
@@ -214,7 +214,7 @@ class RecordCache:
         """Keep fetched records (uid, whole record, version), replacing older copies, then evict
         the least recently used while the cache is over its bound; one transaction."""
         now = self.clock()
-        blobs = {uid: (zlib.compress(body, LEVEL), v) for uid, body, v in records}  # last wins
+        blobs = {uid: (compress(body, LEVEL), v) for uid, body, v in records}  # last wins
         rows = [
             (self.source, db, fmt.key, uid, v.key, v.modified, now, now, now, len(blob), blob)
             for uid, (blob, v) in blobs.items()
