@@ -17,7 +17,9 @@ import pytest
 from harvest_helpers import make_job
 
 from harvester.errors import StoreError
+from harvester.stats import Stats
 from harvester.workflow import runner
+from harvester.workflow.engine import commit_counted
 from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
 from harvester.workflow.states import EntryState, SourceStatus, TargetState
 from harvester.workflow.store import Store
@@ -182,3 +184,21 @@ async def test_targets_of_an_entry_replaced_while_its_write_waits_are_unposted(s
         assert store.entry(entry.entry).state == EntryState.REPLACED
         assert store.unposted() == [101, 102]
         held.release.set()
+
+
+async def test_records_committed_after_their_waiter_is_cancelled_are_counted(store):
+    """A hedged copy's batch commit whose waiter is cancelled is still made: its records are
+    counted then, and the winning copy committing the same records finds none new."""
+    held = HeldThread()
+    stats = Stats()
+    records = [(101, (b"v101", b"w101")), (102, (b"v102", b"w102"))]
+    async with store.writing_off_loop(held.submit):
+        loser = asyncio.ensure_future(commit_counted(store, stats, records))
+        await asyncio.sleep(0)
+        loser.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loser
+        held.release.set()
+        assert await commit_counted(store, stats, records) == 0  # the loser's made first
+    assert stats.get("harvest/records") == 2
+    assert store.pending_total() == 0

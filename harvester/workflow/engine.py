@@ -19,7 +19,10 @@ workers run at once follows the latency the client sees (slots.py), up to the jo
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
+import threading
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -27,6 +30,7 @@ from harvester.config import JobConfig
 from harvester.errors import HarvesterError, HistoryExpiredError, NcbiTransientError
 from harvester.eutils.client import EutilsClient
 from harvester.eutils.results import LinkSetHistory
+from harvester.stats import Stats
 from harvester.workflow import kept
 from harvester.workflow.cache_records import CacheRecords
 from harvester.workflow.fetching import Fetcher, Versions
@@ -372,16 +376,7 @@ class Harvest:
                 f"elink gave (first: {good[0][0]}): their ids and elink's do not match"
             )
         self.forgetting.kept()
-        fresh = await self.store.run(
-            partial(
-                self.store.commit_records,
-                good,
-                missing,
-                page=(entry.entry, retstart),
-                day=self.client.transport.server_date,
-            )
-        )
-        self.stats.incr("harvest/records", fresh)
+        await self._commit_records(good, missing, page=(entry.entry, retstart))
         gaps = self.entries.page_in(entry, retstart, sent + [uid for uid, _ in good] + missing)
         self.stats.incr("harvest/gaps", len(gaps))
         self.scheduler.enqueue(Confirm(tuple(gaps)))
@@ -391,12 +386,19 @@ class Harvest:
     async def _commit_batch(self, batch: kept.Packed, versions: Versions) -> None:
         """A batch of a page still streaming: committed (its targets fetched, the page not
         done yet), then given to the record cache."""
-        fresh = await self.store.run(
-            partial(self.store.commit_records, batch, day=self.client.transport.server_date)
-        )
-        self.stats.incr("harvest/records", fresh)
+        await self._commit_records(batch)
         if self.cache is not None:
             await self.cache.keep(batch, versions, [])
+
+    def _commit_records(
+        self,
+        records: Sequence[tuple[int, tuple[bytes, bytes]]],
+        missing: Sequence[int] = (),
+        page: tuple[int, int] | None = None,
+    ) -> asyncio.Future[int]:
+        """`store.commit_records` queued on the store's writer, counted as it is made."""
+        day = self.client.transport.server_date
+        return commit_counted(self.store, self.stats, records, missing, page=page, day=day)
 
     async def confirm(self, uids: list[int]) -> None:
         """Fetch by id whatever pages did not bring, batched across entries; what two answers
@@ -415,10 +417,7 @@ class Harvest:
         missing, again = self.entries.lacking.answered(uids, found, said)
         self.stats.incr("harvest/refetched", len(found))
         good = list(found.items())
-        fresh = await self.store.run(
-            partial(self.store.commit_records, good, missing, day=self.client.transport.server_date)
-        )
-        self.stats.incr("harvest/records", fresh)
+        await self._commit_records(good, missing)
         if again:
             self.stats.incr("harvest/confirmed_again", len(again))
             self.scheduler.confirm_again(again)
@@ -440,3 +439,28 @@ class Harvest:
         self.entries.replace(lost)  # their other failures return at once
         self.stats.incr("harvest/rebuilt", len(lost))
         self.scheduler.enqueue(Post(tuple(sorted(pending))))
+
+
+def commit_counted(
+    store: Store,
+    stats: Stats,
+    records: Sequence[tuple[int, tuple[bytes, bytes]]],
+    missing: Sequence[int] = (),
+    *,
+    page: tuple[int, int] | None = None,
+    day: datetime.date | None = None,
+) -> asyncio.Future[int]:
+    """`store.commit_records` queued on the store's writer, its newly fetched records counted
+    (`harvest/records`) when the write is made: a write outlives a waiter cancelled meanwhile
+    (a hedged copy's batch), and the copy committing the same records next finds none new."""
+    loop, here = asyncio.get_running_loop(), threading.get_ident()
+
+    def commit() -> int:
+        fresh = store.commit_records(records, missing, page=page, day=day)
+        if threading.get_ident() == here:
+            stats.incr("harvest/records", fresh)
+        else:  # on the loop, before the write's own answer is
+            loop.call_soon_threadsafe(stats.incr, "harvest/records", fresh)
+        return fresh
+
+    return store.run(commit)

@@ -259,6 +259,7 @@ class Store:
         """While the block runs, writes made through `run` and the small writes below go to
         the thread `submit` queues on, in order, on a connection of their own; every one is
         made (or has failed, raised here) when the block ends."""
+        self._start_checkpoints()  # here, not by a write on the writer's thread after close()
         writer = StoreWriter(submit, _connect(self.path, check_same_thread=False))
         self._writer = self._wrote = writer
         try:
@@ -270,6 +271,12 @@ class Store:
                 self._writer = None
                 self._states.clear()
                 writer.close()
+
+    def _start_checkpoints(self) -> None:
+        """The WAL's checkpoints on their thread (wal_checkpoints.py), once per store."""
+        if self._checkpoints is None:
+            self._checkpoints = Checkpoints(self.path)
+            weakref.finalize(self, self._checkpoints.stop)  # a store dropped without close()
 
     def run(self, write: Callable[[], _T]) -> asyncio.Future[_T]:
         """`write()` (a method of this store) queued now on the writing thread if one is
@@ -621,9 +628,7 @@ class Store:
         and keep `day` (the earliest the answers named; None: the day the store was created)
         as the store's `server_date` if earlier; returns how many of the records were targets
         still pending."""
-        if self._checkpoints is None:  # the records make the WAL grow: checkpoints off the loop
-            self._checkpoints = Checkpoints(self.path)
-            weakref.finalize(self, self._checkpoints.stop)  # a store dropped without close()
+        self._start_checkpoints()  # the records make the WAL grow: checkpoints off the loop
         with self._tx() as db:
             _note_day(db, day)
             before = db.total_changes
