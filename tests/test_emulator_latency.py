@@ -10,6 +10,7 @@ import statistics
 
 import aiohttp
 import pytest
+from eutils_helpers import HandClock
 
 from harvester.emulator.cli import config_from_args, register
 from harvester.emulator.config import EmulatorConfig
@@ -17,20 +18,6 @@ from harvester.emulator.gate import RateGate, RateLimits
 from harvester.emulator.latency import MODELLED_BANDWIDTH, PRESETS, LatencyModel
 from harvester.emulator.server import Emulator
 from harvester.errors import ConfigError
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand; `sleep` advances it instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
 
 
 def draws(name: str, n: int = 400, **kwargs: object) -> list[float]:
@@ -55,7 +42,7 @@ def test_heavy_is_bimodal_with_occasional_ten_to_thirty_second_answers() -> None
 
 
 def test_shifting_doubles_and_halves_latency_in_phases_from_the_first_request() -> None:
-    clock = FakeClock()
+    clock = HandClock()
     model = LatencyModel(PRESETS["shifting"], seed=3, clock=clock)
     plain = LatencyModel(PRESETS["realistic"], seed=3)
     ratios = []
@@ -72,7 +59,7 @@ def test_shifting_doubles_and_halves_latency_in_phases_from_the_first_request() 
 
 
 async def test_the_server_applies_a_profile_through_its_own_clock() -> None:
-    clock = FakeClock()
+    clock = HandClock()
     config = EmulatorConfig(latency="shifting", rate_limit=False)
     async with (
         Emulator(config, clock=clock, sleep=clock.sleep) as emu,
@@ -94,7 +81,7 @@ async def test_the_server_applies_a_profile_through_its_own_clock() -> None:
 def test_shared_load_leaves_the_client_the_rest_of_the_allowance() -> None:
     """Another program spends 3/s of a 10/s key: a client at 7/s is never refused and sees the
     other program in X-RateLimit-Remaining; one at 10/s is refused about 3 times a second."""
-    clock = FakeClock()
+    clock = HandClock()
     gate = RateGate(RateLimits(with_key=10, shared_load=3), clock)
     polite = []
     for _ in range(70):
