@@ -126,25 +126,17 @@ class KnownEntries(OpenEntries):
         since = min(k.as_of for k in held.values()) - EASTERN_MARGIN
         try:
             if self.dates_applied:
-                found = await self._listing(entry, client, since)
+                found: ChangedSince | None = await self._listing(entry, client, since)
             else:
-                async with self._probing:  # the first listing waits for the probe's proof
-                    if self.unsupported is not None:  # refused while this one waited
-                        return frozenset()
-                    if self.dates_applied:
-                        found = await self._listing(entry, client, since)
-                    elif not await self._dates_apply(entry, client):
-                        return frozenset()
-                    else:
-                        found = await self._listing(entry, client, since)
-                        # none dated 1800 proves the limits applied only of a set with members
-                        self.dates_applied = found.count > 0
+                found = await self._probed_listing(entry, client, since)
         except DateTypeRefused as exc:
             said = (
                 f"NCBI would not say which {self.job.db} records changed (esearch "
                 f"datetype=mdat: {exc}); every kept {self.job.db} record is fetched again"
             )
             self._refuse(said)
+            return frozenset()
+        if found is None:  # the date limits not applied: said, nothing served as held
             return frozenset()
         if found.uids is None:
             self.stats.incr("known/unlistable_sets")
@@ -155,6 +147,23 @@ class KnownEntries(OpenEntries):
             )
             return frozenset()
         return found.uids
+
+    async def _probed_listing(
+        self, entry: Entry, client: EutilsClient, since: datetime.date
+    ) -> ChangedSince | None:
+        """The listing while the date limits are unproved: after the probe, one set at a time
+        (the others wait for the proof), None once they are found not applied."""
+        async with self._probing:
+            if self.unsupported is not None:  # refused while this one waited
+                return None
+            if not self.dates_applied:
+                if not await self._dates_apply(entry, client):
+                    return None
+                found = await self._listing(entry, client, since)
+                # none dated 1800 proves the limits applied only of a set with members
+                self.dates_applied = found.count > 0
+                return found
+        return await self._listing(entry, client, since)
 
     async def _listing(
         self, entry: Entry, client: EutilsClient, since: datetime.date
