@@ -147,7 +147,8 @@ class FaultPlan:
                 rates.append((kind, rate))
                 windows.append(_window(span, part.strip()) if span else ALWAYS)
             else:
-                raise ConfigError(f"unknown fault '{kind}' (known: mixed, {', '.join(KINDS)})")
+                known = ", ".join((*KINDS, *SOLO_KINDS))
+                raise ConfigError(f"unknown fault '{kind}' (known: mixed, {known})")
         if mixed + sum(rate for _, rate in rates) > 1 and all(w == ALWAYS for w in windows):
             raise ConfigError(f"fault rates in '{text}' add up to more than 1")
         return cls(tuple(rates), mixed, tuple(windows))
