@@ -8,6 +8,7 @@ import asyncio
 import io
 import re
 import threading
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from eutils_helpers import fast_client
@@ -15,8 +16,8 @@ from harvest_helpers import make_job
 
 from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.server import Emulator
-from harvester.eutils.parse import CPU_TURNS
-from harvester.eutils.results import Record
+from harvester.eutils.parse import CPU_TURNS, STEP_BYTES, aparse, parse_bytes
+from harvester.eutils.results import Item, Record
 from harvester.stats import Stats
 from harvester.workflow.loop_stall import LoopStalls, watching
 from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
@@ -102,3 +103,48 @@ async def test_parse_steps_and_store_transactions_take_turns(tmp_path) -> None:
         with store._tx():
             assert CPU_TURNS.locked()
         assert not CPU_TURNS.locked()
+
+
+async def test_reads_are_parsed_off_the_loop_in_steps_of_at_least_step_bytes() -> None:
+    """Each step off the loop is a hand-off between threads that costs about as much as
+    parsing a few records (benchmarks/PARSE.md), so 64 KiB reads are joined into steps of at
+    least `STEP_BYTES`, and the records come out the same as parsed read by read."""
+    uids = range(1, 3001)
+    body = (
+        b'<?xml version="1.0" ?>\n<ExchangeSet xmlns="https://www.ncbi.nlm.nih.gov/SNP/docsum">'
+        + b"".join(
+            b'<DocumentSummary uid="%d"><SNP_ID>%d</SNP_ID><TEXT>%s</TEXT></DocumentSummary>'
+            % (uid, uid, b"x" * 300)
+            for uid in uids
+        )
+        + b"</ExchangeSet>"
+    )
+    read = 64 * 1024
+    reads = [body[i : i + read] for i in range(0, len(body), read)]
+    steps: list[int] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for chunk in reads:
+            yield chunk
+
+    async def offload(work: Callable[[], list[Item]]) -> list[Item]:
+        steps.append(len(work.args[1]))  # type: ignore[attr-defined]
+        return await asyncio.to_thread(work)
+
+    def digest(record: Record) -> Record:
+        return record.digested((record.uid.encode(), record.raw or b""))
+
+    got = [
+        item
+        async for item in aparse(chunks(), db="snp", digest=digest, offload=offload)
+        if isinstance(item, Record)
+    ]
+    assert [r.uid for r in got] == [str(uid) for uid in uids]
+    assert [r.digest for r in got] == [
+        digest(r).digest for r in parse_bytes(body, db="snp") if isinstance(r, Record)
+    ]
+    head, *middle, last, close = steps
+    assert head == read and close == 0  # the sniffed head, then the close
+    assert all(STEP_BYTES <= size < STEP_BYTES + read for size in middle) and len(middle) >= 2
+    assert 0 < last < STEP_BYTES + read
+    assert sum(steps) == len(body)

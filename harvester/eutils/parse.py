@@ -217,13 +217,27 @@ async def aparse(
         for item in _digested(stream.close(), digest):
             yield item
         return
-    for item in await offload(partial(_step, stream.feed, head, digest)):
-        yield item
-    async for chunk in rest:
-        for item in await offload(partial(_step, stream.feed, chunk, digest)):
+    async for step in _steps(head, rest):
+        for item in await offload(partial(_step, stream.feed, step, digest)):
             yield item
     for item in await offload(partial(_step, lambda _: stream.close(), b"", digest)):
         yield item
+
+
+async def _steps(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The body in parse steps of at least `STEP_BYTES` (the last may be less): the head
+    alone, then the reads joined until they reach it."""
+    yield head
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in rest:
+        parts.append(chunk)
+        size += len(chunk)
+        if size >= STEP_BYTES:
+            yield parts[0] if len(parts) == 1 else b"".join(parts)
+            parts, size = [], 0
+    if parts:
+        yield parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _digested(items: Iterator[Item], digest: Digest | None) -> Iterator[Item]:
@@ -242,9 +256,13 @@ def _step(
         return list(_digested(feed(chunk), digest))
 
 
+STEP_BYTES = 256 * 1024
+"""Bytes parsed in one step off the loop. Each step is a hand-off to the parse thread and back,
+which cost ~0.25 ms of CPU on this project's 2-core VM: at 64 KiB steps (one read) that was a
+fifth of the client's CPU per MB at ~1 KB records (benchmarks/PARSE.md)."""
 CPU_TURNS = threading.Lock()
 """Held by each parse step off the loop and by each store transaction on it. One GIL serves
 both threads, and SQLite lets it go at every row it steps (an `executemany` of 500 rows, 500
 times); each time, a busy parse thread keeps it for up to the switch interval (5 ms), so a
 2 ms commit took 20-250 ms with pages parsing beside it (the convoy effect). Taking turns, a
-commit waits for at most one step (a 64 KiB read) and then runs alone."""
+commit waits for at most one step (`STEP_BYTES`, a few ms) and then runs alone."""

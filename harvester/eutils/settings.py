@@ -60,9 +60,9 @@ class ClientConfig:
     max_get_length: int = 1800
     """Send by POST when the encoded query would be longer than this."""
     chunk_size: int = 64 * 1024
-    """Most bytes read (and handed to a parse worker) at a time. Parsed on the event loop,
-    64 KiB steps held the gate's releases up by tens of ms each; parsed off it (`offload`),
-    each step costs the loop one hand-over, so larger steps cost it less."""
+    """Most bytes read at a time. Parsed on the event loop, 64 KiB steps held the gate's
+    releases up by tens of ms each; parsed off it (`offload`), reads are joined into steps of
+    `parse.STEP_BYTES`, as each step costs a hand-over between threads."""
 
     def __post_init__(self) -> None:
         if self.tool and any(c.isspace() for c in self.tool):

@@ -28,9 +28,10 @@ BATCH_BYTES = 512 * 1024
 answers stream within the budget (a ~10 MB page once held all of its records until its last
 byte, so 128 MB let ~12 pages stream at once), large enough that a transaction's fixed cost
 stays small beside its rows (~25 records of 21 KB, ~240 of 2 KB)."""
-STREAM_BYTES = 512 * 1024
+STREAM_BYTES = 1024 * 1024
 """What a streaming answer holds beside its batch: aiohttp's read buffer (up to 2 x 64 KiB),
-a decompressed read, the parser's record in progress and the records of one parse step."""
+the reads gathered for a parse step and the step itself (up to `parse.STEP_BYTES` + a read
+each), the parser's record in progress and the records of one step."""
 
 
 class ByteBudget:
