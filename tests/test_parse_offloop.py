@@ -109,7 +109,7 @@ async def test_reads_are_parsed_off_the_loop_in_steps_of_at_least_step_bytes() -
     """Each step off the loop is a hand-off between threads that costs about as much as
     parsing a few records (benchmarks/PARSE.md), so 64 KiB reads are joined into steps of at
     least `STEP_BYTES`, and the records come out the same as parsed read by read."""
-    uids = range(1, 3001)
+    uids = range(1, 6001)
     body = (
         b'<?xml version="1.0" ?>\n<ExchangeSet xmlns="https://www.ncbi.nlm.nih.gov/SNP/docsum">'
         + b"".join(
@@ -128,7 +128,7 @@ async def test_reads_are_parsed_off_the_loop_in_steps_of_at_least_step_bytes() -
             yield chunk
 
     async def offload(work: Callable[[], list[Item]]) -> list[Item]:
-        steps.append(len(work.args[1]))  # type: ignore[attr-defined]
+        steps.append(sum(map(len, work.args[1])))  # type: ignore[attr-defined]
         return await asyncio.to_thread(work)
 
     def digest(record: Record) -> Record:
@@ -148,3 +148,19 @@ async def test_reads_are_parsed_off_the_loop_in_steps_of_at_least_step_bytes() -
     assert all(STEP_BYTES <= size < STEP_BYTES + read for size in middle) and len(middle) >= 2
     assert 0 < last < STEP_BYTES + read
     assert sum(steps) == len(body)
+
+
+async def test_efetch_steps_hands_out_a_parse_steps_records_together() -> None:
+    """The fetcher takes records a parse step at a time (no async step per record through the
+    client's layers); they are the records `efetch` yields one by one."""
+    ids = ["3008", "11888", "867174", "2031"]
+
+    def digest(record: Record) -> Record:
+        return record.digested((record.uid.encode(), record.raw or b""))
+
+    async with Emulator(EmulatorConfig()) as emu, fast_client(emu.base_url) as client:
+        steps = [s async for s in client.efetch_steps("snp", ids=ids, digest=digest)]
+        one_by_one = [r async for r in client.efetch("snp", ids=ids, digest=digest)]
+    assert len(steps) < len(ids)  # a 64 KiB body parses in a step or two
+    assert [r.uid for step in steps for r in step] == [r.uid for r in one_by_one]
+    assert [r.digest for step in steps for r in step] == [r.digest for r in one_by_one]

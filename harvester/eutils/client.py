@@ -26,6 +26,7 @@ from harvester.eutils.results import (
     DbList,
     IdCheck,
     IdUrls,
+    Item,
     LinkSet,
     LinkSetHistory,
     PostResult,
@@ -221,6 +222,36 @@ class EutilsClient:
     ) -> AsyncIterator[Record]:
         """Records of one page, parsed as they arrive (each valid until the next is pulled);
         with `digest`, parsed off the event loop and each passed through it first."""
+        steps = self.efetch_steps(
+            db,
+            ids=ids,
+            webenv=webenv,
+            query_key=query_key,
+            retstart=retstart,
+            retmax=retmax,
+            rettype=rettype,
+            retmode=retmode,
+            digest=digest,
+        )
+        async for step in steps:
+            for record in step:
+                yield record
+
+    def efetch_steps(
+        self,
+        db: str,
+        *,
+        ids: Sequence[str] | None = None,
+        webenv: str | None = None,
+        query_key: str | int | None = None,
+        retstart: int | None = None,
+        retmax: int | None = None,
+        rettype: str | None = None,
+        retmode: str | None = "xml",
+        digest: Digest | None = None,
+    ) -> AsyncIterator[list[Record]]:
+        """`efetch`'s records in the groups they were parsed in (`parse.aparse_steps`): a
+        step's when digested off the loop, one at a time otherwise."""
         params = self._records_params(db, ids, webenv, query_key, retstart, retmax)
         params += [(k, v) for k, v in (("rettype", rettype), ("retmode", retmode)) if v]
         fmt = efetch_format(db, rettype, retmode)
@@ -228,11 +259,11 @@ class EutilsClient:
             raise ConfigError(
                 f"efetch {db} rettype={rettype} retmode={retmode} is not XML: use efetch_raw"
             )
-        async for item in self.transport.stream(
-            "efetch", params, n_ids=len(ids or ()), db=db, fmt=fmt, digest=digest
-        ):
-            if isinstance(item, Record):
-                yield item
+        return _records(
+            self.transport.stream_steps(
+                "efetch", params, n_ids=len(ids or ()), db=db, fmt=fmt, digest=digest
+            )
+        )
 
     async def efetch_raw(
         self,
@@ -266,6 +297,35 @@ class EutilsClient:
     ) -> AsyncIterator[Record]:
         """Document summaries of one page (DocSum v1, DocumentSummary v2, or JSON); `digest`
         as for `efetch`."""
+        steps = self.esummary_steps(
+            db,
+            ids=ids,
+            webenv=webenv,
+            query_key=query_key,
+            retstart=retstart,
+            retmax=retmax,
+            version=version,
+            retmode=retmode,
+            digest=digest,
+        )
+        async for step in steps:
+            for record in step:
+                yield record
+
+    def esummary_steps(
+        self,
+        db: str,
+        *,
+        ids: Sequence[str] | None = None,
+        webenv: str | None = None,
+        query_key: str | int | None = None,
+        retstart: int | None = None,
+        retmax: int | None = None,
+        version: str | None = None,
+        retmode: str = "xml",
+        digest: Digest | None = None,
+    ) -> AsyncIterator[list[Record]]:
+        """`esummary`'s records in the groups they were parsed in, as `efetch_steps`."""
         if retmode == "json" and max(len(ids or ()), retmax or 0) > ESUMMARY_JSON_CAP:
             raise ConfigError(f"esummary JSON takes at most {ESUMMARY_JSON_CAP} uids per request")
         params = self._records_params(db, ids, webenv, query_key, retstart, retmax)
@@ -274,11 +334,11 @@ class EutilsClient:
         if retmode != "xml":
             params.append(("retmode", retmode))
         fmt = esummary_format(db, version)
-        async for item in self.transport.stream(
-            "esummary", params, n_ids=len(ids or ()), db=db, fmt=fmt, digest=digest
-        ):
-            if isinstance(item, Record):
-                yield item
+        return _records(
+            self.transport.stream_steps(
+                "esummary", params, n_ids=len(ids or ()), db=db, fmt=fmt, digest=digest
+            )
+        )
 
     async def einfo(self) -> DbList:
         """The database names NCBI (or the emulator) serves."""
@@ -291,3 +351,10 @@ class EutilsClient:
         result = await self._one("einfo", [("db", db)], 0, DbInfo)
         assert isinstance(result, DbInfo)
         return result
+
+
+async def _records(steps: AsyncIterator[list[Item]]) -> AsyncIterator[list[Record]]:
+    """The records of each group (a per-uid error's item is counted by the transport)."""
+    async for step in steps:
+        if records := [item for item in step if isinstance(item, Record)]:
+            yield records

@@ -48,6 +48,7 @@ __all__ = [
     "Expected",
     "Offload",
     "aparse",
+    "aparse_steps",
     "handler_for",
     "parse_bytes",
     "parse_chunks",
@@ -197,47 +198,73 @@ async def aparse(
     With `offload`, each chunk is parsed (and its records digested) off the event loop, so the
     loop only moves bytes; records whose elements the caller still needs (no `digest`) are
     parsed on the loop, each valid until the next is pulled."""
+    async for step in aparse_steps(
+        chunks,
+        db=db,
+        fmt=fmt,
+        expect=expect,
+        max_record_bytes=max_record_bytes,
+        digest=digest,
+        offload=offload,
+    ):
+        for item in step:
+            yield item
+
+
+async def aparse_steps(
+    chunks: AsyncIterable[bytes],
+    *,
+    db: str | None = None,
+    fmt: RecordFormat | None = None,
+    expect: Expected | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+    digest: Digest | None = None,
+    offload: Offload | None = None,
+) -> AsyncIterator[list[Item]]:
+    """`aparse`'s items in the groups they were parsed in: a step's off the loop (a consumer
+    of thousands of records then takes no async step per record, which cost the loop ~5 us a
+    record through the client's layers), one at a time on the loop (each record's element is
+    alive until the next group is pulled)."""
     head, rest = await head_and_rest(chunks)
     sniffed = sniff(head)
     if sniffed.kind == "json":
         parts = [head]
         async for chunk in rest:
             parts.append(chunk)
-        for item in parse_json(b"".join(parts), db or ""):
-            yield digest(item) if digest is not None and isinstance(item, Record) else item
+        yield list(_digested(parse_json(b"".join(parts), db or ""), digest))
         return
     handler = handler_for(sniffed, db=db, fmt=fmt, expect=expect)
     stream = XmlStream(handler, max_record_bytes)
     if offload is None or (digest is None and isinstance(handler, RecordHandler)):
         for item in _digested(stream.feed(head), digest):
-            yield item
+            yield [item]
         async for chunk in rest:
             for item in _digested(stream.feed(chunk), digest):
-                yield item
+                yield [item]
         for item in _digested(stream.close(), digest):
-            yield item
+            yield [item]
         return
     async for step in _steps(head, rest):
-        for item in await offload(partial(_step, stream.feed, step, digest)):
-            yield item
-    for item in await offload(partial(_step, lambda _: stream.close(), b"", digest)):
-        yield item
+        if items := await offload(partial(_step, stream.feed, step, digest)):
+            yield items
+    if items := await offload(partial(_step, lambda _: stream.close(), [b""], digest)):
+        yield items
 
 
-async def _steps(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The body in parse steps of at least `STEP_BYTES` (the last may be less): the head
-    alone, then the reads joined until they reach it."""
-    yield head
-    parts: list[bytes] = []
+async def _steps(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[list[bytes]]:
+    """The body's reads in parse steps of at least `STEP_BYTES` (the last may be less): the
+    head alone, then the reads gathered until they reach it (fed one by one, never joined)."""
+    yield [head]
+    reads: list[bytes] = []
     size = 0
     async for chunk in rest:
-        parts.append(chunk)
+        reads.append(chunk)
         size += len(chunk)
         if size >= STEP_BYTES:
-            yield parts[0] if len(parts) == 1 else b"".join(parts)
-            parts, size = [], 0
-    if parts:
-        yield parts[0] if len(parts) == 1 else b"".join(parts)
+            yield reads
+            reads, size = [], 0
+    if reads:
+        yield reads
 
 
 def _digested(items: Iterator[Item], digest: Digest | None) -> Iterator[Item]:
@@ -248,18 +275,22 @@ def _digested(items: Iterator[Item], digest: Digest | None) -> Iterator[Item]:
 
 
 def _step(
-    feed: Callable[[bytes], Iterator[Item]], chunk: bytes, digest: Digest | None
+    feed: Callable[[bytes], Iterator[Item]], reads: list[bytes], digest: Digest | None
 ) -> list[Item]:
-    """One chunk parsed and its records digested: what a worker hands back to the loop. It
+    """Reads parsed and their records digested: what a worker hands back to the loop. It
     takes its turn (`CPU_TURNS`) with the store's transactions on the loop."""
     with CPU_TURNS:
-        return list(_digested(feed(chunk), digest))
+        items: list[Item] = []
+        for read in reads:
+            items.extend(_digested(feed(read), digest))
+        return items
 
 
-STEP_BYTES = 256 * 1024
+STEP_BYTES = 512 * 1024
 """Bytes parsed in one step off the loop. Each step is a hand-off to the parse thread and back,
 which cost ~0.25 ms of CPU on this project's 2-core VM: at 64 KiB steps (one read) that was a
-fifth of the client's CPU per MB at ~1 KB records (benchmarks/PARSE.md)."""
+fifth of the client's CPU per MB at ~1 KB records (benchmarks/PARSE.md). A step holds its
+reads (up to this and one more), not a copy of them joined."""
 CPU_TURNS = threading.Lock()
 """Held by each parse step off the loop and by each store transaction on it. One GIL serves
 both threads, and SQLite lets it go at every row it steps (an `executemany` of 500 rows, 500

@@ -179,10 +179,11 @@ class RecordHandler:
         "_by_tag",
         "_bytes",
         "_cleared",
+        "_container",
         "_containers",
         "_db",
         "_error",
-        "_inherited",
+        "_inherit",
         "_per_record_db",
         "tags",
     )
@@ -197,7 +198,10 @@ class RecordHandler:
         self._error: tuple[etree._Element, str] | None = None
         self._cleared = 0
         self._bytes = RecordBytes(tuple({_local(spec.tag) for spec in specs}))
-        self._inherited: dict[str, bytes] = {}
+        self._container: etree._Element | None = None
+        """The records' parent, held so lxml hands out the same proxy for it (no tag read)."""
+        self._inherit = b""
+        """The namespace declarations its records inherit (`_declarations`)."""
         docsum = "DocumentSummary" in self._by_tag
         self.tags = (*self._by_tag, "ERROR", *(("error",) if docsum else ()))
 
@@ -210,8 +214,10 @@ class RecordHandler:
                 yield from self._error_element(el)
                 continue
             parent = el.getparent()
-            if parent is None or parent.tag not in containers:
-                continue  # a nested element of the same name (Taxon in LineageEx)
+            if parent is not self._container:  # kept alive, lxml hands out the same proxy
+                if parent is None or parent.tag not in containers:
+                    continue  # a nested element of the same name (Taxon in LineageEx)
+                self._container, self._inherit = parent, _declarations(el, parent)
             if spec.uid_attr is not None:
                 uid = el.get(spec.uid_attr) or ""
             else:
@@ -226,7 +232,7 @@ class RecordHandler:
                 aliases = _aliases(el, uid, self._alias_paths)
                 if not uid and aliases:  # a record without its accession.version
                     uid, aliases = aliases[0], aliases[1:]
-            raw = self._raw(el, parent, uid)
+            raw = self._raw(el, uid)
             yield Record(db, uid, el, None, error, aliases, raw)
             el.clear(keep_tail=False)
             self._cleared += 1
@@ -238,7 +244,7 @@ class RecordHandler:
         """The chunk about to be parsed: its records' own bytes are found in it."""
         self._bytes.feed(chunk)
 
-    def _raw(self, el: etree._Element, parent: etree._Element, uid: str) -> bytes | None:
+    def _raw(self, el: etree._Element, uid: str) -> bytes | None:
         """The record's bytes as sent, checked against the parsed record (its uid in them), with
         the namespace declarations it inherits; None when unsure (it is serialised instead)."""
         found = self._bytes.take()
@@ -248,9 +254,7 @@ class RecordHandler:
         if uid and span.find(uid.encode()) < 0:
             self._bytes.distrust()  # paired with another record: trust nothing after
             return None
-        inherited = self._inherited.get(parent.tag)
-        if inherited is None:
-            inherited = self._inherited[parent.tag] = _declarations(el, parent)
+        inherited = self._inherit
         if not inherited:
             return span
         if span.find(b"xmlns", 0, head) >= 0:

@@ -36,7 +36,7 @@ from harvester.eutils.connections import (
 from harvester.eutils.first_byte import current_watch
 from harvester.eutils.gates import GateKey, process_gate, release_gate
 from harvester.eutils.pacing import Gate, Release
-from harvester.eutils.parse import Digest, Expected, aparse, not_xml
+from harvester.eutils.parse import Digest, Expected, aparse_steps, not_xml
 from harvester.eutils.results import ErrorResult, Item, Record
 from harvester.eutils.retry import (
     Fail,
@@ -197,18 +197,39 @@ class Transport:
     ) -> AsyncIterator[Item]:
         """Items of one request, retried as the classifier says; in-band errors become raises.
         Records come out through `digest` when given, parsed off the event loop."""
+        async for step in self.stream_steps(
+            endpoint, params, n_ids=n_ids, db=db, fmt=fmt, digest=digest
+        ):
+            for item in step:
+                yield item
+
+    def stream_steps(
+        self,
+        endpoint: str,
+        params: Params,
+        *,
+        n_ids: int = 0,
+        db: str | None = None,
+        fmt: RecordFormat | None = None,
+        digest: Digest | None = None,
+    ) -> AsyncIterator[list[Item]]:
+        """`stream`'s items in the groups they were parsed in (`parse.aparse_steps`)."""
         attempt = partial(self._attempt, endpoint, params, n_ids, db, fmt, digest)
-        async for item in self._retried(endpoint, params, attempt):
-            yield item
+        return self._retried(endpoint, params, attempt)
 
     async def raw(self, endpoint: str, params: Params, *, n_ids: int = 0) -> bytes:
         """The whole body of one request (retried; HTML, empty and ERROR bodies still count)."""
         attempt = partial(self._raw_attempt, endpoint, params, n_ids)
-        return b"".join([body async for body in self._retried(endpoint, params, attempt)])
+        return b"".join(
+            [body async for step in self._retried(endpoint, params, attempt) for body in step]
+        )
 
     async def _retried(
-        self, endpoint: str, params: Params, attempt: Callable[[Release], AsyncIterator[_T]]
-    ) -> AsyncIterator[_T]:
+        self,
+        endpoint: str,
+        params: Params,
+        attempt: Callable[[Release], AsyncIterator[list[_T]]],
+    ) -> AsyncIterator[list[_T]]:
         """Run `attempt` at the gate until it succeeds or the retry policy gives up.
 
         Records stream out as they come, skipping uids an earlier attempt already handed out;
@@ -225,16 +246,20 @@ class Transport:
             if self.stats is not self.gate.stats:  # a shared Stats has the gate's own count
                 self._count_pass(release)
             try:
-                async for item in attempt(release):
-                    if not isinstance(item, Record):
-                        held.append(item)
-                    elif not item.uid or item.uid not in seen:
-                        seen.add(item.uid)
-                        self.stats.incr(f"{endpoint}/records")
-                        yield item
+                async for step in attempt(release):
+                    fresh: list[_T] = []
+                    for item in step:
+                        if not isinstance(item, Record):
+                            held.append(item)
+                        elif not item.uid or item.uid not in seen:
+                            seen.add(item.uid)
+                            fresh.append(item)
+                    if fresh:
+                        self.stats.incr(f"{endpoint}/records", len(fresh))
+                        yield fresh
                 self._answered(release)
-                for out in held:
-                    yield out
+                if held:
+                    yield held
                 return
             except StaleConnection as exc:
                 stale += 1
@@ -313,12 +338,12 @@ class Transport:
         fmt: RecordFormat | None,
         digest: Digest | None,
         release: Release,
-    ) -> AsyncIterator[Item]:
+    ) -> AsyncIterator[list[Item]]:
         chunks = self._send(endpoint, params, n_ids, release)
         cap = self.config.max_record_bytes
         try:
             expect = Expected.of(endpoint, fmt)
-            parsed = aparse(
+            parsed = aparse_steps(
                 chunks,
                 db=db,
                 fmt=fmt,
@@ -327,8 +352,11 @@ class Transport:
                 digest=digest,
                 offload=self.offload,
             )
-            async for item in parsed:
-                yield item if isinstance(item, Record) else self._check(endpoint, item)
+            async for step in parsed:
+                yield [
+                    item if isinstance(item, Record) else self._check(endpoint, item)
+                    for item in step
+                ]
         except TooLarge as exc:  # our own limit: say which request it was
             raise TooLarge(f"{exc} ({request_label(endpoint, params)})") from None
         except BadBody as exc:
@@ -425,7 +453,7 @@ class Transport:
 
     async def _raw_attempt(
         self, endpoint: str, params: Params, n_ids: int, release: Release
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncIterator[list[bytes]]:
         parts: list[bytes] = []
         async for chunk in self._send(endpoint, params, n_ids, release):
             parts.append(chunk)
@@ -436,4 +464,4 @@ class Transport:
         error = _ERROR_TEXT.search(body[:4096])
         if error is not None:
             self._check(endpoint, ErrorResult(error.group(1).decode("utf-8", "replace").strip()))
-        yield body
+        yield [body]

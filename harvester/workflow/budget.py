@@ -29,9 +29,9 @@ answers stream within the budget (a ~10 MB page once held all of its records unt
 byte, so 128 MB let ~12 pages stream at once), large enough that a transaction's fixed cost
 stays small beside its rows (~25 records of 21 KB, ~240 of 2 KB)."""
 STREAM_BYTES = 1024 * 1024
-"""What a streaming answer holds beside its batch: aiohttp's read buffer (up to 2 x 64 KiB),
-the reads gathered for a parse step and the step itself (up to `parse.STEP_BYTES` + a read
-each), the parser's record in progress and the records of one step."""
+"""What a streaming answer holds beside its batches: aiohttp's read buffer (up to 2 x 64 KiB),
+the reads of a parse step (up to `parse.STEP_BYTES` and one more read; its records are the
+batches') and the parser's record in progress."""
 
 
 class ByteBudget:

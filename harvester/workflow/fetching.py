@@ -117,28 +117,29 @@ class Fetcher:
         copy or a failed attempt fills its own, dropped with it (a dict kept on the fetcher
         kept their entries, and could hand a later read a copy's version)."""
         digest = partial(self._digest, read) if self.versioned else self._encoded
-        async for record in self._records(digest, ids, webenv, query_key, retstart, retmax):
-            uid = record_uid(record)
-            if uid is None:
-                if record.uid:
-                    raise UnjoinableRecords(unjoinable(record))
-                unkeyed.append(record.uid)
-            elif record.error:
-                missing.append(int(uid))
-            else:
-                stored = record.digest or self.extractor.encode(record)
-                good.append((int(uid), stored))
-                held += len(stored[0]) + len(stored[1]) + RECORD_OVERHEAD
-                if self.versioned:
-                    found = read.pop(int(uid), None)
-                    versions[int(uid)] = found if found is not None else record_version(record)
-                if sink is not None and held >= due:
-                    batch = await self._packed(good)
-                    if await sink[0](batch, versions):
-                        self._observe(batch)
-                        sink[1].extend(uid for uid, _ in batch)
-                        good, versions, held = [], {}, 0
-                    due = held + BATCH_BYTES
+        async for step in self._records(digest, ids, webenv, query_key, retstart, retmax):
+            for record in step:
+                uid = record_uid(record)
+                if uid is None:
+                    if record.uid:
+                        raise UnjoinableRecords(unjoinable(record))
+                    unkeyed.append(record.uid)
+                elif record.error:
+                    missing.append(int(uid))
+                else:
+                    stored = record.digest or self.extractor.encode(record)
+                    good.append((int(uid), stored))
+                    held += len(stored[0]) + len(stored[1]) + RECORD_OVERHEAD
+                    if self.versioned:
+                        found = read.pop(int(uid), None)
+                        versions[int(uid)] = found if found is not None else record_version(record)
+                    if sink is not None and held >= due:
+                        batch = await self._packed(good)
+                        if await sink[0](batch, versions):
+                            self._observe(batch)
+                            sink[1].extend(uid for uid, _ in batch)
+                            good, versions, held = [], {}, 0
+                        due = held + BATCH_BYTES
         if unkeyed and not good and not missing and not (sink and sink[1]):
             raise UnjoinableRecords(
                 f"{self.job.fetch.via} {self.job.db} answered {len(unkeyed)} records in which "
@@ -178,10 +179,11 @@ class Fetcher:
         query_key: str | None,
         retstart: int | None,
         retmax: int | None,
-    ) -> AsyncIterator[Record]:
+    ) -> AsyncIterator[list[Record]]:
+        """The answer's records in the groups they were parsed and digested in."""
         fetch = self.job.fetch
         if fetch.via == FetchVia.ESUMMARY:
-            return self.client.esummary(
+            return self.client.esummary_steps(
                 self.job.db,
                 ids=ids,
                 webenv=webenv,
@@ -192,7 +194,7 @@ class Fetcher:
                 retmode=fetch.retmode or "xml",
                 digest=digest,
             )
-        return self.client.efetch(
+        return self.client.efetch_steps(
             self.job.db,
             ids=ids,
             webenv=webenv,

@@ -258,7 +258,7 @@ def _union(paths: dict[str, tuple[str, ...]], ns: str) -> Any:
     prefix = "n:" if ns else ""
     expression = "|".join("/".join(prefix + step for step in steps) for steps in paths.values())
     try:
-        return etree.XPath(expression, namespaces={"n": ns} if ns else None)
+        return etree.XPath(expression, namespaces={"n": ns} if ns else None, regexp=False)
     except etree.XPathError:
         return None
 
