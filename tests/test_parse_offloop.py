@@ -164,3 +164,49 @@ async def test_efetch_steps_hands_out_a_parse_steps_records_together() -> None:
     assert len(steps) < len(ids)  # a 64 KiB body parses in a step or two
     assert [r.uid for step in steps for r in step] == [r.uid for r in one_by_one]
     assert [r.digest for step in steps for r in step] == [r.digest for r in one_by_one]
+
+
+async def test_a_step_whose_consumer_is_gone_stops_at_its_next_read() -> None:
+    """A hedged copy cancelled mid-step leaves the one parse thread at once (at the end of the
+    read in hand), not after the rest of its step."""
+    body = (
+        b'<?xml version="1.0" ?>\n<ExchangeSet xmlns="https://www.ncbi.nlm.nih.gov/SNP/docsum">'
+        + b"".join(
+            b'<DocumentSummary uid="%d"><SNP_ID>%d</SNP_ID><TEXT>%s</TEXT></DocumentSummary>'
+            % (uid, uid, b"x" * 1000)
+            for uid in range(1, 1001)
+        )
+        + b"</ExchangeSet>"
+    )
+    read = 8 * 1024  # ~8 records a read, ~32 reads a step
+    started, go = threading.Event(), threading.Event()
+    digested: list[str] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for at in range(0, len(body), read):
+            yield body[at : at + read]
+
+    def digest(record: Record) -> Record:
+        if len(digested) == 20:  # inside the second step: hold it there
+            started.set()
+            go.wait(10)
+        digested.append(record.uid)
+        return record.digested((b"", b""))
+
+    async def consume() -> None:
+        async for _ in aparse(chunks(), db="snp", digest=digest, offload=asyncio.to_thread):
+            pass
+
+    task = asyncio.create_task(consume())
+    assert await asyncio.to_thread(started.wait, 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    held = len(digested)
+    go.set()
+    for _ in range(100):  # the worker finishes its read and sees the stop
+        await asyncio.sleep(0.01)
+        if len(digested) > held:
+            break
+    await asyncio.sleep(0.05)
+    assert 0 < len(digested) - held <= read // 1000 + 1  # the read in hand, no more

@@ -356,5 +356,8 @@ class EutilsClient:
 async def _records(steps: AsyncIterator[list[Item]]) -> AsyncIterator[list[Record]]:
     """The records of each group (a per-uid error's item is counted by the transport)."""
     async for step in steps:
-        if records := [item for item in step if isinstance(item, Record)]:
+        records = [item for item in step if isinstance(item, Record)]
+        del step
+        if records:
             yield records
+        del records  # gone with the consumer (budget.STREAM_BYTES)

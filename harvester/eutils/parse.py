@@ -244,11 +244,18 @@ async def aparse_steps(
         for item in _digested(stream.close(), digest):
             yield [item]
         return
-    async for step in _steps(head, rest):
-        if items := await offload(partial(_step, stream.feed, step, digest)):
+    stop = threading.Event()
+    try:
+        async for reads in _steps(head, rest):
+            items = await offload(partial(_step, stream.feed, reads, digest, stop))
+            if items:
+                yield items
+            del items  # a step's records leave with the consumer, not while the next is read
+        items = await offload(partial(_step, lambda _: stream.close(), [b""], digest, stop))
+        if items:
             yield items
-    if items := await offload(partial(_step, lambda _: stream.close(), [b""], digest)):
-        yield items
+    finally:
+        stop.set()  # a consumer gone (a hedged copy cancelled): its step ends at its next read
 
 
 async def _steps(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[list[bytes]]:
@@ -261,7 +268,7 @@ async def _steps(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[list[
         reads.append(chunk)
         size += len(chunk)
         if size >= STEP_BYTES:
-            yield reads
+            yield reads  # `_step` empties it as it feeds
             reads, size = [], 0
     if reads:
         yield reads
@@ -275,25 +282,33 @@ def _digested(items: Iterator[Item], digest: Digest | None) -> Iterator[Item]:
 
 
 def _step(
-    feed: Callable[[bytes], Iterator[Item]], reads: list[bytes], digest: Digest | None
+    feed: Callable[[bytes], Iterator[Item]],
+    reads: list[bytes],
+    digest: Digest | None,
+    stop: threading.Event,
 ) -> list[Item]:
-    """Reads parsed and their records digested: what a worker hands back to the loop. It
-    takes its turn (`CPU_TURNS`) with the store's transactions on the loop."""
+    """Reads parsed and their records digested: what a worker hands back to the loop. Each
+    read is let go once fed, and the rest skipped once `stop` is set. It takes its turn
+    (`CPU_TURNS`) with the store's transactions on the loop."""
     with CPU_TURNS:
         items: list[Item] = []
-        for read in reads:
-            items.extend(_digested(feed(read), digest))
+        reads.reverse()
+        while reads and not stop.is_set():
+            items.extend(_digested(feed(reads.pop()), digest))
+        reads.clear()
         return items
 
 
-STEP_BYTES = 512 * 1024
+STEP_BYTES = 256 * 1024
 """Bytes parsed in one step off the loop. Each step is a hand-off to the parse thread and back,
 which cost ~0.25 ms of CPU on this project's 2-core VM: at 64 KiB steps (one read) that was a
 fifth of the client's CPU per MB at ~1 KB records (benchmarks/PARSE.md). A step holds its
-reads (up to this and one more), not a copy of them joined."""
+reads (up to this and one more), not a copy of them joined, and its records until they are
+the fetcher's: with the aiohttp buffers, under `budget.STREAM_BYTES` (1 MiB)."""
 CPU_TURNS = threading.Lock()
 """Held by each parse step off the loop and by each store transaction on it. One GIL serves
 both threads, and SQLite lets it go at every row it steps (an `executemany` of 500 rows, 500
 times); each time, a busy parse thread keeps it for up to the switch interval (5 ms), so a
 2 ms commit took 20-250 ms with pages parsing beside it (the convoy effect). Taking turns, a
-commit waits for at most one step (`STEP_BYTES`, a few ms) and then runs alone."""
+commit waits for at most one step (`STEP_BYTES`, ~5 ms at ~1 KB records) and then runs
+alone. A harvest's own writes run on the parse thread itself (workflow/store_writer.py)."""

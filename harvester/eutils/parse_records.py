@@ -69,6 +69,10 @@ def _spec(tag: str, uid_path: str, namespace: str | None) -> RecordSpec:
     return RecordSpec(qualified, None, uid_path)
 
 
+_NO_PARENT = object()
+"""`RecordHandler._container` before any record: never a parent, not even None."""
+
+
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
@@ -198,7 +202,7 @@ class RecordHandler:
         self._error: tuple[etree._Element, str] | None = None
         self._cleared = 0
         self._bytes = RecordBytes(tuple({_local(spec.tag) for spec in specs}))
-        self._container: etree._Element | None = None
+        self._container: object = _NO_PARENT
         """The records' parent, held so lxml hands out the same proxy for it (no tag read)."""
         self._inherit = b""
         """The namespace declarations its records inherit (`_declarations`)."""

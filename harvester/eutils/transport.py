@@ -257,6 +257,7 @@ class Transport:
                     if fresh:
                         self.stats.incr(f"{endpoint}/records", len(fresh))
                         yield fresh
+                    del step, fresh  # gone with the consumer (budget.STREAM_BYTES)
                 self._answered(release)
                 if held:
                     yield held
@@ -353,10 +354,13 @@ class Transport:
                 offload=self.offload,
             )
             async for step in parsed:
-                yield [
+                checked = [
                     item if isinstance(item, Record) else self._check(endpoint, item)
                     for item in step
                 ]
+                del step
+                yield checked
+                del checked  # gone with the consumer (budget.STREAM_BYTES)
         except TooLarge as exc:  # our own limit: say which request it was
             raise TooLarge(f"{exc} ({request_label(endpoint, params)})") from None
         except BadBody as exc:

@@ -30,8 +30,9 @@ byte, so 128 MB let ~12 pages stream at once), large enough that a transaction's
 stays small beside its rows (~25 records of 21 KB, ~240 of 2 KB)."""
 STREAM_BYTES = 1024 * 1024
 """What a streaming answer holds beside its batches: aiohttp's read buffer (up to 2 x 64 KiB),
-the reads of a parse step (up to `parse.STEP_BYTES` and one more read; its records are the
-batches') and the parser's record in progress."""
+the reads of a parse step (up to `parse.STEP_BYTES` and one more read, let go as they are
+fed), the records that step makes until the fetcher has them (each layer lets a step go once
+its consumer has it), the parser's record in progress."""
 
 
 class ByteBudget:

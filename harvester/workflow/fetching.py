@@ -140,6 +140,7 @@ class Fetcher:
                             sink[1].extend(uid for uid, _ in batch)
                             good, versions, held = [], {}, 0
                         due = held + BATCH_BYTES
+            del step  # its records are in `good` or committed (budget.STREAM_BYTES)
         if unkeyed and not good and not missing and not (sink and sink[1]):
             raise UnjoinableRecords(
                 f"{self.job.fetch.via} {self.job.db} answered {len(unkeyed)} records in which "
