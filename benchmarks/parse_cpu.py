@@ -199,18 +199,14 @@ def per_mb(runs: int) -> None:
     for label, page, db, fields in rows:
         records = ours(page, db, fields)
         mb = len(page) / 1e6
-        sides = {
-            "bare": lambda p=page: bare(p),
-            "ours": lambda p=page, d=db, f=fields: ours(p, d, f),
-            "client": client(page, db, fields),
-        }
+        sides = {kind: side(kind, page, db, fields) for kind in ("bare", "ours", "client")}
         assert sides["client"]() == records
         steady = dict.fromkeys(sides, float("inf"))
         after_other = dict.fromkeys(sides, float("inf"))
         for _ in range(runs):  # interleaved: load slows both alike
-            for side, work in sides.items():
-                after_other[side] = min(after_other[side], cpu(work))
-                steady[side] = min(steady[side], cpu(work))
+            for kind, work in sides.items():
+                after_other[kind] = min(after_other[kind], cpu(work))
+                steady[kind] = min(steady[kind], cpu(work))
         print(
             f"| {label} | {len(page) // records:,} | {steady['bare'] / mb * 1e3:.1f} | "
             f"{steady['ours'] / mb * 1e3:.1f} | {steady['ours'] / steady['bare']:.2f} | "
@@ -231,16 +227,27 @@ def pages() -> dict[str, Callable[[], tuple[bytes, str, list[tuple[str, str]]] |
         return None if page is None else (page, "gene", GENE_FIELDS)
 
     rows["gene 1.15 MB (capture)"] = gene
-    return rows
+    return {label: make for label, make in rows.items() if ONLY in label}
+
+
+ONLY = ""
+"""Rows whose label holds this (`--rows`); all by default."""
+
+
+def side(kind: str, page: bytes, db: str, fields: list[tuple[str, str]]) -> Callable[[], int]:
+    """One pass of `bare`, `ours` or the `client` over a page."""
+    if kind == "client":
+        return client(page, db, fields)
+    return (lambda: bare(page)) if kind == "bare" else (lambda: ours(page, db, fields))
 
 
 def passes(kind: str, label: str, times: int) -> None:
-    """`times` passes of `bare` or `ours` over one row's page (what valgrind counts)."""
+    """`times` passes of one side over one row's page (what valgrind counts)."""
     made = pages()[label]()
     assert made is not None
-    page, db, fields = made
+    work = side(kind, *made)
     for _ in range(times):
-        bare(page) if kind == "bare" else ours(page, db, fields)
+        work()
 
 
 def alone(kind: str, label: str, runs: int) -> None:
@@ -249,8 +256,7 @@ def alone(kind: str, label: str, runs: int) -> None:
     made = pages()[label]()
     assert made is not None
     page, db, fields = made
-    sides = {"bare": lambda: bare(page), "ours": lambda: ours(page, db, fields)}
-    work = client(page, db, fields) if kind == "client" else sides[kind]
+    work = side(kind, page, db, fields)
     work()
     print(min(cpu(work) for _ in range(runs)))
 
@@ -309,8 +315,10 @@ def counted(kind: str, label: str, times: int) -> int:
 def instructions() -> None:
     """Instructions per pass (one pass more minus one pass), which load cannot move."""
     print("\ninstructions per page (millions; callgrind: 2 passes minus 1)")
-    print("| records | page | bare lxml iterparse | ours | ratio |")
-    print("|---|---|---|---|---|")
+    print(
+        "| records | page | bare lxml iterparse | ours | ratio | the client's fetch path | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for label, make in pages().items():
         made = make()
         if made is None:
@@ -318,11 +326,12 @@ def instructions() -> None:
         page = made[0]
         per = {
             kind: (counted(kind, label, 2) - counted(kind, label, 1)) / 1e6
-            for kind in ("bare", "ours")
+            for kind in ("bare", "ours", "client")
         }
         print(
             f"| {label} | {len(page) / 1e6:.1f} MB | {per['bare']:.0f} | {per['ours']:.0f} | "
-            f"{per['ours'] / per['bare']:.2f} |"
+            f"{per['ours'] / per['bare']:.2f} | {per['client']:.0f} | "
+            f"{per['client'] / per['bare']:.2f} |"
         )
 
 
@@ -364,7 +373,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--passes", nargs=3, metavar=("KIND", "ROW", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--alone", nargs=3, metavar=("KIND", "ROW", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--rows", default="", help="only the rows whose label holds this")
     args = parser.parse_args(argv)
+    global ONLY
+    ONLY = args.rows
     if args.passes:
         passes(args.passes[0], args.passes[1], int(args.passes[2]))
         return
