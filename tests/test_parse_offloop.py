@@ -150,7 +150,7 @@ async def test_reads_are_parsed_off_the_loop_in_steps_of_at_least_step_bytes() -
     assert sum(steps) == len(body)
 
 
-async def test_efetch_steps_hands_out_a_parse_steps_records_together() -> None:
+async def test_efetch_groups_hand_out_a_parse_steps_records_together() -> None:
     """The fetcher takes records a parse step at a time (no async step per record through the
     client's layers); they are the records `efetch` yields one by one."""
     ids = ["3008", "11888", "867174", "2031"]
@@ -159,7 +159,7 @@ async def test_efetch_steps_hands_out_a_parse_steps_records_together() -> None:
         return record.digested((record.uid.encode(), record.raw or b""))
 
     async with Emulator(EmulatorConfig()) as emu, fast_client(emu.base_url) as client:
-        steps = [s async for s in client.efetch_steps("snp", ids=ids, digest=digest)]
+        steps = [s async for s in client.efetch("snp", ids=ids, digest=digest).groups]
         one_by_one = [r async for r in client.efetch("snp", ids=ids, digest=digest)]
     assert len(steps) < len(ids)  # a 64 KiB body parses in a step or two
     assert [r.uid for step in steps for r in step] == [r.uid for r in one_by_one]

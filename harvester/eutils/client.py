@@ -20,7 +20,7 @@ from types import TracebackType
 
 from harvester.errors import ConfigError, ParseError
 from harvester.eutils.pacing import Gate
-from harvester.eutils.parse import Digest
+from harvester.eutils.parse import Digest, Grouped
 from harvester.eutils.results import (
     DbInfo,
     DbList,
@@ -207,7 +207,7 @@ class EutilsClient:
         _page(params, retstart, retmax)
         return params
 
-    async def efetch(
+    def efetch(
         self,
         db: str,
         *,
@@ -219,39 +219,10 @@ class EutilsClient:
         rettype: str | None = None,
         retmode: str | None = "xml",
         digest: Digest | None = None,
-    ) -> AsyncIterator[Record]:
+    ) -> Grouped[Record]:
         """Records of one page, parsed as they arrive (each valid until the next is pulled);
-        with `digest`, parsed off the event loop and each passed through it first."""
-        steps = self.efetch_steps(
-            db,
-            ids=ids,
-            webenv=webenv,
-            query_key=query_key,
-            retstart=retstart,
-            retmax=retmax,
-            rettype=rettype,
-            retmode=retmode,
-            digest=digest,
-        )
-        async for step in steps:
-            for record in step:
-                yield record
-
-    def efetch_steps(
-        self,
-        db: str,
-        *,
-        ids: Sequence[str] | None = None,
-        webenv: str | None = None,
-        query_key: str | int | None = None,
-        retstart: int | None = None,
-        retmax: int | None = None,
-        rettype: str | None = None,
-        retmode: str | None = "xml",
-        digest: Digest | None = None,
-    ) -> AsyncIterator[list[Record]]:
-        """`efetch`'s records in the groups they were parsed in (`parse.aparse_steps`): a
-        step's when digested off the loop, one at a time otherwise."""
+        with `digest`, parsed off the event loop and each passed through it first, and
+        `groups` gives them a parse step at a time (`parse.Grouped`)."""
         params = self._records_params(db, ids, webenv, query_key, retstart, retmax)
         params += [(k, v) for k, v in (("rettype", rettype), ("retmode", retmode)) if v]
         fmt = efetch_format(db, rettype, retmode)
@@ -260,7 +231,7 @@ class EutilsClient:
                 f"efetch {db} rettype={rettype} retmode={retmode} is not XML: use efetch_raw"
             )
         return _records(
-            self.transport.stream_steps(
+            self.transport.stream(
                 "efetch", params, n_ids=len(ids or ()), db=db, fmt=fmt, digest=digest
             )
         )
@@ -282,7 +253,7 @@ class EutilsClient:
         params += [(k, v) for k, v in (("rettype", rettype), ("retmode", retmode)) if v]
         return await self.transport.raw("efetch", params, n_ids=len(ids or ()))
 
-    async def esummary(
+    def esummary(
         self,
         db: str,
         *,
@@ -294,38 +265,9 @@ class EutilsClient:
         version: str | None = None,
         retmode: str = "xml",
         digest: Digest | None = None,
-    ) -> AsyncIterator[Record]:
+    ) -> Grouped[Record]:
         """Document summaries of one page (DocSum v1, DocumentSummary v2, or JSON); `digest`
-        as for `efetch`."""
-        steps = self.esummary_steps(
-            db,
-            ids=ids,
-            webenv=webenv,
-            query_key=query_key,
-            retstart=retstart,
-            retmax=retmax,
-            version=version,
-            retmode=retmode,
-            digest=digest,
-        )
-        async for step in steps:
-            for record in step:
-                yield record
-
-    def esummary_steps(
-        self,
-        db: str,
-        *,
-        ids: Sequence[str] | None = None,
-        webenv: str | None = None,
-        query_key: str | int | None = None,
-        retstart: int | None = None,
-        retmax: int | None = None,
-        version: str | None = None,
-        retmode: str = "xml",
-        digest: Digest | None = None,
-    ) -> AsyncIterator[list[Record]]:
-        """`esummary`'s records in the groups they were parsed in, as `efetch_steps`."""
+        and `groups` as for `efetch`."""
         if retmode == "json" and max(len(ids or ()), retmax or 0) > ESUMMARY_JSON_CAP:
             raise ConfigError(f"esummary JSON takes at most {ESUMMARY_JSON_CAP} uids per request")
         params = self._records_params(db, ids, webenv, query_key, retstart, retmax)
@@ -335,7 +277,7 @@ class EutilsClient:
             params.append(("retmode", retmode))
         fmt = esummary_format(db, version)
         return _records(
-            self.transport.stream_steps(
+            self.transport.stream(
                 "esummary", params, n_ids=len(ids or ()), db=db, fmt=fmt, digest=digest
             )
         )
@@ -353,11 +295,15 @@ class EutilsClient:
         return result
 
 
-async def _records(steps: AsyncIterator[list[Item]]) -> AsyncIterator[list[Record]]:
-    """The records of each group (a per-uid error's item is counted by the transport)."""
-    async for step in steps:
-        records = [item for item in step if isinstance(item, Record)]
-        del step
+def _records(items: Grouped[Item]) -> Grouped[Record]:
+    """The records of an answer (a per-uid error's item is counted by the transport)."""
+    return Grouped(_record_groups(items.groups))
+
+
+async def _record_groups(groups: AsyncIterator[list[Item]]) -> AsyncIterator[list[Record]]:
+    async for group in groups:
+        records = [item for item in group if isinstance(item, Record)]
+        del group
         if records:
             yield records
         del records  # gone with the consumer (budget.STREAM_BYTES)

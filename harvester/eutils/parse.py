@@ -19,6 +19,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from functools import partial
+from typing import Generic, TypeVar
 
 from harvester.eutils._lxml import etree
 from harvester.eutils.parse_json import parse_json
@@ -46,15 +47,16 @@ __all__ = [
     "CHUNK_SIZE",
     "Digest",
     "Expected",
+    "Grouped",
     "Offload",
     "aparse",
-    "aparse_steps",
     "handler_for",
     "parse_bytes",
     "parse_chunks",
     "sniff",
 ]
 
+_T = TypeVar("_T")
 CHUNK_SIZE = 32 * 1024  # what lxml's own iterparse reads at a time
 
 _FIXED: dict[str, Callable[[], Handler]] = {
@@ -183,7 +185,24 @@ Offload = Callable[[Callable[[], list[Item]]], Awaitable[list[Item]]]
 """Runs a parse step somewhere other than the event loop (a worker thread) and awaits it."""
 
 
-async def aparse(
+class Grouped(Generic[_T]):
+    """An answer's items one by one (`async for`), or in the groups they were parsed in
+    (`groups`): a parse step's off the loop (a consumer of thousands of records then takes no
+    async step per record, which cost the loop ~5 us a record through the client's layers),
+    one at a time on the loop (each record's element lives until the next group is pulled)."""
+
+    __slots__ = ("groups",)
+
+    def __init__(self, groups: AsyncIterator[list[_T]]) -> None:
+        self.groups = groups
+
+    async def __aiter__(self) -> AsyncIterator[_T]:
+        async for group in self.groups:
+            for item in group:
+                yield item
+
+
+def aparse(
     chunks: AsyncIterable[bytes],
     *,
     db: str | None = None,
@@ -192,39 +211,25 @@ async def aparse(
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
     digest: Digest | None = None,
     offload: Offload | None = None,
-) -> AsyncIterator[Item]:
-    """Parse a body as its chunks arrive; items are yielded as soon as their elements end.
+) -> Grouped[Item]:
+    """Parse a body as its chunks arrive; items come out as soon as their elements end.
 
-    With `offload`, each chunk is parsed (and its records digested) off the event loop, so the
-    loop only moves bytes; records whose elements the caller still needs (no `digest`) are
-    parsed on the loop, each valid until the next is pulled."""
-    async for step in aparse_steps(
-        chunks,
-        db=db,
-        fmt=fmt,
-        expect=expect,
-        max_record_bytes=max_record_bytes,
-        digest=digest,
-        offload=offload,
-    ):
-        for item in step:
-            yield item
+    With `offload`, each step of reads is parsed (and its records digested) off the event
+    loop, so the loop only moves bytes; records whose elements the caller still needs (no
+    `digest`) are parsed on the loop, each valid until the next is pulled."""
+    return Grouped(_groups(chunks, db, fmt, expect, max_record_bytes, digest, offload))
 
 
-async def aparse_steps(
+async def _groups(
     chunks: AsyncIterable[bytes],
-    *,
-    db: str | None = None,
-    fmt: RecordFormat | None = None,
-    expect: Expected | None = None,
-    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
-    digest: Digest | None = None,
-    offload: Offload | None = None,
+    db: str | None,
+    fmt: RecordFormat | None,
+    expect: Expected | None,
+    max_record_bytes: int,
+    digest: Digest | None,
+    offload: Offload | None,
 ) -> AsyncIterator[list[Item]]:
-    """`aparse`'s items in the groups they were parsed in: a step's off the loop (a consumer
-    of thousands of records then takes no async step per record, which cost the loop ~5 us a
-    record through the client's layers), one at a time on the loop (each record's element is
-    alive until the next group is pulled)."""
+    """`aparse`'s groups."""
     head, rest = await head_and_rest(chunks)
     sniffed = sniff(head)
     if sniffed.kind == "json":

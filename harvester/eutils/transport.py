@@ -36,7 +36,7 @@ from harvester.eutils.connections import (
 from harvester.eutils.first_byte import current_watch
 from harvester.eutils.gates import GateKey, process_gate, release_gate
 from harvester.eutils.pacing import Gate, Release
-from harvester.eutils.parse import Digest, Expected, aparse_steps, not_xml
+from harvester.eutils.parse import Digest, Expected, Grouped, aparse, not_xml
 from harvester.eutils.results import ErrorResult, Item, Record
 from harvester.eutils.retry import (
     Fail,
@@ -185,7 +185,7 @@ class Transport:
             return "POST", URL(url), query.encode()
         return "GET", URL(f"{url}?{query}", encoded=True), None
 
-    async def stream(
+    def stream(
         self,
         endpoint: str,
         params: Params,
@@ -194,28 +194,12 @@ class Transport:
         db: str | None = None,
         fmt: RecordFormat | None = None,
         digest: Digest | None = None,
-    ) -> AsyncIterator[Item]:
+    ) -> Grouped[Item]:
         """Items of one request, retried as the classifier says; in-band errors become raises.
-        Records come out through `digest` when given, parsed off the event loop."""
-        async for step in self.stream_steps(
-            endpoint, params, n_ids=n_ids, db=db, fmt=fmt, digest=digest
-        ):
-            for item in step:
-                yield item
-
-    def stream_steps(
-        self,
-        endpoint: str,
-        params: Params,
-        *,
-        n_ids: int = 0,
-        db: str | None = None,
-        fmt: RecordFormat | None = None,
-        digest: Digest | None = None,
-    ) -> AsyncIterator[list[Item]]:
-        """`stream`'s items in the groups they were parsed in (`parse.aparse_steps`)."""
+        Records come out through `digest` when given, parsed off the event loop, in the
+        groups they were parsed in (`parse.Grouped`)."""
         attempt = partial(self._attempt, endpoint, params, n_ids, db, fmt, digest)
-        return self._retried(endpoint, params, attempt)
+        return Grouped(self._retried(endpoint, params, attempt))
 
     async def raw(self, endpoint: str, params: Params, *, n_ids: int = 0) -> bytes:
         """The whole body of one request (retried; HTML, empty and ERROR bodies still count)."""
@@ -344,7 +328,7 @@ class Transport:
         cap = self.config.max_record_bytes
         try:
             expect = Expected.of(endpoint, fmt)
-            parsed = aparse_steps(
+            parsed = aparse(
                 chunks,
                 db=db,
                 fmt=fmt,
@@ -353,7 +337,7 @@ class Transport:
                 digest=digest,
                 offload=self.offload,
             )
-            async for step in parsed:
+            async for step in parsed.groups:
                 checked = [
                     item if isinstance(item, Record) else self._check(endpoint, item)
                     for item in step

@@ -184,7 +184,7 @@ class Fetcher:
         """The answer's records in the groups they were parsed and digested in."""
         fetch = self.job.fetch
         if fetch.via == FetchVia.ESUMMARY:
-            return self.client.esummary_steps(
+            return self.client.esummary(
                 self.job.db,
                 ids=ids,
                 webenv=webenv,
@@ -194,8 +194,8 @@ class Fetcher:
                 version=fetch.version,
                 retmode=fetch.retmode or "xml",
                 digest=digest,
-            )
-        return self.client.efetch_steps(
+            ).groups
+        return self.client.efetch(
             self.job.db,
             ids=ids,
             webenv=webenv,
@@ -205,4 +205,4 @@ class Fetcher:
             rettype=fetch.rettype,
             retmode=fetch.retmode,
             digest=digest,
-        )
+        ).groups
