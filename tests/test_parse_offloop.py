@@ -210,3 +210,23 @@ async def test_a_step_whose_consumer_is_gone_stops_at_its_next_read() -> None:
             break
     await asyncio.sleep(0.05)
     assert 0 < len(digested) - held <= read // 1000 + 1  # the read in hand, no more
+
+
+async def test_records_iterated_again_after_a_break_go_on_where_they_stopped() -> None:
+    """A caller that breaks out of `efetch` and iterates it again gets the rest, each record
+    once, as from an async generator, though the records came a parse step at a time."""
+    ids = ["3008", "11888", "867174"]
+
+    def digest(record: Record) -> Record:
+        return record.digested((record.uid.encode(), b""))
+
+    async with Emulator(EmulatorConfig()) as emu, fast_client(emu.base_url) as client:
+        records = client.efetch("snp", ids=ids, digest=digest)
+        async for record in records:
+            first = record
+            break
+        second = await anext(records)
+        rest = [r async for r in records]
+        whole = [r.uid async for r in client.efetch("snp", ids=ids, digest=digest)]
+    assert [first.uid, second.uid, *(r.uid for r in rest)] == whole
+    assert sorted(whole) == sorted(ids)

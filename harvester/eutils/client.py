@@ -222,7 +222,8 @@ class EutilsClient:
     ) -> Grouped[Record]:
         """Records of one page, parsed as they arrive (each valid until the next is pulled);
         with `digest`, parsed off the event loop and each passed through it first, and
-        `groups` gives them a parse step at a time (`parse.Grouped`)."""
+        `groups` gives them a parse step at a time (`parse.Grouped`). A retmode that is not
+        XML raises ConfigError at the call, before any request."""
         params = self._records_params(db, ids, webenv, query_key, retstart, retmax)
         params += [(k, v) for k, v in (("rettype", rettype), ("retmode", retmode)) if v]
         fmt = efetch_format(db, rettype, retmode)
@@ -267,7 +268,8 @@ class EutilsClient:
         digest: Digest | None = None,
     ) -> Grouped[Record]:
         """Document summaries of one page (DocSum v1, DocumentSummary v2, or JSON); `digest`
-        and `groups` as for `efetch`."""
+        and `groups` as for `efetch`. JSON for more uids than NCBI serves raises ConfigError
+        at the call."""
         if retmode == "json" and max(len(ids or ()), retmax or 0) > ESUMMARY_JSON_CAP:
             raise ConfigError(f"esummary JSON takes at most {ESUMMARY_JSON_CAP} uids per request")
         params = self._records_params(db, ids, webenv, query_key, retstart, retmax)

@@ -186,20 +186,50 @@ Offload = Callable[[Callable[[], list[Item]]], Awaitable[list[Item]]]
 
 
 class Grouped(Generic[_T]):
-    """An answer's items one by one (`async for`), or in the groups they were parsed in
+    """An answer's items one by one (`async for`, `anext`), or in the groups they were parsed in
     (`groups`): a parse step's off the loop (a consumer of thousands of records then takes no
     async step per record, which cost the loop ~5 us a record through the client's layers),
-    one at a time on the loop (each record's element lives until the next group is pulled)."""
+    one at a time on the loop (each record's element lives until the next group is pulled).
+    It keeps its place: iterated again after a `break`, it goes on where it stopped."""
 
-    __slots__ = ("groups",)
+    __slots__ = ("_groups", "_left")
 
     def __init__(self, groups: AsyncIterator[list[_T]]) -> None:
-        self.groups = groups
+        self._groups = groups
+        self._left: list[_T] = []
+        """What is left of the group in hand, last item first."""
 
-    async def __aiter__(self) -> AsyncIterator[_T]:
-        async for group in self.groups:
-            for item in group:
-                yield item
+    @property
+    def groups(self) -> AsyncIterator[list[_T]]:
+        """The groups not yet handed out (what is left of the one in hand first)."""
+        return self._rest()
+
+    async def _rest(self) -> AsyncIterator[list[_T]]:
+        if self._left:
+            left, self._left = self._left[::-1], []
+            yield left
+            del left
+        async for group in self._groups:
+            yield group
+            del group  # gone with the consumer (budget.STREAM_BYTES)
+
+    def __aiter__(self) -> Grouped[_T]:
+        return self
+
+    async def __anext__(self) -> _T:
+        while not self._left:
+            group = await anext(self._groups)  # StopAsyncIteration at the end
+            group.reverse()
+            self._left = group
+        return self._left.pop()
+
+    async def aclose(self) -> None:
+        """Stop reading the answer now (its connection goes back to the pool), not when the
+        garbage collector finds it."""
+        self._left = []
+        close = getattr(self._groups, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def aparse(
