@@ -71,9 +71,12 @@ async def test_the_store_keeps_the_bytes_the_server_sent_and_the_summary_its_sta
     job = make_job(tmp_path, [3718])
     summary = await run_job(job, RunOptions(quiet=True))
     assert summary["loop_stall_max_ms"] >= 0
+    spent = summary["parse_thread_cpu_s"]
+    assert spent["parse"] > 0 and spent["store"] > 0 and spent["pack"] > 0
     out = io.StringIO()
     print_summary(summary, out)
     assert "longest stall" in out.getvalue()
+    assert f"parse thread {sum(spent.values()):>10.1f} s of CPU: parsing" in out.getvalue()
     with Store(job.job_dir / STORE_NAME, lock=False) as store:
         kept = dict(store.kept_records())
     assert sorted(kept) == [3008, 11888, 867174]

@@ -14,6 +14,7 @@ import email.utils
 import logging
 import random
 import re
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -121,18 +122,30 @@ class Transport:
         which the record cache dates what it keeps and ages what it holds (record_cache.py)."""
         self._workers: ThreadPoolExecutor | None = None
 
-    async def offload(self, work: Callable[[], _T]) -> _T:
+    async def offload(self, work: Callable[[], _T], kind: str = "parse") -> _T:
         """`work()` run on the parse thread, off the event loop: parsing, field extraction and
         compression, so the loop only paces and moves bytes. One thread: a second gains
         nothing under one GIL (benchmarks/PARSE.md measures it)."""
-        return await self.submit(work)
+        return await self.submit(work, kind)
 
-    def submit(self, work: Callable[[], _T]) -> asyncio.Future[_T]:
+    def submit(self, work: Callable[[], _T], kind: str = "parse") -> asyncio.Future[_T]:
         """`work()` queued on the parse thread now, behind whatever was queued before (the
-        store's writes keep their order so, workflow/store_writer.py); its answer to await."""
+        store's writes keep their order so, workflow/store_writer.py); its answer to await.
+        The thread's CPU for it is counted under `thread/<kind>_s` (the summary's `cpu`)."""
         if self._workers is None:
             self._workers = ThreadPoolExecutor(1, thread_name_prefix="harvester-parse")
-        return asyncio.get_running_loop().run_in_executor(self._workers, work)
+        spent = [0.0]
+
+        def timed() -> _T:
+            start = time.thread_time()
+            try:
+                return work()
+            finally:
+                spent[0] = time.thread_time() - start
+
+        future = asyncio.get_running_loop().run_in_executor(self._workers, timed)
+        future.add_done_callback(lambda _: self.stats.incr(f"thread/{kind}_s", spent[0]))
+        return future
 
     async def open(self) -> None:
         """Create the one session; its connector holds twice the configured concurrency, so a

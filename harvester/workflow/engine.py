@@ -116,7 +116,7 @@ class Harvest:
         """Work until nothing is left; the first unrecoverable error stops every worker. The
         store is written off the event loop meanwhile (store_writer.py), every write made
         once this returns."""
-        async with self.store.writing_off_loop(self.client.transport.submit):
+        async with self.store.writing_off_loop(partial(self.client.transport.submit, kind="store")):
             await self._run()
 
     async def _run(self) -> None:

@@ -155,7 +155,7 @@ class Fetcher:
     async def _packed(self, good: list[tuple[int, Stored]]) -> kept.Packed:
         """The records with their blob, compressed off the event loop."""
         blob = await self.client.transport.offload(
-            partial(self._packer.pack, [(uid, whole) for uid, (_, whole) in good])
+            partial(self._packer.pack, [(uid, whole) for uid, (_, whole) in good]), "pack"
         )
         return kept.Packed(good, blob)
 

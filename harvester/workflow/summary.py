@@ -69,6 +69,9 @@ def build_summary(
         "history_size_mismatches": int(stats.get("check/mismatch")),
         "elapsed_seconds": round(elapsed, 3),
         "loop_stall_max_ms": round(stats.get("loop/stall_max_ms"), 1),
+        "parse_thread_cpu_s": {
+            kind: round(stats.get(f"thread/{kind}_s"), 6) for kind in ("parse", "store", "pack")
+        },
         "allowed_rate": rate,
         "paced_rate": round(stats.get("gate/rate_sum") / acquired, 3) if acquired else rate,
         "rate_cuts": int(stats.get("gate/rate_cuts")),
@@ -121,6 +124,7 @@ def print_summary(summary: dict[str, Any], file: Any = None) -> None:
         + (" (the whole job's; this run resumed it)" if summary.get("resumed") else ""),
         f"loop         longest stall {summary.get('loop_stall_max_ms', 0):.0f} ms "
         "(the most the pacing gate waited on other work)",
+        _thread_line(summary.get("parse_thread_cpu_s", {})),
         f"output       {summary['output']}",
     ]
     by_name = summary.get("links_by_name", {})
@@ -129,3 +133,12 @@ def print_summary(summary: dict[str, Any], file: Any = None) -> None:
     for warning in summary["warnings"]:
         lines.append(f"warning      {warning}")
     print("\n".join(lines), file=file or sys.stderr)
+
+
+def _thread_line(spent: dict[str, float]) -> str:
+    """What the parse thread spent its CPU on (the loop's own CPU is the process's rest)."""
+    parse, store, pack = (spent.get(kind, 0.0) for kind in ("parse", "store", "pack"))
+    return (
+        f"parse thread {parse + store + pack:>10.1f} s of CPU: parsing {parse:.1f}, "
+        f"store writes {store:.1f}, packing {pack:.1f}"
+    )
