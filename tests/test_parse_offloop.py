@@ -76,7 +76,9 @@ async def test_the_store_keeps_the_bytes_the_server_sent_and_the_summary_its_sta
     out = io.StringIO()
     print_summary(summary, out)
     assert "longest stall" in out.getvalue()
-    assert f"parse thread {sum(spent.values()):>10.1f} s of CPU: parsing" in out.getvalue()
+    ms = sum(spent.values()) * 1000  # a small job's: in ms
+    line = f"parse thread {ms:>10.0f} ms of CPU: parsing {spent['parse'] * 1000:.0f}"
+    assert line in out.getvalue()
     with Store(job.job_dir / STORE_NAME, lock=False) as store:
         kept = dict(store.kept_records())
     assert sorted(kept) == [3008, 11888, 867174]

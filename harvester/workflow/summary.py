@@ -138,7 +138,10 @@ def print_summary(summary: dict[str, Any], file: Any = None) -> None:
 def _thread_line(spent: dict[str, float]) -> str:
     """What the parse thread spent its CPU on (the loop's own CPU is the process's rest)."""
     parse, store, pack = (spent.get(kind, 0.0) for kind in ("parse", "store", "pack"))
+    total = parse + store + pack
+    scale, unit, digits = (1.0, "s", 1) if total >= 1 else (1000.0, "ms", 0)
     return (
-        f"parse thread {parse + store + pack:>10.1f} s of CPU: parsing {parse:.1f}, "
-        f"store writes {store:.1f}, packing {pack:.1f}"
+        f"parse thread {total * scale:>10.{digits}f} {unit} of CPU: parsing "
+        f"{parse * scale:.{digits}f}, store writes {store * scale:.{digits}f}, "
+        f"packing {pack * scale:.{digits}f}"
     )
