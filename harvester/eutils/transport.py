@@ -131,7 +131,8 @@ class Transport:
     def submit(self, work: Callable[[], _T], kind: str = "parse") -> asyncio.Future[_T]:
         """`work()` queued on the parse thread now, behind whatever was queued before (the
         store's writes keep their order so, workflow/store_writer.py); its answer to await.
-        The thread's CPU for it is counted under `thread/<kind>_s` (the summary's `cpu`)."""
+        The thread's CPU for it is counted under `thread/<kind>_s` (the summary's
+        `parse_thread_cpu_s`)."""
         if self._workers is None:
             self._workers = ThreadPoolExecutor(1, thread_name_prefix="harvester-parse")
         spent = [0.0]

@@ -17,6 +17,8 @@ from harvester.workflow.views import StoreView
 
 WINDOW = 1.0
 """NCBI counts requests over a sliding second: at most `rate` of them in any such window."""
+THREAD_WORK = ("parse", "store", "pack")
+"""The kinds of work the parse thread's CPU is counted by (`Transport.submit`'s `kind`)."""
 
 
 def achieved_rate(requests: int, elapsed: float) -> float:
@@ -70,7 +72,7 @@ def build_summary(
         "elapsed_seconds": round(elapsed, 3),
         "loop_stall_max_ms": round(stats.get("loop/stall_max_ms"), 1),
         "parse_thread_cpu_s": {
-            kind: round(stats.get(f"thread/{kind}_s"), 6) for kind in ("parse", "store", "pack")
+            kind: round(stats.get(f"thread/{kind}_s"), 6) for kind in THREAD_WORK
         },
         "allowed_rate": rate,
         "paced_rate": round(stats.get("gate/rate_sum") / acquired, 3) if acquired else rate,
@@ -137,7 +139,7 @@ def print_summary(summary: dict[str, Any], file: Any = None) -> None:
 
 def _thread_line(spent: dict[str, float]) -> str:
     """What the parse thread spent its CPU on (the loop's own CPU is the process's rest)."""
-    parse, store, pack = (spent.get(kind, 0.0) for kind in ("parse", "store", "pack"))
+    parse, store, pack = (spent.get(kind, 0.0) for kind in THREAD_WORK)
     total = parse + store + pack
     scale, unit, digits = (1.0, "s", 1) if total >= 1 else (1000.0, "ms", 0)
     return (
