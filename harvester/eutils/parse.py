@@ -33,6 +33,7 @@ from harvester.eutils.xmlstream import (
     DEFAULT_MAX_RECORD_BYTES,
     SNIFF_BYTES,
     BadBody,
+    Digest,
     Handler,
     PerElement,
     Sniffed,
@@ -178,9 +179,6 @@ def parse_chunks(
     yield from stream.close()
 
 
-Digest = Callable[[Record], Record]
-"""What a caller makes of each record while its element is alive (fields, whole bytes), so
-the records can leave the thread that parsed them."""
 Offload = Callable[[Callable[[], list[Item]]], Awaitable[list[Item]]]
 """Runs a parse step somewhere other than the event loop (a worker thread) and awaits it."""
 
@@ -282,11 +280,12 @@ async def _groups(
     stop = threading.Event()
     try:
         async for reads in _steps(head, rest):
-            items = await offload(partial(_step, stream.feed, reads, digest, stop))
+            items = await offload(partial(_step, stream.feed_into, reads, digest, stop))
             if items:
                 yield items
             del items  # a step's records leave with the consumer, not while the next is read
-        items = await offload(partial(_step, lambda _: stream.close(), [b""], digest, stop))
+        close = partial(_closed, stream)
+        items = await offload(partial(_step, close, [b""], digest, stop))
         if items:
             yield items
     finally:
@@ -317,7 +316,7 @@ def _digested(items: Iterator[Item], digest: Digest | None) -> Iterator[Item]:
 
 
 def _step(
-    feed: Callable[[bytes], Iterator[Item]],
+    feed: Callable[[bytes, list[Item], Digest | None], None],
     reads: list[bytes],
     digest: Digest | None,
     stop: threading.Event,
@@ -329,9 +328,14 @@ def _step(
         items: list[Item] = []
         reads.reverse()
         while reads and not stop.is_set():
-            items.extend(_digested(feed(reads.pop()), digest))
+            feed(reads.pop(), items, digest)
         reads.clear()
         return items
+
+
+def _closed(stream: XmlStream, _end: bytes, items: list[Item], digest: Digest | None) -> None:
+    """The document's end, as a step feeds it (`_step`)."""
+    stream.close_into(items, digest)
 
 
 STEP_BYTES = 256 * 1024

@@ -63,6 +63,9 @@ class RecordTooLarge(TooLarge):
 
 Events = Iterator[tuple[str, etree._Element]]
 """A batch of (event, element) pairs, as the pull parser's `read_events` gives them."""
+Digest = Callable[[Record], Record]
+"""What a caller makes of each record while its element is alive (fields, whole bytes), so
+the records can leave the thread that parsed them."""
 
 
 class Handler(Protocol):
@@ -128,6 +131,16 @@ class XmlStream:
 
     def feed(self, chunk: bytes) -> Iterator[Item]:
         """Parse one chunk and yield the items it completes."""
+        yield from self._counted(self._handler.on_events(self._fed(chunk)))
+
+    def feed_into(self, chunk: bytes, items: list[Item], digest: Digest | None) -> None:
+        """`feed`, its items appended to `items`, each record digested while its element is
+        alive: the parse step's path, one generator a record where `feed` and its callers
+        stacked four (~2% of the CPU per MB at ~1 KB records)."""
+        self._collect(self._handler.on_events(self._fed(chunk)), items, digest)
+
+    def _fed(self, chunk: bytes) -> Events:
+        """The chunk counted, shown to the handler, parsed: the events it completes."""
         self._since += len(chunk)
         if self._since > self.max_record_bytes:
             raise RecordTooLarge(self.max_record_bytes, self._last, self.items)
@@ -138,7 +151,22 @@ class XmlStream:
             self._parser.feed(chunk)
         except etree.XMLSyntaxError as exc:
             raise BadBody(RetryReason.MALFORMED, f"malformed XML: {exc}") from exc
-        yield from self._counted(self._handler.on_events(self._parser.read_events()))
+        events: Events = self._parser.read_events()
+        return events
+
+    def _collect(self, made: Iterator[Item], items: list[Item], digest: Digest | None) -> None:
+        """`made` onto `items` (records digested); any item ends the span `_counted` counts."""
+        before = len(items)
+        if digest is None:
+            items.extend(made)
+        else:
+            append = items.append
+            for item in made:
+                append(digest(item) if isinstance(item, Record) else item)
+        if len(items) > before:
+            self.items += len(items) - before
+            self._last = items[-1]
+            self._since = 0
 
     def _counted(self, items: Iterator[Item]) -> Iterator[Item]:
         """Pass items on; any item ends the span counted against `max_record_bytes`."""
@@ -161,6 +189,10 @@ class XmlStream:
             raise BadBody(RetryReason.TRUNCATED, f"incomplete or malformed XML: {exc}") from exc
         yield from self._handler.on_events(self._parser.read_events())
         yield from self._handler.finish(root)
+
+    def close_into(self, items: list[Item], digest: Digest | None) -> None:
+        """`close`, its items appended to `items` as `feed_into` appends."""
+        self._collect(self.close(), items, digest)
 
 
 def drop_previous(el: etree._Element) -> None:

@@ -46,6 +46,8 @@ class FieldExtractor:
         self.names = tuple(name for name, _ in self.fields)
         self._paths: dict[tuple[str, str], str] = {}
         self._plans: dict[tuple[str, int], _Plan] = {}
+        self._fast: dict[tuple[str, int], Callable[[Any], bytes | None]] = {}
+        """(record tag, thread) -> its `_plain_cells` (`_cells_for`)."""
         self.seen = 0
         """Records extracted so far."""
         self.matched: set[str] = set()
@@ -177,41 +179,27 @@ class FieldExtractor:
     def _plain_cells(self, element: Any) -> bytes | None:
         """The hot path of `cells` (a SNP docsum's four fields): when every field is a plain
         path of the XPath union and matches once, the cells straight from its nodes, without
-        the dict `values` builds; None whenever `values` and `_plain` would say more."""
-        tag = element.tag
+        the dict `values` builds; None whenever `values` and `_plain` would say more. Done by a
+        function made once per record tag and thread (`_cells_for`)."""
+        key = (element.tag, get_ident())
+        cells = self._fast.get(key)
+        if cells is None:
+            cells = self._fast[key] = self._cells_for(key[0])
+        return cells(element)
+
+    def _cells_for(self, tag: str) -> Callable[[Any], bytes | None]:
+        """`_plain_cells` for records of this tag on this thread: nothing to do (a DocSum, whose
+        bare name may mean an Item of that Name, or a path the union cannot take), the text
+        fields' nodes one slot each, or the general walk of the union's nodes."""
         if tag == "DocSum":
-            return None  # a bare name may mean an Item of that Name
+            return _no_cells
         ns = tag[1 : tag.index("}")] if tag[:1] == "{" else ""
         plan = self._plans.get((ns, get_ident())) or self._plan(ns)
         if plan.union is None or plan.others:
-            return None
-        nodes = plan.union(element)
-        found: list[str | None] = [None] * len(self.fields)
-        if plan.texts is not None:  # text fields only, one leaf tag each: one slot a node
-            if len(nodes) != len(found):
-                return None  # a field matched twice or not at all: a list or a null, JSON
-            texts = plan.texts
-            for node in nodes:
-                i = texts[node.tag]
-                if found[i] is not None:
-                    return None  # a list: JSON
-                found[i] = node.text or ""
-        else:
-            by_tag = plan.by_tag
-            for node in nodes:
-                for i, attribute in by_tag[node.tag]:
-                    value = node.text or "" if attribute is None else node.get(attribute)
-                    if value is None:
-                        continue
-                    if found[i] is not None:
-                        return None  # a list: JSON
-                    found[i] = value
-            if None in found:
-                return None  # a null: JSON
-        text = SEP.join(found)  # type: ignore[arg-type]
-        if text.count(SEP) != len(found) - 1 or _QUOTED.search(text):
-            return None  # a value holding SEP itself, or one a writer would quote
-        return PLAIN + text.encode("utf-8")
+            return _no_cells
+        if plan.texts is not None:
+            return _text_cells(plan.union, plan.texts, len(self.fields))
+        return _node_cells(plan.union, plan.by_tag, len(self.fields))
 
     def decode(self, data: bytes) -> Any:
         """The stored value for output: a dict of fields, or the record text."""
@@ -275,6 +263,58 @@ def _walk(element: Any, trie: _Trie, found: list[list[str]]) -> None:
                 found[index].append(value)
         if below:
             _walk(child, below, found)
+
+
+def _no_cells(_element: Any) -> None:
+    """Records whose cells `values` must build."""
+    return None
+
+
+def _text_cells(union: Any, slots: dict[str, int], n: int) -> Callable[[Any], bytes | None]:
+    """Cells of text fields with a leaf tag each: the union's nodes fill one slot each."""
+    quoted, last = _QUOTED.search, n - 1
+
+    def cells(element: Any) -> bytes | None:
+        nodes = union(element)
+        if len(nodes) != n:
+            return None  # a field matched twice or not at all: a list or a null, JSON
+        found: list[str | None] = [None] * n
+        for node in nodes:
+            i = slots[node.tag]
+            if found[i] is not None:
+                return None  # a list: JSON
+            found[i] = node.text or ""
+        text = SEP.join(found)  # type: ignore[arg-type]
+        if text.count(SEP) != last or quoted(text):
+            return None  # a value holding SEP itself, or one a writer would quote
+        return PLAIN + text.encode("utf-8")
+
+    return cells
+
+
+def _node_cells(
+    union: Any, by_tag: dict[str, list[tuple[int, str | None]]], n: int
+) -> Callable[[Any], bytes | None]:
+    """Cells of plain paths some of which end in an attribute or share a leaf tag."""
+
+    def cells(element: Any) -> bytes | None:
+        found: list[str | None] = [None] * n
+        for node in union(element):
+            for i, attribute in by_tag[node.tag]:
+                value = node.text or "" if attribute is None else node.get(attribute)
+                if value is None:
+                    continue
+                if found[i] is not None:
+                    return None  # a list: JSON
+                found[i] = value
+        if None in found:
+            return None  # a null: JSON
+        text = SEP.join(found)  # type: ignore[arg-type]
+        if text.count(SEP) != n - 1 or _QUOTED.search(text):
+            return None  # a value holding SEP itself, or one a writer would quote
+        return PLAIN + text.encode("utf-8")
+
+    return cells
 
 
 def _plain(values: dict[str, Value]) -> bytes | None:
