@@ -42,6 +42,8 @@ class RecordBytes:
         "_head",
         "_inner",
         "_longest",
+        "_next_start",
+        "_only",
         "_opens",
         "_pos",
         "_prolog",
@@ -55,6 +57,14 @@ class RecordBytes:
         self._opens = tuple(b"<" + name.encode() for name in names)
         self._closings = {opening: b"</" + opening[1:] for opening in self._opens}
         self._longest = max(map(len, self._opens))
+        self._next_start = re.compile(
+            b"<("
+            + b"|".join(re.escape(name.encode()) for name in names)
+            + b")(?=[ \t\r\n/>])"
+            + START_TAG.pattern
+        ).search
+        """The next whole start tag of a record (the common case, one search in C)."""
+        self._only = self._opens[0] if len(self._opens) == 1 else b""
         self._buf = bytearray()
         self._pos = 0
         """Where the next scan starts in `_buf`."""
@@ -115,6 +125,7 @@ class RecordBytes:
         state lives in locals until the buffer is used up)."""
         buf, size, spans, opens = self._buf, len(self._buf), self._spans, self._opens
         closings, longest = self._closings, self._longest
+        next_start, only = self._next_start, self._only
         pos, depth, start, head, close = (
             self._pos,
             self._depth,
@@ -124,7 +135,15 @@ class RecordBytes:
         )
         opening, closing = self._inner
         while True:
-            if not depth:  # between records: the next one's start tag
+            if not depth and (match := next_start(buf, pos)) is not None:
+                found, end = match.span()  # between records: the next one's whole start tag
+                opening = only or b"<" + match.group(1)
+                start, head, pos = found, end - found, end
+                if buf[end - 2] == _SLASH:
+                    spans.append((bytes(buf[start:end]), len(opening), head))
+                    continue
+                closing, depth, close = closings[opening], 1, -1
+            elif not depth:  # its start tag not all come yet, or none
                 found = -1
                 for candidate in opens:
                     at, width = buf.find(candidate, pos), len(candidate)
@@ -179,7 +198,8 @@ class RecordBytes:
                     continue  # `</DocSumX>`: another element
             pos, depth = gt + 1, depth - 1
             if not depth:
-                spans.append((_copy(buf, start, pos), len(opening), head))
+                span = bytes(buf[start:pos]) if pos - start < _ONE_COPY else _copy(buf, start, pos)
+                spans.append((span, len(opening), head))
         self._pos, self._depth, self._start, self._head, self._close = (
             pos,
             depth,
