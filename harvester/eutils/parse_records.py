@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from harvester.eutils._lxml import etree
-from harvester.eutils.record_bytes import RecordBytes
+from harvester.eutils.record_bytes import RecordBytes, Span
 from harvester.eutils.results import Item, Record
 from harvester.eutils.xmlstream import Events, top_error
 from harvester.ncbi import FORMATS, RecordFormat
@@ -212,6 +212,8 @@ class RecordHandler:
     def on_events(self, events: Events) -> Iterator[Item]:
         """Hot path: per record a uid lookup, the yield, the clear; an in-band error otherwise."""
         by_tag, containers = self._by_tag, self._containers
+        db, per_record_db, alias_paths = self._db, self._per_record_db, self._alias_paths
+        spans = self._bytes.spans
         for _event, el in events:
             spec = by_tag.get(el.tag)
             if spec is None:
@@ -230,14 +232,15 @@ class RecordHandler:
             if self._error is not None and self._error[0] is el:
                 error = self._error[1] or None
                 self._error = None
-            db = _seq_db(el, self._db) if self._per_record_db else self._db
             aliases: tuple[str, ...] = ()
-            if self._alias_paths:  # sequences only: the hot path of the others is untouched
-                aliases = _aliases(el, uid, self._alias_paths)
+            if alias_paths:  # sequences only: the hot path of the others is untouched
+                aliases = _aliases(el, uid, alias_paths)
                 if not uid and aliases:  # a record without its accession.version
                     uid, aliases = aliases[0], aliases[1:]
-            raw = self._raw(el, uid)
-            yield Record(db, uid, el, None, error, aliases, raw)
+            raw = self._raw(spans.popleft() if spans else self._bytes.take(), uid)
+            yield Record(
+                _seq_db(el, db) if per_record_db else db, uid, el, None, error, aliases, raw
+            )
             el.clear(keep_tail=False)
             self._cleared += 1
             if self._cleared >= BULK_DELETE:  # drop the emptied records before it in one slice
@@ -248,10 +251,10 @@ class RecordHandler:
         """The chunk about to be parsed: its records' own bytes are found in it."""
         self._bytes.feed(chunk)
 
-    def _raw(self, el: etree._Element, uid: str) -> bytes | None:
-        """The record's bytes as sent, checked against the parsed record (its uid in them), with
-        the namespace declarations it inherits; None when unsure (it is serialised instead)."""
-        found = self._bytes.take()
+    def _raw(self, found: Span | None, uid: str) -> bytes | None:
+        """The record's bytes as sent (`found`, the scan's next span), checked against the
+        parsed record (its uid in them), with the namespace declarations it inherits; None when
+        unsure (it is serialised instead)."""
         if found is None:
             return None
         span, cut, head = found
@@ -263,7 +266,7 @@ class RecordHandler:
             return span
         if span.find(b"xmlns", 0, head) >= 0:
             return None  # declares namespaces of its own: lxml reconciles those
-        return span[:cut] + inherited + span[cut:]
+        return b"".join((span[:cut], inherited, span[cut:]))
 
     def _error_element(self, el: etree._Element) -> Iterator[Item]:
         """A docsum's `<error>` is kept for its record (whose end comes next); a top-level

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import deque
 
-__all__ = ["START_TAG", "RecordBytes"]
+__all__ = ["START_TAG", "RecordBytes", "Span"]
 
 START_TAG = re.compile(rb"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")
 """The rest of a start tag after its name: attributes (whose quoted values may hold `>`)."""
@@ -47,10 +47,10 @@ class RecordBytes:
         "_opens",
         "_pos",
         "_prolog",
-        "_spans",
         "_start",
         "_tail",
         "broken",
+        "spans",
     )
 
     def __init__(self, names: tuple[str, ...]) -> None:
@@ -75,7 +75,8 @@ class RecordBytes:
         """Inside a record: its (open, close) patterns, to count nested same-name elements."""
         self._prolog = True
         self._tail = b""
-        self._spans: deque[Span] = deque()
+        self.spans: deque[Span] = deque()
+        """Spans found and not yet taken, in document order (`take` pops the first)."""
         self.broken = False
         """Set once the bytes can no longer be trusted: every later record is serialised."""
 
@@ -108,8 +109,8 @@ class RecordBytes:
 
     def take(self) -> Span | None:
         """The next record's span, or None when it is unknown (the record is serialised)."""
-        if self._spans:
-            return self._spans.popleft()
+        if self.spans:
+            return self.spans.popleft()
         self.distrust()  # the parser found a record the scan did not: trust nothing after
         return None
 
@@ -117,13 +118,13 @@ class RecordBytes:
         """Serialise every later record: the bytes no longer match the parse."""
         self.broken = True
         self._buf.clear()
-        self._spans.clear()
+        self.spans.clear()
         self._pos = self._start = self._depth = 0
 
     def _scan(self) -> None:
         """Find every record that ends in the buffer (one loop: this runs per record, so its
         state lives in locals until the buffer is used up)."""
-        buf, size, spans, opens = self._buf, len(self._buf), self._spans, self._opens
+        buf, size, spans, opens = self._buf, len(self._buf), self.spans, self._opens
         closings, longest = self._closings, self._longest
         next_start, only = self._next_start, self._only
         pos, depth, start, head, close = (
