@@ -113,7 +113,8 @@ async def test_parse_steps_and_store_transactions_take_turns(tmp_path) -> None:
 async def test_reads_are_parsed_off_the_loop_in_steps_of_at_least_step_bytes() -> None:
     """Each step off the loop is a hand-off between threads that costs about as much as
     parsing a few records (benchmarks/PARSE.md), so 64 KiB reads are joined into steps of at
-    least `STEP_BYTES`, and the records come out the same as parsed read by read."""
+    least `STEP_BYTES` (the sniffed head in the first, the document's end in the last: no
+    hand-off of their own), and the records come out the same as parsed read by read."""
     uids = range(1, 6001)
     body = (
         b'<?xml version="1.0" ?>\n<ExchangeSet xmlns="https://www.ncbi.nlm.nih.gov/SNP/docsum">'
@@ -132,8 +133,11 @@ async def test_reads_are_parsed_off_the_loop_in_steps_of_at_least_step_bytes() -
         for chunk in reads:
             yield chunk
 
+    ends: list[bool] = []
+
     async def offload(work: Callable[[], list[Item]]) -> list[Item]:
         steps.append(sum(map(len, work.args[1])))  # type: ignore[attr-defined]
+        ends.append(work.args[4])  # type: ignore[attr-defined]
         return await asyncio.to_thread(work)
 
     def digest(record: Record) -> Record:
@@ -148,10 +152,10 @@ async def test_reads_are_parsed_off_the_loop_in_steps_of_at_least_step_bytes() -
     assert [r.digest for r in got] == [
         digest(r).digest for r in parse_bytes(body, db="snp") if isinstance(r, Record)
     ]
-    head, *middle, last, close = steps
-    assert head == read and close == 0  # the sniffed head, then the close
-    assert all(STEP_BYTES <= size < STEP_BYTES + read for size in middle) and len(middle) >= 2
+    *full, last = steps  # the sniffed head in the first, the document ended in the last
+    assert all(STEP_BYTES <= size < STEP_BYTES + read for size in full) and len(full) >= 2
     assert 0 < last < STEP_BYTES + read
+    assert ends == [False] * len(full) + [True]
     assert sum(steps) == len(body)
 
 
