@@ -10,6 +10,8 @@ answer is whole: the caller commits the rest with the page's mark."""
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
 
@@ -112,13 +114,12 @@ class Fetcher:
         unkeyed: list[str] = []
         versions: Versions = {}
         held, due = 0, BATCH_BYTES
-        read: Versions = {}
-        """Versions `_digest` read on the parse thread for this call's records only: a hedged
-        copy or a failed attempt fills its own, dropped with it (a dict kept on the fetcher
-        kept their entries, and could hand a later read a copy's version)."""
-        versioned = self.versioned
-        digest = partial(self._digest, read) if versioned else self._encoded
-        async for step in self._records(digest, ids, webenv, query_key, retstart, retmax):
+        digester = _Digester(self, packs=sink is not None)
+        """Digests on the parse thread, with versions read for this call's records only (a
+        hedged copy or a failed attempt fills its own, dropped with it: a dict kept on the
+        fetcher kept their entries, and could hand a later read a copy's version)."""
+        read, versioned = digester.read, self.versioned
+        async for step in self._records(digester, ids, webenv, query_key, retstart, retmax):
             for record in step:  # per record: kept lean, ~1,000 of them a MB at ~1 KB
                 uid = record_uid(record)
                 if uid is None:
@@ -136,7 +137,12 @@ class Fetcher:
                         found = read.pop(key, None)
                         versions[key] = found if found is not None else record_version(record)
                     if sink is not None and held >= due:
-                        batch = await self._packed(good)
+                        blob = digester.blob_for(good)
+                        batch = (
+                            kept.Packed(good, blob)
+                            if blob is not None
+                            else await self._packed(good)
+                        )
                         if await sink[0](batch, versions):
                             self.budget.observe(len(batch), held - len(batch) * RECORD_OVERHEAD)
                             sink[1].extend([key for key, _ in batch])
@@ -158,21 +164,6 @@ class Fetcher:
             partial(self._packer.pack, [(uid, whole) for uid, (_, whole) in good]), "pack"
         )
         return kept.Packed(good, blob)
-
-    def _encoded(self, record: Record) -> Record:
-        """Run where the record was parsed (a worker thread): its fields and its whole bytes,
-        taken while its element is alive."""
-        if record.error or record_uid(record) is None:
-            return record.digested(None)
-        return record.digested(self.extractor.encode(record))
-
-    def _digest(self, read: Versions, record: Record) -> Record:
-        """`_encoded`, and the record's version into `read` (the record cache keys by it)."""
-        uid = record_uid(record)
-        if record.error or uid is None:
-            return record.digested(None)
-        read[int(uid)] = record_version(record)
-        return record.digested(self.extractor.encode(record))
 
     def _records(
         self,
@@ -208,3 +199,74 @@ class Fetcher:
             retmode=fetch.retmode,
             digest=digest,
         ).groups
+
+
+class _Digester:
+    """A fetch's records digested where they are parsed (the parse thread): fields, whole
+    bytes and, when asked, versions; and, for a streaming page, each `BATCH_BYTES` of them
+    packed there too, where `_fetch` will cut its batch, so a batch costs no hand-off to the
+    parse thread of its own (~0.1-0.3 ms of CPU each, benchmarks/PARSE.md).
+
+    The loop takes a blob only for the very records of its batch (`blob_for`); once the two
+    part (a sink kept a batch, a retry sent records again), it packs its batches itself."""
+
+    __slots__ = (
+        "_batches",
+        "_encode",
+        "_held",
+        "_packer",
+        "_packs",
+        "_pending",
+        "_stats",
+        "_versioned",
+        "read",
+    )
+
+    def __init__(self, fetcher: Fetcher, *, packs: bool) -> None:
+        self._encode = fetcher.extractor.encode
+        self._packer = fetcher._packer
+        self._versioned = fetcher.versioned
+        self._packs = packs
+        self._pending: list[tuple[int, Stored]] = []
+        self._held = 0
+        self._batches: deque[tuple[list[tuple[int, Stored]], bytes, float]] = deque()
+        """Batches packed and not yet taken by the loop, with their blobs and the CPU seconds
+        packing them took, oldest first."""
+        self._stats = fetcher.client.transport.stats
+        self.read: Versions = {}
+        """Versions read of this call's records (the record cache keys by them)."""
+
+    def __call__(self, record: Record) -> Record:
+        """The record without its element, carrying (fields, whole record)."""
+        uid = record_uid(record)
+        if record.error or uid is None:
+            return record.digested(None)
+        key = int(uid)
+        if self._versioned:
+            self.read[key] = record_version(record)
+        stored = self._encode(record)
+        if self._packs:
+            self._pending.append((key, stored))
+            self._held += len(stored[0]) + len(stored[1]) + RECORD_OVERHEAD
+            if self._held >= BATCH_BYTES:
+                batch, self._pending, self._held = self._pending, [], 0
+                start = time.thread_time()
+                blob = self._packer.pack([(k, s[1]) for k, s in batch])
+                self._batches.append((batch, blob, time.thread_time() - start))
+        return record.digested(stored)
+
+    def blob_for(self, good: list[tuple[int, Stored]]) -> bytes | None:
+        """The blob packed of exactly these records (the same objects, in order), else None:
+        and from then on none is packed here (the loop's batches no longer fall where these
+        do). Called between parse steps, never while one runs."""
+        if self._batches:
+            batch, blob, spent = self._batches.popleft()
+            if len(batch) == len(good) and all(
+                ours[1] is theirs[1] for ours, theirs in zip(batch, good, strict=True)
+            ):
+                self._stats.incr("thread/pack_s", spent)  # packing, not parsing, in the summary
+                self._stats.incr("thread/parse_s", -spent)
+                return blob
+        self._packs = False
+        self._pending, self._batches = [], deque()
+        return None
