@@ -18,6 +18,7 @@ from harvester.emulator.config import EmulatorConfig
 from harvester.emulator.server import Emulator
 from harvester.eutils.parse import CPU_TURNS, STEP_BYTES, aparse, parse_bytes
 from harvester.eutils.results import Item, Record
+from harvester.eutils.xmlstream import BadBody
 from harvester.stats import Stats
 from harvester.workflow.loop_stall import LoopStalls, watching
 from harvester.workflow.runner import STORE_NAME, RunOptions, run_job
@@ -239,3 +240,45 @@ async def test_records_iterated_again_after_a_break_go_on_where_they_stopped() -
         whole = [r.uid async for r in client.efetch("snp", ids=ids, digest=digest)]
     assert [first.uid, second.uid, *(r.uid for r in rest)] == whole
     assert sorted(whole) == sorted(ids)
+
+
+def _snp_body(n: int, text: int) -> bytes:
+    return (
+        b'<?xml version="1.0" ?>\n<ExchangeSet xmlns="https://www.ncbi.nlm.nih.gov/SNP/docsum">'
+        + b"".join(
+            b'<DocumentSummary uid="%d"><SNP_ID>%d</SNP_ID><TEXT>%s</TEXT></DocumentSummary>'
+            % (uid, uid, b"x" * text)
+            for uid in range(1, n + 1)
+        )
+        + b"</ExchangeSet>"
+    )
+
+
+@pytest.mark.parametrize("failure", ["cut short", "a read fails"])
+async def test_the_records_before_a_failure_come_out_before_it(failure: str) -> None:
+    """A step waits for the read after it, and the last ends the document: a body cut short or
+    a read that fails still hands out every record whole before the failure, then the failure
+    (a retry skips them by uid instead of parsing them again)."""
+    body = _snp_body(6000, 300)
+    read = 64 * 1024
+    fed = body[: len(body) - 5000] if failure == "cut short" else body[: 20 * read]
+    whole = fed.count(b"</DocumentSummary>")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for at in range(0, len(fed), read):
+            yield fed[at : at + read]
+        if failure == "a read fails":
+            raise ConnectionResetError("the server hung up")
+
+    def digest(record: Record) -> Record:
+        return record.digested((b"", b""))
+
+    got: list[str] = []
+    with pytest.raises(Exception) as raised:
+        async for item in aparse(chunks(), db="snp", digest=digest, offload=asyncio.to_thread):
+            if isinstance(item, Record):
+                got.append(item.uid)
+    expected = BadBody if failure == "cut short" else ConnectionResetError
+    assert isinstance(raised.value, expected)
+    assert got == [str(uid) for uid in range(1, len(got) + 1)]
+    assert whole - 1 <= len(got) <= whole

@@ -25,7 +25,9 @@ GENES = [672, 3718, 7157, 653635, *range(1000000, 1000311)]
 batches (budget.BATCH_BYTES)."""
 
 
-async def _fetched(tmp: Path, keeps: set[int]) -> tuple[list[kept.Packed], bool, list[str]]:
+async def _fetched(
+    tmp: Path, keeps: set[int], **job: Any
+) -> tuple[list[kept.Packed], bool, list[str]]:
     """One page read by `Fetcher._fetch` with a sink that keeps the batches numbered `keeps`
     (0 first) for the next: (the batches it took and the rest, whether there was a rest, the
     parse thread's work kinds)."""
@@ -40,7 +42,7 @@ async def _fetched(tmp: Path, keeps: set[int]) -> tuple[list[kept.Packed], bool,
         assert isinstance(hist, LinkSetHistory)
         (entry,) = [h for h in hist.histories if h.linkname == "gene_snp"]
         fetcher = Fetcher(
-            make_job(tmp),
+            make_job(tmp, **job),
             client,
             Hedger(latency=lambda: 1.0, idle=lambda: False, clock=time.monotonic),
         )
@@ -96,3 +98,15 @@ async def test_batches_a_sink_kept_are_packed_again_whole(tmp_path: Path, keeps:
     assert kinds.count("pack") > rest
     uids = [uid for batch in batches for uid, _ in batch]
     assert len(uids) == len(set(uids)) == 200
+
+
+async def test_a_json_answer_digested_on_the_loop_packs_its_batches_off_it(tmp_path: Path) -> None:
+    """A JSON esummary is digested where it is parsed, on the loop: its batches are not
+    packed there (compression would stall the loop) but sent to the parse thread as before."""
+    batches, rest, kinds = await _fetched(
+        tmp_path, set(), fetch={"via": "esummary", "retmode": "json"}
+    )
+    assert len(batches) - rest >= 1  # batches taken before the answer's end
+    for batch in batches:
+        assert list(kept.unpack(batch.blob)) == _whole(batch)
+    assert kinds.count("pack") == len(batches)

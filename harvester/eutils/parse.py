@@ -278,12 +278,15 @@ async def _groups(
             yield [item]
         return
     stop = threading.Event()
+    failed: list[Exception] = []
     try:
         async for reads, last in _steps(head, rest):
-            items = await offload(partial(_step, stream, reads, digest, stop, last))
+            items = await offload(partial(_step, stream, reads, digest, stop, last, failed))
             if items:
                 yield items
             del items  # a step's records leave with the consumer, not while the next is read
+            if failed:
+                raise failed[0]  # after the records parsed before it, as a step per read did
     finally:
         stop.set()  # a consumer gone (a hedged copy cancelled): its step ends at its next read
 
@@ -296,12 +299,17 @@ async def _steps(
     it has come, so the body's end never costs a hand-off of its own (each costs ~0.1-0.3 ms
     of CPU, benchmarks/PARSE.md)."""
     reads, size = [head], len(head)
-    async for chunk in rest:
-        if size >= STEP_BYTES:
-            yield reads, False  # `_step` empties it as it feeds
-            reads, size = [], 0
-        reads.append(chunk)
-        size += len(chunk)
+    try:
+        async for chunk in rest:
+            if size >= STEP_BYTES:
+                yield reads, False  # `_step` empties it as it feeds
+                reads, size = [], 0
+            reads.append(chunk)
+            size += len(chunk)
+    except Exception:
+        if reads:  # a read failed: what came before it is parsed first, then the failure
+            yield reads, False
+        raise
     yield reads, True
 
 
@@ -318,18 +326,24 @@ def _step(
     digest: Digest | None,
     stop: threading.Event,
     last: bool,
+    failed: list[Exception],
 ) -> list[Item]:
     """Reads parsed (and, for the `last`, the document ended) and their records digested: what
     a worker hands back to the loop. Each read is let go once fed, and the rest skipped once
-    `stop` is set. It takes its turn (`CPU_TURNS`) with the store's transactions on the loop."""
+    `stop` is set. A failure (a malformed or truncated body) goes into `failed`, and the
+    records parsed before it still come back. It takes its turn (`CPU_TURNS`) with the store's
+    transactions on the loop."""
     with CPU_TURNS:
         items: list[Item] = []
         reads.reverse()
-        while reads and not stop.is_set():
-            stream.feed_into(reads.pop(), items, digest)
+        try:
+            while reads and not stop.is_set():
+                stream.feed_into(reads.pop(), items, digest)
+            if last and not stop.is_set():
+                stream.close_into(items, digest)
+        except Exception as exc:
+            failed.append(exc)
         reads.clear()
-        if last and not stop.is_set():
-            stream.close_into(items, digest)
         return items
 
 

@@ -24,6 +24,7 @@ _UTF8 = frozenset((b"utf-8", b"utf8", b"us-ascii", b"ascii"))
 _PROLOG = re.compile(rb"\s*(?:<\?xml[^>]*\?>)?\s*(?:<!DOCTYPE[^\[>]*>)?")
 """An XML declaration and an external DOCTYPE: the only `<?` and `<!` a body may hold."""
 _FOLLOW = frozenset(b" \t\r\n/>")
+_MARKS = (b"!", b"?")
 _SLASH, _GT = ord("/"), ord(">")
 Span = tuple[bytes, int, int]
 """A record's bytes, where its tag name ends in them, and where its start tag ends."""
@@ -91,8 +92,11 @@ class RecordBytes:
                 self.distrust()
                 return
             seen = chunk[len(_PROLOG.match(chunk)[0]) :]  # type: ignore[index]
+        elif self._tail == b"<" and chunk[:1] in _MARKS:  # a `<!` straddling two chunks
+            self.distrust()
+            return
         else:
-            seen = self._tail + chunk  # a `<!` may straddle two chunks
+            seen = chunk  # not joined to the tail: a copy of every chunk
         if (b"!" in seen and b"<!" in seen) or (b"?" in seen and b"<?" in seen):  # memchr first
             self.distrust()
             return

@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import partial
+from threading import get_ident
 
 from harvester.config import MB, JobConfig
 from harvester.eutils.client import EutilsClient
@@ -214,6 +215,7 @@ class _Digester:
         "_batches",
         "_encode",
         "_held",
+        "_loop",
         "_packer",
         "_packs",
         "_pending",
@@ -233,6 +235,8 @@ class _Digester:
         """Batches packed and not yet taken by the loop, with their blobs and the CPU seconds
         packing them took, oldest first."""
         self._stats = fetcher.client.transport.stats
+        self._loop = get_ident()
+        """The event loop's thread, where `_fetch` makes its digester."""
         self.read: Versions = {}
         """Versions read of this call's records (the record cache keys by them)."""
 
@@ -250,6 +254,9 @@ class _Digester:
             self._held += len(stored[0]) + len(stored[1]) + RECORD_OVERHEAD
             if self._held >= BATCH_BYTES:
                 batch, self._pending, self._held = self._pending, [], 0
+                if get_ident() == self._loop:  # digested on the loop (a JSON answer): no
+                    self._packs = False  # packing here, `_fetch` sends its batches off
+                    return record.digested(stored)
                 start = time.thread_time()
                 blob = self._packer.pack([(k, s[1]) for k, s in batch])
                 self._batches.append((batch, blob, time.thread_time() - start))
