@@ -282,3 +282,21 @@ async def test_the_records_before_a_failure_come_out_before_it(failure: str) -> 
     assert isinstance(raised.value, expected)
     assert got == [str(uid) for uid in range(1, len(got) + 1)]
     assert whole - 1 <= len(got) <= whole
+
+
+async def test_a_failed_read_is_the_failure_even_when_the_reads_before_it_do_not_parse() -> None:
+    """The reads held when a read fails are parsed first; if they are malformed too, the
+    answer still failed for the read (its retry reason is the transport's to judge)."""
+    body = _snp_body(200, 300)
+    bad = body[: 3 * 64 * 1024] + b"<DocumentSummary uid='1'><<<"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for at in range(0, len(bad), 64 * 1024):
+            yield bad[at : at + 64 * 1024]
+        raise ConnectionResetError("the server hung up")
+
+    with pytest.raises(ConnectionResetError):
+        async for _ in aparse(
+            chunks(), db="snp", digest=lambda r: r.digested(None), offload=asyncio.to_thread
+        ):
+            pass

@@ -150,13 +150,17 @@ def test_a_record_the_scan_missed_falls_back_for_the_rest() -> None:
     assert scan.broken and scan.take() is None
 
 
+@pytest.mark.parametrize("empty_between", [False, True])
 @pytest.mark.parametrize("defect", [b"<!-- a comment -->", b"<?pi x?>"])
-def test_a_comment_or_instruction_split_between_two_chunks_is_still_seen(defect: bytes) -> None:
-    """A `<!` or `<?` whose `<` ends one chunk and whose `!` or `?` starts the next."""
+def test_a_comment_or_instruction_split_between_two_chunks_is_still_seen(
+    defect: bytes, empty_between: bool
+) -> None:
+    """A `<!` or `<?` whose `<` ends one chunk and whose `!` or `?` starts the next (with an
+    empty read between them or not)."""
     page = snp_page(20)
     at = page.index(b'<DocumentSummary uid="15"')
     body = page[:at] + defect + page[at:]
-    chunks = [body[: at + 1], body[at + 1 :]]  # the split right after the defect's `<`
+    chunks = [body[: at + 1], *([b""] if empty_between else []), body[at + 1 :]]
     fmt = efetch_format("snp", None, "xml")
     got = [r for r in parse_chunks(iter(chunks), db="snp", fmt=fmt) if isinstance(r, Record)]
     assert [r.uid for r in got] == [str(uid) for uid in range(1, 21)]

@@ -279,25 +279,27 @@ async def _groups(
         return
     stop = threading.Event()
     failed: list[Exception] = []
+    read_failed: list[Exception] = []
     try:
-        async for reads, last in _steps(head, rest):
+        async for reads, last in _steps(head, rest, read_failed):
             items = await offload(partial(_step, stream, reads, digest, stop, last, failed))
             if items:
                 yield items
             del items  # a step's records leave with the consumer, not while the next is read
-            if failed:
-                raise failed[0]  # after the records parsed before it, as a step per read did
+            if failed:  # after the records parsed before it; a failed read says why first
+                raise read_failed[0] if read_failed else failed[0]
     finally:
         stop.set()  # a consumer gone (a hedged copy cancelled): its step ends at its next read
 
 
 async def _steps(
-    head: bytes, rest: AsyncIterator[bytes]
+    head: bytes, rest: AsyncIterator[bytes], read_failed: list[Exception]
 ) -> AsyncIterator[tuple[list[bytes], bool]]:
     """The body's reads in parse steps of at least `STEP_BYTES`, the head first, and whether
     the step is the last (it also ends the document): a step is handed out once the read after
     it has come, so the body's end never costs a hand-off of its own (each costs ~0.1-0.3 ms
-    of CPU, benchmarks/PARSE.md)."""
+    of CPU, benchmarks/PARSE.md). A read that fails goes into `read_failed` before the reads
+    held are handed out: the answer failed for that, whatever their parse says."""
     reads, size = [head], len(head)
     try:
         async for chunk in rest:
@@ -306,7 +308,8 @@ async def _steps(
                 reads, size = [], 0
             reads.append(chunk)
             size += len(chunk)
-    except Exception:
+    except Exception as exc:
+        read_failed.append(exc)
         if reads:  # a read failed: what came before it is parsed first, then the failure
             yield reads, False
         raise

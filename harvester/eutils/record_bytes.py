@@ -100,7 +100,8 @@ class RecordBytes:
         if (b"!" in seen and b"<!" in seen) or (b"?" in seen and b"<?" in seen):  # memchr first
             self.distrust()
             return
-        self._tail = chunk[-1:]
+        if chunk:  # an empty read keeps the last byte seen
+            self._tail = chunk[-1:]
         self._buf += chunk
         self._scan()
         cut = self._start if self._depth else self._pos
