@@ -27,7 +27,7 @@ from harvester.eutils.parse_links import LinkHandler
 from harvester.eutils.parse_other import OtherDocHandler
 from harvester.eutils.parse_records import RecordHandler, format_for_root, guess_db
 from harvester.eutils.parse_search import InfoHandler, PostHandler, SearchHandler
-from harvester.eutils.results import ErrorResult, Item, Record
+from harvester.eutils.results import ErrorResult, Item
 from harvester.eutils.retry_reasons import RetryReason
 from harvester.eutils.xmlstream import (
     DEFAULT_MAX_RECORD_BYTES,
@@ -38,6 +38,7 @@ from harvester.eutils.xmlstream import (
     PerElement,
     Sniffed,
     XmlStream,
+    digested,
     head_and_rest,
     sniff,
     text_of,
@@ -264,17 +265,17 @@ async def _groups(
         parts = [head]
         async for chunk in rest:
             parts.append(chunk)
-        yield list(_digested(parse_json(b"".join(parts), db or ""), digest))
+        yield list(digested(parse_json(b"".join(parts), db or ""), digest))
         return
     handler = handler_for(sniffed, db=db, fmt=fmt, expect=expect)
     stream = XmlStream(handler, max_record_bytes)
     if offload is None or (digest is None and isinstance(handler, RecordHandler)):
-        for item in _digested(stream.feed(head), digest):
+        for item in digested(stream.feed(head), digest):
             yield [item]
         async for chunk in rest:
-            for item in _digested(stream.feed(chunk), digest):
+            for item in digested(stream.feed(chunk), digest):
                 yield [item]
-        for item in _digested(stream.close(), digest):
+        for item in digested(stream.close(), digest):
             yield [item]
         return
     stop = threading.Event()
@@ -314,13 +315,6 @@ async def _steps(
             yield reads, False
         raise
     yield reads, True
-
-
-def _digested(items: Iterator[Item], digest: Digest | None) -> Iterator[Item]:
-    """Items with each record digested while its element is alive (when a digest is given)."""
-    if digest is None:
-        return items
-    return (digest(item) if isinstance(item, Record) else item for item in items)
 
 
 def _step(

@@ -213,7 +213,6 @@ class RecordHandler:
         """Hot path: per record a uid lookup, the yield, the clear; an in-band error otherwise."""
         by_tag, containers = self._by_tag, self._containers
         db, per_record_db, alias_paths = self._db, self._per_record_db, self._alias_paths
-        spans = self._bytes.spans
         for _event, el in events:
             spec = by_tag.get(el.tag)
             if spec is None:
@@ -237,7 +236,7 @@ class RecordHandler:
                 aliases = _aliases(el, uid, alias_paths)
                 if not uid and aliases:  # a record without its accession.version
                     uid, aliases = aliases[0], aliases[1:]
-            raw = self._raw(spans.popleft() if spans else self._bytes.take(), uid)
+            raw = self._raw(self._bytes.take(), uid)
             yield Record(
                 _seq_db(el, db) if per_record_db else db, uid, el, None, error, aliases, raw
             )

@@ -44,14 +44,13 @@ class RecordBytes:
         "_inner",
         "_longest",
         "_next_start",
-        "_only",
         "_opens",
         "_pos",
         "_prolog",
+        "_spans",
         "_start",
         "_tail",
         "broken",
-        "spans",
     )
 
     def __init__(self, names: tuple[str, ...]) -> None:
@@ -65,7 +64,6 @@ class RecordBytes:
             + START_TAG.pattern
         ).search
         """The next whole start tag of a record (the common case, one search in C)."""
-        self._only = self._opens[0] if len(self._opens) == 1 else b""
         self._buf = bytearray()
         self._pos = 0
         """Where the next scan starts in `_buf`."""
@@ -76,8 +74,7 @@ class RecordBytes:
         """Inside a record: its (open, close) patterns, to count nested same-name elements."""
         self._prolog = True
         self._tail = b""
-        self.spans: deque[Span] = deque()
-        """Spans found and not yet taken, in document order (`take` pops the first)."""
+        self._spans: deque[Span] = deque()
         self.broken = False
         """Set once the bytes can no longer be trusted: every later record is serialised."""
 
@@ -114,8 +111,8 @@ class RecordBytes:
 
     def take(self) -> Span | None:
         """The next record's span, or None when it is unknown (the record is serialised)."""
-        if self.spans:
-            return self.spans.popleft()
+        if self._spans:
+            return self._spans.popleft()
         self.distrust()  # the parser found a record the scan did not: trust nothing after
         return None
 
@@ -123,15 +120,15 @@ class RecordBytes:
         """Serialise every later record: the bytes no longer match the parse."""
         self.broken = True
         self._buf.clear()
-        self.spans.clear()
+        self._spans.clear()
         self._pos = self._start = self._depth = 0
 
     def _scan(self) -> None:
         """Find every record that ends in the buffer (one loop: this runs per record, so its
         state lives in locals until the buffer is used up)."""
-        buf, size, spans, opens = self._buf, len(self._buf), self.spans, self._opens
+        buf, size, spans, opens = self._buf, len(self._buf), self._spans, self._opens
         closings, longest = self._closings, self._longest
-        next_start, only = self._next_start, self._only
+        next_start = self._next_start
         pos, depth, start, head, close = (
             self._pos,
             self._depth,
@@ -143,10 +140,10 @@ class RecordBytes:
         while True:
             if not depth and (match := next_start(buf, pos)) is not None:
                 found, end = match.span()  # between records: the next one's whole start tag
-                opening = only or b"<" + match.group(1)
+                opening = b"<" + match.group(1)
                 start, head, pos = found, end - found, end
                 if buf[end - 2] == _SLASH:
-                    spans.append((bytes(buf[start:end]), len(opening), head))
+                    spans.append((_copy(buf, start, end), len(opening), head))
                     continue
                 closing, depth, close = closings[opening], 1, -1
             elif not depth:  # its start tag not all come yet, or none
@@ -204,8 +201,7 @@ class RecordBytes:
                     continue  # `</DocSumX>`: another element
             pos, depth = gt + 1, depth - 1
             if not depth:
-                span = bytes(buf[start:pos]) if pos - start < _ONE_COPY else _copy(buf, start, pos)
-                spans.append((span, len(opening), head))
+                spans.append((_copy(buf, start, pos), len(opening), head))
         self._pos, self._depth, self._start, self._head, self._close = (
             pos,
             depth,

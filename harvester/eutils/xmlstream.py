@@ -68,6 +68,13 @@ Digest = Callable[[Record], Record]
 the records can leave the thread that parsed them."""
 
 
+def digested(items: Iterator[Item], digest: Digest | None) -> Iterator[Item]:
+    """Items with each record digested while its element is alive (when a digest is given)."""
+    if digest is None:
+        return items
+    return (digest(item) if isinstance(item, Record) else item for item in items)
+
+
 class Handler(Protocol):
     """Turns the end events of `tags` into items, a fed chunk's batch at a time (a generator
     per element cost 3% of a gene esummary parse); `finish` sees the root at the end."""
@@ -157,16 +164,9 @@ class XmlStream:
     def _collect(self, made: Iterator[Item], items: list[Item], digest: Digest | None) -> None:
         """`made` onto `items` (records digested); any item ends the span `_counted` counts."""
         before = len(items)
-        if digest is None:
-            items.extend(made)
-        else:
-            append = items.append
-            for item in made:
-                append(digest(item) if isinstance(item, Record) else item)
+        items.extend(digested(made, digest))
         if len(items) > before:
-            self.items += len(items) - before
-            self._last = items[-1]
-            self._since = 0
+            self._ended(len(items) - before, items[-1])
 
     def _counted(self, items: Iterator[Item]) -> Iterator[Item]:
         """Pass items on; any item ends the span counted against `max_record_bytes`."""
@@ -177,9 +177,13 @@ class XmlStream:
             last = item
             yield item
         if count:
-            self.items += count
-            self._last = last
-            self._since = 0
+            self._ended(count, last)
+
+    def _ended(self, count: int, last: Item | None) -> None:
+        """`count` more items came out, `last` the last: the span counted starts again."""
+        self.items += count
+        self._last = last
+        self._since = 0
 
     def close(self) -> Iterator[Item]:
         """End the document: a truncated body fails here."""

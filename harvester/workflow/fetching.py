@@ -133,7 +133,7 @@ class Fetcher:
                     key = int(uid)
                     stored = record.digest or self.extractor.encode(record)
                     good.append((key, stored))
-                    held += len(stored[0]) + len(stored[1]) + RECORD_OVERHEAD
+                    held += _weight(stored)
                     if versioned:
                         found = read.pop(key, None)
                         versions[key] = found if found is not None else record_version(record)
@@ -162,7 +162,7 @@ class Fetcher:
     async def _packed(self, good: list[tuple[int, Stored]]) -> kept.Packed:
         """The records with their blob, compressed off the event loop."""
         blob = await self.client.transport.offload(
-            partial(self._packer.pack, [(uid, whole) for uid, (_, whole) in good]), "pack"
+            partial(self._packer.pack, _wholes(good)), "pack"
         )
         return kept.Packed(good, blob)
 
@@ -200,6 +200,17 @@ class Fetcher:
             retmode=fetch.retmode,
             digest=digest,
         ).groups
+
+
+def _weight(stored: Stored) -> int:
+    """What a fetched record weighs in a batch (`BATCH_BYTES`): `_fetch` and `_Digester` cut
+    their batches by the same sum, so the parse thread's blobs fall where the loop's do."""
+    return len(stored[0]) + len(stored[1]) + RECORD_OVERHEAD
+
+
+def _wholes(batch: list[tuple[int, Stored]]) -> list[tuple[int, bytes]]:
+    """What `kept.pack` keeps of a batch: each record's uid and whole record."""
+    return [(uid, whole) for uid, (_, whole) in batch]
 
 
 class _Digester:
@@ -251,14 +262,14 @@ class _Digester:
         stored = self._encode(record)
         if self._packs:
             self._pending.append((key, stored))
-            self._held += len(stored[0]) + len(stored[1]) + RECORD_OVERHEAD
+            self._held += _weight(stored)
             if self._held >= BATCH_BYTES:
                 batch, self._pending, self._held = self._pending, [], 0
                 if get_ident() == self._loop:  # digested on the loop (a JSON answer): no
                     self._packs = False  # packing here, `_fetch` sends its batches off
                     return record.digested(stored)
                 start = time.thread_time()
-                blob = self._packer.pack([(k, s[1]) for k, s in batch])
+                blob = self._packer.pack(_wholes(batch))
                 self._batches.append((batch, blob, time.thread_time() - start))
         return record.digested(stored)
 

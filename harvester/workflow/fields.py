@@ -272,7 +272,6 @@ def _no_cells(_element: Any) -> None:
 
 def _text_cells(union: Any, slots: dict[str, int], n: int) -> Callable[[Any], bytes | None]:
     """Cells of text fields with a leaf tag each: the union's nodes fill one slot each."""
-    quoted, last = _QUOTED.search, n - 1
 
     def cells(element: Any) -> bytes | None:
         nodes = union(element)
@@ -284,10 +283,7 @@ def _text_cells(union: Any, slots: dict[str, int], n: int) -> Callable[[Any], by
             if found[i] is not None:
                 return None  # a list: JSON
             found[i] = node.text or ""
-        text = SEP.join(found)  # type: ignore[arg-type]
-        if text.count(SEP) != last or quoted(text):
-            return None  # a value holding SEP itself, or one a writer would quote
-        return PLAIN + text.encode("utf-8")
+        return _joined(found)  # type: ignore[arg-type]
 
     return cells
 
@@ -309,10 +305,7 @@ def _node_cells(
                 found[i] = value
         if None in found:
             return None  # a null: JSON
-        text = SEP.join(found)  # type: ignore[arg-type]
-        if text.count(SEP) != n - 1 or _QUOTED.search(text):
-            return None  # a value holding SEP itself, or one a writer would quote
-        return PLAIN + text.encode("utf-8")
+        return _joined(found)  # type: ignore[arg-type]
 
     return cells
 
@@ -321,7 +314,13 @@ def _plain(values: dict[str, Value]) -> bytes | None:
     cells = list(values.values())
     if not all(v.__class__ is str for v in cells):
         return None  # a null or a list keeps its type in JSON
-    text = SEP.join(cells)  # type: ignore[arg-type]
+    return _joined(cells)  # type: ignore[arg-type]
+
+
+def _joined(cells: list[str]) -> bytes | None:
+    """The cells stored as plain text (PLAIN, joined by SEP); None for a value holding SEP
+    itself or one a table writer would quote (stored as JSON instead)."""
+    text = SEP.join(cells)
     if text.count(SEP) != len(cells) - 1 or _QUOTED.search(text):
         return None
     return PLAIN + text.encode("utf-8")
